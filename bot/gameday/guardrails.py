@@ -1,0 +1,29 @@
+"""Guardrails every fault goes through, in one place: the namespace allow-list first of all."""
+
+from __future__ import annotations
+
+from bot.gameday.scenario import FaultSpec, Scenario
+
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
+
+
+def check_fault_allowed(
+    spec: FaultSpec, scenario: Scenario, deployment_allowed: frozenset[str]
+) -> str | None:
+    """None when the fault may run; otherwise the sentence saying why not.
+
+    Simulated faults touch nothing and need no namespace. Anything else must name a namespace that
+    the scenario AND the deployment (SCE_ALLOWED_NAMESPACES) both allow, and never a system one.
+    """
+    if spec.type.startswith("simulated"):
+        return None
+    namespace = spec.namespace
+    if not namespace:
+        return f"fault {spec.type} names no namespace; add `namespace:` to the step"
+    if namespace in SYSTEM_NAMESPACES:
+        return f"namespace {namespace} is a system namespace; faults never run there"
+    if namespace not in scenario.guardrails.namespaces:
+        return f"namespace {namespace} is not in the scenario's guardrails.namespaces"
+    if namespace not in deployment_allowed:
+        return f"namespace {namespace} is not in SCE_ALLOWED_NAMESPACES for this deployment"
+    return None

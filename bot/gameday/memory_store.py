@@ -1,0 +1,161 @@
+"""An in-memory GameDayStore: the core's tests run on it in milliseconds.
+
+It keeps the same promises as the SQL store: a transaction commits whole or not at all, timer keys
+are unique, and a delivery id is recorded once.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.gameday.ports import GameDayRecord, Timer
+from bot.gameday.timeline import Event, Kind
+
+
+@dataclass
+class _TimerRow:
+    timer: Timer
+    state: str = "pending"
+
+
+@dataclass
+class _MemoryTx:
+    record: GameDayRecord
+    committed_events: list[Event]
+    store: MemoryStore
+    new_events: list[Event] = field(default_factory=list)
+    new_timers: list[Timer] = field(default_factory=list)
+    completed: list[int] = field(default_factory=list)
+    deliveries: list[str] = field(default_factory=list)
+    messages: dict[tuple[str, str], str] = field(default_factory=dict)
+    cancel: bool = False
+
+    @property
+    def events(self) -> list[Event]:
+        return self.committed_events + self.new_events
+
+    def append(
+        self, kind: Kind, at: float, actor: str | None = None, data: dict[str, Any] | None = None
+    ) -> Event:
+        event = Event(len(self.events) + 1, kind, at, actor, dict(data or {}))
+        self.new_events.append(event)
+        return event
+
+    def schedule(self, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None) -> None:
+        if key in self.store.timer_keys or any(t.key == key for t in self.new_timers):
+            return
+        self.new_timers.append(Timer(0, self.record.id, key, due_at, kind, dict(payload or {})))
+
+    def complete_timer(self, timer_id: int) -> None:
+        self.completed.append(timer_id)
+
+    def cancel_pending_timers(self) -> None:
+        self.cancel = True
+        self.new_timers.clear()
+
+    def seen_delivery(self, delivery_id: str) -> bool:
+        return delivery_id in self.store.deliveries or delivery_id in self.deliveries
+
+    def record_delivery(self, delivery_id: str) -> None:
+        self.deliveries.append(delivery_id)
+
+    def index_message(self, target_id: str, channel: str, message_ts: str) -> None:
+        self.messages[(channel, message_ts)] = target_id
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.records: dict[str, GameDayRecord] = {}
+        self.timeline: dict[str, list[Event]] = {}
+        self.timers: dict[int, _TimerRow] = {}
+        self.timer_keys: set[str] = set()
+        self.deliveries: set[str] = set()
+        self.messages: dict[tuple[str, str], tuple[str, str]] = {}
+        self._locks: dict[str, threading.RLock] = {}
+        self._guard = threading.RLock()
+
+    def create(self, record: GameDayRecord) -> None:
+        with self._guard:
+            self.records[record.id] = copy.deepcopy(record)
+            self.timeline[record.id] = []
+            self._locks[record.id] = threading.RLock()
+
+    @contextmanager
+    def transaction(self, gameday_id: str) -> Iterator[_MemoryTx]:
+        with self._locks[gameday_id]:
+            tx = _MemoryTx(copy.deepcopy(self.records[gameday_id]), list(self.timeline[gameday_id]), self)
+            yield tx
+            with self._guard:
+                self._commit(tx)
+
+    def _commit(self, tx: _MemoryTx) -> None:
+        gameday_id = tx.record.id
+        self.records[gameday_id] = tx.record
+        self.timeline[gameday_id].extend(tx.new_events)
+        for timer_id in tx.completed:
+            if timer_id in self.timers:
+                self.timers[timer_id].state = "done"
+        if tx.cancel:
+            for row in self.timers.values():
+                if row.timer.gameday_id == gameday_id and row.state == "pending":
+                    row.state = "cancelled"
+        for timer in tx.new_timers:
+            timer_id = len(self.timers) + 1
+            self.timers[timer_id] = _TimerRow(replace(timer, id=timer_id))
+            self.timer_keys.add(timer.key)
+        self.deliveries.update(tx.deliveries)
+        for key, target in tx.messages.items():
+            self.messages[key] = (gameday_id, target)
+
+    def get(self, gameday_id: str) -> GameDayRecord | None:
+        record = self.records.get(gameday_id)
+        return copy.deepcopy(record) if record else None
+
+    def events(self, gameday_id: str) -> list[Event]:
+        return list(self.timeline.get(gameday_id, []))
+
+    def find_by_thread(self, channel: str, thread_ts: str) -> str | None:
+        return next(
+            (r.id for r in self.records.values() if r.channel == channel and r.thread_ts == thread_ts), None
+        )
+
+    def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
+        return self.messages.get((channel, message_ts))
+
+    def active_in_channel(self, channel: str) -> list[GameDayRecord]:
+        over = {"completed", "aborted", "failed"}
+        return [r for r in self.records.values() if r.channel == channel and r.status not in over]
+
+    def latest(self) -> GameDayRecord | None:
+        return max(self.records.values(), key=lambda r: r.created_at, default=None)
+
+    def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
+        with self._guard:
+            due = sorted(
+                (row for row in self.timers.values() if row.state == "pending" and row.timer.due_at <= now),
+                key=lambda row: (row.timer.due_at, row.timer.id),
+            )[:limit]
+            for row in due:
+                row.state = "firing"
+            return [row.timer for row in due]
+
+    def release_timer(self, timer_id: int, retry_at: float) -> None:
+        with self._guard:
+            row = self.timers[timer_id]
+            row.state, row.timer = "pending", replace(row.timer, due_at=retry_at)
+
+    def next_due_at(self) -> float | None:
+        pending = [row.timer.due_at for row in self.timers.values() if row.state == "pending"]
+        return min(pending, default=None)
+
+    def reset_stale_timers(self) -> int:
+        with self._guard:
+            stale = [row for row in self.timers.values() if row.state == "firing"]
+            for row in stale:
+                row.state = "pending"
+            return len(stale)

@@ -1,0 +1,20 @@
+"""Slack user references as people type them and as Slack delivers them."""
+
+from __future__ import annotations
+
+import re
+
+_MENTION = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_BARE_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+MENTION_IN_TEXT = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def user_id_from(reference: str) -> str | None:
+    """``<@U123>``, ``<@U123|alice>`` or a bare ``U123`` as a user id; anything else is None."""
+    text = reference.strip()
+    match = _MENTION.match(text)
+    if match:
+        return match["id"]
+    if _BARE_ID.match(text):
+        return text
+    return None

@@ -1,0 +1,26 @@
+"""Firing due timers: claim, run, and put back for a retry when the effect failed."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.gameday.engine import Engine
+from bot.gameday.ports import GameDayStore
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5.0
+
+
+def fire_due_timers(store: GameDayStore, engine: Engine, now: float, limit: int = 50) -> int:
+    """Run every timer due at ``now``; returns how many ran. A failing timer is retried later."""
+    fired = 0
+    for timer in store.claim_due_timers(now, limit):
+        try:
+            engine.fire(timer)
+            fired += 1
+        except Exception:
+            log.exception(
+                "timer %s of %s failed; retrying in %.0fs", timer.key, timer.gameday_id, RETRY_AFTER_SECONDS
+            )
+            store.release_timer(timer.id, now + RETRY_AFTER_SECONDS)
+    return fired

@@ -1,0 +1,137 @@
+"""What the core needs from the edges: a store, an announcer (Slack) and a fault driver.
+
+The core only sees these protocols; storage/, bot/slack/ and bot/faults/ implement them.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.gameday.report import Debrief
+from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
+from bot.gameday.state import GameDayState, PageState
+from bot.gameday.timeline import Event, Kind
+
+
+@dataclass
+class GameDayRecord:
+    """The row behind a game day: what it runs and where; its state lives in the timeline."""
+
+    id: str
+    scenario_id: str
+    scenario_text: str
+    scenario_hash: str
+    channel: str
+    started_by: str
+    roster: dict[str, str]
+    created_at: float
+    status: str = "running"
+    thread_ts: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: int
+    gameday_id: str
+    key: str
+    due_at: float
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class GameDayTx(Protocol):
+    """One locked unit of work on one game day; everything in it commits together or not at all."""
+
+    record: GameDayRecord
+
+    @property
+    def events(self) -> list[Event]: ...
+
+    def append(
+        self, kind: Kind, at: float, actor: str | None = None, data: dict[str, Any] | None = None
+    ) -> Event: ...
+
+    def schedule(self, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None) -> None:
+        """Create a durable timer; a key that exists already is left as it is."""
+        ...
+
+    def complete_timer(self, timer_id: int) -> None: ...
+
+    def cancel_pending_timers(self) -> None: ...
+
+    def seen_delivery(self, delivery_id: str) -> bool: ...
+
+    def record_delivery(self, delivery_id: str) -> None: ...
+
+    def index_message(self, target_id: str, channel: str, message_ts: str) -> None:
+        """Remember which page or handoff a Slack message stands for (reactions and buttons)."""
+        ...
+
+
+class GameDayStore(Protocol):
+    def create(self, record: GameDayRecord) -> None: ...
+
+    def transaction(self, gameday_id: str) -> AbstractContextManager[GameDayTx]: ...
+
+    def get(self, gameday_id: str) -> GameDayRecord | None: ...
+
+    def events(self, gameday_id: str) -> list[Event]: ...
+
+    def find_by_thread(self, channel: str, thread_ts: str) -> str | None: ...
+
+    def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
+        """(game day id, page or handoff id) of an indexed message."""
+        ...
+
+    def active_in_channel(self, channel: str) -> list[GameDayRecord]: ...
+
+    def latest(self) -> GameDayRecord | None: ...
+
+    def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]: ...
+
+    def release_timer(self, timer_id: int, retry_at: float) -> None: ...
+
+    def next_due_at(self) -> float | None: ...
+
+    def reset_stale_timers(self) -> int:
+        """Timers left 'firing' by a crashed process go back to 'pending'; returns how many."""
+        ...
+
+
+class Announcer(Protocol):
+    """Everything a person sees of a game day; returns Slack ts of what it posts."""
+
+    def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str: ...
+
+    def refresh_status(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
+    ) -> None: ...
+
+    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str) -> str: ...
+
+    def escalation(self, record: GameDayRecord, page: PageState, to: str) -> str: ...
+
+    def say(self, record: GameDayRecord, text: str) -> str: ...
+
+    def handoff(self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str) -> str: ...
+
+    def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None: ...
+
+    def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str: ...
+
+    def finished(self, record: GameDayRecord, debrief: Debrief) -> None: ...
+
+
+class FaultDriver(Protocol):
+    name: str
+
+    def apply(self, gameday_id: str, fault_id: str, spec: FaultSpec, expires_at: float) -> str:
+        """Apply the fault and return a sentence describing what was done."""
+        ...
+
+    def revert(self, gameday_id: str, fault_id: str) -> str:
+        """Undo the fault; idempotent (reverting twice is not an error)."""
+        ...

@@ -1,0 +1,48 @@
+"""What a responder's thread reply means: an acknowledgement, a handoff, a note, or nothing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.gameday.mentions import MENTION_IN_TEXT
+
+NOTE_KINDS = ("gap", "note", "action", "decision", "update")
+_ACK = re.compile(
+    r"^(ack|acked|acking|acknowledged?|on it|i'?m on it|taking it|i'?ll take it|mine|got it)\b", re.IGNORECASE
+)
+_HANDOFF = re.compile(r"^(handing (it )?(off|over)|hand(ing)?-?off|handover)\b.*?\bto\b", re.IGNORECASE)
+_NOTE = re.compile(r"^(?P<kind>" + "|".join(NOTE_KINDS) + r")\s*:\s*(?P<text>.+)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    pass
+
+
+@dataclass(frozen=True)
+class HandOff:
+    to_user: str
+
+
+@dataclass(frozen=True)
+class AddNote:
+    kind: str
+    text: str
+
+
+Reply = Acknowledge | HandOff | AddNote
+
+
+def parse_reply(text: str) -> Reply | None:
+    """Read one thread reply; ordinary conversation returns None and is left alone."""
+    stripped = text.strip()
+    note = _NOTE.match(stripped)
+    if note:
+        return AddNote(note["kind"].lower(), note["text"].strip())
+    if _HANDOFF.match(stripped):
+        mention = MENTION_IN_TEXT.search(stripped)
+        return HandOff(mention["id"]) if mention else None
+    if _ACK.match(stripped):
+        return Acknowledge()
+    return None

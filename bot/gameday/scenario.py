@@ -1,0 +1,159 @@
+"""Scenario files (format v1): the experiment charter plus a timeline of steps.
+
+The field names are a product contract (see the README); models reject unknown fields so a typo is
+reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from bot.gameday.durations import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PRIMARY = "@primary"
+SECONDARY = "@secondary"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owners(_Strict):
+    captain: str | None = None
+    rollback: str | None = None
+    observer: str | None = None
+
+
+class Charter(_Strict):
+    objective: str
+    hypothesis: str
+    scope: str | None = None
+    method: str | None = None
+    owners: Owners = Owners()
+    rollback: str | None = None
+
+
+class Approval(_Strict):
+    required: bool = False
+    approvers: list[str] = []
+
+
+class Guardrails(_Strict):
+    max_duration: Duration = 45 * 60
+    namespaces: list[str] = []
+    dry_run: bool = False
+    stop_on: list[dict[str, Any]] = []
+
+
+class OnCall(_Strict):
+    primary: str = PRIMARY
+    secondary: str = SECONDARY
+    escalate_after: Duration | None = 5 * 60
+    group: str | None = None
+
+
+class Expectations(_Strict):
+    acknowledge_within: Duration | None = None
+    handoff_within: Duration | None = None
+    detect_within: Duration | None = None
+    contain_within: Duration | None = None
+    update_every: Duration | None = None
+
+
+class PageSpec(_Strict):
+    severity: str = "SEV-3"
+    summary: str
+    runbook: str | None = None
+    to: str = PRIMARY
+
+
+class HandoffSpec(_Strict):
+    to: str = "secondary"
+    from_: str = Field("primary", alias="from")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FaultSpec(BaseModel):
+    """A fault request; drivers validate their own parameters, so extra keys are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+    namespace: str | None = None
+    selector: dict[str, str] = {}
+    ttl: Duration = 10 * 60
+
+
+StepKind = Literal["page", "say", "fault", "handoff"]
+
+
+class Step(_Strict):
+    at: Duration
+    page: PageSpec | None = None
+    say: str | None = None
+    fault: FaultSpec | None = None
+    handoff: HandoffSpec | None = None
+    facilitator_note: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_action(self) -> Step:
+        present = [name for name in ("page", "say", "fault", "handoff") if getattr(self, name) is not None]
+        if len(present) != 1:
+            raise ValueError(
+                "a step needs exactly one of page, say, fault or handoff"
+                + (f" (found {', '.join(present)})" if present else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> StepKind:
+        for name in ("page", "say", "fault", "handoff"):
+            if getattr(self, name) is not None:
+                return name  # type: ignore[return-value,unused-ignore]
+        raise AssertionError("validated step without an action")
+
+
+class DebriefSpec(_Strict):
+    questions: list[str] = []
+
+
+class Scenario(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    mode: Literal["live", "tabletop"] = "live"
+    attack: list[Annotated[str, Field(pattern=r"^T\d{4}(\.\d{3})?$")]] = []
+    charter: Charter
+    approval: Approval = Approval()
+    guardrails: Guardrails = Guardrails()
+    oncall: OnCall = OnCall()
+    expect: Expectations = Expectations()
+    steps: list[Step] = Field(min_length=1)
+    debrief: DebriefSpec = DebriefSpec()
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_in_order(cls, steps: list[Step]) -> list[Step]:
+        for earlier, later in zip(steps, steps[1:], strict=False):
+            if later.at < earlier.at:
+                raise ValueError("steps must be listed in the order of their 'at' times")
+        return steps
+
+    @model_validator(mode="after")
+    def _fits_time_box(self) -> Scenario:
+        last = self.steps[-1].at
+        if last >= self.guardrails.max_duration:
+            raise ValueError(
+                f"the last step runs at {last:g}s, at or after guardrails.max_duration "
+                f"({self.guardrails.max_duration:g}s); raise max_duration or move the step"
+            )
+        return self
+
+
+def content_hash(text: str) -> str:
+    """The hash that binds a game day (and its approval) to the exact scenario text it ran."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

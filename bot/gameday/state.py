@@ -1,0 +1,206 @@
+"""The state of a game day, derived by folding its timeline; never stored on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.gameday.timeline import Event, Kind
+
+
+class Status(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+    @property
+    def is_over(self) -> bool:
+        return self in (Status.COMPLETED, Status.ABORTED, Status.FAILED)
+
+
+@dataclass
+class PageState:
+    page_id: str
+    step: int
+    responder: str
+    severity: str
+    summary: str
+    message_ts: str
+    paged_at: float
+    owner: str
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    escalated_at: float | None = None
+    escalated_to: str | None = None
+    contained_at: float | None = None
+
+    @property
+    def tta(self) -> float | None:
+        return None if self.acknowledged_at is None else self.acknowledged_at - self.paged_at
+
+
+@dataclass
+class HandoffState:
+    handoff_id: str
+    page_ids: list[str]
+    from_user: str | None
+    to_user: str
+    requested_at: float
+    requested_by: str | None
+    message_ts: str | None
+    completed_at: float | None = None
+
+    @property
+    def latency(self) -> float | None:
+        return None if self.completed_at is None else self.completed_at - self.requested_at
+
+    def latency_at(self, at: float) -> float:
+        return at - self.requested_at
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A detection or a containment: when, by whom, from which source."""
+
+    at: float
+    by: str | None
+    source: str
+    page_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Note:
+    kind: str
+    text: str
+    by: str | None
+    at: float
+    step: int | None
+
+
+@dataclass
+class FaultState:
+    fault_id: str
+    step: int
+    type: str
+    applied_at: float
+    expires_at: float
+    reverted_at: float | None = None
+
+
+@dataclass
+class GameDayState:
+    status: Status = Status.RUNNING
+    started_at: float | None = None
+    steps_ran: set[int] = field(default_factory=set)
+    last_step: int | None = None
+    pages: dict[str, PageState] = field(default_factory=dict)
+    handoffs: list[HandoffState] = field(default_factory=list)
+    detections: list[Mark] = field(default_factory=list)
+    containments: list[Mark] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    faults: dict[str, FaultState] = field(default_factory=dict)
+    ended_at: float | None = None
+    end_reason: str | None = None
+
+    @property
+    def t0(self) -> float | None:
+        """The first inject: the earliest page message or applied fault."""
+        starts = [p.paged_at for p in self.pages.values()] + [f.applied_at for f in self.faults.values()]
+        return min(starts) if starts else None
+
+    def open_pages(self) -> list[PageState]:
+        return [p for p in self.pages.values() if p.acknowledged_at is None]
+
+    def pending_handoffs(self) -> list[HandoffState]:
+        return [h for h in self.handoffs if h.completed_at is None]
+
+    def page_by_message(self, message_ts: str) -> PageState | None:
+        return next((p for p in self.pages.values() if p.message_ts == message_ts), None)
+
+
+def fold(events: Iterable[Event]) -> GameDayState:
+    """Replay the timeline into the current state."""
+    state = GameDayState()
+    for event in events:
+        _apply(state, event)
+    return state
+
+
+def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branch per event kind
+    data = event.data
+    kind = event.kind
+    if kind is Kind.STARTED:
+        state.started_at = event.at
+        state.status = Status(data.get("status", Status.RUNNING))
+    elif kind is Kind.APPROVED:
+        state.status = Status.RUNNING
+    elif kind is Kind.STEP_RAN:
+        state.steps_ran.add(int(data["step"]))
+        state.last_step = int(data["step"])
+    elif kind is Kind.PAGE_SENT:
+        state.pages[data["page_id"]] = PageState(
+            page_id=data["page_id"],
+            step=int(data["step"]),
+            responder=data["responder"],
+            severity=data["severity"],
+            summary=data["summary"],
+            message_ts=data["message_ts"],
+            paged_at=event.at,
+            owner=data["responder"],
+        )
+    elif kind is Kind.ACKNOWLEDGED:
+        page = state.pages[data["page_id"]]
+        if page.acknowledged_at is None:
+            page.acknowledged_at, page.acknowledged_by = event.at, event.actor
+        if event.actor:
+            page.owner = event.actor
+    elif kind is Kind.ESCALATED:
+        page = state.pages[data["page_id"]]
+        page.escalated_at, page.escalated_to = event.at, data["to"]
+    elif kind is Kind.HANDOFF_REQUESTED:
+        state.handoffs.append(
+            HandoffState(
+                handoff_id=data["handoff_id"],
+                page_ids=list(data["page_ids"]),
+                from_user=data.get("from"),
+                to_user=data["to"],
+                requested_at=event.at,
+                requested_by=event.actor,
+                message_ts=data.get("message_ts"),
+            )
+        )
+    elif kind is Kind.HANDOFF_COMPLETED:
+        for handoff in state.handoffs:
+            if handoff.handoff_id == data["handoff_id"]:
+                handoff.completed_at = event.at
+                for page_id in handoff.page_ids:
+                    state.pages[page_id].owner = handoff.to_user
+    elif kind is Kind.DETECTED:
+        state.detections.append(Mark(event.at, event.actor, data.get("source", "slack"), data.get("page_id")))
+    elif kind is Kind.CONTAINED:
+        mark = Mark(event.at, event.actor, data.get("source", "slack"), data.get("page_id"))
+        state.containments.append(mark)
+        targets = [state.pages[mark.page_id]] if mark.page_id in state.pages else list(state.pages.values())
+        for page in targets:
+            if page.contained_at is None:
+                page.contained_at = event.at
+    elif kind is Kind.NOTE:
+        state.notes.append(Note(data["kind"], data["text"], event.actor, event.at, data.get("step")))
+    elif kind is Kind.FAULT_APPLIED:
+        state.faults[data["fault_id"]] = FaultState(
+            fault_id=data["fault_id"],
+            step=int(data["step"]),
+            type=data["type"],
+            applied_at=event.at,
+            expires_at=float(data["expires_at"]),
+        )
+    elif kind is Kind.FAULT_REVERTED:
+        state.faults[data["fault_id"]].reverted_at = event.at
+    elif kind is Kind.ENDED:
+        state.status = Status(data["status"])
+        state.ended_at = event.at
+        state.end_reason = data.get("reason")

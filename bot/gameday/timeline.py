@@ -1,0 +1,50 @@
+"""The append-only timeline of a game day: every state change is one event; all else is derived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    STARTED = "gameday_started"
+    APPROVED = "approved"
+    STEP_RAN = "step_ran"
+    PAGE_SENT = "page_sent"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    HANDOFF_REQUESTED = "handoff_requested"
+    HANDOFF_COMPLETED = "handoff_completed"
+    DETECTED = "detected"
+    CONTAINED = "contained"
+    NOTE = "note"
+    SAID = "said"
+    FAULT_APPLIED = "fault_applied"
+    FAULT_REVERTED = "fault_reverted"
+    ENDED = "gameday_ended"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened. ``at`` is Slack's own ts where Slack supplied the input."""
+
+    seq: int
+    kind: Kind
+    at: float
+    actor: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": str(self.kind),
+            "at": self.at,
+            "actor": self.actor,
+            "data": self.data,
+        }
+
+
+def slack_ts_to_seconds(ts: str) -> float:
+    """Slack's ``ts`` ("1700000000.123456") as seconds, exact enough for millisecond metrics."""
+    return float(ts)

@@ -1,0 +1,226 @@
+"""The GameDayStore on SQL (SQLite or PostgreSQL) through sqlmodel.
+
+A transaction on one game day locks its row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite takes
+the database write lock at BEGIN IMMEDIATE), so replicas and threads never interleave on one game day.
+Timers are claimed with ``FOR UPDATE SKIP LOCKED`` where the database has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from bot.gameday.ports import GameDayRecord, Timer
+from bot.gameday.timeline import Event, Kind
+from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
+
+OVER = ("completed", "aborted", "failed")
+
+
+def _record(row: GameDayRow) -> GameDayRecord:
+    return GameDayRecord(
+        id=row.id,
+        scenario_id=row.scenario_id,
+        scenario_text=row.scenario_text,
+        scenario_hash=row.scenario_hash,
+        channel=row.channel,
+        started_by=row.started_by,
+        roster=dict(row.roster),
+        created_at=row.created_at,
+        status=row.status,
+        thread_ts=row.thread_ts,
+        dry_run=row.dry_run,
+    )
+
+
+def _event(row: EventRow) -> Event:
+    return Event(row.seq, Kind(row.kind), row.at, row.actor, dict(row.data))
+
+
+def _timer(row: TimerRow) -> Timer:
+    assert row.id is not None
+    return Timer(row.id, row.gameday_id, row.key, row.due_at, row.kind, dict(row.payload))
+
+
+class SqlTx:
+    """One locked unit of work; see GameDayTx."""
+
+    def __init__(self, session: Session, row: GameDayRow):
+        self._session = session
+        self._row = row
+        self.record = _record(row)
+        self._events = [
+            _event(r)
+            for r in session.exec(
+                select(EventRow).where(EventRow.gameday_id == row.id).order_by(col(EventRow.seq))
+            )
+        ]
+
+    @property
+    def events(self) -> list[Event]:
+        return list(self._events)
+
+    def append(
+        self, kind: Kind, at: float, actor: str | None = None, data: dict[str, Any] | None = None
+    ) -> Event:
+        event = Event(len(self._events) + 1, kind, at, actor, dict(data or {}))
+        self._session.add(
+            EventRow(
+                gameday_id=self.record.id, seq=event.seq, kind=str(kind), at=at, actor=actor, data=event.data
+            )
+        )
+        self._events.append(event)
+        return event
+
+    def schedule(self, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None) -> None:
+        self._session.flush()
+        exists = self._session.exec(select(TimerRow.id).where(TimerRow.key == key)).first()
+        if exists is None:
+            self._session.add(
+                TimerRow(
+                    gameday_id=self.record.id, key=key, due_at=due_at, kind=kind, payload=dict(payload or {})
+                )
+            )
+
+    def complete_timer(self, timer_id: int) -> None:
+        self._session.execute(update(TimerRow).where(col(TimerRow.id) == timer_id).values(state="done"))
+
+    def cancel_pending_timers(self) -> None:
+        self._session.flush()
+        self._session.execute(
+            update(TimerRow)
+            .where(col(TimerRow.gameday_id) == self.record.id, col(TimerRow.state) == "pending")
+            .values(state="cancelled")
+        )
+
+    def seen_delivery(self, delivery_id: str) -> bool:
+        self._session.flush()
+        return self._session.get(DeliveryRow, delivery_id) is not None
+
+    def record_delivery(self, delivery_id: str) -> None:
+        self._session.add(DeliveryRow(id=delivery_id, gameday_id=self.record.id))
+
+    def index_message(self, target_id: str, channel: str, message_ts: str) -> None:
+        self._session.merge(
+            PageMessageRow(
+                channel=channel, message_ts=message_ts, gameday_id=self.record.id, target_id=target_id
+            )
+        )
+
+    def save_record(self) -> None:
+        self._row.thread_ts = self.record.thread_ts
+        self._row.status = self.record.status
+        self._session.add(self._row)
+
+
+class SqlStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._skip_locked = engine.dialect.name == "postgresql"
+
+    def create(self, record: GameDayRecord) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                GameDayRow(
+                    id=record.id,
+                    scenario_id=record.scenario_id,
+                    scenario_text=record.scenario_text,
+                    scenario_hash=record.scenario_hash,
+                    channel=record.channel,
+                    thread_ts=record.thread_ts,
+                    started_by=record.started_by,
+                    roster=record.roster,
+                    created_at=record.created_at,
+                    status=record.status,
+                    dry_run=record.dry_run,
+                )
+            )
+
+    @contextmanager
+    def transaction(self, gameday_id: str) -> Iterator[SqlTx]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            row = session.exec(select(GameDayRow).where(GameDayRow.id == gameday_id).with_for_update()).one()
+            tx = SqlTx(session, row)
+            yield tx
+            tx.save_record()
+
+    def get(self, gameday_id: str) -> GameDayRecord | None:
+        with Session(self.engine) as session:
+            row = session.get(GameDayRow, gameday_id)
+            return _record(row) if row else None
+
+    def events(self, gameday_id: str) -> list[Event]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(EventRow).where(EventRow.gameday_id == gameday_id).order_by(col(EventRow.seq))
+            )
+            return [_event(r) for r in rows]
+
+    def find_by_thread(self, channel: str, thread_ts: str) -> str | None:
+        with Session(self.engine) as session:
+            return session.exec(
+                select(GameDayRow.id).where(GameDayRow.channel == channel, GameDayRow.thread_ts == thread_ts)
+            ).first()
+
+    def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
+        with Session(self.engine) as session:
+            row = session.get(PageMessageRow, (channel, message_ts))
+            return (row.gameday_id, row.target_id) if row else None
+
+    def active_in_channel(self, channel: str) -> list[GameDayRecord]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(GameDayRow)
+                .where(GameDayRow.channel == channel, col(GameDayRow.status).not_in(OVER))
+                .order_by(col(GameDayRow.created_at))
+            )
+            return [_record(r) for r in rows]
+
+    def latest(self) -> GameDayRecord | None:
+        with Session(self.engine) as session:
+            row = session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at).desc())).first()
+            return _record(row) if row else None
+
+    def all(self) -> list[GameDayRecord]:
+        with Session(self.engine) as session:
+            return [_record(r) for r in session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at)))]
+
+    def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            query = (
+                select(TimerRow)
+                .where(TimerRow.state == "pending", col(TimerRow.due_at) <= now)
+                .order_by(col(TimerRow.due_at), col(TimerRow.id))
+                .limit(limit)
+            )
+            if self._skip_locked:
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.exec(query))
+            for row in rows:
+                row.state = "firing"
+                row.attempts += 1
+                session.add(row)
+            return [_timer(r) for r in rows]
+
+    def release_timer(self, timer_id: int, retry_at: float) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(TimerRow).where(col(TimerRow.id) == timer_id).values(state="pending", due_at=retry_at)
+            )
+
+    def next_due_at(self) -> float | None:
+        with Session(self.engine) as session:
+            return session.exec(
+                select(TimerRow.due_at).where(TimerRow.state == "pending").order_by(col(TimerRow.due_at))
+            ).first()
+
+    def reset_stale_timers(self) -> int:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(TimerRow).where(col(TimerRow.state) == "firing").values(state="pending")
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,70 @@
+"""The tables. The timeline (event) is the source of truth; the rest are indexes and durable timers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column, Float, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class GameDayRow(SQLModel, table=True):
+    __tablename__ = "gameday"
+
+    id: str = Field(primary_key=True, max_length=64)
+    scenario_id: str = Field(index=True, max_length=128)
+    scenario_text: str = Field(sa_column=Column(Text, nullable=False))
+    scenario_hash: str = Field(max_length=64)
+    channel: str = Field(index=True, max_length=64)
+    thread_ts: str | None = Field(default=None, index=True, max_length=32)
+    started_by: str = Field(max_length=64)
+    roster: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: float = Field(sa_column=Column(Float(precision=53), nullable=False, index=True))
+    status: str = Field(index=True, max_length=32)
+    dry_run: bool = False
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("gameday_id", "seq", name="uq_event_gameday_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    gameday_id: str = Field(foreign_key="gameday.id", index=True, max_length=64)
+    seq: int
+    kind: str = Field(max_length=32)
+    at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    actor: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TimerRow(SQLModel, table=True):
+    __tablename__ = "timer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    gameday_id: str = Field(foreign_key="gameday.id", index=True, max_length=64)
+    key: str = Field(unique=True, max_length=200)
+    due_at: float = Field(sa_column=Column(Float(precision=53), nullable=False, index=True))
+    kind: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+
+
+class DeliveryRow(SQLModel, table=True):
+    """A Slack delivery already processed: its id makes a retry a no-op."""
+
+    __tablename__ = "delivery"
+
+    id: str = Field(primary_key=True, max_length=200)
+    gameday_id: str = Field(index=True, max_length=64)
+
+
+class PageMessageRow(SQLModel, table=True):
+    """Which page (or handoff) a Slack message stands for, so a reaction or click finds it."""
+
+    __tablename__ = "page_message"
+
+    channel: str = Field(primary_key=True, max_length=64)
+    message_ts: str = Field(primary_key=True, max_length=32)
+    gameday_id: str = Field(index=True, max_length=64)
+    target_id: str = Field(max_length=32)

@@ -1,0 +1,53 @@
+"""An Announcer for core tests: it assigns ts from the virtual clock and keeps what was said."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.report import Debrief
+from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
+from bot.gameday.state import GameDayState, PageState
+
+
+class RecordingAnnouncer:
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
+        self.posts: list[tuple[str, str]] = []
+        self.debriefs: list[Debrief] = []
+        self._last = 0.0
+
+    def _post(self, kind: str, text: str) -> str:
+        at = max(self.clock(), self._last + 0.000001)
+        self._last = at
+        self.posts.append((kind, text))
+        return f"{at:.6f}"
+
+    def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
+        return self._post("kickoff", scenario.title)
+
+    def refresh_status(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
+    ) -> None:
+        pass
+
+    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str) -> str:
+        return self._post("page", f"{page_id} {responder} {spec.summary}")
+
+    def escalation(self, record: GameDayRecord, page: PageState, to: str) -> str:
+        return self._post("escalation", f"{page.page_id} {to}")
+
+    def say(self, record: GameDayRecord, text: str) -> str:
+        return self._post("say", text)
+
+    def handoff(self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str) -> str:
+        return self._post("handoff", f"{handoff_id} {from_user} {to_user}")
+
+    def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
+        self.posts.append(("ack", f"{who} {what}"))
+
+    def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
+        return self._post("fault", f"{verb} {spec.type}")
+
+    def finished(self, record: GameDayRecord, debrief: Debrief) -> None:
+        self.debriefs.append(debrief)
