@@ -20,7 +20,7 @@ from bot.gameday.report import Debrief, build_debrief
 from bot.gameday.scenario import Scenario, Step, content_hash
 from bot.gameday.scenario_file import parse_scenario
 from bot.gameday.state import GameDayState, Status, fold
-from bot.gameday.timeline import Kind
+from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,14 @@ def _undecided(result: metrics.ExpectationResult, state: GameDayState) -> bool:
 @lru_cache(maxsize=256)
 def _scenario_from_text(text: str) -> Scenario:
     return parse_scenario(text)
+
+
+def build_debrief_for(record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
+    """The debrief of a stored game day; ``now`` defaults to its end (or its last event)."""
+    scenario = _scenario_from_text(record.scenario_text)
+    if now is None:
+        now = max((e.at for e in events), default=record.created_at)
+    return build_debrief(record.id, scenario, record.roster, list(events), now)
 
 
 class Engine:

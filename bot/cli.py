@@ -1,0 +1,118 @@
+"""`sce`: the command line. Wiring only; every decision lives in bot/gameday."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import typer
+
+from bot.config import Settings
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Security game days run from Slack.")
+
+
+@cli.command()
+def serve() -> None:
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (/slack/events, /healthz)."""
+    from bot.server import HttpServer, socket_mode_handler
+    from bot.service import build_services
+    from bot.slack.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    missing = settings.missing_for_slack()
+    if missing:
+        typer.echo(
+            f"sce serve needs {', '.join(missing)} in the environment (see README: Configuration).", err=True
+        )
+        raise typer.Exit(2)
+    services = build_services(settings)
+    app = create_app(services)
+    services.timers.start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if settings.socket_mode:
+        assert settings.slack_app_token
+        typer.echo("sce: Socket Mode")
+        socket_mode_handler(app, settings.slack_app_token).start()
+        return
+    server = HttpServer(app, "0.0.0.0", settings.port)
+    typer.echo(f"sce: listening on port {server.port} (POST /slack/events, GET /healthz)")
+    server.serve_forever()
+
+
+@cli.command()
+def demo(scenario: str = typer.Argument("pager-stress"), out: Path = typer.Option(Path("debriefs"))) -> None:
+    """Run a whole game day on the local workspace with scripted responders; write the debrief."""
+    from bot.workspace.demo import run_demo
+
+    run_demo(scenario, out_dir=out)
+
+
+@cli.command()
+def validate(
+    path: Path = typer.Argument(None, help="A scenario file or folder (default: SCE_SCENARIOS_DIR)"),
+) -> None:
+    """Check scenario files; every problem is reported as file:line: field: what is wrong."""
+    from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
+
+    target = path or Settings.from_env().scenarios_dir
+    files = scenario_files(target) if target.is_dir() else [target]
+    if not files:
+        typer.echo(f"{target}: no scenario files (*.yaml) found", err=True)
+        raise typer.Exit(1)
+    failed = 0
+    for file in files:
+        try:
+            loaded = load_scenario_file(file)
+            typer.echo(f"ok   {file} ({loaded.scenario.title})")
+        except ScenarioError as exc:
+            failed += 1
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@cli.command("list")
+def list_scenarios() -> None:
+    """List the scenarios in SCE_SCENARIOS_DIR."""
+    from bot.gameday.catalog import ScenarioCatalog
+
+    loaded, errors = ScenarioCatalog(Settings.from_env().scenarios_dir).load_all()
+    for item in loaded:
+        s = item.scenario
+        typer.echo(f"{s.id:24} {s.mode:9} {s.title}")
+    for error in errors:
+        typer.echo(str(error), err=True)
+
+
+@cli.command()
+def debrief(
+    gameday: str = typer.Argument("latest"), format: str = typer.Option("md", "--format", "-f")
+) -> None:
+    """Print a game day's debrief (md or json); `latest` is the most recent game day."""
+    from bot.debrief.render import FORMATS, render_debrief
+    from bot.gameday.engine import build_debrief_for
+    from bot.service import open_store
+
+    if format not in FORMATS:
+        typer.echo(f"--format must be one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    store = open_store(Settings.from_env())
+    record = store.latest() if gameday == "latest" else store.get(gameday)
+    if record is None:
+        typer.echo(
+            "No game day recorded yet; run `sce demo`."
+            if gameday == "latest"
+            else f"There is no game day `{gameday}` in this database.",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(render_debrief(build_debrief_for(record, store.events(record.id)), format), nl=False)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,57 @@
+"""Settings from the environment, read in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///sce.db"
+
+
+def _set(value: str | None) -> frozenset[str]:
+    return frozenset(part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    scenarios_dir: Path = Path("scenarios")
+    allowed_namespaces: frozenset[str] = frozenset()
+    facilitators: frozenset[str] = frozenset()
+    approvers: frozenset[str] = frozenset()
+    port: int = 3000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        api_url = env.get("SLACK_API_URL") or SLACK_DEFAULT_API_URL
+        return cls(
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            scenarios_dir=Path(env.get("SCE_SCENARIOS_DIR") or "scenarios"),
+            allowed_namespaces=_set(env.get("SCE_ALLOWED_NAMESPACES")),
+            facilitators=_set(env.get("SCE_FACILITATORS")),
+            approvers=_set(env.get("SCE_APPROVERS")),
+            port=int(env.get("PORT") or 3000),
+        )
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def missing_for_slack(self) -> list[str]:
+        """The variables `sce serve` cannot run without, by name."""
+        missing = [] if self.slack_bot_token else ["SLACK_BOT_TOKEN"]
+        if self.socket_mode:
+            return missing
+        return missing + ([] if self.slack_signing_secret else ["SLACK_SIGNING_SECRET"])

@@ -1,0 +1,61 @@
+"""Wiring: one place that builds the store, the engine, the Slack client and the timer service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.config import Settings
+from bot.faults.simulated import SimulatedDriver
+from bot.gameday.catalog import ScenarioCatalog
+from bot.gameday.clock import Clock, SystemClock
+from bot.gameday.engine import Engine
+from bot.slack.announcer import SlackAnnouncer
+from bot.timer_service import TimerService
+from storage.database import make_engine, migrate
+from storage.sql_store import SqlStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    store: SqlStore
+    engine: Engine
+    catalog: ScenarioCatalog
+    client: WebClient
+    timers: TimerService
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """The one Web API client: base URL from config, Slack's rate-limit answers retried."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
+    return client
+
+
+def open_store(settings: Settings) -> SqlStore:
+    """The store on DATABASE_URL, migrated to the newest schema."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return SqlStore(engine)
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    store = open_store(settings)
+    client = slack_client(settings)
+    holder: list[TimerService] = []
+    engine = Engine(
+        store,
+        SlackAnnouncer(client),
+        clock.now,
+        SimulatedDriver(),
+        settings.allowed_namespaces,
+        on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
+    )
+    timers = TimerService(store, engine, clock)
+    holder.append(timers)
+    return Services(settings, clock, store, engine, ScenarioCatalog(settings.scenarios_dir), client, timers)

@@ -1,0 +1,87 @@
+"""The Announcer on Slack: posts into the game day's thread and keeps the kickoff message current."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot.gameday import metrics
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.report import Debrief
+from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
+from bot.gameday.state import GameDayState, PageState
+from bot.slack import blocks
+from bot.slack.render import render
+
+
+class SlackAnnouncer:
+    def __init__(self, client: WebClient):
+        self.client = client
+
+    def _post(self, record: GameDayRecord, text: str, payload: list[blocks.Block] | None = None) -> str:
+        response = self.client.chat_postMessage(
+            channel=record.channel,
+            thread_ts=record.thread_ts,
+            text=text,
+            blocks=payload or [blocks.section(text)],
+            unfurl_links=False,
+        )
+        return str(response["ts"])
+
+    def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
+        header = render("kickoff", record=record, scenario=scenario)
+        status = render("status", state=GameDayState(), elapsed=0, open_pages=0, pages=0, results=[])
+        response = self.client.chat_postMessage(
+            channel=record.channel,
+            text=header,
+            blocks=blocks.kickoff_blocks(header, status, record.id, False),
+            unfurl_links=False,
+        )
+        return str(response["ts"])
+
+    def refresh_status(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
+    ) -> None:
+        if record.thread_ts is None:
+            return
+        results = metrics.expectation_results(state, scenario.expect, now=now, final=state.status.is_over)
+        started = state.started_at if state.started_at is not None else now
+        end = state.ended_at if state.ended_at is not None else now
+        header = render("kickoff", record=record, scenario=scenario)
+        status = render(
+            "status",
+            state=state,
+            elapsed=end - started,
+            open_pages=len(state.open_pages()),
+            pages=len(state.pages),
+            results=results,
+        )
+        self.client.chat_update(
+            channel=record.channel,
+            ts=record.thread_ts,
+            text=header,
+            blocks=blocks.kickoff_blocks(header, status, record.id, state.status.is_over),
+        )
+
+    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str) -> str:
+        text = render("page", spec=spec, responder=responder)
+        return self._post(record, text, blocks.page_blocks(text, page_id))
+
+    def escalation(self, record: GameDayRecord, page: PageState, to: str) -> str:
+        text = render("escalation", page=page, to=to)
+        return self._post(record, text, blocks.page_blocks(text, page.page_id, role="escalation"))
+
+    def say(self, record: GameDayRecord, text: str) -> str:
+        return self._post(record, render("say", text=text))
+
+    def handoff(self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str) -> str:
+        text = render("handoff", from_user=from_user, to_user=to_user)
+        return self._post(record, text, blocks.handoff_blocks(text, handoff_id))
+
+    def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
+        self._post(record, render("acknowledged", who=who, what=what, seconds=seconds))
+
+    def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
+        return self._post(record, render("fault", spec=spec, verb=verb, detail=detail))
+
+    def finished(self, record: GameDayRecord, debrief: Debrief) -> None:
+        self._post(record, render("debrief", d=debrief))

@@ -1,0 +1,104 @@
+"""What each `/sce` command does: look up the game day, call one engine function, word the reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.gameday.catalog import UnknownScenario
+from bot.gameday.commands import USAGE, Command
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.roster import RosterError, resolve_roster
+from bot.gameday.scenario_file import ScenarioError
+from bot.gameday.timeline import Kind
+from bot.service import Services
+from bot.slack.render import render
+
+
+@dataclass(frozen=True)
+class Invocation:
+    command: Command
+    user: str
+    channel: str
+    trigger_id: str
+
+
+@dataclass(frozen=True)
+class PreparedStart:
+    """A start that passed every check and only waits for the ack to be sent."""
+
+    run: Callable[[], str]
+
+
+class CommandDesk:
+    def __init__(self, services: Services):
+        self.s = services
+
+    def handle(self, inv: Invocation) -> str | PreparedStart:
+        name = inv.command.name
+        if name == "help":
+            return render("help", usages=list(USAGE.values()))
+        if name == "list":
+            return self.list_scenarios()
+        if name == "start":
+            return self.prepare_start(inv)
+        if name == "debrief" and inv.command.args:
+            return self.debrief(inv.command.args[0])
+        record = self._current(inv.channel)
+        if record is None:
+            return "No game day is running in this channel. Start one with `/sce start <scenario>`."
+        return self._on_gameday(inv, record)
+
+    def _on_gameday(self, inv: Invocation, record: GameDayRecord) -> str:
+        engine, now, name = self.s.engine, self.s.clock.now(), inv.command.name
+        delivery = f"command:{inv.trigger_id}"
+        if name == "status":
+            d = engine.debrief_from(record, self.s.store.events(record.id))
+            return (
+                f"`{record.id}` ({record.scenario_id}): {d.status}, {d.metrics.pages_total} page(s), "
+                f"{d.metrics.pages_unacknowledged} unacknowledged."
+            )
+        if name == "end":
+            return engine.end(record.id, inv.user).message
+        if name == "abort":
+            return engine.abort(record.id, inv.user, inv.command.rest.partition(" ")[2]).message
+        if name in ("note", "gap"):
+            text = inv.command.rest.partition(" ")[2].strip()
+            return engine.add_note(record.id, name, text, inv.user, now, delivery).message
+        if name == "detected":
+            return engine.mark(record.id, Kind.DETECTED, inv.user, now, delivery, source="command").message
+        if name == "contain":
+            return engine.mark(record.id, Kind.CONTAINED, inv.user, now, delivery, source="command").message
+        if name == "debrief":
+            return self.debrief(record.id)
+        return f"`/sce {name}` is not available yet. Try `/sce help`."
+
+    def list_scenarios(self) -> str:
+        loaded, errors = self.s.catalog.load_all()
+        return render("list", scenarios=[item.scenario for item in loaded], errors=[str(e) for e in errors])
+
+    def prepare_start(self, inv: Invocation) -> str | PreparedStart:
+        scenario_id = inv.command.args[0]
+        try:
+            loaded = self.s.catalog.load(scenario_id)
+            roster = resolve_roster(loaded.scenario, inv.command.options)
+        except (UnknownScenario, RosterError, ScenarioError) as exc:
+            return str(exc)
+        dry_run = "dry-run" in inv.command.flags
+
+        def run() -> str:
+            outcome = self.s.engine.start(loaded.text, inv.channel, inv.user, roster, dry_run=dry_run)
+            return outcome.message
+
+        return PreparedStart(run)
+
+    def debrief(self, gameday_id: str) -> str:
+        record = self.s.store.get(gameday_id)
+        if record is None:
+            return f"There is no game day `{gameday_id}`."
+        d = self.s.engine.debrief_from(record, self.s.store.events(record.id))
+        return render("debrief", d=d)
+
+    def _current(self, channel: str) -> GameDayRecord | None:
+        active = self.s.store.active_in_channel(channel)
+        return active[-1] if active else None

@@ -1,0 +1,47 @@
+"""Thread replies and reactions in a game-day thread, each timed by Slack's own ts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+
+from bot.gameday.replies import Acknowledge, AddNote, HandOff, parse_reply
+from bot.service import Services
+
+ACK_REACTIONS = frozenset({"eyes", "white_check_mark", "heavy_check_mark"})
+
+
+def register(app: App, services: Services) -> None:
+    engine, store = services.engine, services.store
+
+    @app.event("message")
+    def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("bot_id") or event.get("subtype") or "user" not in event:
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts"):
+            return
+        gameday_id = store.find_by_thread(event["channel"], thread_ts)
+        if gameday_id is None:
+            return
+        reply = parse_reply(event.get("text") or "")
+        user, at, delivery = event["user"], float(event["ts"]), f"event:{body['event_id']}"
+        if isinstance(reply, Acknowledge):
+            engine.acknowledge(gameday_id, user, at, delivery)
+        elif isinstance(reply, HandOff):
+            engine.request_handoff(gameday_id, user, reply.to_user, at, delivery)
+        elif isinstance(reply, AddNote):
+            engine.add_note(gameday_id, reply.kind, reply.text, user, at, delivery)
+
+    @app.event("reaction_added")
+    def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if event.get("reaction") not in ACK_REACTIONS or item.get("type") != "message":
+            return
+        found = store.find_target(item["channel"], item["ts"])
+        if found is None:
+            return
+        gameday_id, target = found
+        at = float(event.get("event_ts") or item["ts"])
+        engine.acknowledge(gameday_id, event["user"], at, f"event:{body['event_id']}", target_id=target)

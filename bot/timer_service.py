@@ -1,0 +1,81 @@
+"""Wakes the durable-timer poller. APScheduler only keeps the next wake-up in memory; the timers
+themselves are rows, so a crash never loses or doubles a step, and replicas never share a job store."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.gameday.clock import Clock
+from bot.gameday.engine import Engine
+from bot.gameday.poller import fire_due_timers
+from bot.gameday.ports import GameDayStore
+
+log = logging.getLogger(__name__)
+
+
+class TimerService:
+    def __init__(self, store: GameDayStore, engine: Engine, clock: Clock, safety_interval: float = 2.0):
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+        self.safety_interval = safety_interval
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self._poll_lock = threading.Lock()
+        self._wake_lock = threading.Lock()
+        self._next_wake: float | None = None
+
+    def start(self) -> None:
+        """Put timers a dead process left half-fired back in line, then start waking up for them."""
+        stale = self.store.reset_stale_timers()
+        if stale:
+            log.info("re-queued %d timer(s) left firing by an earlier process", stale)
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self.poll, "interval", seconds=self.safety_interval, id="safety", max_instances=1, coalesce=True
+        )
+        self.scheduler.add_job(self.poll, id="first", misfire_grace_time=None)
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def wake_at(self, at: float) -> None:
+        """Called whenever a timer is scheduled: make sure the poller runs when it comes due."""
+        real = self.clock.to_real(at)
+        with self._wake_lock:
+            if self._next_wake is not None and self._next_wake <= real:
+                return
+            self._next_wake = real
+        if self.scheduler.running:
+            self.scheduler.add_job(
+                self.poll,
+                "date",
+                run_date=datetime.fromtimestamp(real, UTC),
+                id="wake",
+                replace_existing=True,
+                misfire_grace_time=None,
+                max_instances=5,
+            )
+
+    def poll(self) -> int:
+        with self._poll_lock:
+            fired = 0
+            try:
+                while True:
+                    batch = fire_due_timers(self.store, self.engine, self.clock.now())
+                    fired += batch
+                    if batch == 0:
+                        break
+                following = self.store.next_due_at()
+            except Exception:  # the database may be down; the safety interval tries again
+                log.exception("timer poll failed")
+                return fired
+            with self._wake_lock:
+                self._next_wake = None
+            if following is not None:
+                self.wake_at(following)
+            return fired

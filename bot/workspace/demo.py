@@ -1,0 +1,143 @@
+"""`sce demo`: the real bot against the local workspace, on a compressed clock, start to debrief."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+from bot.debrief.render import render_debrief
+from bot.gameday.clock import ScaledClock
+from bot.gameday.durations import format_duration
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.report import Debrief
+from bot.server import HttpServer
+from bot.service import build_services
+from bot.slack.app import create_app
+from bot.workspace.client import WorkspaceClient
+from bot.workspace.responders import Responders, load_script
+from bot.workspace.server import LocalWorkspace
+from storage.sql_store import SqlStore
+
+DEMO_SPEED = 40.0
+CHANNEL = "C1"
+USERS = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
+ROLES = {"primary": "U1", "secondary": "U2", "facilitator": "UFAC"}
+SIGNING_SECRET = "demo-signing-secret"
+
+
+@dataclass
+class DemoResult:
+    debrief: Debrief
+    files: list[Path]
+    performed: list[tuple[str, str, float]]
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"<@(U[A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "@" + USERS.get(m[1], m[1]), text)
+    return re.sub(r"[*`]", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def run_demo(
+    scenario_id: str = "pager-stress",
+    settings: Settings | None = None,
+    speed: float = DEMO_SPEED,
+    out_dir: Path = Path("debriefs"),
+    say: Callable[[str], None] = print,
+    timeout: float = 90.0,
+) -> DemoResult:
+    """Run one scripted game day and write its debrief (Markdown and JSON) into ``out_dir``."""
+    logging.getLogger("slack_bolt").setLevel(logging.ERROR)
+    base = settings or Settings.from_env()
+    clock = ScaledClock(speed)
+    script = load_script(scenario_id)
+    if script is None:
+        raise SystemExit(f"No responder script for {scenario_id}; the demo knows: pager-stress")
+    workspace = LocalWorkspace(
+        signing_secret=SIGNING_SECRET, clock=clock.now, users=USERS, channels={CHANNEL: "gameday"}
+    ).start()
+    settings = Settings(
+        slack_bot_token="xoxb-local",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=workspace.api_url,
+        database_url=base.database_url,
+        scenarios_dir=base.scenarios_dir,
+        allowed_namespaces=base.allowed_namespaces,
+    )
+    services = build_services(settings, clock)
+    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server.start()
+    workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
+    services.timers.start()
+    people = WorkspaceClient(workspace.base_url)
+    responders: Responders | None = None
+    try:
+        say(f"Local workspace on {workspace.base_url}; bot on port {server.port}; time runs {speed:g}x.")
+        command = f"start {scenario_id} oncall=<@U1|alice> secondary=<@U2|bob>"
+        say(f"carol> /sce {command}")
+        result = people.slash("UFAC", "/sce", command, channel=CHANNEL)
+        say(f"  (only carol sees) {result.get('text')}")
+        kickoff = people.wait_for_message(CHANNEL, r"\[GAME DAY\]", timeout=10)
+        thread_ts = kickoff["ts"]
+        origin = float(thread_ts)
+        responders = Responders(people, clock, CHANNEL, thread_ts, script, ROLES)
+        responders.start()
+        record = _follow(services.store, people, thread_ts, origin, say, timeout)
+        debrief = services.engine.debrief_from(record, services.store.events(record.id))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = []
+        for fmt in ("md", "json"):
+            path = out_dir / f"{record.id}.{fmt}"
+            path.write_text(render_debrief(debrief, fmt), encoding="utf-8")
+            files.append(path)
+        say("")
+        m = debrief.metrics
+        say(
+            f"Verdict: {debrief.verdict}. MTTA {format_duration(m.mtta_seconds)}, "
+            f"TTD {format_duration(m.ttd_seconds)}, TTC {format_duration(m.ttc_seconds)}."
+        )
+        for page in debrief.pages:
+            who = USERS.get(page.acknowledged_by or "", "nobody")
+            say(f"  page {page.id}: TTA {format_duration(page.tta_seconds)} by {who}")
+        say(f"Debrief written to {', '.join(str(f) for f in files)}")
+        performed = [(p.who, p.what, p.at - origin) for p in responders.performed]
+        return DemoResult(debrief, files, performed)
+    finally:
+        if responders:
+            responders.stop()
+        services.timers.stop()
+        server.stop()
+        workspace.stop()
+        people.close()
+
+
+def _follow(
+    store: SqlStore,
+    people: WorkspaceClient,
+    thread_ts: str,
+    origin: float,
+    say: Callable[[str], None],
+    timeout: float,
+) -> GameDayRecord:
+    """Print the thread as it grows until the game day is over; return its record."""
+    gameday_id = None
+    shown: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        gameday_id = gameday_id or store.find_by_thread(CHANNEL, thread_ts)
+        for message in people.messages(CHANNEL, thread_ts=thread_ts):
+            if message["ts"] in shown:
+                continue
+            shown.add(message["ts"])
+            who = "sce" if message.get("bot_id") else USERS.get(message.get("user", ""), "?")
+            first = _plain(message.get("text") or "").splitlines()[0] if message.get("text") else ""
+            say(f"+{format_duration(float(message['ts']) - origin):>8} {who}> {first}")
+        record = store.get(gameday_id) if gameday_id else None
+        if record is not None and record.status in ("completed", "aborted", "failed"):
+            return record
+        time.sleep(0.05)
+    raise SystemExit(f"The demo game day did not finish within {timeout:g}s of real time.")

@@ -1,0 +1,278 @@
+"""What scripted people and tests do to the workspace: type slash commands, post, react, click.
+
+Each action stores what Slack would store, then delivers the matching request to the app
+and waits for its answer, so a test step is finished when the call returns. The same
+coroutines back the HTTP driver API (``/_workspace/<action>``), the ``response_url``
+endpoint and LocalWorkspace's in-process methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.workspace import payloads
+from bot.workspace.delivery import Deliverer, DeliveryResult, Kind, build_delivery
+from bot.workspace.errors import DriverError
+from bot.workspace.state import BOT_ID, BOT_USER_ID, Channel, Message, User, WorkspaceState, normalize_ts
+from bot.workspace.web_api import ApiCall
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResponseTarget:
+    """Where a ``response_url`` reply lands: who invoked, in which channel, on which message."""
+
+    user: str
+    channel: str
+    message_ts: str | None = None
+
+
+def ack_content(body: Any) -> tuple[str, list[Any] | None, str | None]:
+    """(text, blocks, response_type) of an immediate response, in either mode's shape."""
+    if isinstance(body, dict):
+        blocks = body.get("blocks") if isinstance(body.get("blocks"), list) else None
+        return str(body.get("text") or ""), blocks, body.get("response_type")
+    if isinstance(body, str):
+        return body, None, None
+    return "", None, None
+
+
+class Driver:
+    """Driver actions over the shared state and the delivery queue."""
+
+    def __init__(
+        self, state: WorkspaceState, deliverer: Deliverer, base_url: Callable[[], str], calls: list[ApiCall]
+    ) -> None:
+        self.state = state
+        self.deliverer = deliverer
+        self.base_url = base_url
+        self.api_calls = calls
+        self.responses: dict[str, ResponseTarget] = {}
+
+    # ----- shared plumbing --------------------------------------------------------------
+    def _user(self, user_id: str) -> User:
+        user = self.state.users.get(user_id)
+        if user is None:
+            raise DriverError(404, "user_not_found")
+        return user
+
+    def _channel(self, ref: str) -> Channel:
+        channel = self.state.resolve_channel(ref)
+        if channel is None:
+            raise DriverError(404, "channel_not_found")
+        return channel
+
+    def _message(self, channel: str, ts: str) -> Message:
+        message = self.state.find_message(channel, ts)
+        if message is None:
+            raise DriverError(404, "message_not_found")
+        return message
+
+    @staticmethod
+    def _ts(value: str | float | None) -> str | None:
+        """Validate a caller-chosen ts up front so a typo is a 400, not a server error."""
+        if value is None:
+            return None
+        try:
+            return normalize_ts(value)
+        except (TypeError, ValueError) as exc:
+            raise DriverError(400, f"invalid_ts: {value!r}") from exc
+
+    def _response_url(self, target: ResponseTarget) -> str:
+        response_id = uuid.uuid4().hex
+        self.responses[response_id] = target
+        return f"{self.base_url()}/_respond/{response_id}"
+
+    def _deliver(self, kind: Kind, payload: dict[str, Any]) -> asyncio.Future[DeliveryResult]:
+        return self.deliverer.enqueue(build_delivery(kind, payload, self.deliverer.signing_secret))
+
+    def announce(self, message: Message) -> asyncio.Future[DeliveryResult]:
+        """Queue the ``message`` event for a stored message without waiting (as Slack does)."""
+        return self._deliver(
+            "events_api", payloads.event_callback(self.state, payloads.message_event(self.state, message))
+        )
+
+    def _post_as_bot(
+        self, channel: str, text: str, blocks: list[Any] | None, thread_ts: str | None
+    ) -> Message:
+        message = self.state.add_message(
+            channel, BOT_USER_ID, text, blocks=blocks, thread_ts=thread_ts, bot_id=BOT_ID
+        )
+        self.announce(message)
+        return message
+
+    # ----- actions ----------------------------------------------------------------------
+    async def slash(self, user: str, command: str, text: str = "", channel: str = "C1") -> dict[str, Any]:
+        """Invoke a slash command; an immediate response with content is shown like Slack does."""
+        who, where = self._user(user), self._channel(channel)
+        response_url = self._response_url(ResponseTarget(who.id, where.id))
+        form = payloads.slash_command_form(who, where, command, text, response_url, payloads.new_trigger_id())
+        result = await self._deliver("slash_commands", form)
+        ack_text, ack_blocks, response_type = (
+            ack_content(result.body) if result.status == 200 else ("", None, None)
+        )
+        if ack_text or ack_blocks:
+            if response_type == "in_channel":
+                self._post_as_bot(where.id, ack_text, ack_blocks, None)
+            else:
+                self.state.add_ephemeral(where.id, who.id, ack_text, ack_blocks)
+        return {"status": result.status, "body": result.body, "text": ack_text or None, "error": result.error}
+
+    async def post(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        thread_ts: str | None = None,
+        ts: str | float | None = None,
+        deliver_after: float = 0.0,
+    ) -> dict[str, Any]:
+        """A person posts a message; its event is delivered (after ``deliver_after`` real seconds)."""
+        who, where = self._user(user), self._channel(channel)
+        try:
+            message = self.state.add_message(where.id, who.id, text, thread_ts=thread_ts, ts=self._ts(ts))
+        except ValueError as exc:
+            raise DriverError(409, str(exc)) from exc
+        event = payloads.message_event(self.state, message)
+        if deliver_after > 0:
+            await asyncio.sleep(deliver_after)
+        payload = payloads.event_callback(self.state, event)
+        result = await self._deliver("events_api", payload)
+        return {
+            "ts": message.ts,
+            "event_id": payload["event_id"],
+            "status": result.status,
+            "error": result.error,
+        }
+
+    async def react(
+        self, user: str, channel: str, ts: str, name: str, event_ts: str | float | None = None
+    ) -> dict[str, Any]:
+        """A person adds a reaction; ``reaction_added`` is delivered."""
+        who, where = self._user(user), self._channel(channel)
+        message = self._message(where.id, ts)
+        name = name.strip(":")
+        users = message.reactions.setdefault(name, [])
+        if who.id not in users:
+            users.append(who.id)
+        chosen_ts = self.state.event_ts(self._ts(event_ts))
+        payload = payloads.event_callback(
+            self.state, payloads.reaction_added_event(who.id, message, name, chosen_ts)
+        )
+        result = await self._deliver("events_api", payload)
+        return {
+            "event_ts": chosen_ts,
+            "event_id": payload["event_id"],
+            "status": result.status,
+            "error": result.error,
+        }
+
+    async def click(
+        self,
+        user: str,
+        channel: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str | None = None,
+        action_ts: str | float | None = None,
+        selected_user: str | None = None,
+    ) -> dict[str, Any]:
+        """A person clicks a button (or picks a user) on a stored message."""
+        who, where = self._user(user), self._channel(channel)
+        message = self._message(where.id, message_ts)
+        chosen_ts = self.state.event_ts(self._ts(action_ts))
+        action = payloads.block_action(message, action_id, chosen_ts, value, block_id, selected_user)
+        response_url = self._response_url(ResponseTarget(who.id, where.id, message.ts))
+        payload = payloads.block_actions_payload(
+            self.state, who, message, action, response_url, payloads.new_trigger_id()
+        )
+        result = await self._deliver("interactive", payload)
+        return {"status": result.status, "body": result.body, "action_ts": chosen_ts, "error": result.error}
+
+    async def redeliver(self, event_id: str, retry_num: int = 1) -> dict[str, Any]:
+        """Slack's retry of an earlier event: same body, ``X-Slack-Retry-Num`` set."""
+        if event_id not in self.deliverer.sent:
+            raise DriverError(404, "event_not_found")
+        result = await self.deliverer.redeliver(event_id, retry_num)
+        return {"status": result.status, "body": result.body, "error": result.error}
+
+    async def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """Stored messages oldest first: the whole channel, or one thread."""
+        where = self._channel(channel)
+        found = self.state.thread(where.id, thread_ts) if thread_ts else self.state.channel_messages(where.id)
+        return [self.state.message_to_driver(m) for m in found]
+
+    async def ephemerals(self, user: str) -> list[dict[str, Any]]:
+        """Everything shown only to this user, oldest first."""
+        return [e.to_driver() for e in self.state.ephemerals.get(user, [])]
+
+    async def calls(self, method: str | None = None) -> list[dict[str, Any]]:
+        """Recorded Web API calls, optionally only one method."""
+        return [asdict(c) for c in list(self.api_calls) if method is None or c.method == method]
+
+    async def respond(self, response_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A POST to a ``response_url``: ephemeral by default, like Slack."""
+        target = self.responses.get(response_id)
+        if target is None:
+            raise DriverError(404, "expired_url")
+        text = str(body.get("text") or "")
+        blocks = body.get("blocks") if isinstance(body.get("blocks"), list) else None
+        original = self.state.find_message(target.channel, target.message_ts) if target.message_ts else None
+        if body.get("delete_original") and original is not None:
+            self.state.delete_message(original.channel, original.ts)
+        elif body.get("replace_original") and original is not None:
+            original.text, original.blocks = text, blocks
+        elif body.get("response_type") == "in_channel":
+            self._post_as_bot(target.channel, text, blocks, body.get("thread_ts"))
+        else:
+            self.state.add_ephemeral(target.channel, target.user, text, blocks)
+        return {"ok": True}
+
+
+ACTIONS = ("slash", "post", "react", "click", "redeliver", "messages", "ephemerals", "calls")
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError as exc:
+        raise DriverError(400, "invalid_json") from exc
+    if not isinstance(body, dict):
+        raise DriverError(400, "invalid_json")
+    return body
+
+
+def routes(driver: Driver) -> list[web.RouteDef]:
+    """aiohttp routes for ``/_workspace/<action>`` and ``/_respond/<id>``."""
+
+    async def run_action(request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in ACTIONS:
+            raise DriverError(404, "unknown_action")
+        method = getattr(driver, action)
+        kwargs = await _json_object(request)
+        try:
+            inspect.signature(method).bind(**kwargs)
+        except TypeError as exc:
+            raise DriverError(400, f"bad_arguments: {exc}") from exc
+        return web.json_response(await method(**kwargs))
+
+    async def respond(request: web.Request) -> web.Response:
+        return web.json_response(
+            await driver.respond(request.match_info["response_id"], await _json_object(request))
+        )
+
+    return [
+        web.post("/_workspace/{action}", run_action),
+        web.post("/_respond/{response_id}", respond),
+    ]

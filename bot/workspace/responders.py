@@ -1,0 +1,150 @@
+"""Scripted people for the local workspace: they answer the bot's messages at chosen Slack times.
+
+A cue's action carries the exact ts it was scripted for (reference message ts + delay), so the
+debrief's TTA equals the scripted delay however busy the machine is.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from bot.gameday.clock import Clock
+from bot.gameday.durations import parse_duration
+from bot.workspace.client import WorkspaceClient
+
+log = logging.getLogger(__name__)
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+class Cue(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    who: str
+    when: str
+    from_: str | None = None
+    after: float
+    reply: str | None = None
+    click: str | None = None
+    react: str | None = None
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Cue:
+        data = dict(raw)
+        if "from" in data:
+            data["from_"] = data.pop("from")
+        data["after"] = parse_duration(data["after"])
+        return cls.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Script:
+    people: dict[str, str]
+    cues: list[Cue]
+
+
+def load_script(scenario_id: str) -> Script | None:
+    path = SCRIPTS / f"{scenario_id}.yaml"
+    if not path.exists():
+        return None
+    raw = yaml.safe_load(path.read_text())
+    return Script(dict(raw.get("people", {})), [Cue.parse(c) for c in raw.get("cues", [])])
+
+
+@dataclass
+class Performed:
+    who: str
+    what: str
+    at: float
+    cue: Cue
+
+
+class Responders:
+    """Plays a script against one game-day thread, from its own thread."""
+
+    def __init__(
+        self,
+        workspace: WorkspaceClient,
+        clock: Clock,
+        channel: str,
+        thread_ts: str,
+        script: Script,
+        users: dict[str, str],
+    ):
+        self.ws = workspace
+        self.clock = clock
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.script = script
+        self.users = users  # role -> user id
+        self.performed: list[Performed] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="responders", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _markers(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for message in self.ws.messages(self.channel, thread_ts=self.thread_ts):
+            for block in message.get("blocks") or []:
+                block_id = block.get("block_id") or ""
+                if block.get("type") == "actions" and ":" in block_id:
+                    found.setdefault(block_id, message)
+        return found
+
+    def _run(self) -> None:
+        pending = list(self.script.cues)
+        while pending and not self._stop.is_set():
+            markers = self._markers()
+            now = self.clock.now()
+            for cue in list(pending):
+                trigger = markers.get(cue.when)
+                reference = markers.get(cue.from_ or cue.when)
+                if trigger is None or reference is None:
+                    continue
+                at = float(reference["ts"]) + cue.after
+                if now >= at:
+                    self._perform(cue, markers[cue.when], at)
+                    pending.remove(cue)
+            time.sleep(0.02)
+
+    def _perform(self, cue: Cue, message: dict[str, Any], at: float) -> None:
+        user = self.users[cue.who]
+        ts = f"{at:.6f}"
+        if cue.reply is not None:
+            self.ws.post(user, self.channel, cue.reply, thread_ts=self.thread_ts, ts=ts)
+            what = f"replies {cue.reply!r}"
+        elif cue.click is not None:
+            self.ws.click(
+                user,
+                self.channel,
+                message["ts"],
+                cue.click,
+                value=_button_value(message, cue.click),
+                action_ts=ts,
+            )
+            what = f"clicks {cue.click}"
+        else:
+            self.ws.react(user, self.channel, message["ts"], cue.react or "eyes", event_ts=ts)
+            what = f"reacts :{cue.react}:"
+        self.performed.append(Performed(user, what, at, cue))
+
+
+def _button_value(message: dict[str, Any], action_id: str) -> str | None:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action_id:
+                return element.get("value")
+    return None
