@@ -1,0 +1,108 @@
+"""The bot as it runs in production: `sce serve` in its own process, pointed at a local workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+SIGNING_SECRET = "test-signing-secret"
+SCE = str(Path(sys.executable).with_name("sce"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    def __init__(
+        self,
+        api_url: str,
+        database_url: str,
+        scenarios_dir: Path,
+        log_path: Path,
+        socket_mode: bool = False,
+        extra_env: dict[str, str] | None = None,
+    ):
+        self.port = free_port()
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-local",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "DATABASE_URL": database_url,
+            "SCE_SCENARIOS_DIR": str(scenarios_dir),
+            "PORT": str(self.port),
+            **(extra_env or {}),
+        }
+        if socket_mode:
+            self.env["SLACK_APP_TOKEN"] = "xapp-local"
+        else:
+            self.env.pop("SLACK_APP_TOKEN", None)
+        self.socket_mode = socket_mode
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def start(self) -> BotProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process keeps writing to it
+        self.proc = subprocess.Popen(
+            [SCE, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        if not self.socket_mode:
+            self._wait_healthy()
+        return self
+
+    def _wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sce serve exited early:\n{self.log_path.read_text()}")
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"sce serve did not become healthy:\n{self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no last words, as a crash would."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def sce(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run another `sce` command against the same database and scenarios."""
+        return subprocess.run(
+            [SCE, *args], env=self.env, capture_output=True, text=True, cwd=ROOT, timeout=60
+        )
+
+    def debrief_json(self, gameday: str = "latest") -> dict[str, Any]:
+        result = self.sce("debrief", gameday, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data

@@ -1,0 +1,65 @@
+"""Shared fixtures: a local workspace on the real clock and the bot in its own process."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from bot_process import ROOT, SIGNING_SECRET, BotProcess
+
+from bot.workspace.client import WorkspaceClient
+from bot.workspace.server import LocalWorkspace
+
+
+@pytest.fixture
+def workspace() -> Iterator[LocalWorkspace]:
+    ws = LocalWorkspace(
+        signing_secret=SIGNING_SECRET,
+        users={"U1": "alice", "U2": "bob", "UFAC": "carol"},
+        channels={"C1": "gameday"},
+    ).start()
+    yield ws
+    ws.stop()
+
+
+@pytest.fixture
+def people(workspace: LocalWorkspace) -> Iterator[WorkspaceClient]:
+    client = WorkspaceClient(workspace.base_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def scenarios_dir(tmp_path: Path) -> Path:
+    """A scenarios folder of the test's own, starting with the shipped scenarios."""
+    folder = tmp_path / "scenarios"
+    shutil.copytree(ROOT / "scenarios", folder)
+    return folder
+
+
+@pytest.fixture
+def start_bot(
+    workspace: LocalWorkspace, scenarios_dir: Path, tmp_path: Path
+) -> Iterator[Callable[..., BotProcess]]:
+    bots: list[BotProcess] = []
+    database_url = f"sqlite:///{tmp_path / 'sce.db'}"
+
+    def start(socket_mode: bool = False, database: str | None = None) -> BotProcess:
+        bot = BotProcess(
+            workspace.api_url,
+            database or database_url,
+            scenarios_dir,
+            tmp_path / f"bot{len(bots)}.log",
+            socket_mode=socket_mode,
+        )
+        bots.append(bot)
+        bot.start()
+        if not socket_mode:
+            workspace.request_url = bot.url
+        return bot
+
+    yield start
+    for bot in bots:
+        bot.stop()
