@@ -55,6 +55,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         SimulatedDriver(),
         settings.allowed_namespaces,
         on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
+        approvers=settings.approvers,
     )
     timers = TimerService(store, engine, clock)
     holder.append(timers)

@@ -43,7 +43,7 @@ def _event(row: EventRow) -> Event:
 
 def _timer(row: TimerRow) -> Timer:
     assert row.id is not None
-    return Timer(row.id, row.gameday_id, row.key, row.due_at, row.kind, dict(row.payload))
+    return Timer(row.id, row.gameday_id, row.key, row.due_at, row.kind, dict(row.payload), row.attempts)
 
 
 class SqlTx:

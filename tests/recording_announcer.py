@@ -15,13 +15,20 @@ class RecordingAnnouncer:
         self.clock = clock
         self.posts: list[tuple[str, str]] = []
         self.debriefs: list[Debrief] = []
+        self.keyed: dict[str, str] = {}
         self._last = 0.0
 
-    def _post(self, kind: str, text: str) -> str:
+    def _post(self, kind: str, text: str, key: str | None = None) -> str:
         at = max(self.clock(), self._last + 0.000001)
         self._last = at
         self.posts.append((kind, text))
-        return f"{at:.6f}"
+        ts = f"{at:.6f}"
+        if key:
+            self.keyed[key] = ts
+        return ts
+
+    def find_posted(self, record: GameDayRecord, key: str) -> str | None:
+        return self.keyed.get(key)
 
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
         return self._post("kickoff", scenario.title)
@@ -31,17 +38,19 @@ class RecordingAnnouncer:
     ) -> None:
         pass
 
-    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str) -> str:
-        return self._post("page", f"{page_id} {responder} {spec.summary}")
+    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
+        return self._post("page", f"{page_id} {responder} {spec.summary}", key)
 
-    def escalation(self, record: GameDayRecord, page: PageState, to: str) -> str:
-        return self._post("escalation", f"{page.page_id} {to}")
+    def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str:
+        return self._post("escalation", f"{page.page_id} {to}", key)
 
-    def say(self, record: GameDayRecord, text: str) -> str:
-        return self._post("say", text)
+    def say(self, record: GameDayRecord, text: str, key: str) -> str:
+        return self._post("say", text, key)
 
-    def handoff(self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str) -> str:
-        return self._post("handoff", f"{handoff_id} {from_user} {to_user}")
+    def handoff(
+        self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str, key: str
+    ) -> str:
+        return self._post("handoff", f"{handoff_id} {from_user} {to_user}", key)
 
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
         self.posts.append(("ack", f"{who} {what}"))

@@ -94,3 +94,25 @@ def test_abort_is_inconclusive_and_cancels_later_steps(h: CoreHarness) -> None:
     assert state.status is Status.ABORTED
     assert state.steps_ran == {0}
     assert h.announcer.debriefs[-1].verdict == "inconclusive"
+
+
+def test_a_step_replayed_after_a_crash_reuses_its_posted_message(h: CoreHarness) -> None:
+    from bot.gameday.ports import GameDayRecord
+
+    original = h.announcer.say
+    crashes = []
+
+    def say_then_die(record: GameDayRecord, text: str, key: str) -> str:
+        ts = original(record, text, key)
+        if not crashes:
+            crashes.append(ts)
+            raise ConnectionError("process died after Slack accepted the post")
+        return ts
+
+    h.announcer.say = say_then_die  # type: ignore[method-assign]
+    gd = start(h)
+    h.advance_to(h.clock.now() + 70)  # the say step at 1m fails once, then is retried 5 s later
+    said = [e for e in h.store.events(gd) if e.kind is Kind.SAID]
+    assert len(crashes) == 1
+    assert len([kind for kind, _ in h.announcer.posts if kind == "say"]) == 1
+    assert len(said) == 1 and said[0].data["message_ts"] == crashes[0]

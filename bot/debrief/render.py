@@ -19,10 +19,19 @@ def _iso(at: float | None) -> str:
 
 
 def _md_escape(value: object) -> str:
-    text = str(value)
-    for char in ("\\", "`", "*", "_", "|", "<", ">"):
+    """User text shown literally in Markdown (and inside table cells)."""
+    text = " ".join(str(value).split())
+    for char in ("\\", "`", "*", "|", "<", ">", "["):
         text = text.replace(char, "\\" + char)
     return text
+
+
+def _details(data: dict[str, object]) -> str:
+    """A timeline event's data as short `key: value` pairs for a table cell."""
+    hidden = {"message_ts", "scenario_hash"}
+    return ", ".join(
+        f"{key}: {value}" for key, value in data.items() if key not in hidden and value is not None
+    )
 
 
 _env = Environment(
@@ -31,6 +40,7 @@ _env = Environment(
 _env.filters["dur"] = format_duration
 _env.filters["iso"] = _iso
 _env.filters["mdesc"] = _md_escape
+_env.filters["details"] = _details
 
 
 def render_debrief(debrief: Debrief, fmt: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 
-_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+_DURATION = re.compile(r"^(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+(?:\.[0-9]+)?)s)?$")
+_ZERO = re.compile(r"^0+(?:\.0+)?$")  # zero needs no unit
+_FORMS = "use forms like 90s, 5m or 1h30m"
 
 
 class DurationError(ValueError):
@@ -18,21 +21,45 @@ def parse_duration(value: object) -> float:
     units in that order, each at most once.
     """
     if isinstance(value, bool):
-        raise DurationError(f"{value!r} is not a duration; use forms like 90s, 5m or 1h30m")
+        raise DurationError(f"{value!r} is not a duration; {_FORMS}")
     if isinstance(value, int | float):
         if value < 0:
             raise DurationError(f"{value!r} is negative; durations count forward from zero")
-        return float(value)
+        return _finite(value, value)
     if not isinstance(value, str):
-        raise DurationError(f"{value!r} is not a duration; use forms like 90s, 5m or 1h30m")
+        raise DurationError(f"{_shown(value)} is not a duration; {_FORMS}")
     text = value.strip().replace(" ", "")
+    if _ZERO.match(text):
+        return 0.0
     match = _DURATION.match(text)
     if not text or match is None or not any(match.groupdict().values()):
-        raise DurationError(f"{value!r} is not a duration; use forms like 90s, 5m or 1h30m")
-    hours = int(match["h"] or 0)
-    minutes = int(match["m"] or 0)
-    seconds = float(match["s"] or 0)
-    return hours * 3600 + minutes * 60 + seconds
+        raise DurationError(f"{_shown(value)} is not a duration; {_FORMS}")
+    try:
+        hours = int(match["h"] or 0)
+        minutes = int(match["m"] or 0)
+        seconds = float(match["s"] or 0)
+    except ValueError:  # more digits than int() will read
+        raise DurationError(f"{_shown(value)} is too long to be a duration; {_FORMS}") from None
+    try:
+        total = float(hours * 3600 + minutes * 60) + seconds
+    except OverflowError:
+        total = math.inf
+    return _finite(total, value)
+
+
+def _finite(seconds: float, value: object) -> float:
+    try:
+        result = float(seconds)
+    except OverflowError:  # an int beyond float range
+        result = math.inf
+    if not math.isfinite(result):
+        raise DurationError(f"{_shown(value)} is too large (or not a number) to be a duration; {_FORMS}")
+    return result
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def format_duration(seconds: float | None) -> str:
@@ -40,7 +67,7 @@ def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     negative = seconds < 0
-    remaining = abs(seconds)
+    remaining = round(abs(seconds), 3)  # round first, so 59.9996 shows as 1m and not 60s
     hours, remaining = divmod(remaining, 3600)
     minutes, secs = divmod(remaining, 60)
     parts = []

@@ -11,20 +11,18 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.gameday import metrics
-from bot.gameday.guardrails import check_fault_allowed
+from bot.gameday.guardrails import approval_refusal, check_fault_allowed
+from bot.gameday.injects import ESCALATE, FAULT_EXPIRY, STEP, TIME_BOX, Injector
 from bot.gameday.ports import Announcer, FaultDriver, GameDayRecord, GameDayStore, GameDayTx, Timer
 from bot.gameday.report import Debrief, build_debrief
-from bot.gameday.scenario import Scenario, Step, content_hash
-from bot.gameday.scenario_file import parse_scenario
+from bot.gameday.scenario import Scenario, content_hash
+from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
-
-STEP, ESCALATE, CHECK, TIME_BOX, FAULT_EXPIRY = "step", "escalate", "check", "time_box", "fault_expiry"
 
 
 @dataclass(frozen=True)
@@ -47,14 +45,9 @@ def _undecided(result: metrics.ExpectationResult, state: GameDayState) -> bool:
     return True
 
 
-@lru_cache(maxsize=256)
-def _scenario_from_text(text: str) -> Scenario:
-    return parse_scenario(text)
-
-
 def build_debrief_for(record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
     """The debrief of a stored game day; ``now`` defaults to its end (or its last event)."""
-    scenario = _scenario_from_text(record.scenario_text)
+    scenario = cached_scenario(record.scenario_text)
     if now is None:
         now = max((e.at for e in events), default=record.created_at)
     return build_debrief(record.id, scenario, record.roster, list(events), now)
@@ -69,26 +62,30 @@ class Engine:
         faults: FaultDriver,
         allowed_namespaces: frozenset[str] = frozenset(),
         on_timer_scheduled: Callable[[float], None] | None = None,
+        approvers: frozenset[str] = frozenset(),
     ):
+        self.approvers = approvers
         self.store = store
         self.announcer = announcer
         self.now = clock
-        self.faults = faults
         self.allowed_namespaces = allowed_namespaces
-        self.on_timer_scheduled = on_timer_scheduled or (lambda due: None)
+        self.injects = Injector(
+            announcer, faults, clock, allowed_namespaces, on_timer_scheduled or (lambda due: None)
+        )
 
     # -- starting -------------------------------------------------------------------------------
     def start(
         self, scenario_text: str, channel: str, started_by: str, roster: dict[str, str], dry_run: bool = False
     ) -> Outcome:
         """Create the game day, post its kickoff message (the thread) and schedule its steps."""
-        scenario = _scenario_from_text(scenario_text)
+        scenario = cached_scenario(scenario_text)
         for step in scenario.steps:
             if step.fault is not None:
                 refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
                 if refusal:
                     return Outcome(False, refusal)
         now = self.now()
+        awaiting = scenario.approval.required
         record = GameDayRecord(
             id=f"gd-{secrets.token_hex(4)}",
             scenario_id=scenario.id,
@@ -98,156 +95,85 @@ class Engine:
             started_by=started_by,
             roster=dict(roster),
             created_at=now,
-            status=str(Status.RUNNING),
+            status=str(Status.AWAITING_APPROVAL if awaiting else Status.RUNNING),
             dry_run=dry_run or scenario.guardrails.dry_run,
         )
         self.store.create(record)
-        with self.store.transaction(record.id) as tx:
-            tx.record.thread_ts = self.announcer.kickoff(tx.record, scenario)
-            tx.append(
-                Kind.STARTED,
-                now,
-                started_by,
-                {
+        try:
+            with self.store.transaction(record.id) as tx:
+                tx.record.thread_ts = self.announcer.kickoff(tx.record, scenario)
+                data = {
                     "scenario": scenario.id,
                     "scenario_hash": record.scenario_hash,
                     "roster": roster,
-                    "status": str(Status.RUNNING),
+                    "status": record.status,
                     "dry_run": record.dry_run,
-                },
-            )
-            for index, step in enumerate(scenario.steps):
-                self._schedule(tx, f"step:{index}", now + step.at, STEP, {"step": index})
-            self._schedule(tx, "time_box", now + scenario.guardrails.max_duration, TIME_BOX)
+                }
+                tx.append(Kind.STARTED, now, started_by, data)
+                if not awaiting:
+                    self._schedule_steps(tx, scenario, now)
+                else:  # unapproved game days expire with their time box
+                    self.injects.schedule(tx, "time_box", now + scenario.guardrails.max_duration, TIME_BOX)
+        except Exception:
+            log.exception("could not start %s", record.id)
+            with self.store.transaction(record.id) as tx:
+                tx.append(
+                    Kind.ENDED, self.now(), None, {"status": str(Status.FAILED), "reason": "start failed"}
+                )
+                tx.record.status = str(Status.FAILED)
+            return Outcome(False, "The game day could not start (Slack did not take the kickoff message).")
+        if awaiting:
+            return Outcome(True, f"Game day {record.id} is waiting for an approver.", record.id)
         return Outcome(True, f"Game day {record.id} started: {scenario.title}", record.id)
+
+    def _schedule_steps(self, tx: GameDayTx, scenario: Scenario, base: float) -> None:
+        for index, step in enumerate(scenario.steps):
+            self.injects.schedule(tx, f"step:{index}", base + step.at, STEP, {"step": index})
+        self.injects.schedule(tx, f"time_box:{base}", base + scenario.guardrails.max_duration, TIME_BOX)
+
+    def approve(self, gameday_id: str, user: str, at: float, delivery_id: str) -> Outcome:
+        """Two-person rule: an approver other than the starter lets the steps (and faults) run."""
+        with self.store.transaction(gameday_id) as tx:
+            if self._duplicate(tx, delivery_id):
+                return Outcome(True, "already recorded", gameday_id)
+            scenario = cached_scenario(tx.record.scenario_text)
+            state = fold(tx.events)
+            if state.status is not Status.AWAITING_APPROVAL:
+                return Outcome(
+                    False, f"This game day is {state.status}, not waiting for approval.", gameday_id
+                )
+            refusal = approval_refusal(scenario, tx.record.started_by, user, self.approvers)
+            if refusal:
+                return Outcome(False, refusal, gameday_id)
+            now = self.now()
+            tx.append(Kind.APPROVED, at, user, {"scenario_hash": tx.record.scenario_hash})
+            tx.record.status = str(Status.RUNNING)
+            self._schedule_steps(tx, scenario, max(now, at))
+            self.announcer.refresh_status(tx.record, scenario, fold(tx.events), now)
+            return Outcome(True, "Approved; the game day is running.", gameday_id)
 
     # -- timers ---------------------------------------------------------------------------------
     def fire(self, timer: Timer) -> None:
         """Run one due timer; running it again after a crash is harmless."""
         with self.store.transaction(timer.gameday_id) as tx:
-            scenario = _scenario_from_text(tx.record.scenario_text)
+            scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
             if not state.status.is_over:
-                if timer.kind == STEP:
-                    self._run_step(tx, scenario, state, int(timer.payload["step"]))
+                if timer.kind == STEP and state.status is Status.AWAITING_APPROVAL:
+                    pass  # steps are only scheduled after approval; a stray one waits for it
+                elif timer.kind == STEP:
+                    replay = timer.attempts > 1
+                    self.injects.run_step(tx, scenario, state, int(timer.payload["step"]), replay)
                 elif timer.kind == ESCALATE:
-                    self._escalate(tx, state, timer.payload["page_id"])
+                    self.injects.escalate(tx, state, timer.payload["page_id"], timer.attempts > 1)
+                elif timer.kind == TIME_BOX and state.status is Status.AWAITING_APPROVAL:
+                    self._finish(tx, scenario, Status.ABORTED, "never approved", final=True)
                 elif timer.kind == TIME_BOX:
                     self._finish(tx, scenario, Status.COMPLETED, "max_duration reached", final=True)
                 elif timer.kind == FAULT_EXPIRY:
-                    self._revert_fault(tx, scenario, timer.payload["fault_id"])
+                    self.injects.revert_fault(tx, scenario, timer.payload["fault_id"])
             tx.complete_timer(timer.id)
             self._settle(tx, scenario)
-
-    def _run_step(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int) -> None:
-        if index in state.steps_ran:
-            return
-        step = scenario.steps[index]
-        if step.page is not None:
-            self._page(tx, scenario, state, index, step)
-        elif step.say is not None:
-            ts = self.announcer.say(tx.record, step.say)
-            tx.append(Kind.SAID, float(ts), None, {"step": index, "text": step.say, "message_ts": ts})
-        elif step.handoff is not None:
-            from_user = tx.record.roster.get(step.handoff.from_)
-            to_user = tx.record.roster[step.handoff.to]
-            self._request_handoff(tx, state, from_user, to_user, float(self.now()), None)
-        elif step.fault is not None:
-            self._apply_fault(tx, scenario, index, step)
-        tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": step.kind})
-
-    def _page(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, step: Step) -> None:
-        assert step.page is not None
-        page_id = f"p{index}"
-        responder = tx.record.roster.get(step.page.to.lstrip("@"), tx.record.roster["primary"])
-        first_inject = state.t0 is None
-        ts = self.announcer.page(tx.record, page_id, step.page, responder)
-        paged_at = float(ts)
-        tx.append(
-            Kind.PAGE_SENT,
-            paged_at,
-            None,
-            {
-                "page_id": page_id,
-                "step": index,
-                "responder": responder,
-                "severity": step.page.severity,
-                "summary": step.page.summary,
-                "message_ts": ts,
-            },
-        )
-        tx.index_message(page_id, tx.record.channel, ts)
-        secondary = tx.record.roster.get("secondary")
-        if scenario.oncall.escalate_after is not None and secondary and secondary != responder:
-            self._schedule(
-                tx,
-                f"escalate:{page_id}",
-                paged_at + scenario.oncall.escalate_after,
-                ESCALATE,
-                {"page_id": page_id},
-            )
-        if scenario.expect.acknowledge_within is not None:
-            self._schedule(
-                tx, f"check:ack:{page_id}", paged_at + scenario.expect.acknowledge_within + 0.001, CHECK
-            )
-        if first_inject:
-            self._schedule_inject_checks(tx, scenario, paged_at)
-
-    def _schedule_inject_checks(self, tx: GameDayTx, scenario: Scenario, t0: float) -> None:
-        for name, target in (
-            ("detect", scenario.expect.detect_within),
-            ("contain", scenario.expect.contain_within),
-        ):
-            if target is not None:
-                self._schedule(tx, f"check:{name}", t0 + target + 0.001, CHECK)
-
-    def _escalate(self, tx: GameDayTx, state: GameDayState, page_id: str) -> None:
-        page = state.pages.get(page_id)
-        secondary = tx.record.roster.get("secondary")
-        if page is None or page.acknowledged_at is not None or page.escalated_at is not None or not secondary:
-            return
-        ts = self.announcer.escalation(tx.record, page, secondary)
-        tx.append(Kind.ESCALATED, float(ts), None, {"page_id": page_id, "to": secondary, "message_ts": ts})
-        tx.index_message(page_id, tx.record.channel, ts)
-
-    def _apply_fault(self, tx: GameDayTx, scenario: Scenario, index: int, step: Step) -> None:
-        assert step.fault is not None
-        refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
-        if refusal:
-            self.announcer.fault(tx.record, step.fault, "refused", refusal)
-            return
-        fault_id = f"f{index}"
-        now = self.now()
-        expires_at = now + step.fault.ttl
-        if tx.record.dry_run:
-            self.announcer.fault(tx.record, step.fault, "dry-run", "nothing applied (dry run)")
-            return
-        detail = self.faults.apply(tx.record.id, fault_id, step.fault, expires_at)
-        first_inject = fold(tx.events).t0 is None
-        tx.append(
-            Kind.FAULT_APPLIED,
-            now,
-            None,
-            {
-                "fault_id": fault_id,
-                "step": index,
-                "type": step.fault.type,
-                "expires_at": expires_at,
-                "driver": self.faults.name,
-                "detail": detail,
-            },
-        )
-        self.announcer.fault(tx.record, step.fault, "applied", detail)
-        self._schedule(tx, f"fault_expiry:{fault_id}", expires_at, FAULT_EXPIRY, {"fault_id": fault_id})
-        if first_inject:
-            self._schedule_inject_checks(tx, scenario, now)
-
-    def _revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
-        fault = fold(tx.events).faults.get(fault_id)
-        if fault is None or fault.reverted_at is not None:
-            return
-        detail = self.faults.revert(tx.record.id, fault_id)
-        tx.append(Kind.FAULT_REVERTED, self.now(), None, {"fault_id": fault_id, "detail": detail})
 
     # -- human input ------------------------------------------------------------------------------
     def acknowledge(
@@ -257,7 +183,7 @@ class Engine:
         with self.store.transaction(gameday_id) as tx:
             if self._duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id)
-            scenario = _scenario_from_text(tx.record.scenario_text)
+            scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
             if state.status.is_over:
                 return Outcome(False, "This game day is over; nothing left to acknowledge.", gameday_id)
@@ -293,45 +219,13 @@ class Engine:
         with self.store.transaction(gameday_id) as tx:
             if self._duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id)
-            scenario = _scenario_from_text(tx.record.scenario_text)
+            scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
             if state.status.is_over:
                 return Outcome(False, "This game day is over.", gameday_id)
-            self._request_handoff(tx, state, from_user, to_user, at, from_user)
+            self.injects.request_handoff(tx, state, from_user, to_user, at, from_user)
             self._settle(tx, scenario)
             return Outcome(True, f"Handoff to <@{to_user}> requested.", gameday_id)
-
-    def _request_handoff(
-        self,
-        tx: GameDayTx,
-        state: GameDayState,
-        from_user: str | None,
-        to_user: str,
-        at: float,
-        requested_by: str | None,
-    ) -> None:
-        scenario = _scenario_from_text(tx.record.scenario_text)
-        owned = [p.page_id for p in state.pages.values() if p.owner == from_user and p.contained_at is None]
-        handoff_id = f"h{len(state.handoffs) + 1}"
-        ts = self.announcer.handoff(tx.record, handoff_id, from_user, to_user)
-        requested_at = at if requested_by else float(ts)
-        tx.append(
-            Kind.HANDOFF_REQUESTED,
-            requested_at,
-            requested_by,
-            {
-                "handoff_id": handoff_id,
-                "page_ids": owned,
-                "from": from_user,
-                "to": to_user,
-                "message_ts": ts,
-            },
-        )
-        tx.index_message(handoff_id, tx.record.channel, ts)
-        if scenario.expect.handoff_within is not None:
-            self._schedule(
-                tx, f"check:{handoff_id}", requested_at + scenario.expect.handoff_within + 0.001, CHECK
-            )
 
     def mark(
         self,
@@ -348,10 +242,12 @@ class Engine:
         with self.store.transaction(gameday_id) as tx:
             if self._duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id)
-            scenario = _scenario_from_text(tx.record.scenario_text)
-            if fold(tx.events).status.is_over:
+            scenario = cached_scenario(tx.record.scenario_text)
+            state = fold(tx.events)
+            if state.status.is_over:
                 return Outcome(False, "This game day is over.", gameday_id)
-            tx.append(kind, at, user, {"source": source, "page_id": page_id})
+            pages = state.pages
+            tx.append(kind, at, user, {"source": source, "page_id": page_id if page_id in pages else None})
             self._settle(tx, scenario)
             word = "Detection" if kind is Kind.DETECTED else "Containment"
             return Outcome(True, f"{word} recorded.", gameday_id)
@@ -371,7 +267,7 @@ class Engine:
     def end(self, gameday_id: str, user: str) -> Outcome:
         """The facilitator ends the game day; outcomes still open count as missed."""
         with self.store.transaction(gameday_id) as tx:
-            scenario = _scenario_from_text(tx.record.scenario_text)
+            scenario = cached_scenario(tx.record.scenario_text)
             if fold(tx.events).status.is_over:
                 return Outcome(False, "This game day is already over.", gameday_id)
             self._finish(tx, scenario, Status.COMPLETED, f"ended by <@{user}>", final=True)
@@ -380,7 +276,7 @@ class Engine:
     def abort(self, gameday_id: str, user: str, reason: str = "") -> Outcome:
         """Stop at once, revert every fault; the verdict is inconclusive."""
         with self.store.transaction(gameday_id) as tx:
-            scenario = _scenario_from_text(tx.record.scenario_text)
+            scenario = cached_scenario(tx.record.scenario_text)
             if fold(tx.events).status.is_over:
                 return Outcome(False, "This game day is already over.", gameday_id)
             why = f"aborted by <@{user}>" + (f": {reason}" if reason else "")
@@ -410,7 +306,7 @@ class Engine:
         for fault in fold(tx.events).faults.values():
             if fault.reverted_at is None:
                 try:
-                    self._revert_fault(tx, scenario, fault.fault_id)
+                    self.injects.revert_fault(tx, scenario, fault.fault_id)
                 except Exception:  # a failed revert must not stop the others; the reaper retries
                     log.exception("revert of %s failed", fault.fault_id)
         tx.append(Kind.ENDED, now, None, {"status": str(status), "reason": reason})
@@ -424,18 +320,12 @@ class Engine:
             log.exception("could not post the end of %s", tx.record.id)
 
     def debrief_from(self, record: GameDayRecord, events: list, now: float | None = None) -> Debrief:
-        scenario = _scenario_from_text(record.scenario_text)
+        scenario = cached_scenario(record.scenario_text)
         return build_debrief(
             record.id, scenario, record.roster, list(events), self.now() if now is None else now
         )
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _schedule(
-        self, tx: GameDayTx, key: str, due_at: float, kind: str, payload: dict | None = None
-    ) -> None:
-        tx.schedule(f"{tx.record.id}:{key}", due_at, kind, payload or {})
-        self.on_timer_scheduled(due_at)
-
     @staticmethod
     def _duplicate(tx: GameDayTx, delivery_id: str) -> bool:
         if tx.seen_delivery(delivery_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.gameday.mentions import user_id_from
 from bot.gameday.scenario import FaultSpec, Scenario
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
@@ -26,4 +27,19 @@ def check_fault_allowed(
         return f"namespace {namespace} is not in the scenario's guardrails.namespaces"
     if namespace not in deployment_allowed:
         return f"namespace {namespace} is not in SCE_ALLOWED_NAMESPACES for this deployment"
+    return None
+
+
+def approval_refusal(
+    scenario: Scenario, started_by: str, user: str, deployment_approvers: frozenset[str]
+) -> str | None:
+    """None when ``user`` may approve; otherwise why not. The starter never approves their own game day."""
+    approvers = {user_id_from(a) or a for a in scenario.approval.approvers} | set(deployment_approvers)
+    if user == started_by:
+        return "Two-person rule: the person who started a game day cannot approve it; ask an approver."
+    if not approvers:
+        return "No approvers are configured: add approval.approvers to the scenario or set SCE_APPROVERS."
+    if user not in approvers:
+        names = ", ".join(f"<@{a}>" for a in sorted(approvers))
+        return f"Only {names} may approve this game day."
     return None

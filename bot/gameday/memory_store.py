@@ -21,6 +21,7 @@ from bot.gameday.timeline import Event, Kind
 class _TimerRow:
     timer: Timer
     state: str = "pending"
+    attempts: int = 0
 
 
 @dataclass
@@ -142,6 +143,8 @@ class MemoryStore:
             )[:limit]
             for row in due:
                 row.state = "firing"
+                row.timer = replace(row.timer, attempts=row.attempts + 1)
+                row.attempts += 1
             return [row.timer for row in due]
 
     def release_timer(self, timer_id: int, retry_at: float) -> None:

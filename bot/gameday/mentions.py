@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _MENTION = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_BARE_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_BARE_ID = re.compile(r"^[UW][A-Z0-9]+$")  # the same ids a mention accepts
 MENTION_IN_TEXT = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 

@@ -40,6 +40,7 @@ class Timer:
     due_at: float
     kind: str
     payload: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 1
 
 
 class GameDayTx(Protocol):
@@ -102,7 +103,13 @@ class GameDayStore(Protocol):
 
 
 class Announcer(Protocol):
-    """Everything a person sees of a game day; returns Slack ts of what it posts."""
+    """Everything a person sees of a game day; returns Slack ts of what it posts.
+
+    Posts that stand for a step carry ``key``; ``find_posted`` finds such a post again, so a step
+    replayed after a crash reuses its message instead of posting twice.
+    """
+
+    def find_posted(self, record: GameDayRecord, key: str) -> str | None: ...
 
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str: ...
 
@@ -110,13 +117,15 @@ class Announcer(Protocol):
         self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
     ) -> None: ...
 
-    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str) -> str: ...
+    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str: ...
 
-    def escalation(self, record: GameDayRecord, page: PageState, to: str) -> str: ...
+    def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str: ...
 
-    def say(self, record: GameDayRecord, text: str) -> str: ...
+    def say(self, record: GameDayRecord, text: str, key: str) -> str: ...
 
-    def handoff(self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str) -> str: ...
+    def handoff(
+        self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str, key: str
+    ) -> str: ...
 
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None: ...
 

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from bot.gameday.mentions import MENTION_IN_TEXT
 
 NOTE_KINDS = ("gap", "note", "action", "decision", "update")
+# The phrase must stand alone: followed by nothing, punctuation or an emoji ("ack!", "on it :eyes:",
+# "got it, looking"), a courtesy word ("on it now", "ack thanks") or "looking/checking/investigating".
+# A sentence that merely starts with the word ("mine crashed too", "got it wrong") is conversation.
 _ACK = re.compile(
-    r"^(ack|acked|acking|acknowledged?|on it|i'?m on it|taking it|i'?ll take it|mine|got it)\b", re.IGNORECASE
+    r"^(?:ack|acked|acking|acknowledged?|on it|i['’]?m on it|taking it|i['’]?ll take it|mine|got it)"
+    r"(?:\s+(?:now|thanks|thx|ty))*"
+    r"(?:\s*$|\s*[^\w\s'’]|\s+(?:looking|checking|investigating)\b)",
+    re.IGNORECASE,
 )
 _HANDOFF = re.compile(r"^(handing (it )?(off|over)|hand(ing)?-?off|handover)\b.*?\bto\b", re.IGNORECASE)
 _NOTE = re.compile(r"^(?P<kind>" + "|".join(NOTE_KINDS) + r")\s*:\s*(?P<text>.+)$", re.IGNORECASE | re.DOTALL)

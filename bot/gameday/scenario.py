@@ -18,6 +18,14 @@ PRIMARY = "@primary"
 SECONDARY = "@secondary"
 
 
+class StepOrderError(ValueError):
+    """A whole-scenario check that blames one step; ``loc`` is where, below the validated field."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]):
+        super().__init__(message)
+        self.loc = loc
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -138,18 +146,23 @@ class Scenario(_Strict):
     @field_validator("steps")
     @classmethod
     def _steps_in_order(cls, steps: list[Step]) -> list[Step]:
-        for earlier, later in zip(steps, steps[1:], strict=False):
+        for index, (earlier, later) in enumerate(zip(steps, steps[1:], strict=False), start=1):
             if later.at < earlier.at:
-                raise ValueError("steps must be listed in the order of their 'at' times")
+                raise StepOrderError(
+                    f"runs at {later.at:g}s, before the step above it ({earlier.at:g}s); "
+                    "steps must be listed in the order of their 'at' times",
+                    (index, "at"),
+                )
         return steps
 
     @model_validator(mode="after")
     def _fits_time_box(self) -> Scenario:
         last = self.steps[-1].at
         if last >= self.guardrails.max_duration:
-            raise ValueError(
+            raise StepOrderError(
                 f"the last step runs at {last:g}s, at or after guardrails.max_duration "
-                f"({self.guardrails.max_duration:g}s); raise max_duration or move the step"
+                f"({self.guardrails.max_duration:g}s); raise max_duration or move the step",
+                ("steps", len(self.steps) - 1, "at"),
             )
         return self
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from bot.gameday.scenario import Scenario
+
+# what PyYAML counts as a line break when it numbers lines in its error marks
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,8 @@ class ScenarioProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return " ".join(text.splitlines())  # one line per problem, whatever a key or value held
 
 
 class ScenarioError(ValueError):
@@ -42,22 +48,34 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario YAML text; raise ScenarioError naming line and field on any mistake."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None or not isinstance(node, yaml.MappingNode):
+            raise ScenarioError(
+                [ScenarioProblem(source, 1, "", "a scenario must be a YAML mapping (id, title, ...)")]
+            )
+        data = _construct(node, source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = (exc.problem or "not valid YAML").strip()
-        raise ScenarioError([ScenarioProblem(source, line, "", f"YAML syntax: {problem}")]) from None
-    if node is None or not isinstance(node, yaml.MappingNode):
+        label = "YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax"
+        raise ScenarioError([ScenarioProblem(source, line, "", f"{label}: {problem}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; it has a position, no mark
+        line = len(_LINE_BREAK.findall(text, 0, exc.position)) + 1
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
         raise ScenarioError(
-            [ScenarioProblem(source, 1, "", "a scenario must be a YAML mapping (id, title, ...)")]
-        )
-    data = yaml.safe_load(text)
+            [ScenarioProblem(source, line, "", f"YAML syntax: character {char} is not allowed")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([ScenarioProblem(source, 1, "", f"YAML syntax: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([ScenarioProblem(source, 1, "", "YAML is nested too deeply")]) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+            loc += getattr(error.get("ctx", {}).get("error"), "loc", ())
             problems.append(
                 ScenarioProblem(
                     source, _line_of(node, loc), _field_name(loc), _sentence(error["type"], error["msg"])
@@ -66,13 +84,61 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(problems) from None
 
 
+def _construct(node: yaml.Node, source: str) -> object:
+    """Build Python data from the composed document (a bad ``!!int`` and the like is a ScenarioError)."""
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError:
+        raise
+    except Exception:  # the safe constructors raise plain ValueError, KeyError, ... for bad tagged scalars
+        bad = _first_unreadable_scalar(node)
+        line = bad.start_mark.line + 1 if bad else node.start_mark.line + 1
+        what = (
+            f"{bad.value!r} cannot be read as {bad.tag.rsplit(':', 1)[-1]}"
+            if bad
+            else "a value cannot be read"
+        )
+        raise ScenarioError([ScenarioProblem(source, line, "", f"YAML value: {what}")]) from None
+
+
+def _first_unreadable_scalar(node: yaml.Node) -> yaml.ScalarNode | None:
+    pending = [node]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(current)
+            except Exception:
+                return current
+        elif isinstance(current, yaml.SequenceNode):
+            pending.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            pending.extend(part for pair in current.value for part in pair)
+    return None
+
+
+@lru_cache(maxsize=256)
+def cached_scenario(text: str) -> Scenario:
+    """Parse stored scenario text once; a game day keeps the exact text it started with."""
+    return parse_scenario(text)
+
+
 def load_scenario_file(path: Path) -> LoadedScenario:
     """Load one scenario file; the ``id`` must match the file name."""
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError([ScenarioProblem(shown, 1, "", f"cannot be read ({exc.strerror})")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError([ScenarioProblem(shown, line, "", "is not UTF-8 text")]) from None
     scenario = parse_scenario(text, shown)
     if scenario.id != path.stem:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

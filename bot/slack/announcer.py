@@ -8,32 +8,67 @@ from bot.gameday import metrics
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
-from bot.gameday.state import GameDayState, PageState
+from bot.gameday.state import GameDayState, PageState, Status
 from bot.slack import blocks
 from bot.slack.render import render
+
+POST_EVENT = "sce_post"
 
 
 class SlackAnnouncer:
     def __init__(self, client: WebClient):
         self.client = client
 
-    def _post(self, record: GameDayRecord, text: str, payload: list[blocks.Block] | None = None) -> str:
+    def _post(
+        self,
+        record: GameDayRecord,
+        text: str,
+        payload: list[blocks.Block] | None = None,
+        key: str | None = None,
+    ) -> str:
+        metadata = {"event_type": POST_EVENT, "event_payload": {"key": key}} if key else None
         response = self.client.chat_postMessage(
             channel=record.channel,
             thread_ts=record.thread_ts,
             text=text,
             blocks=payload or [blocks.section(text)],
             unfurl_links=False,
+            metadata=metadata,
         )
         return str(response["ts"])
 
+    def find_posted(self, record: GameDayRecord, key: str) -> str | None:
+        """The ts of the thread message tagged with ``key`` (message metadata), if there is one."""
+        if record.thread_ts is None:
+            return None
+        cursor = None
+        while True:
+            response = self.client.conversations_replies(
+                channel=record.channel,
+                ts=record.thread_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == POST_EVENT
+                    and (metadata.get("event_payload") or {}).get("key") == key
+                ):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
         header = render("kickoff", record=record, scenario=scenario)
-        status = render("status", state=GameDayState(), elapsed=0, open_pages=0, pages=0, results=[])
+        state = GameDayState(status=Status(record.status))
+        status = render("status", state=state, elapsed=0, open_pages=0, pages=0, results=[])
         response = self.client.chat_postMessage(
             channel=record.channel,
             text=header,
-            blocks=blocks.kickoff_blocks(header, status, record.id, False),
+            blocks=blocks.kickoff_blocks(header, status, record.id, record.status),
             unfurl_links=False,
         )
         return str(response["ts"])
@@ -59,23 +94,25 @@ class SlackAnnouncer:
             channel=record.channel,
             ts=record.thread_ts,
             text=header,
-            blocks=blocks.kickoff_blocks(header, status, record.id, state.status.is_over),
+            blocks=blocks.kickoff_blocks(header, status, record.id, str(state.status)),
         )
 
-    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str) -> str:
+    def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
         text = render("page", spec=spec, responder=responder)
-        return self._post(record, text, blocks.page_blocks(text, page_id))
+        return self._post(record, text, blocks.page_blocks(text, page_id), key)
 
-    def escalation(self, record: GameDayRecord, page: PageState, to: str) -> str:
+    def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str:
         text = render("escalation", page=page, to=to)
-        return self._post(record, text, blocks.page_blocks(text, page.page_id, role="escalation"))
+        return self._post(record, text, blocks.page_blocks(text, page.page_id, role="escalation"), key)
 
-    def say(self, record: GameDayRecord, text: str) -> str:
-        return self._post(record, render("say", text=text))
+    def say(self, record: GameDayRecord, text: str, key: str) -> str:
+        return self._post(record, render("say", text=text), key=key)
 
-    def handoff(self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str) -> str:
+    def handoff(
+        self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str, key: str
+    ) -> str:
         text = render("handoff", from_user=from_user, to_user=to_user)
-        return self._post(record, text, blocks.handoff_blocks(text, handoff_id))
+        return self._post(record, text, blocks.handoff_blocks(text, handoff_id), key)
 
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
         self._post(record, render("acknowledged", who=who, what=what, seconds=seconds))

@@ -9,7 +9,8 @@ DETECTED = "sce_detected"
 CONTAINED = "sce_contained"
 ABORT = "sce_abort"
 END = "sce_end"
-ACTION_IDS = (ACK, DETECTED, CONTAINED, ABORT, END)
+APPROVE = "sce_approve"
+ACTION_IDS = (ACK, DETECTED, CONTAINED, ABORT, END, APPROVE)
 
 Block = dict[str, Any]
 
@@ -51,9 +52,18 @@ def handoff_blocks(text: str, target_id: str) -> list[Block]:
     return [section(text), actions(f"handoff:{target_id}", button("Acknowledge", ACK, target_id, "primary"))]
 
 
-def kickoff_blocks(header: str, status: str, gameday_id: str, over: bool) -> list[Block]:
+def kickoff_blocks(header: str, status: str, gameday_id: str, state: str) -> list[Block]:
+    """The living kickoff message: charter, current state, and the controls that apply now."""
     blocks = [section(header), {"type": "context", "elements": [{"type": "mrkdwn", "text": status}]}]
-    if not over:
+    if state == "awaiting_approval":
+        blocks.append(
+            actions(
+                f"controls:{gameday_id}",
+                button("Approve", APPROVE, gameday_id, "primary"),
+                button("Abort", ABORT, gameday_id, "danger"),
+            )
+        )
+    elif state in ("running", "paused"):
         blocks.append(
             actions(
                 f"controls:{gameday_id}",

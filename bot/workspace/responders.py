@@ -116,7 +116,7 @@ class Responders:
                     continue
                 at = float(reference["ts"]) + cue.after
                 if now >= at:
-                    self._perform(cue, markers[cue.when], at)
+                    self._perform(cue, _target(cue, trigger, reference), at)
                     pending.remove(cue)
             time.sleep(0.02)
 
@@ -140,6 +140,13 @@ class Responders:
             self.ws.react(user, self.channel, message["ts"], cue.react or "eyes", event_ts=ts)
             what = f"reacts :{cue.react}:"
         self.performed.append(Performed(user, what, at, cue))
+
+
+def _target(cue: Cue, trigger: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    """The message a click lands on: the reference message when it has that button, else the trigger."""
+    if cue.click and _button_value(reference, cue.click) is not None:
+        return reference
+    return trigger
 
 
 def _button_value(message: dict[str, Any], action_id: str) -> str | None:

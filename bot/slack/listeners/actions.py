@@ -65,3 +65,9 @@ def register(app: App, services: Services) -> None:
         ack()
         user, channel, _, _ = _context(body, action)
         tell(client, channel, user, engine.end(action["value"], user).message)
+
+    @app.action(blocks.APPROVE)
+    def on_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user, channel, at, delivery = _context(body, action)
+        tell(client, channel, user, engine.approve(action["value"], user, at, delivery).message)

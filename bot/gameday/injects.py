@@ -1,0 +1,212 @@
+"""The injects of a game day: running its steps (pages, log lines, handoffs, faults) and escalating.
+
+Each function works inside the caller's locked transaction and records what it did on the timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.gameday.guardrails import check_fault_allowed
+from bot.gameday.ports import Announcer, FaultDriver, GameDayTx
+from bot.gameday.scenario import Scenario, Step
+from bot.gameday.scenario_file import cached_scenario
+from bot.gameday.state import GameDayState, fold
+from bot.gameday.timeline import Kind
+
+STEP, ESCALATE, CHECK, TIME_BOX, FAULT_EXPIRY = "step", "escalate", "check", "time_box", "fault_expiry"
+
+
+class Injector:
+    def __init__(
+        self,
+        announcer: Announcer,
+        faults: FaultDriver,
+        clock: Callable[[], float],
+        allowed_namespaces: frozenset[str],
+        on_timer_scheduled: Callable[[float], None],
+    ):
+        self.announcer = announcer
+        self.faults = faults
+        self.now = clock
+        self.allowed_namespaces = allowed_namespaces
+        self.on_timer_scheduled = on_timer_scheduled
+
+    def posted_once(self, tx: GameDayTx, key: str, replay: bool, post: Callable[[str], str]) -> str:
+        """Post a step's message, or after a crash find the one the dead process already posted."""
+        full_key = f"{tx.record.id}:{key}"
+        if replay:
+            found = self.announcer.find_posted(tx.record, full_key)
+            if found is not None:
+                return found
+        return post(full_key)
+
+    def run_step(
+        self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, replay: bool = False
+    ) -> None:
+        if index in state.steps_ran:
+            return
+        step = scenario.steps[index]
+        key = f"step:{index}"
+        if step.page is not None:
+            self.page(tx, scenario, state, index, step, replay)
+        elif step.say is not None:
+            text = step.say
+            ts = self.posted_once(tx, key, replay, lambda k: self.announcer.say(tx.record, text, k))
+            tx.append(Kind.SAID, float(ts), None, {"step": index, "text": step.say, "message_ts": ts})
+        elif step.handoff is not None:
+            from_user = tx.record.roster.get(step.handoff.from_)
+            to_user = tx.record.roster[step.handoff.to]
+            self.request_handoff(tx, state, from_user, to_user, float(self.now()), None, key, replay)
+        elif step.fault is not None:
+            self.apply_fault(tx, scenario, index, step)
+        tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": step.kind})
+
+    def page(
+        self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, step: Step, replay: bool
+    ) -> None:
+        spec = step.page
+        assert spec is not None
+        page_id = f"p{index}"
+        responder = tx.record.roster.get(spec.to.lstrip("@"), tx.record.roster["primary"])
+        first_inject = state.t0 is None
+        ts = self.posted_once(
+            tx, f"step:{index}", replay, lambda k: self.announcer.page(tx.record, page_id, spec, responder, k)
+        )
+        paged_at = float(ts)
+        tx.append(
+            Kind.PAGE_SENT,
+            paged_at,
+            None,
+            {
+                "page_id": page_id,
+                "step": index,
+                "responder": responder,
+                "severity": spec.severity,
+                "summary": spec.summary,
+                "message_ts": ts,
+            },
+        )
+        tx.index_message(page_id, tx.record.channel, ts)
+        secondary = tx.record.roster.get("secondary")
+        if scenario.oncall.escalate_after is not None and secondary and secondary != responder:
+            self.schedule(
+                tx,
+                f"escalate:{page_id}",
+                paged_at + scenario.oncall.escalate_after,
+                ESCALATE,
+                {"page_id": page_id},
+            )
+        if scenario.expect.acknowledge_within is not None:
+            self.schedule(
+                tx, f"check:ack:{page_id}", paged_at + scenario.expect.acknowledge_within + 0.001, CHECK
+            )
+        if first_inject:
+            self.schedule_inject_checks(tx, scenario, paged_at)
+
+    def schedule_inject_checks(self, tx: GameDayTx, scenario: Scenario, t0: float) -> None:
+        for name, target in (
+            ("detect", scenario.expect.detect_within),
+            ("contain", scenario.expect.contain_within),
+        ):
+            if target is not None:
+                self.schedule(tx, f"check:{name}", t0 + target + 0.001, CHECK)
+
+    def escalate(self, tx: GameDayTx, state: GameDayState, page_id: str, replay: bool = False) -> None:
+        page = state.pages.get(page_id)
+        secondary = tx.record.roster.get("secondary")
+        if page is None or page.acknowledged_at is not None or page.escalated_at is not None or not secondary:
+            return
+        ts = self.posted_once(
+            tx,
+            f"escalate:{page_id}",
+            replay,
+            lambda k: self.announcer.escalation(tx.record, page, secondary, k),
+        )
+        tx.append(Kind.ESCALATED, float(ts), None, {"page_id": page_id, "to": secondary, "message_ts": ts})
+        tx.index_message(page_id, tx.record.channel, ts)
+
+    def apply_fault(self, tx: GameDayTx, scenario: Scenario, index: int, step: Step) -> None:
+        assert step.fault is not None
+        refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
+        if refusal:
+            self.announcer.fault(tx.record, step.fault, "refused", refusal)
+            return
+        fault_id = f"f{index}"
+        now = self.now()
+        expires_at = now + step.fault.ttl
+        if tx.record.dry_run:
+            self.announcer.fault(tx.record, step.fault, "dry-run", "nothing applied (dry run)")
+            return
+        detail = self.faults.apply(tx.record.id, fault_id, step.fault, expires_at)
+        first_inject = fold(tx.events).t0 is None
+        tx.append(
+            Kind.FAULT_APPLIED,
+            now,
+            None,
+            {
+                "fault_id": fault_id,
+                "step": index,
+                "type": step.fault.type,
+                "expires_at": expires_at,
+                "driver": self.faults.name,
+                "detail": detail,
+            },
+        )
+        self.announcer.fault(tx.record, step.fault, "applied", detail)
+        self.schedule(tx, f"fault_expiry:{fault_id}", expires_at, FAULT_EXPIRY, {"fault_id": fault_id})
+        if first_inject:
+            self.schedule_inject_checks(tx, scenario, now)
+
+    def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
+        fault = fold(tx.events).faults.get(fault_id)
+        if fault is None or fault.reverted_at is not None:
+            return
+        detail = self.faults.revert(tx.record.id, fault_id)
+        tx.append(Kind.FAULT_REVERTED, self.now(), None, {"fault_id": fault_id, "detail": detail})
+
+    def request_handoff(
+        self,
+        tx: GameDayTx,
+        state: GameDayState,
+        from_user: str | None,
+        to_user: str,
+        at: float,
+        requested_by: str | None,
+        key: str | None = None,
+        replay: bool = False,
+    ) -> None:
+        scenario = cached_scenario(tx.record.scenario_text)
+        owned = [p.page_id for p in state.pages.values() if p.owner == from_user and p.contained_at is None]
+        handoff_id = f"h{len(state.handoffs) + 1}"
+        ts = self.posted_once(
+            tx,
+            key or f"handoff:{handoff_id}",
+            replay,
+            lambda k: self.announcer.handoff(tx.record, handoff_id, from_user, to_user, k),
+        )
+        requested_at = at if requested_by else float(ts)
+        tx.append(
+            Kind.HANDOFF_REQUESTED,
+            requested_at,
+            requested_by,
+            {
+                "handoff_id": handoff_id,
+                "page_ids": owned,
+                "from": from_user,
+                "to": to_user,
+                "message_ts": ts,
+            },
+        )
+        tx.index_message(handoff_id, tx.record.channel, ts)
+        if scenario.expect.handoff_within is not None:
+            self.schedule(
+                tx, f"check:{handoff_id}", requested_at + scenario.expect.handoff_within + 0.001, CHECK
+            )
+
+    def schedule(
+        self, tx: GameDayTx, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None
+    ) -> None:
+        tx.schedule(f"{tx.record.id}:{key}", due_at, kind, payload or {})
+        self.on_timer_scheduled(due_at)
