@@ -14,6 +14,7 @@ from bot_process import SIGNING_SECRET, BotProcess
 from threads import START, start_gameday, wait_for_block, wait_for_text
 
 from bot.workspace.client import WorkspaceClient
+from bot.workspace.server import LocalWorkspace
 
 
 def test_tta_is_reply_ts_minus_page_ts_not_delivery_time(
@@ -134,3 +135,27 @@ def test_malformed_scenario_is_refused_with_file_line_and_field(
     assert f"broken.yaml:{line}: oncall.escalate_after: 'soon' is not a duration" in validated.stderr
     assert "Traceback" not in validated.stderr + validated.stdout
     assert "ok" in validated.stdout and "pager-stress.yaml" in validated.stdout
+
+
+def test_only_facilitators_may_start_when_they_are_configured(
+    workspace: LocalWorkspace, scenarios_dir: Path, tmp_path: Path, people: WorkspaceClient
+) -> None:
+    bot = BotProcess(
+        workspace.api_url,
+        f"sqlite:///{tmp_path / 'f.db'}",
+        scenarios_dir,
+        tmp_path / "f.log",
+        extra_env={"SCE_FACILITATORS": "UFAC"},
+    ).start()
+    workspace.request_url = bot.url
+    try:
+        refused = people.slash("U1", "/sce", START)
+        assert "Only facilitators (<@UFAC>)" in refused["text"]
+        assert people.messages("C1") == []
+        thread = start_gameday(people)  # carol is a facilitator
+        wait_for_block(people, thread, "page:p0")
+        assert "Only facilitators" in people.slash("U1", "/sce", "abort")["text"]
+        assert "aborted" in people.slash("UFAC", "/sce", "abort drill over")["text"]
+        assert bot.debrief_json()["verdict"] == "inconclusive"
+    finally:
+        bot.stop()

@@ -43,3 +43,17 @@ def approval_refusal(
         names = ", ".join(f"<@{a}>" for a in sorted(approvers))
         return f"Only {names} may approve this game day."
     return None
+
+
+FACILITATOR_COMMANDS = frozenset({"start", "end", "abort"})
+
+
+def facilitator_refusal(action: str, user: str, facilitators: frozenset[str]) -> str | None:
+    """None when ``user`` may ``action``; an empty SCE_FACILITATORS lets everyone facilitate."""
+    if action not in FACILITATOR_COMMANDS or not facilitators or user in facilitators:
+        return None
+    names = ", ".join(f"<@{f}>" for f in sorted(facilitators))
+    return (
+        f"Only facilitators ({names}) may {action} a game day. "
+        "Anyone in the channel may acknowledge and add notes."
+    )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.gameday.catalog import UnknownScenario
 from bot.gameday.commands import USAGE, Command
+from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.roster import RosterError, resolve_roster
 from bot.gameday.scenario_file import ScenarioError
@@ -36,6 +37,9 @@ class CommandDesk:
 
     def handle(self, inv: Invocation) -> str | PreparedStart:
         name = inv.command.name
+        refusal = facilitator_refusal(name, inv.user, self.s.settings.facilitators)
+        if refusal:
+            return refusal
         if name == "help":
             return render("help", usages=list(USAGE.values()))
         if name == "list":

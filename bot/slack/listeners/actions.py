@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.timeline import Kind
 from bot.service import Services
 from bot.slack import blocks
@@ -58,13 +59,15 @@ def register(app: App, services: Services) -> None:
     def on_abort(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         user, channel, _, _ = _context(body, action)
-        tell(client, channel, user, engine.abort(action["value"], user, "abort button").message)
+        refusal = facilitator_refusal("abort", user, services.settings.facilitators)
+        tell(client, channel, user, refusal or engine.abort(action["value"], user, "abort button").message)
 
     @app.action(blocks.END)
     def on_end(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         user, channel, _, _ = _context(body, action)
-        tell(client, channel, user, engine.end(action["value"], user).message)
+        refusal = facilitator_refusal("end", user, services.settings.facilitators)
+        tell(client, channel, user, refusal or engine.end(action["value"], user).message)
 
     @app.action(blocks.APPROVE)
     def on_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
