@@ -86,7 +86,7 @@ def run_demo(
         origin = float(thread_ts)
         responders = Responders(people, clock, CHANNEL, thread_ts, script, ROLES)
         responders.start()
-        record = _follow(services.store, people, thread_ts, origin, say, timeout)
+        record = _follow(services.store, people, responders, thread_ts, origin, say, timeout)
         debrief = services.engine.debrief_from(record, services.store.events(record.id))
         out_dir.mkdir(parents=True, exist_ok=True)
         files = []
@@ -118,6 +118,7 @@ def run_demo(
 def _follow(
     store: SqlStore,
     people: WorkspaceClient,
+    responders: Responders,
     thread_ts: str,
     origin: float,
     say: Callable[[str], None],
@@ -126,6 +127,7 @@ def _follow(
     """Print the thread as it grows until the game day is over; return its record."""
     gameday_id = None
     shown: set[str] = set()
+    acted = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         gameday_id = gameday_id or store.find_by_thread(CHANNEL, thread_ts)
@@ -136,6 +138,10 @@ def _follow(
             who = "sce" if message.get("bot_id") else USERS.get(message.get("user", ""), "?")
             first = _plain(message.get("text") or "").splitlines()[0] if message.get("text") else ""
             say(f"+{format_duration(float(message['ts']) - origin):>8} {who}> {first}")
+        for done in responders.performed[acted:]:
+            if not done.what.startswith("replies"):
+                say(f"+{format_duration(done.at - origin):>8} {USERS.get(done.who, done.who)} {done.what}")
+            acted += 1
         record = store.get(gameday_id) if gameday_id else None
         if record is not None and record.status in ("completed", "aborted", "failed"):
             return record
