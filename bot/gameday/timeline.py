@@ -22,6 +22,11 @@ class Kind(StrEnum):
     SAID = "said"
     FAULT_APPLIED = "fault_applied"
     FAULT_REVERTED = "fault_reverted"
+    FAULT_OBSERVED = "fault_observed"  # data: fault_id, outcome ("blocked" | "allowed"), detail
+    FAULT_REVERT_FAILED = "fault_revert_failed"  # data: fault_id, error
+    PAUSED = "paused"
+    RESUMED = "resumed"  # data: paused_seconds
+    ROLE_ASSIGNED = "role_assigned"  # data: role ("commander" | "comms"), user
     ENDED = "gameday_ended"
 
 
