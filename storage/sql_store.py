@@ -93,9 +93,32 @@ class SqlTx:
         self._session.flush()
         self._session.execute(
             update(TimerRow)
-            .where(col(TimerRow.gameday_id) == self.record.id, col(TimerRow.state) == "pending")
+            .where(col(TimerRow.gameday_id) == self.record.id, col(TimerRow.state).in_(["pending", "held"]))
             .values(state="cancelled")
         )
+
+    def hold_pending_timers(self, kinds: frozenset[str]) -> None:
+        self._session.flush()
+        self._session.execute(
+            update(TimerRow)
+            .where(
+                col(TimerRow.gameday_id) == self.record.id,
+                col(TimerRow.state) == "pending",
+                col(TimerRow.kind).in_(sorted(kinds)),
+            )
+            .values(state="held")
+        )
+
+    def release_held_timers(self, shift: float) -> list[float]:
+        self._session.flush()
+        held = self._session.exec(
+            select(TimerRow).where(TimerRow.gameday_id == self.record.id, TimerRow.state == "held")
+        ).all()
+        for row in held:
+            row.state = "pending"
+            row.due_at = row.due_at + shift
+            self._session.add(row)
+        return [row.due_at for row in held]
 
     def seen_delivery(self, delivery_id: str) -> bool:
         self._session.flush()

@@ -10,6 +10,10 @@ USAGE = {
     "list": "/sce list",
     "start": "/sce start <scenario> [oncall=@user] [secondary=@user] [dry-run]",
     "status": "/sce status",
+    "pause": "/sce pause",
+    "resume": "/sce resume",
+    "next": "/sce next",
+    "role": "/sce role commander|comms @user",
     "end": "/sce end",
     "abort": "/sce abort [reason]",
     "note": "/sce note <text>",
@@ -18,6 +22,9 @@ USAGE = {
     "contain": "/sce contain",
     "debrief": "/sce debrief [id]",
 }
+
+
+ROLES = ("commander", "comms")
 
 
 class CommandError(ValueError):
@@ -62,4 +69,6 @@ def parse_command(text: str) -> Command:
         raise CommandError(f"Which scenario? Usage: `{USAGE['start']}`; `/sce list` shows the scenarios.")
     if name in {"note", "gap"} and not rest:
         raise CommandError(f"Nothing to record. Usage: `{USAGE[name]}`")
+    if name == "role" and (len(args) != 2 or args[0].lower() not in ROLES):
+        raise CommandError(f"Usage: `{USAGE['role']}` (roles: {', '.join(ROLES)}).")
     return Command(name, args, options, frozenset(flags), rest)

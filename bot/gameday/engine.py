@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.gameday import metrics
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
-from bot.gameday.injects import ESCALATE, FAULT_EXPIRY, STEP, TIME_BOX, Injector
+from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, STEP, TIME_BOX, Injector
 from bot.gameday.ports import Announcer, FaultDriver, GameDayRecord, GameDayStore, GameDayTx, Timer
 from bot.gameday.report import Debrief, build_debrief
 from bot.gameday.scenario import Scenario, content_hash
@@ -23,6 +23,7 @@ from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
+HELD_KINDS = frozenset({STEP, ESCALATE, CHECK})  # what a pause holds; fault leases and the time box run on
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ class Engine:
 
     def _schedule_steps(self, tx: GameDayTx, scenario: Scenario, base: float) -> None:
         for index, step in enumerate(scenario.steps):
+            if scenario.mode == "tabletop" and index > 0:
+                continue  # the facilitator advances a tabletop with /sce next
             self.injects.schedule(tx, f"step:{index}", base + step.at, STEP, {"step": index})
         self.injects.schedule(tx, f"time_box:{base}", base + scenario.guardrails.max_duration, TIME_BOX)
 
@@ -159,37 +162,58 @@ class Engine:
             scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
             if not state.status.is_over:
-                if timer.kind == STEP and state.status is Status.AWAITING_APPROVAL:
-                    pass  # steps are only scheduled after approval; a stray one waits for it
-                elif timer.kind == STEP:
-                    replay = timer.attempts > 1
-                    self.injects.run_step(tx, scenario, state, int(timer.payload["step"]), replay)
-                elif timer.kind == ESCALATE:
-                    self.injects.escalate(tx, state, timer.payload["page_id"], timer.attempts > 1)
-                elif timer.kind == TIME_BOX and state.status is Status.AWAITING_APPROVAL:
-                    self._finish(tx, scenario, Status.ABORTED, "never approved", final=True)
-                elif timer.kind == TIME_BOX:
-                    self._finish(tx, scenario, Status.COMPLETED, "max_duration reached", final=True)
-                elif timer.kind == FAULT_EXPIRY:
-                    self.injects.revert_fault(tx, scenario, timer.payload["fault_id"])
+                self._fire(tx, scenario, state, timer)
             tx.complete_timer(timer.id)
             self._settle(tx, scenario)
 
-    # -- human input ------------------------------------------------------------------------------
-    def acknowledge(
-        self, gameday_id: str, user: str, at: float, delivery_id: str, target_id: str | None = None
+    def _fire(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, timer: Timer) -> None:
+        awaiting = state.status is Status.AWAITING_APPROVAL
+        replay = timer.attempts > 1
+        if timer.kind == STEP and not awaiting:
+            self.injects.run_step(tx, scenario, state, int(timer.payload["step"]), replay)
+        elif timer.kind == ESCALATE:
+            self.injects.escalate(tx, state, timer.payload["page_id"], replay)
+        elif timer.kind == TIME_BOX:
+            status, why = (
+                (Status.ABORTED, "never approved") if awaiting else (Status.COMPLETED, "max_duration reached")
+            )
+            self._finish(tx, scenario, status, why, final=True)
+        elif timer.kind == FAULT_EXPIRY:
+            self.injects.revert_fault(tx, scenario, timer.payload["fault_id"])
+
+    # -- operations -----------------------------------------------------------------------------
+    def _operate(
+        self,
+        gameday_id: str,
+        delivery_id: str | None,
+        action: Callable[[GameDayTx, Scenario, GameDayState], Outcome],
+        when_over: str = "This game day is over.",
     ) -> Outcome:
-        """Acknowledge a page (or accept a handoff) at Slack's ``at``."""
+        """One operation: lock, skip a delivery seen before, refuse when over, act, then settle."""
         with self.store.transaction(gameday_id) as tx:
-            if self._duplicate(tx, delivery_id):
+            if delivery_id is not None and self._duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id)
             scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
             if state.status.is_over:
-                return Outcome(False, "This game day is over; nothing left to acknowledge.", gameday_id)
+                return Outcome(False, when_over, gameday_id)
+            outcome = action(tx, scenario, state)
+            if fold(tx.events).status is not Status.AWAITING_APPROVAL:
+                self._settle(tx, scenario)
+            return replace(outcome, gameday_id=gameday_id)
+
+    def acknowledge(
+        self, gameday_id: str, user: str, at: float, delivery_id: str, target_id: str | None = None
+    ) -> Outcome:
+        """Acknowledge a page (or accept a handoff) at Slack's ``at``."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             done = self._acknowledge_targets(tx, state, user, at, target_id)
-            self._settle(tx, scenario)
-            return Outcome(bool(done), "Acknowledged." if done else "Nothing is waiting for you.", gameday_id)
+            return Outcome(bool(done), "Acknowledged." if done else "Nothing is waiting for you.")
+
+        return self._operate(
+            gameday_id, delivery_id, act, "This game day is over; nothing left to acknowledge."
+        )
 
     def _acknowledge_targets(
         self, tx: GameDayTx, state: GameDayState, user: str, at: float, target_id: str | None
@@ -216,16 +240,26 @@ class Engine:
         self, gameday_id: str, from_user: str, to_user: str, at: float, delivery_id: str
     ) -> Outcome:
         """A handoff request: the pages ``from_user`` owns go to ``to_user`` once they acknowledge."""
-        with self.store.transaction(gameday_id) as tx:
-            if self._duplicate(tx, delivery_id):
-                return Outcome(True, "already recorded", gameday_id)
-            scenario = cached_scenario(tx.record.scenario_text)
-            state = fold(tx.events)
-            if state.status.is_over:
-                return Outcome(False, "This game day is over.", gameday_id)
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            if from_user == to_user:
+                return Outcome(False, "You cannot hand off to yourself; pick someone else.")
             self.injects.request_handoff(tx, state, from_user, to_user, at, from_user)
-            self._settle(tx, scenario)
-            return Outcome(True, f"Handoff to <@{to_user}> requested.", gameday_id)
+            return Outcome(True, f"Handoff to <@{to_user}> requested.")
+
+        return self._operate(gameday_id, delivery_id, act)
+
+    def escalate_now(self, gameday_id: str, page_id: str, user: str, delivery_id: str) -> Outcome:
+        """The Escalate button: page the secondary now instead of waiting for escalate_after."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            page = state.pages.get(page_id)
+            if page is None or page.escalated_at is not None:
+                return Outcome(False, "This page cannot be escalated (already escalated, or not a page).")
+            self.injects.escalate(tx, state, page_id)
+            return Outcome(True, "Escalated to the secondary.")
+
+        return self._operate(gameday_id, delivery_id, act)
 
     def mark(
         self,
@@ -239,49 +273,105 @@ class Engine:
     ) -> Outcome:
         """Record a detection or a containment."""
         assert kind in (Kind.DETECTED, Kind.CONTAINED)
-        with self.store.transaction(gameday_id) as tx:
-            if self._duplicate(tx, delivery_id):
-                return Outcome(True, "already recorded", gameday_id)
-            scenario = cached_scenario(tx.record.scenario_text)
-            state = fold(tx.events)
-            if state.status.is_over:
-                return Outcome(False, "This game day is over.", gameday_id)
-            pages = state.pages
-            tx.append(kind, at, user, {"source": source, "page_id": page_id if page_id in pages else None})
-            self._settle(tx, scenario)
-            word = "Detection" if kind is Kind.DETECTED else "Containment"
-            return Outcome(True, f"{word} recorded.", gameday_id)
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            known = page_id if page_id in state.pages else None
+            tx.append(kind, at, user, {"source": source, "page_id": known})
+            return Outcome(True, f"{'Detection' if kind is Kind.DETECTED else 'Containment'} recorded.")
+
+        return self._operate(gameday_id, delivery_id, act)
 
     def add_note(
         self, gameday_id: str, kind: str, text: str, user: str, at: float, delivery_id: str
     ) -> Outcome:
         """Record a gap, note, action, decision or update for the debrief."""
-        with self.store.transaction(gameday_id) as tx:
-            if self._duplicate(tx, delivery_id):
-                return Outcome(True, "already recorded", gameday_id)
-            state = fold(tx.events)
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             tx.append(Kind.NOTE, at, user, {"kind": kind, "text": text, "step": state.last_step})
-            return Outcome(True, f"{kind.capitalize()} recorded for the debrief.", gameday_id)
+            return Outcome(True, f"{kind.capitalize()} recorded for the debrief.")
+
+        return self._operate(gameday_id, delivery_id, act)
+
+    def assign_role(
+        self, gameday_id: str, role: str, user: str, by: str, at: float, delivery_id: str
+    ) -> Outcome:
+        """`/sce role commander|comms @user`: on the timeline, for comms clarity in the debrief."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            tx.append(Kind.ROLE_ASSIGNED, at, by, {"role": role, "user": user})
+            self.announcer.say(tx.record, f"<@{user}> is now the {role}.", f"role:{role}:{len(tx.events)}")
+            return Outcome(True, f"<@{user}> is the {role}.")
+
+        return self._operate(gameday_id, delivery_id, act)
+
+    # -- facilitation ---------------------------------------------------------------------------
+    def pause(self, gameday_id: str, user: str) -> Outcome:
+        """Stop the game-day clock: later steps and escalations wait until resume."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            if state.status is not Status.RUNNING:
+                return Outcome(False, f"Only a running game day can be paused (this one is {state.status}).")
+            tx.append(Kind.PAUSED, self.now(), user, {})
+            tx.record.status = str(Status.PAUSED)
+            tx.hold_pending_timers(HELD_KINDS)
+            return Outcome(True, "Paused: steps and escalations wait; faults keep their leases.")
+
+        return self._operate(gameday_id, None, act)
+
+    def resume(self, gameday_id: str, user: str) -> Outcome:
+        """Start the clock again; every held timer moves later by the time spent paused."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            if state.status is not Status.PAUSED or state.paused_at is None:
+                return Outcome(False, "This game day is not paused.")
+            now = self.now()
+            paused = max(0.0, now - state.paused_at)
+            tx.append(Kind.RESUMED, now, user, {"paused_seconds": paused})
+            tx.record.status = str(Status.RUNNING)
+            for due in tx.release_held_timers(paused):
+                self.injects.on_timer_scheduled(due)
+            return Outcome(True, f"Resumed after {paused:.0f}s; later steps moved by as much.")
+
+        return self._operate(gameday_id, None, act)
+
+    def next_step(self, gameday_id: str, user: str) -> Outcome:
+        """Tabletop mode: run the next step now. The reply carries the step's facilitator note."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            if scenario.mode != "tabletop":
+                return Outcome(False, "This is a live scenario: its steps run on their timers.")
+            if state.status is not Status.RUNNING:
+                return Outcome(False, f"The game day is {state.status}; resume it first.")
+            remaining = [i for i in range(len(scenario.steps)) if i not in state.steps_ran]
+            if not remaining:
+                return Outcome(False, "Every step has run; `/sce end` closes the game day.")
+            index = remaining[0]
+            self.injects.run_step(tx, scenario, state, index)
+            note = scenario.steps[index].facilitator_note
+            told = f" Facilitator note: {note}" if note else ""
+            return Outcome(True, f"Step {index + 1} of {len(scenario.steps)} is out.{told}")
+
+        return self._operate(gameday_id, None, act)
 
     # -- ending ---------------------------------------------------------------------------------
     def end(self, gameday_id: str, user: str) -> Outcome:
         """The facilitator ends the game day; outcomes still open count as missed."""
-        with self.store.transaction(gameday_id) as tx:
-            scenario = cached_scenario(tx.record.scenario_text)
-            if fold(tx.events).status.is_over:
-                return Outcome(False, "This game day is already over.", gameday_id)
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             self._finish(tx, scenario, Status.COMPLETED, f"ended by <@{user}>", final=True)
-            return Outcome(True, "Game day ended; the debrief is in the thread.", gameday_id)
+            return Outcome(True, "Game day ended; the debrief is in the thread.")
+
+        return self._operate(gameday_id, None, act, "This game day is already over.")
 
     def abort(self, gameday_id: str, user: str, reason: str = "") -> Outcome:
         """Stop at once, revert every fault; the verdict is inconclusive."""
-        with self.store.transaction(gameday_id) as tx:
-            scenario = cached_scenario(tx.record.scenario_text)
-            if fold(tx.events).status.is_over:
-                return Outcome(False, "This game day is already over.", gameday_id)
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             why = f"aborted by <@{user}>" + (f": {reason}" if reason else "")
             self._finish(tx, scenario, Status.ABORTED, why, final=True)
-            return Outcome(True, "Game day aborted; every fault reverted.", gameday_id)
+            return Outcome(True, "Game day aborted; every fault reverted.")
+
+        return self._operate(gameday_id, None, act, "This game day is already over.")
 
     def _settle(self, tx: GameDayTx, scenario: Scenario) -> None:
         """After any change: finish when everything has an outcome, else refresh the status message."""
@@ -307,8 +397,11 @@ class Engine:
             if fault.reverted_at is None:
                 try:
                     self.injects.revert_fault(tx, scenario, fault.fault_id)
-                except Exception:  # a failed revert must not stop the others; the reaper retries
+                except Exception as exc:  # a failed revert must not stop the others; the reaper retries
                     log.exception("revert of %s failed", fault.fault_id)
+                    tx.append(
+                        Kind.FAULT_REVERT_FAILED, now, None, {"fault_id": fault.fault_id, "error": str(exc)}
+                    )
         tx.append(Kind.ENDED, now, None, {"status": str(status), "reason": reason})
         tx.record.status = str(status)
         tx.cancel_pending_timers()
@@ -319,11 +412,8 @@ class Engine:
         except Exception:  # the game day is over even when Slack is not listening
             log.exception("could not post the end of %s", tx.record.id)
 
-    def debrief_from(self, record: GameDayRecord, events: list, now: float | None = None) -> Debrief:
-        scenario = cached_scenario(record.scenario_text)
-        return build_debrief(
-            record.id, scenario, record.roster, list(events), self.now() if now is None else now
-        )
+    def debrief_from(self, record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
+        return build_debrief_for(record, events, self.now() if now is None else now)
 
     # -- plumbing -------------------------------------------------------------------------------
     @staticmethod

@@ -45,7 +45,7 @@ def approval_refusal(
     return None
 
 
-FACILITATOR_COMMANDS = frozenset({"start", "end", "abort"})
+FACILITATOR_COMMANDS = frozenset({"start", "end", "abort", "pause", "resume", "next", "role"})
 
 
 def facilitator_refusal(action: str, user: str, facilitators: frozenset[str]) -> str | None:
@@ -54,6 +54,6 @@ def facilitator_refusal(action: str, user: str, facilitators: frozenset[str]) ->
         return None
     names = ", ".join(f"<@{f}>" for f in sorted(facilitators))
     return (
-        f"Only facilitators ({names}) may {action} a game day. "
+        f"Only facilitators ({names}) may use `/sce {action}`. "
         "Anyone in the channel may acknowledge and add notes."
     )

@@ -35,6 +35,8 @@ class _MemoryTx:
     deliveries: list[str] = field(default_factory=list)
     messages: dict[tuple[str, str], str] = field(default_factory=dict)
     cancel: bool = False
+    hold: frozenset[str] = frozenset()
+    release_shift: float | None = None
 
     @property
     def events(self) -> list[Event]:
@@ -58,6 +60,17 @@ class _MemoryTx:
     def cancel_pending_timers(self) -> None:
         self.cancel = True
         self.new_timers.clear()
+
+    def hold_pending_timers(self, kinds: frozenset[str]) -> None:
+        self.hold = kinds
+
+    def release_held_timers(self, shift: float) -> list[float]:
+        self.release_shift = shift
+        return [
+            row.timer.due_at + shift
+            for row in self.store.timers.values()
+            if row.timer.gameday_id == self.record.id and row.state == "held"
+        ]
 
     def seen_delivery(self, delivery_id: str) -> bool:
         return delivery_id in self.store.deliveries or delivery_id in self.deliveries
@@ -101,10 +114,16 @@ class MemoryStore:
         for timer_id in tx.completed:
             if timer_id in self.timers:
                 self.timers[timer_id].state = "done"
-        if tx.cancel:
-            for row in self.timers.values():
-                if row.timer.gameday_id == gameday_id and row.state == "pending":
-                    row.state = "cancelled"
+        for row in self.timers.values():
+            if row.timer.gameday_id != gameday_id:
+                continue
+            if tx.cancel and row.state in ("pending", "held"):
+                row.state = "cancelled"
+            elif row.state == "pending" and row.timer.kind in tx.hold:
+                row.state = "held"
+            elif row.state == "held" and tx.release_shift is not None:
+                row.state = "pending"
+                row.timer = replace(row.timer, due_at=row.timer.due_at + tx.release_shift)
         for timer in tx.new_timers:
             timer_id = len(self.timers) + 1
             self.timers[timer_id] = _TimerRow(replace(timer, id=timer_id))

@@ -89,6 +89,7 @@ class FaultState:
     applied_at: float
     expires_at: float
     reverted_at: float | None = None
+    outcome: str | None = None
 
 
 @dataclass
@@ -105,6 +106,9 @@ class GameDayState:
     faults: dict[str, FaultState] = field(default_factory=dict)
     ended_at: float | None = None
     end_reason: str | None = None
+    paused_at: float | None = None
+    paused_seconds: float = 0.0
+    roles: dict[str, str] = field(default_factory=dict)
 
     @property
     def t0(self) -> float | None:
@@ -200,6 +204,15 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
         )
     elif kind is Kind.FAULT_REVERTED:
         state.faults[data["fault_id"]].reverted_at = event.at
+    elif kind is Kind.PAUSED:
+        state.status, state.paused_at = Status.PAUSED, event.at
+    elif kind is Kind.RESUMED:
+        state.status, state.paused_at = Status.RUNNING, None
+        state.paused_seconds += float(data.get("paused_seconds", 0.0))
+    elif kind is Kind.ROLE_ASSIGNED:
+        state.roles[data["role"]] = data["user"]
+    elif kind is Kind.FAULT_OBSERVED and data.get("fault_id") in state.faults:
+        state.faults[data["fault_id"]].outcome = data.get("outcome")
     elif kind is Kind.ENDED:
         state.status = Status(data["status"])
         state.ended_at = event.at

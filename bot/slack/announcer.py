@@ -68,7 +68,7 @@ class SlackAnnouncer:
         response = self.client.chat_postMessage(
             channel=record.channel,
             text=header,
-            blocks=blocks.kickoff_blocks(header, status, record.id, record.status),
+            blocks=blocks.kickoff_blocks(header, status, record.id, record.status, scenario.mode),
             unfurl_links=False,
         )
         return str(response["ts"])
@@ -94,7 +94,7 @@ class SlackAnnouncer:
             channel=record.channel,
             ts=record.thread_ts,
             text=header,
-            blocks=blocks.kickoff_blocks(header, status, record.id, str(state.status)),
+            blocks=blocks.kickoff_blocks(header, status, record.id, str(state.status), scenario.mode),
         )
 
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:

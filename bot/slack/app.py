@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.service import Services
 from bot.slack.command_desk import CommandDesk
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, commands, events, shortcuts
 
 
 def create_app(services: Services) -> App:
@@ -21,4 +21,5 @@ def create_app(services: Services) -> App:
     commands.register(app, CommandDesk(services))
     actions.register(app, services)
     events.register(app, services)
+    shortcuts.register(app, services)
     return app

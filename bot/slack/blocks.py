@@ -10,7 +10,13 @@ CONTAINED = "sce_contained"
 ABORT = "sce_abort"
 END = "sce_end"
 APPROVE = "sce_approve"
-ACTION_IDS = (ACK, DETECTED, CONTAINED, ABORT, END, APPROVE)
+PAUSE = "sce_pause"
+RESUME = "sce_resume"
+NEXT = "sce_next"
+ESCALATE = "sce_escalate"
+HANDOFF = "sce_handoff"
+ACTION_IDS = (ACK, DETECTED, CONTAINED, ABORT, END, APPROVE, PAUSE, RESUME, NEXT, ESCALATE, HANDOFF)
+ADD_TO_DEBRIEF = "sce_add_to_debrief"  # message shortcut callback id
 
 Block = dict[str, Any]
 
@@ -19,7 +25,9 @@ def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
-def button(label: str, action_id: str, value: str, style: str | None = None) -> Block:
+def button(
+    label: str, action_id: str, value: str, style: str | None = None, confirm: Block | None = None
+) -> Block:
     element: Block = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
@@ -28,7 +36,28 @@ def button(label: str, action_id: str, value: str, style: str | None = None) -> 
     }
     if style:
         element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
     return element
+
+
+def confirm(title: str, text: str, yes: str) -> Block:
+    """Slack asks the person to confirm before the click is sent."""
+    return {
+        "title": {"type": "plain_text", "text": title},
+        "text": {"type": "mrkdwn", "text": text},
+        "confirm": {"type": "plain_text", "text": yes},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+        "style": "danger",
+    }
+
+
+def user_picker(action_id: str, placeholder: str) -> Block:
+    return {
+        "type": "users_select",
+        "action_id": action_id,
+        "placeholder": {"type": "plain_text", "text": placeholder},
+    }
 
 
 def actions(block_id: str, *elements: Block) -> Block:
@@ -42,8 +71,10 @@ def page_blocks(text: str, target_id: str, role: str = "page") -> list[Block]:
         actions(
             f"{role}:{target_id}",
             button("Acknowledge", ACK, target_id, "primary"),
+            button("Escalate", ESCALATE, target_id),
             button("Mark detected", DETECTED, target_id),
             button("Mark contained", CONTAINED, target_id),
+            user_picker(HANDOFF, "Hand off to..."),
         ),
     ]
 
@@ -52,23 +83,26 @@ def handoff_blocks(text: str, target_id: str) -> list[Block]:
     return [section(text), actions(f"handoff:{target_id}", button("Acknowledge", ACK, target_id, "primary"))]
 
 
-def kickoff_blocks(header: str, status: str, gameday_id: str, state: str) -> list[Block]:
+def kickoff_blocks(header: str, status: str, gameday_id: str, state: str, mode: str = "live") -> list[Block]:
     """The living kickoff message: charter, current state, and the controls that apply now."""
     blocks = [section(header), {"type": "context", "elements": [{"type": "mrkdwn", "text": status}]}]
+    abort = button(
+        "Abort",
+        ABORT,
+        gameday_id,
+        "danger",
+        confirm(
+            "Abort the game day?", "Every fault is reverted at once; the verdict is inconclusive.", "Abort"
+        ),
+    )
+    controls: list[Block] = []
     if state == "awaiting_approval":
-        blocks.append(
-            actions(
-                f"controls:{gameday_id}",
-                button("Approve", APPROVE, gameday_id, "primary"),
-                button("Abort", ABORT, gameday_id, "danger"),
-            )
-        )
-    elif state in ("running", "paused"):
-        blocks.append(
-            actions(
-                f"controls:{gameday_id}",
-                button("End", END, gameday_id),
-                button("Abort", ABORT, gameday_id, "danger"),
-            )
-        )
+        controls = [button("Approve", APPROVE, gameday_id, "primary"), abort]
+    elif state == "running":
+        controls = [button("Next step", NEXT, gameday_id, "primary")] if mode == "tabletop" else []
+        controls += [button("Pause", PAUSE, gameday_id), button("End", END, gameday_id), abort]
+    elif state == "paused":
+        controls = [button("Resume", RESUME, gameday_id, "primary"), button("End", END, gameday_id), abort]
+    if controls:
+        blocks.append(actions(f"controls:{gameday_id}", *controls))
     return blocks

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.gameday.catalog import UnknownScenario
 from bot.gameday.commands import USAGE, Command
 from bot.gameday.guardrails import facilitator_refusal
+from bot.gameday.mentions import user_id_from
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.roster import RosterError, resolve_roster
 from bot.gameday.scenario_file import ScenarioError
@@ -75,6 +76,17 @@ class CommandDesk:
             return engine.mark(record.id, Kind.CONTAINED, inv.user, now, delivery, source="command").message
         if name == "debrief":
             return self.debrief(record.id)
+        if name == "pause":
+            return engine.pause(record.id, inv.user).message
+        if name == "resume":
+            return engine.resume(record.id, inv.user).message
+        if name == "next":
+            return engine.next_step(record.id, inv.user).message
+        if name == "role":
+            role, who = inv.command.args[0].lower(), user_id_from(inv.command.args[1])
+            if who is None:
+                return f"`{inv.command.args[1]}` is not a Slack user; type @ and pick the person."
+            return engine.assign_role(record.id, role, who, inv.user, now, delivery).message
         return f"`/sce {name}` is not available yet. Try `/sce help`."
 
     def list_scenarios(self) -> str:

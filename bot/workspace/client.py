@@ -113,6 +113,20 @@ class WorkspaceClient:
         )
         return result
 
+    def shortcut(
+        self, user: str, channel: str, message_ts: str, callback_id: str, action_ts: str | float | None = None
+    ) -> dict[str, Any]:
+        """Run a message shortcut on a stored message; returns status, body, action_ts."""
+        result: dict[str, Any] = self._call(
+            "shortcut",
+            user=user,
+            channel=channel,
+            message_ts=message_ts,
+            callback_id=callback_id,
+            action_ts=action_ts,
+        )
+        return result
+
     def redeliver(self, event_id: str, retry_num: int = 1) -> dict[str, Any]:
         """Resend an earlier event as Slack's retry number ``retry_num``; returns ``{"status"}``."""
         result: dict[str, Any] = self._call("redeliver", event_id=event_id, retry_num=retry_num)

@@ -199,6 +199,20 @@ class Driver:
         result = await self._deliver("interactive", payload)
         return {"status": result.status, "body": result.body, "action_ts": chosen_ts, "error": result.error}
 
+    async def shortcut(
+        self, user: str, channel: str, message_ts: str, callback_id: str, action_ts: str | float | None = None
+    ) -> dict[str, Any]:
+        """A person runs a message shortcut ("Add to debrief") on a stored message."""
+        who, where = self._user(user), self._channel(channel)
+        message = self._message(where.id, message_ts)
+        chosen_ts = self.state.event_ts(self._ts(action_ts))
+        response_url = self._response_url(ResponseTarget(who.id, where.id, message.ts))
+        payload = payloads.message_shortcut_payload(
+            self.state, who, message, callback_id, chosen_ts, response_url, payloads.new_trigger_id()
+        )
+        result = await self._deliver("interactive", payload)
+        return {"status": result.status, "body": result.body, "action_ts": chosen_ts, "error": result.error}
+
     async def redeliver(self, event_id: str, retry_num: int = 1) -> dict[str, Any]:
         """Slack's retry of an earlier event: same body, ``X-Slack-Retry-Num`` set."""
         if event_id not in self.deliverer.sent:
@@ -239,7 +253,7 @@ class Driver:
         return {"ok": True}
 
 
-ACTIONS = ("slash", "post", "react", "click", "redeliver", "messages", "ephemerals", "calls")
+ACTIONS = ("slash", "post", "react", "click", "shortcut", "redeliver", "messages", "ephemerals", "calls")
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

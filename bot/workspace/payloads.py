@@ -192,3 +192,30 @@ def block_actions_payload(
         "response_url": response_url,
         "actions": [action],
     }
+
+
+def message_shortcut_payload(
+    state: WorkspaceState,
+    user: User,
+    message: Message,
+    callback_id: str,
+    action_ts: str,
+    response_url: str,
+    trigger_id: str,
+) -> dict[str, Any]:
+    """The ``message_action`` payload Slack sends when someone runs a message shortcut."""
+    channel = state.channels[message.channel]
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "action_ts": action_ts,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "token": VERIFICATION_TOKEN,
+        "api_app_id": APP_ID,
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID},
+        "channel": {"id": channel.id, "name": channel.name},
+        "message_ts": message.ts,
+        "message": state.message_to_api(message),
+    }

@@ -1,4 +1,4 @@
-"""Button clicks: each is timed by its own action_ts and counted once per (action_ts, user)."""
+"""Button clicks and pickers: each is timed by its own action_ts and counted once per (action_ts, user)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.gameday.engine import Outcome
 from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.timeline import Kind
 from bot.service import Services
 from bot.slack import blocks
+
+Listener = Callable[..., None]
 
 
 def _context(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, float, str]:
@@ -24,53 +27,55 @@ def _context(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, fl
 def register(app: App, services: Services) -> None:
     engine, store = services.engine, services.store
 
-    def tell(client: WebClient, channel: str, user: str, text: str) -> None:
-        client.chat_postEphemeral(channel=channel, user=user, text=text)
+    def on_message_target(kind: str) -> Listener:
+        """Buttons on a page, escalation or handoff message: the message says which target."""
 
-    def on_target(
-        kind: str, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
-    ) -> None:
-        ack()
-        user, channel, at, delivery = _context(body, action)
-        message_ts = body["container"]["message_ts"]
-        found = store.find_target(channel, message_ts)
-        if found is None:
-            tell(client, channel, user, "This message is not part of a running game day.")
-            return
-        gameday_id, target = found
-        if kind == blocks.ACK:
-            outcome = engine.acknowledge(gameday_id, user, at, delivery, target_id=target)
-        else:
-            mark = Kind.DETECTED if kind == blocks.DETECTED else Kind.CONTAINED
-            outcome = engine.mark(gameday_id, mark, user, at, delivery, source="button", page_id=target)
-        if not outcome.ok:
-            tell(client, channel, user, outcome.message)
-
-    def listener_for(kind: str) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-            on_target(kind, ack, body, action, client)
+            ack()
+            user, channel, at, delivery = _context(body, action)
+            found = store.find_target(channel, body["container"]["message_ts"])
+            if found is None:
+                client.chat_postEphemeral(
+                    channel=channel, user=user, text="This message is not part of a game day."
+                )
+                return
+            gameday_id, target = found
+            outcome: Outcome
+            if kind == blocks.ACK:
+                outcome = engine.acknowledge(gameday_id, user, at, delivery, target_id=target)
+            elif kind == blocks.ESCALATE:
+                outcome = engine.escalate_now(gameday_id, target, user, delivery)
+            elif kind == blocks.HANDOFF:
+                outcome = engine.request_handoff(gameday_id, user, action["selected_user"], at, delivery)
+            else:
+                mark = Kind.DETECTED if kind == blocks.DETECTED else Kind.CONTAINED
+                outcome = engine.mark(gameday_id, mark, user, at, delivery, source="button", page_id=target)
+            if not outcome.ok:
+                client.chat_postEphemeral(channel=channel, user=user, text=outcome.message)
 
         return listener
 
-    for action_id in (blocks.ACK, blocks.DETECTED, blocks.CONTAINED):
-        app.action(action_id)(listener_for(action_id))
+    def on_control(name: str, run: Callable[[str, str, float, str], Outcome]) -> Listener:
+        """Controls on the kickoff message: the button's value is the game day id."""
 
-    @app.action(blocks.ABORT)
-    def on_abort(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user, channel, _, _ = _context(body, action)
-        refusal = facilitator_refusal("abort", user, services.settings.facilitators)
-        tell(client, channel, user, refusal or engine.abort(action["value"], user, "abort button").message)
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+            ack()
+            user, channel, at, delivery = _context(body, action)
+            refusal = facilitator_refusal(name, user, services.settings.facilitators)
+            message = refusal or run(action["value"], user, at, delivery).message
+            client.chat_postEphemeral(channel=channel, user=user, text=message)
 
-    @app.action(blocks.END)
-    def on_end(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user, channel, _, _ = _context(body, action)
-        refusal = facilitator_refusal("end", user, services.settings.facilitators)
-        tell(client, channel, user, refusal or engine.end(action["value"], user).message)
+        return listener
 
-    @app.action(blocks.APPROVE)
-    def on_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user, channel, at, delivery = _context(body, action)
-        tell(client, channel, user, engine.approve(action["value"], user, at, delivery).message)
+    for action_id in (blocks.ACK, blocks.DETECTED, blocks.CONTAINED, blocks.ESCALATE, blocks.HANDOFF):
+        app.action(action_id)(on_message_target(action_id))
+    controls: dict[str, tuple[str, Callable[[str, str, float, str], Outcome]]] = {
+        blocks.APPROVE: ("approve", lambda gd, user, at, delivery: engine.approve(gd, user, at, delivery)),
+        blocks.PAUSE: ("pause", lambda gd, user, at, delivery: engine.pause(gd, user)),
+        blocks.RESUME: ("resume", lambda gd, user, at, delivery: engine.resume(gd, user)),
+        blocks.NEXT: ("next", lambda gd, user, at, delivery: engine.next_step(gd, user)),
+        blocks.END: ("end", lambda gd, user, at, delivery: engine.end(gd, user)),
+        blocks.ABORT: ("abort", lambda gd, user, at, delivery: engine.abort(gd, user, "abort button")),
+    }
+    for action_id, (name, run) in controls.items():
+        app.action(action_id)(on_control(name, run))
