@@ -23,6 +23,7 @@ class Settings:
     slack_api_url: str = SLACK_DEFAULT_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     scenarios_dir: Path = Path("scenarios")
+    rotations_dir: Path = Path("rotations")
     allowed_namespaces: frozenset[str] = frozenset()
     facilitators: frozenset[str] = frozenset()
     approvers: frozenset[str] = frozenset()
@@ -39,6 +40,7 @@ class Settings:
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             scenarios_dir=Path(env.get("SCE_SCENARIOS_DIR") or "scenarios"),
+            rotations_dir=Path(env.get("SCE_ROTATIONS_DIR") or "rotations"),
             allowed_namespaces=_set(env.get("SCE_ALLOWED_NAMESPACES")),
             facilitators=_set(env.get("SCE_FACILITATORS")),
             approvers=_set(env.get("SCE_APPROVERS")),

@@ -9,7 +9,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Settings
 from bot.faults.simulated import SimulatedDriver
-from bot.gameday.catalog import ScenarioCatalog
+from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
 from bot.gameday.clock import Clock, SystemClock
 from bot.gameday.engine import Engine
 from bot.slack.announcer import SlackAnnouncer
@@ -27,6 +27,7 @@ class Services:
     catalog: ScenarioCatalog
     client: WebClient
     timers: TimerService
+    rotations: RotationCatalog
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -59,4 +60,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     timers = TimerService(store, engine, clock)
     holder.append(timers)
-    return Services(settings, clock, store, engine, ScenarioCatalog(settings.scenarios_dir), client, timers)
+    catalog = ScenarioCatalog(settings.scenarios_dir)
+    return Services(
+        settings, clock, store, engine, catalog, client, timers, RotationCatalog(settings.rotations_dir)
+    )

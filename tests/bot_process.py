@@ -44,6 +44,7 @@ class BotProcess:
             "SLACK_API_URL": api_url,
             "DATABASE_URL": database_url,
             "SCE_SCENARIOS_DIR": str(scenarios_dir),
+            "SCE_ROTATIONS_DIR": str(scenarios_dir.parent / "rotations"),
             "PORT": str(self.port),
             **(extra_env or {}),
         }

@@ -34,3 +34,28 @@ class ScenarioCatalog:
             except ScenarioError as exc:
                 errors.append(exc)
         return loaded, errors
+
+
+class RotationCatalog:
+    """The rotation files: `rotations/<id>.yaml`."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def files(self) -> list[Path]:
+        return (
+            sorted([*self.directory.glob("*.yaml"), *self.directory.glob("*.yml")])
+            if self.directory.is_dir()
+            else []
+        )
+
+    def text_for(self, rotation_id: str | None) -> str | None:
+        """The named rotation's text; with no name, the only rotation there is (or None)."""
+        files = self.files()
+        if rotation_id is None:
+            return files[0].read_text(encoding="utf-8") if len(files) == 1 else None
+        for path in files:
+            if path.stem == rotation_id:
+                return path.read_text(encoding="utf-8")
+        known = ", ".join(p.stem for p in files) or "none"
+        raise UnknownScenario(f"There is no rotation `{rotation_id}` in {self.directory} (known: {known}).")

@@ -10,6 +10,7 @@ USAGE = {
     "list": "/sce list",
     "start": "/sce start <scenario> [oncall=@user] [secondary=@user] [dry-run]",
     "status": "/sce status",
+    "oncall": "/sce oncall [rotation]",
     "pause": "/sce pause",
     "resume": "/sce resume",
     "next": "/sce next",

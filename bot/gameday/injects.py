@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.gameday.guardrails import check_fault_allowed
 from bot.gameday.ports import Announcer, FaultDriver, GameDayTx
+from bot.gameday.roster import roster_at
 from bot.gameday.scenario import Scenario, Step
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, fold
@@ -56,8 +57,9 @@ class Injector:
             ts = self.posted_once(tx, key, replay, lambda k: self.announcer.say(tx.record, text, k))
             tx.append(Kind.SAID, float(ts), None, {"step": index, "text": step.say, "message_ts": ts})
         elif step.handoff is not None:
-            from_user = tx.record.roster.get(step.handoff.from_)
-            to_user = tx.record.roster[step.handoff.to]
+            roster = roster_at(tx.record.roster, self.now())
+            from_user = roster.get(step.handoff.from_)
+            to_user = roster[step.handoff.to]
             self.request_handoff(tx, state, from_user, to_user, float(self.now()), None, key, replay)
         elif step.fault is not None:
             self.apply_fault(tx, scenario, index, step)
@@ -69,7 +71,8 @@ class Injector:
         spec = step.page
         assert spec is not None
         page_id = f"p{index}"
-        responder = tx.record.roster.get(spec.to.lstrip("@"), tx.record.roster["primary"])
+        roster = roster_at(tx.record.roster, self.now())
+        responder = roster.get(spec.to.lstrip("@"), roster["primary"])
         first_inject = state.t0 is None
         ts = self.posted_once(
             tx, f"step:{index}", replay, lambda k: self.announcer.page(tx.record, page_id, spec, responder, k)
@@ -89,7 +92,7 @@ class Injector:
             },
         )
         tx.index_message(page_id, tx.record.channel, ts)
-        secondary = tx.record.roster.get("secondary")
+        secondary = roster.get("secondary")
         if scenario.oncall.escalate_after is not None and secondary and secondary != responder:
             self.schedule(
                 tx,
@@ -115,7 +118,7 @@ class Injector:
 
     def escalate(self, tx: GameDayTx, state: GameDayState, page_id: str, replay: bool = False) -> None:
         page = state.pages.get(page_id)
-        secondary = tx.record.roster.get("secondary")
+        secondary = roster_at(tx.record.roster, self.now()).get("secondary")
         if page is None or page.acknowledged_at is not None or page.escalated_at is not None or not secondary:
             return
         ts = self.posted_once(

@@ -62,6 +62,7 @@ class OnCall(_Strict):
     secondary: str = SECONDARY
     escalate_after: Duration | None = 5 * 60
     group: str | None = None
+    rotation: str | None = None
 
 
 class Expectations(_Strict):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackApiError
+
 from bot.gameday.catalog import UnknownScenario
 from bot.gameday.commands import USAGE, Command
 from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.mentions import user_id_from
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.roster import RosterError, resolve_roster
+from bot.gameday.rotation import RotationError, on_call, parse_rotation
 from bot.gameday.scenario_file import ScenarioError
 from bot.gameday.timeline import Kind
 from bot.service import Services
@@ -45,6 +48,8 @@ class CommandDesk:
             return render("help", usages=list(USAGE.values()))
         if name == "list":
             return self.list_scenarios()
+        if name == "oncall":
+            return self.oncall(inv)
         if name == "start":
             return self.prepare_start(inv)
         if name == "debrief" and inv.command.args:
@@ -95,10 +100,20 @@ class CommandDesk:
 
     def prepare_start(self, inv: Invocation) -> str | PreparedStart:
         scenario_id = inv.command.args[0]
+        running = self._current(inv.channel)
+        if running is not None:
+            return (
+                f"Game day `{running.id}` ({running.scenario_id}) is still {running.status} in this channel; "
+                "`/sce end` or `/sce abort` it first, or start the new one in another channel."
+            )
         try:
             loaded = self.s.catalog.load(scenario_id)
-            roster = resolve_roster(loaded.scenario, inv.command.options)
-        except (UnknownScenario, RosterError, ScenarioError) as exc:
+            oncall = loaded.scenario.oncall
+            explicit = bool(inv.command.options.get("oncall") or inv.command.options.get("primary"))
+            group = None if explicit or not oncall.group else self._group_members(oncall.group)
+            rotation = None if explicit or group else self.s.rotations.text_for(oncall.rotation)
+            roster = resolve_roster(loaded.scenario, inv.command.options, group, rotation, self.s.clock.now())
+        except (UnknownScenario, RosterError, ScenarioError, RotationError) as exc:
             return str(exc)
         dry_run = "dry-run" in inv.command.flags
 
@@ -107,6 +122,30 @@ class CommandDesk:
             return outcome.message
 
         return PreparedStart(run)
+
+    def _group_members(self, group: str) -> list[str]:
+        """The members of a Slack user group, in Slack's order: first is primary, second secondary."""
+        try:
+            response = self.s.client.usergroups_users_list(usergroup=group)
+        except SlackApiError as exc:
+            raise RosterError(
+                f"Could not read the user group {group} ({exc.response.get('error')})."
+            ) from None
+        members = [str(u) for u in response.get("users") or []]
+        if len(members) < 2:
+            raise RosterError(f"The user group {group} needs at least two members to page a secondary.")
+        return members
+
+    def oncall(self, inv: Invocation) -> str:
+        rotation_id = inv.command.args[0] if inv.command.args else None
+        try:
+            text = self.s.rotations.text_for(rotation_id)
+            if text is None:
+                return "No rotation chosen: add files to rotations/ and name one, e.g. `/sce oncall secops`."
+            rotation = parse_rotation(text)
+        except (UnknownScenario, RotationError) as exc:
+            return str(exc)
+        return render("oncall", rotation=rotation, now=on_call(rotation, self.s.clock.now()))
 
     def debrief(self, gameday_id: str) -> str:
         record = self.s.store.get(gameday_id)

@@ -56,6 +56,7 @@ class LocalWorkspace:
         users: Mapping[str, str] | None = None,
         channels: Mapping[str, str] | None = None,
         delivery_timeout: float = 3.0,
+        usergroups: Mapping[str, list[str]] | None = None,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
@@ -65,6 +66,7 @@ class LocalWorkspace:
             DEFAULT_USERS if users is None else users,
             DEFAULT_CHANNELS if channels is None else channels,
         )
+        self.state.usergroups.update({k: list(v) for k, v in (usergroups or {}).items()})
         self.calls: list[ApiCall] = []
         self.deliverer = Deliverer(signing_secret, delivery_timeout)
         self.driver = Driver(self.state, self.deliverer, lambda: self.base_url, self.calls)

@@ -134,6 +134,7 @@ class WorkspaceState:
         self.messages: dict[str, dict[str, Message]] = {cid: {} for cid in self.channels}
         self.ephemerals: dict[str, list[Ephemeral]] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
         self._last_micros: dict[str, int] = {}
 
     # ----- time -------------------------------------------------------------------------

@@ -133,6 +133,7 @@ class WebApi:
             "conversations.info": self.conversations_info,
             "users.info": self.users_info,
             "users.list": self.users_list,
+            "usergroups.users.list": self.usergroups_users_list,
             "views.publish": self.views_publish,
         }
 
@@ -308,6 +309,12 @@ class WebApi:
             "members": [u.to_api() for u in self.state.users.values()],
             "response_metadata": {"next_cursor": ""},
         }
+
+    def usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        members = self.state.usergroups.get(_str(params, "usergroup", "no_such_subteam"))
+        if members is None:
+            raise SlackApiFailure("no_such_subteam")
+        return {"users": list(members)}
 
     def views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         user = _str(params, "user_id", "user_not_found")
