@@ -10,14 +10,16 @@ from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, PageState, Status
 from bot.slack import blocks
+from bot.slack.pacing import ChannelPacer
 from bot.slack.render import render
 
 POST_EVENT = "sce_post"
 
 
 class SlackAnnouncer:
-    def __init__(self, client: WebClient):
+    def __init__(self, client: WebClient, pacer: ChannelPacer | None = None):
         self.client = client
+        self.pacer = pacer or ChannelPacer()
 
     def _post(
         self,
@@ -27,6 +29,7 @@ class SlackAnnouncer:
         key: str | None = None,
     ) -> str:
         metadata = {"event_type": POST_EVENT, "event_payload": {"key": key}} if key else None
+        self.pacer.wait(record.channel)
         response = self.client.chat_postMessage(
             channel=record.channel,
             thread_ts=record.thread_ts,
@@ -65,6 +68,7 @@ class SlackAnnouncer:
         header = render("kickoff", record=record, scenario=scenario)
         state = GameDayState(status=Status(record.status))
         status = render("status", state=state, elapsed=0, open_pages=0, pages=0, results=[])
+        self.pacer.wait(record.channel)
         response = self.client.chat_postMessage(
             channel=record.channel,
             text=header,

@@ -9,9 +9,10 @@ from bot.slack.command_desk import CommandDesk
 from bot.slack.listeners import actions, commands, events, shortcuts
 
 
-def create_app(services: Services) -> App:
+def create_app(services: Services, app_class: type[App] = App) -> App:
+    """The Bolt app; ``app_class`` lets the manifest test see every registration."""
     settings = services.settings
-    app = App(
+    app = app_class(
         client=services.client,
         signing_secret=settings.slack_signing_secret or "socket-mode-needs-no-signing-secret",
         process_before_response=False,

@@ -127,6 +127,15 @@ class WorkspaceClient:
         )
         return result
 
+    def fail_api(
+        self, method: str, status: int = 429, times: int = 1, retry_after: int = 1
+    ) -> dict[str, Any]:
+        """Make the next ``times`` calls of ``method`` fail with ``status`` (429 carries Retry-After)."""
+        result: dict[str, Any] = self._call(
+            "fail_api", method=method, status=status, times=times, retry_after=retry_after
+        )
+        return result
+
     def redeliver(self, event_id: str, retry_num: int = 1) -> dict[str, Any]:
         """Resend an earlier event as Slack's retry number ``retry_num``; returns ``{"status"}``."""
         result: dict[str, Any] = self._call("redeliver", event_id=event_id, retry_num=retry_num)

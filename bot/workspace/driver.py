@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.workspace import payloads
 from bot.workspace.delivery import Deliverer, DeliveryResult, Kind, build_delivery
 from bot.workspace.errors import DriverError
+from bot.workspace.faults import ApiFaults
 from bot.workspace.state import BOT_ID, BOT_USER_ID, Channel, Message, User, WorkspaceState, normalize_ts
 from bot.workspace.web_api import ApiCall
 
@@ -57,6 +58,7 @@ class Driver:
         self.base_url = base_url
         self.api_calls = calls
         self.responses: dict[str, ResponseTarget] = {}
+        self.api_faults: ApiFaults | None = None  # set by the server: shared with the Web API
 
     # ----- shared plumbing --------------------------------------------------------------
     def _user(self, user_id: str) -> User:
@@ -213,6 +215,15 @@ class Driver:
         result = await self._deliver("interactive", payload)
         return {"status": result.status, "body": result.body, "action_ts": chosen_ts, "error": result.error}
 
+    async def fail_api(
+        self, method: str, status: int = 429, times: int = 1, retry_after: int = 1
+    ) -> dict[str, Any]:
+        """Make the next ``times`` calls of a Web API method answer ``status`` (429 with Retry-After)."""
+        if self.api_faults is None:
+            raise DriverError(500, "no_web_api")
+        self.api_faults.add(method, status, times, retry_after)
+        return {"ok": True}
+
     async def redeliver(self, event_id: str, retry_num: int = 1) -> dict[str, Any]:
         """Slack's retry of an earlier event: same body, ``X-Slack-Retry-Num`` set."""
         if event_id not in self.deliverer.sent:
@@ -253,7 +264,18 @@ class Driver:
         return {"ok": True}
 
 
-ACTIONS = ("slash", "post", "react", "click", "shortcut", "redeliver", "messages", "ephemerals", "calls")
+ACTIONS = (
+    "slash",
+    "post",
+    "react",
+    "click",
+    "shortcut",
+    "redeliver",
+    "messages",
+    "ephemerals",
+    "calls",
+    "fail_api",
+)
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class LocalWorkspace:
         self.web_api = WebApi(
             self.state, bot_token, app_token, lambda: self.socket_url, self.driver.announce, self.calls
         )
+        self.driver.api_faults = self.web_api.faults
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

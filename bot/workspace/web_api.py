@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.workspace.errors import SlackApiFailure
+from bot.workspace.faults import ApiFaults
 from bot.workspace.state import (
     BOT_ID,
     BOT_NAME,
@@ -120,6 +121,7 @@ class WebApi:
         self.socket_url = socket_url
         self.announce = announce
         self.calls = calls
+        self.faults = ApiFaults()
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.apps_connections_open,
@@ -140,6 +142,13 @@ class WebApi:
     async def handle(self, request: web.Request) -> web.Response:
         """aiohttp handler: never raises; failures become ``{"ok": false, "error": ...}``."""
         method = request.match_info["method"]
+        fault = self.faults.take(method)
+        if fault is not None:
+            self.calls.append(ApiCall(method, {}, self.state.clock(), False, f"http_{fault.status}"))
+            if fault.status == 429:
+                headers = {"Retry-After": str(fault.retry_after)}
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+            return web.json_response({"ok": False, "error": "internal_error"}, status=fault.status)
         params: dict[str, Any] = {}
         try:
             params = await read_params(request)
