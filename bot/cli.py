@@ -91,14 +91,21 @@ def list_scenarios() -> None:
 
 @cli.command()
 def debrief(
-    gameday: str = typer.Argument("latest"), format: str = typer.Option("md", "--format", "-f")
+    gameday: str = typer.Argument("latest"),
+    format: str | None = typer.Option(
+        None, "--format", "-f", help="md (default), json, html, junit or navigator (ATT&CK Navigator layer)"
+    ),
+    bundle: Path | None = typer.Option(
+        None, "--bundle", help="Write an evidence zip (scenario, hash, approvals, timeline, every format)"
+    ),
 ) -> None:
-    """Print a game day's debrief (md or json); `latest` is the most recent game day."""
+    """Print a game day's debrief; `latest` is the most recent game day. --bundle writes an evidence zip."""
+    from bot.debrief.bundle import write_bundle
     from bot.debrief.render import FORMATS, render_debrief
     from bot.gameday.engine import build_debrief_for
     from bot.service import open_store
 
-    if format not in FORMATS:
+    if format is not None and format not in FORMATS:
         typer.echo(f"--format must be one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
     store = open_store(Settings.from_env())
@@ -111,7 +118,12 @@ def debrief(
             err=True,
         )
         raise typer.Exit(1)
-    typer.echo(render_debrief(build_debrief_for(record, store.events(record.id)), format), nl=False)
+    report = build_debrief_for(record, store.events(record.id))
+    if bundle is not None:
+        write_bundle(report, record.scenario_text, bundle)
+        typer.echo(f"Evidence bundle for {record.id} written to {bundle}", err=True)
+    if format is not None or bundle is None:
+        typer.echo(render_debrief(report, format or "md"), nl=False)
 
 
 def main() -> None:

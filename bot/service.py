@@ -13,8 +13,10 @@ from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
 from bot.gameday.clock import Clock, SystemClock
 from bot.gameday.engine import Engine
 from bot.slack.announcer import SlackAnnouncer
+from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate
+from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
 
 
@@ -28,6 +30,7 @@ class Services:
     client: WebClient
     timers: TimerService
     rotations: RotationCatalog
+    schedules: ScheduleStore
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -61,6 +64,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     timers = TimerService(store, engine, clock)
     holder.append(timers)
     catalog = ScenarioCatalog(settings.scenarios_dir)
-    return Services(
-        settings, clock, store, engine, catalog, client, timers, RotationCatalog(settings.rotations_dir)
-    )
+    rotations = RotationCatalog(settings.rotations_dir)
+    schedules = ScheduleStore(store.engine)
+    timers.others.append(ScheduledStarts(schedules, engine, catalog, rotations, client, clock.now))
+    return Services(settings, clock, store, engine, catalog, client, timers, rotations, schedules)

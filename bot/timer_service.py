@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -17,8 +18,21 @@ from bot.gameday.ports import GameDayStore
 log = logging.getLogger(__name__)
 
 
+class DuePoller(Protocol):
+    """Something else that comes due on the same clock (scheduled game days)."""
+
+    def run_due(self, now: float) -> int: ...
+
+    def next_due_at(self) -> float | None: ...
+
+    def recover(self) -> None:
+        """At start-up: take back what a dead process had claimed but not finished."""
+        ...
+
+
 class TimerService:
     def __init__(self, store: GameDayStore, engine: Engine, clock: Clock, safety_interval: float = 2.0):
+        self.others: list[DuePoller] = []
         self.store = store
         self.engine = engine
         self.clock = clock
@@ -33,6 +47,8 @@ class TimerService:
         stale = self.store.reset_stale_timers()
         if stale:
             log.info("re-queued %d timer(s) left firing by an earlier process", stale)
+        for other in self.others:
+            other.recover()
         self.scheduler.start()
         self.scheduler.add_job(
             self.poll, "interval", seconds=self.safety_interval, id="safety", max_instances=1, coalesce=True
@@ -66,11 +82,14 @@ class TimerService:
             fired = 0
             try:
                 while True:
-                    batch = fire_due_timers(self.store, self.engine, self.clock.now())
+                    now = self.clock.now()
+                    batch = fire_due_timers(self.store, self.engine, now)
+                    batch += sum(other.run_due(now) for other in self.others)
                     fired += batch
                     if batch == 0:
                         break
-                following = self.store.next_due_at()
+                dues = [self.store.next_due_at(), *(other.next_due_at() for other in self.others)]
+                following = min((d for d in dues if d is not None), default=None)
             except Exception:  # the database may be down; the safety interval tries again
                 log.exception("timer poll failed")
                 return fired

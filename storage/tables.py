@@ -68,3 +68,21 @@ class PageMessageRow(SQLModel, table=True):
     message_ts: str = Field(primary_key=True, max_length=32)
     gameday_id: str = Field(index=True, max_length=64)
     target_id: str = Field(max_length=32)
+
+
+class ScheduleRow(SQLModel, table=True):
+    """A game day booked for later (once, or every N days); its next start and reminders owed."""
+
+    __tablename__ = "schedule"
+
+    id: str = Field(primary_key=True, max_length=32)
+    scenario_id: str = Field(max_length=128)
+    channel: str = Field(index=True, max_length=64)
+    created_by: str = Field(max_length=64)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    next_at: float = Field(sa_column=Column(Float(precision=53), nullable=False, index=True))
+    every_seconds: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    reminders_sent: int = 0
+    state: str = Field(default="active", index=True, max_length=16)  # active | starting | cancelled | done
+    last_gameday_id: str | None = Field(default=None, max_length=64)
+    created_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))

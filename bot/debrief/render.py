@@ -1,52 +1,73 @@
-"""The debrief in its formats: Markdown from a template, JSON from the typed model."""
+"""The debrief in its formats: each text from a jinja2 template, JSON from the typed model.
+
+md and html are for people; json is the documented contract; junit puts each expectation in a CI
+test report; navigator is an ATT&CK Navigator layer of the techniques simulated.
+"""
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+import json
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bot.debrief import formatting
+from bot.debrief.chart import chart_origin, timeline_chart
 from bot.gameday.durations import format_duration
 from bot.gameday.report import Debrief
 
-FORMATS = ("md", "json")
-
-
-def _iso(at: float | None) -> str:
-    if at is None:
-        return "-"
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
-
-
-def _md_escape(value: object) -> str:
-    """User text shown literally in Markdown (and inside table cells)."""
-    text = " ".join(str(value).split())
-    for char in ("\\", "`", "*", "|", "<", ">", "["):
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def _details(data: dict[str, object]) -> str:
-    """A timeline event's data as short `key: value` pairs for a table cell."""
-    hidden = {"message_ts", "scenario_hash"}
-    return ", ".join(
-        f"{key}: {value}" for key, value in data.items() if key not in hidden and value is not None
-    )
-
+FORMATS = ("md", "json", "html", "junit", "navigator")
+# The file name each format gets in a bundle (and `sce demo`'s output folder).
+EXTENSIONS = {
+    "md": "md",
+    "json": "json",
+    "html": "html",
+    "junit": "junit.xml",
+    "navigator": "navigator.json",
+}
+_TEMPLATES = {
+    "md": "debrief.md.j2",
+    "html": "debrief.html.j2",
+    "junit": "debrief.junit.xml.j2",
+    "navigator": "debrief.navigator.json.j2",
+}
+# ATT&CK Navigator layer format this renderer writes, and the ATT&CK release it names.
+NAVIGATOR_VERSIONS = {"attack": "16", "navigator": "5.1.0", "layer": "4.5"}
+DETECTED_COLOR = "#31a354"
+MISSED_COLOR = "#de2d26"
 
 _env = Environment(
-    loader=PackageLoader("bot.debrief", "templates"), undefined=StrictUndefined, autoescape=False
+    loader=PackageLoader("bot.debrief", "templates"),
+    undefined=StrictUndefined,
+    autoescape=select_autoescape(enabled_extensions=("html.j2", "xml.j2"), default_for_string=False),
+    trim_blocks=False,
 )
 _env.filters["dur"] = format_duration
-_env.filters["iso"] = _iso
-_env.filters["mdesc"] = _md_escape
-_env.filters["details"] = _details
+_env.filters["iso"] = formatting.iso
+_env.filters["mdesc"] = formatting.md_escape
+_env.filters["details"] = formatting.details
+_env.filters["pct"] = formatting.percent
+_env.filters["xmltext"] = formatting.xml_text
 
 
 def render_debrief(debrief: Debrief, fmt: str) -> str:
+    """The debrief as text in one of ``FORMATS``."""
     if fmt == "json":
         return debrief.model_dump_json(indent=2) + "\n"
-    if fmt == "md":
-        start = debrief.started_at or 0.0
-        return _env.get_template("debrief.md.j2").render(d=debrief, start=start)
-    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt not in _TEMPLATES:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    origin = chart_origin(debrief)
+    template = _env.get_template(_TEMPLATES[fmt])
+    text = template.render(
+        d=debrief,
+        start=debrief.started_at or 0.0,
+        origin=origin,
+        rel=lambda at: formatting.offset(at, origin),
+        who=lambda user: formatting.who(user, debrief.roster),
+        pages={p.id: p for p in debrief.pages},
+        chart=timeline_chart(debrief) if fmt == "html" else None,
+        navigator=NAVIGATOR_VERSIONS,
+        colors={"detected": DETECTED_COLOR, "missed": MISSED_COLOR},
+    )
+    if fmt == "navigator":  # a template typo must never ship a layer Navigator refuses
+        json.loads(text)
+    return text

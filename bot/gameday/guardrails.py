@@ -45,7 +45,7 @@ def approval_refusal(
     return None
 
 
-FACILITATOR_COMMANDS = frozenset({"start", "end", "abort", "pause", "resume", "next", "role"})
+FACILITATOR_COMMANDS = frozenset({"start", "end", "abort", "pause", "resume", "next", "role", "schedule"})
 
 
 def facilitator_refusal(action: str, user: str, facilitators: frozenset[str]) -> str | None:

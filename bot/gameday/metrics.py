@@ -11,7 +11,8 @@ from enum import StrEnum
 from statistics import fmean
 
 from bot.gameday.scenario import Expectations
-from bot.gameday.state import GameDayState, Status
+from bot.gameday.state import GameDayState, Note, Status
+from bot.gameday.timeline import Event, Kind
 
 
 class Outcome(StrEnum):
@@ -167,3 +168,221 @@ def _first_mark(
     if final or (t0 is not None and now - t0 > target):
         return ExpectationResult(name, target, None, Outcome.MISSED)
     return ExpectationResult(name, target, None, Outcome.PENDING)
+
+
+# -- people: who was paged and how fast they answered ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponderTimes:
+    """One person's pages: those they were paged for, and TTA per page they acknowledged."""
+
+    user: str
+    paged: tuple[str, ...]
+    tta: dict[str, float]
+    unacknowledged: tuple[str, ...]
+
+    @property
+    def mtta(self) -> float | None:
+        return fmean(self.tta.values()) if self.tta else None
+
+
+def responder_times(state: GameDayState) -> list[ResponderTimes]:
+    """TTA and MTTA per responder.
+
+    A person is paged for a page when they are its responder (at the page's ts) or when it is
+    escalated to them (at the escalation). Their TTA for a page they acknowledged first is measured
+    from the moment *they* were paged for it, so a secondary is not charged for the primary's silence;
+    someone who acknowledges a page they were never paged for is timed from the page itself.
+    Responders are listed in the order they first appear.
+    """
+    paged: dict[str, list[str]] = {}
+    tta: dict[str, dict[str, float]] = {}
+    for page in state.pages.values():
+        paged.setdefault(page.responder, []).append(page.page_id)
+        if page.escalated_to is not None:
+            paged.setdefault(page.escalated_to, []).append(page.page_id)
+        if page.acknowledged_at is None or page.acknowledged_by is None:
+            continue
+        by = page.acknowledged_by
+        escalated_to_them = by == page.escalated_to and page.escalated_at is not None
+        since = page.escalated_at if escalated_to_them and page.escalated_at is not None else page.paged_at
+        tta.setdefault(by, {})[page.page_id] = page.acknowledged_at - since
+    users = list(dict.fromkeys([*paged, *tta]))
+    open_ids = {p.page_id for p in state.open_pages()}
+    return [
+        ResponderTimes(
+            user=user,
+            paged=tuple(dict.fromkeys(paged.get(user, []))),
+            tta=tta.get(user, {}),
+            unacknowledged=tuple(p for p in dict.fromkeys(paged.get(user, [])) if p in open_ids),
+        )
+        for user in users
+    ]
+
+
+def unacknowledged_pages(state: GameDayState) -> list[str]:
+    """Pages nobody acknowledged, in the order they were sent: listed, never averaged into MTTA."""
+    return [p.page_id for p in state.open_pages()]
+
+
+# -- detection coverage and control efficacy ------------------------------------------------------
+
+
+def detection_coverage(attack: list[str], state: GameDayState) -> dict[str, bool]:
+    """Per simulated ATT&CK technique (the scenario's ``attack``): was it detected?
+
+    The rule is deliberately simple: every technique the scenario simulates counts as detected when
+    any detection was recorded during the game day (a detection does not name a technique).
+    """
+    detected = bool(state.detections)
+    return {technique: detected for technique in dict.fromkeys(attack)}
+
+
+def coverage_ratio(coverage: dict[str, bool]) -> float | None:
+    """Techniques detected / techniques simulated; None when the scenario simulates none."""
+    return sum(coverage.values()) / len(coverage) if coverage else None
+
+
+@dataclass(frozen=True)
+class FaultOutcome:
+    """An applied fault and what the control did about it."""
+
+    fault_id: str
+    step: int | None
+    type: str
+    driver: str | None
+    applied_at: float
+    reverted_at: float | None
+    observed: str | None  # "blocked", "allowed" or None when nobody observed the fault
+
+    @property
+    def blocked(self) -> bool:
+        return self.observed == "blocked"
+
+
+def fault_outcomes(events: list[Event]) -> list[FaultOutcome]:
+    """Each applied fault, in order, with its observed outcome.
+
+    A fault counts as blocked when it was observed ``blocked`` and never observed ``allowed``: one
+    observation that got through is enough to call the control leaky.
+    """
+    applied: dict[str, Event] = {}
+    observed: dict[str, set[str]] = {}
+    reverted: dict[str, float] = {}
+    for event in events:
+        fault_id = str(event.data.get("fault_id"))
+        if event.kind is Kind.FAULT_APPLIED:
+            applied[fault_id] = event
+        elif event.kind is Kind.FAULT_OBSERVED:
+            observed.setdefault(fault_id, set()).add(str(event.data.get("outcome")))
+        elif event.kind is Kind.FAULT_REVERTED:
+            reverted.setdefault(fault_id, event.at)
+    result = []
+    for fault_id, event in applied.items():
+        seen = observed.get(fault_id, set())
+        outcome = "allowed" if "allowed" in seen else ("blocked" if "blocked" in seen else None)
+        step = event.data.get("step")
+        result.append(
+            FaultOutcome(
+                fault_id=fault_id,
+                step=None if step is None else int(step),
+                type=str(event.data.get("type", "")),
+                driver=event.data.get("driver"),
+                applied_at=event.at,
+                reverted_at=reverted.get(fault_id),
+                observed=outcome,
+            )
+        )
+    return result
+
+
+def control_efficacy(outcomes: list[FaultOutcome]) -> float | None:
+    """Faults observed blocked / faults applied; None when no fault was applied."""
+    return sum(o.blocked for o in outcomes) / len(outcomes) if outcomes else None
+
+
+@dataclass(frozen=True)
+class FailedRevert:
+    fault_id: str
+    at: float
+    error: str
+    reverted_later: bool
+
+
+def failed_reverts(events: list[Event]) -> list[FailedRevert]:
+    """Every failed revert, and whether a later revert of the same fault succeeded.
+
+    A fault left in place is the worst outcome of a game day, so these are shown first and loudly.
+    """
+    result = []
+    for index, event in enumerate(events):
+        if event.kind is not Kind.FAULT_REVERT_FAILED:
+            continue
+        fault_id = str(event.data.get("fault_id"))
+        later = any(
+            e.kind is Kind.FAULT_REVERTED and e.data.get("fault_id") == fault_id for e in events[index + 1 :]
+        )
+        result.append(FailedRevert(fault_id, event.at, str(event.data.get("error", "")), later))
+    return result
+
+
+# -- comms clarity, roles and notes ---------------------------------------------------------------
+
+
+def update_times(state: GameDayState) -> list[float]:
+    """When status updates (notes of kind ``update``) were posted, in time order."""
+    return sorted(n.at for n in state.notes if n.kind == "update")
+
+
+def first_acknowledgement(state: GameDayState) -> float | None:
+    """The earliest acknowledgement of any page."""
+    acks = [p.acknowledged_at for p in state.pages.values() if p.acknowledged_at is not None]
+    return min(acks) if acks else None
+
+
+def ack_to_first_update(state: GameDayState) -> float | None:
+    """First status update at or after the first acknowledgement, minus that acknowledgement."""
+    ack = first_acknowledgement(state)
+    if ack is None:
+        return None
+    later = [at for at in update_times(state) if at >= ack]
+    return later[0] - ack if later else None
+
+
+def update_gaps(state: GameDayState) -> list[tuple[float, float]]:
+    """(previous update, next update) for each pair of consecutive status updates."""
+    times = update_times(state)
+    return list(zip(times, times[1:], strict=False))
+
+
+def late_update_gaps(state: GameDayState, update_every: float | None) -> list[tuple[float, float]]:
+    """The gaps between consecutive updates longer than the cadence ``expect.update_every``."""
+    if update_every is None:
+        return []
+    return [(a, b) for a, b in update_gaps(state) if b - a > update_every]
+
+
+def first_role_assignments(events: list[Event]) -> dict[str, tuple[str, float]]:
+    """Each incident role (commander, comms) -> (user, when) of its first assignment."""
+    roles: dict[str, tuple[str, float]] = {}
+    for event in events:
+        if event.kind is Kind.ROLE_ASSIGNED:
+            roles.setdefault(str(event.data.get("role")), (str(event.data.get("user")), event.at))
+    return roles
+
+
+def notes_of_kind(state: GameDayState, kind: str) -> list[Note]:
+    """The notes of one kind (gap, note, action, decision, update), in timeline order."""
+    return [n for n in state.notes if n.kind == kind]
+
+
+def gaps_by_step(state: GameDayState) -> dict[int | None, list[Note]]:
+    """Runbook fitness: the gaps grouped by the step that had last run when they were noted.
+
+    Steps are in order; gaps noted before any step ran are under ``None``, listed first.
+    """
+    grouped: dict[int | None, list[Note]] = {}
+    for note in sorted(notes_of_kind(state, "gap"), key=lambda n: -1 if n.step is None else n.step):
+        grouped.setdefault(note.step, []).append(note)
+    return grouped

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
@@ -142,13 +142,47 @@ class Announcer(Protocol):
     def finished(self, record: GameDayRecord, debrief: Debrief) -> None: ...
 
 
+class FaultRejected(ValueError):
+    """A driver refused a fault before changing anything (not allowed there, or a bad spec).
+
+    Retrying cannot help: the engine announces the sentence and moves on.
+    """
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a probe saw: whether the control under test blocked it, in one sentence of detail.
+
+    ``inconclusive`` means the probe ended without reporting (crashed, evicted, timed out).
+    """
+
+    outcome: Literal["blocked", "allowed", "inconclusive"]
+    detail: str
+
+
 class FaultDriver(Protocol):
+    """Turns a fault spec into changes to a system, and undoes them.
+
+    Every change carries the game day, the fault and an expiry, so ``revert`` and the reaper find it
+    again from the system itself, without any memory of the process that made it.
+    """
+
     name: str
+
+    def plan(
+        self, gameday_id: str, fault_id: str, spec: FaultSpec, expires_at: float
+    ) -> list[dict[str, Any]]:
+        """The API calls ``apply`` would make, manifests included, for dry runs; changes nothing."""
+        ...
 
     def apply(self, gameday_id: str, fault_id: str, spec: FaultSpec, expires_at: float) -> str:
         """Apply the fault and return a sentence describing what was done."""
         ...
 
+    def observe(self, gameday_id: str, fault_id: str) -> Observation | None:
+        """A probe's outcome once it has one; None when the fault has no probe or it has not reported."""
+        ...
+
     def revert(self, gameday_id: str, fault_id: str) -> str:
-        """Undo the fault; idempotent (reverting twice is not an error)."""
+        """Undo the fault; idempotent (reverting twice, or something already gone, is not an error)."""
         ...

@@ -5,14 +5,16 @@ Its JSON form (``sce debrief --format json``) is a product contract documented i
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel
 
 from bot.gameday import metrics
+from bot.gameday.durations import format_duration
 from bot.gameday.scenario import Scenario
 from bot.gameday.state import GameDayState, Note, PageState, Status, fold
-from bot.gameday.timeline import Event
+from bot.gameday.timeline import Event, Kind
 
 SCHEMA_VERSION = 1
 
@@ -39,6 +41,7 @@ class HandoffReport(BaseModel):
     requested_at: float
     completed_at: float | None
     latency_seconds: float | None
+    page_ids: list[str] = []
 
 
 class ExpectationReport(BaseModel):
@@ -66,6 +69,110 @@ class MetricsReport(BaseModel):
     pages_unacknowledged: int
     escalations: int
     handoff_latency_seconds: list[float]
+    unacknowledged_pages: list[str] = []
+    mtta_by_responder: dict[str, float | None] = {}
+    detection_coverage: float | None = None
+    control_efficacy: float | None = None
+    ack_to_first_update_seconds: float | None = None
+    late_updates: int = 0
+    failed_reverts: int = 0
+
+
+class ResponderAck(BaseModel):
+    page_id: str
+    tta_seconds: float
+
+
+class ResponderReport(BaseModel):
+    """One person's pages; TTA counts from when they were paged (the page, or the escalation to them)."""
+
+    user: str
+    paged: list[str]
+    acknowledged: list[ResponderAck]
+    unacknowledged: list[str]
+    mtta_seconds: float | None
+
+
+class MarkReport(BaseModel):
+    at: float
+    by: str | None
+    source: str
+    page_id: str | None
+
+
+class TechniqueReport(BaseModel):
+    id: str
+    detected: bool
+
+
+class CoverageReport(BaseModel):
+    simulated: int = 0
+    detected: int = 0
+    ratio: float | None = None
+    techniques: list[TechniqueReport] = []
+
+
+class FaultReport(BaseModel):
+    fault_id: str
+    step: int | None
+    type: str
+    driver: str | None
+    applied_at: float
+    reverted_at: float | None
+    observed: str | None
+    blocked: bool
+
+
+class ControlsReport(BaseModel):
+    applied: int = 0
+    blocked: int = 0
+    efficacy: float | None = None
+    faults: list[FaultReport] = []
+
+
+class FailedRevertReport(BaseModel):
+    fault_id: str
+    at: float
+    error: str
+    reverted_later: bool
+
+
+class UpdateGapReport(BaseModel):
+    from_at: float
+    to_at: float
+    gap_seconds: float
+
+
+class RoleReport(BaseModel):
+    role: str
+    user: str
+    at: float
+    after_start_seconds: float | None
+    after_t0_seconds: float | None
+
+
+class CommsReport(BaseModel):
+    first_ack_at: float | None = None
+    first_update_at: float | None = None
+    ack_to_first_update_seconds: float | None = None
+    update_every_seconds: float | None = None
+    updates: int = 0
+    update_gaps_seconds: list[float] = []
+    late_update_gaps: list[UpdateGapReport] = []
+    roles: list[RoleReport] = []
+
+
+class StepGapsReport(BaseModel):
+    step: int | None
+    label: str
+    gaps: list[NoteReport]
+
+
+class ApprovalReport(BaseModel):
+    by: str | None
+    at: float
+    scenario_hash: str | None
+    matches_scenario: bool
 
 
 class Debrief(BaseModel):
@@ -89,6 +196,20 @@ class Debrief(BaseModel):
     notes: list[NoteReport]
     questions: list[str]
     timeline: list[dict[str, Any]]
+    scenario_hash: str | None = None
+    attack: list[str] = []
+    t0: float | None = None
+    responders: list[ResponderReport] = []
+    detections: list[MarkReport] = []
+    containments: list[MarkReport] = []
+    coverage: CoverageReport = CoverageReport()
+    controls: ControlsReport = ControlsReport()
+    failed_reverts: list[FailedRevertReport] = []
+    comms: CommsReport = CommsReport()
+    decisions: list[NoteReport] = []
+    actions: list[NoteReport] = []
+    runbook_fitness: list[StepGapsReport] = []
+    approvals: list[ApprovalReport] = []
 
 
 def build_debrief(
@@ -110,7 +231,7 @@ def build_debrief(
         ended_at=state.ended_at,
         end_reason=state.end_reason,
         roster=roster,
-        metrics=_metrics(state),
+        metrics=_metrics(state, scenario, events),
         pages=[_page(p) for p in state.pages.values()],
         handoffs=[
             HandoffReport(
@@ -120,6 +241,7 @@ def build_debrief(
                 requested_at=h.requested_at,
                 completed_at=h.completed_at,
                 latency_seconds=h.latency,
+                page_ids=list(h.page_ids),
             )
             for h in state.handoffs
         ],
@@ -138,10 +260,27 @@ def build_debrief(
         notes=[_note(n) for n in state.notes if n.kind != "gap"],
         questions=list(scenario.debrief.questions),
         timeline=[e.to_json() for e in events],
+        scenario_hash=_scenario_hash(events),
+        attack=list(scenario.attack),
+        t0=state.t0,
+        responders=_responders(state),
+        detections=[MarkReport(**asdict(m)) for m in state.detections],
+        containments=[MarkReport(**asdict(m)) for m in state.containments],
+        coverage=_coverage(scenario, state),
+        controls=_controls(events),
+        failed_reverts=[FailedRevertReport(**asdict(f)) for f in metrics.failed_reverts(events)],
+        comms=_comms(state, scenario, events),
+        decisions=[_note(n) for n in metrics.notes_of_kind(state, "decision")],
+        actions=[_note(n) for n in metrics.notes_of_kind(state, "action")],
+        runbook_fitness=[
+            StepGapsReport(step=step, label=_step_label(scenario, step), gaps=[_note(n) for n in gaps])
+            for step, gaps in metrics.gaps_by_step(state).items()
+        ],
+        approvals=_approvals(events),
     )
 
 
-def _metrics(state: GameDayState) -> MetricsReport:
+def _metrics(state: GameDayState, scenario: Scenario, events: list[Event]) -> MetricsReport:
     return MetricsReport(
         mtta_seconds=metrics.mean_time_to_acknowledge(state),
         mttc_seconds=metrics.mean_time_to_contain(state),
@@ -151,7 +290,111 @@ def _metrics(state: GameDayState) -> MetricsReport:
         pages_unacknowledged=len(state.open_pages()),
         escalations=sum(1 for p in state.pages.values() if p.escalated_at is not None),
         handoff_latency_seconds=list(metrics.handoff_latencies(state).values()),
+        unacknowledged_pages=metrics.unacknowledged_pages(state),
+        mtta_by_responder={r.user: r.mtta for r in metrics.responder_times(state)},
+        detection_coverage=metrics.coverage_ratio(metrics.detection_coverage(scenario.attack, state)),
+        control_efficacy=metrics.control_efficacy(metrics.fault_outcomes(events)),
+        ack_to_first_update_seconds=metrics.ack_to_first_update(state),
+        late_updates=len(metrics.late_update_gaps(state, scenario.expect.update_every)),
+        failed_reverts=len(metrics.failed_reverts(events)),
     )
+
+
+def _responders(state: GameDayState) -> list[ResponderReport]:
+    return [
+        ResponderReport(
+            user=r.user,
+            paged=list(r.paged),
+            acknowledged=[ResponderAck(page_id=p, tta_seconds=t) for p, t in r.tta.items()],
+            unacknowledged=list(r.unacknowledged),
+            mtta_seconds=r.mtta,
+        )
+        for r in metrics.responder_times(state)
+    ]
+
+
+def _coverage(scenario: Scenario, state: GameDayState) -> CoverageReport:
+    coverage = metrics.detection_coverage(scenario.attack, state)
+    return CoverageReport(
+        simulated=len(coverage),
+        detected=sum(coverage.values()),
+        ratio=metrics.coverage_ratio(coverage),
+        techniques=[TechniqueReport(id=t, detected=d) for t, d in coverage.items()],
+    )
+
+
+def _controls(events: list[Event]) -> ControlsReport:
+    outcomes = metrics.fault_outcomes(events)
+    return ControlsReport(
+        applied=len(outcomes),
+        blocked=sum(o.blocked for o in outcomes),
+        efficacy=metrics.control_efficacy(outcomes),
+        faults=[FaultReport(**asdict(o), blocked=o.blocked) for o in outcomes],
+    )
+
+
+def _comms(state: GameDayState, scenario: Scenario, events: list[Event]) -> CommsReport:
+    updates = metrics.update_times(state)
+    late = metrics.late_update_gaps(state, scenario.expect.update_every)
+    t0 = state.t0
+    roles = [
+        RoleReport(
+            role=role,
+            user=user,
+            at=at,
+            after_start_seconds=None if state.started_at is None else at - state.started_at,
+            after_t0_seconds=None if t0 is None else at - t0,
+        )
+        for role, (user, at) in metrics.first_role_assignments(events).items()
+    ]
+    return CommsReport(
+        first_ack_at=metrics.first_acknowledgement(state),
+        first_update_at=updates[0] if updates else None,
+        ack_to_first_update_seconds=metrics.ack_to_first_update(state),
+        update_every_seconds=scenario.expect.update_every,
+        updates=len(updates),
+        update_gaps_seconds=[b - a for a, b in metrics.update_gaps(state)],
+        late_update_gaps=[UpdateGapReport(from_at=a, to_at=b, gap_seconds=b - a) for a, b in late],
+        roles=roles,
+    )
+
+
+def _scenario_hash(events: list[Event]) -> str | None:
+    started = next((e for e in events if e.kind is Kind.STARTED), None)
+    return None if started is None else started.data.get("scenario_hash")
+
+
+def _approvals(events: list[Event]) -> list[ApprovalReport]:
+    """Approvals on the timeline, each checked against the hash of the scenario the game day ran."""
+    ran = _scenario_hash(events)
+    return [
+        ApprovalReport(
+            by=e.actor,
+            at=e.at,
+            scenario_hash=e.data.get("scenario_hash"),
+            matches_scenario=ran is not None and e.data.get("scenario_hash") == ran,
+        )
+        for e in events
+        if e.kind is Kind.APPROVED
+    ]
+
+
+def _step_label(scenario: Scenario, step: int | None) -> str:
+    """A step as a person recognises it: its number, time and what it did."""
+    if step is None:
+        return "before the first step"
+    if not 0 <= step < len(scenario.steps):
+        return f"step {step}"
+    spec = scenario.steps[step]
+    if spec.page is not None:
+        what = f"page {spec.page.severity}: {spec.page.summary}"
+    elif spec.fault is not None:
+        what = f"fault {spec.fault.type}"
+    elif spec.handoff is not None:
+        what = f"handoff {spec.handoff.from_} → {spec.handoff.to}"
+    else:
+        what = "say: " + (spec.say or "").strip().split("\n")[0]
+    return f"step {step} at {format_duration(spec.at)}: {what}"
 
 
 def _page(page: PageState) -> PageReport:
@@ -172,7 +415,7 @@ def _page(page: PageState) -> PageReport:
 
 
 def _note(note: Note) -> NoteReport:
-    return NoteReport(kind=note.kind, text=note.text, by=note.by, at=note.at, step=note.step)
+    return NoteReport(**asdict(note))
 
 
 def is_over(events: list[Event]) -> bool:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-
 from bot.gameday.catalog import UnknownScenario
 from bot.gameday.commands import USAGE, Command
 from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.mentions import user_id_from
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.roster import RosterError, resolve_roster
+from bot.gameday.roster import RosterError
 from bot.gameday.rotation import RotationError, on_call, parse_rotation
 from bot.gameday.scenario_file import ScenarioError
+from bot.gameday.schedule import ScheduleError, next_event_at, parse_schedule
 from bot.gameday.timeline import Kind
 from bot.service import Services
+from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
 
 
@@ -50,6 +50,8 @@ class CommandDesk:
             return self.list_scenarios()
         if name == "oncall":
             return self.oncall(inv)
+        if name == "schedule":
+            return self.schedule(inv)
         if name == "start":
             return self.prepare_start(inv)
         if name == "debrief" and inv.command.args:
@@ -108,11 +110,8 @@ class CommandDesk:
             )
         try:
             loaded = self.s.catalog.load(scenario_id)
-            oncall = loaded.scenario.oncall
-            explicit = bool(inv.command.options.get("oncall") or inv.command.options.get("primary"))
-            group = None if explicit or not oncall.group else self._group_members(oncall.group)
-            rotation = None if explicit or group else self.s.rotations.text_for(oncall.rotation)
-            roster = resolve_roster(loaded.scenario, inv.command.options, group, rotation, self.s.clock.now())
+            options = inv.command.options
+            roster = roster_for(self.s.client, self.s.rotations, loaded.scenario, options, self.s.clock.now())
         except (UnknownScenario, RosterError, ScenarioError, RotationError) as exc:
             return str(exc)
         dry_run = "dry-run" in inv.command.flags
@@ -123,18 +122,25 @@ class CommandDesk:
 
         return PreparedStart(run)
 
-    def _group_members(self, group: str) -> list[str]:
-        """The members of a Slack user group, in Slack's order: first is primary, second secondary."""
+    def schedule(self, inv: Invocation) -> str:
+        """`/sce schedule <scenario> <date> <time> ...`, `/sce schedule list`, `/sce schedule cancel <id>`."""
+        args = inv.command.args
+        if not args or args[0] == "list":
+            return render("schedules", schedules=self.s.schedules.active())
+        if args[0] == "cancel":
+            if len(args) < 2:
+                return "Which one? `/sce schedule cancel <id>` (ids are in `/sce schedule list`)."
+            cancelled = self.s.schedules.cancel(args[1])
+            return f"Schedule `{args[1]}` cancelled." if cancelled else f"No active schedule `{args[1]}`."
+        now = self.s.clock.now()
         try:
-            response = self.s.client.usergroups_users_list(usergroup=group)
-        except SlackApiError as exc:
-            raise RosterError(
-                f"Could not read the user group {group} ({exc.response.get('error')})."
-            ) from None
-        members = [str(u) for u in response.get("users") or []]
-        if len(members) < 2:
-            raise RosterError(f"The user group {group} needs at least two members to page a secondary.")
-        return members
+            request = parse_schedule(args, inv.command.options, now)
+            self.s.catalog.load(request.scenario_id)
+        except (ScheduleError, UnknownScenario, ScenarioError) as exc:
+            return str(exc)
+        booked = self.s.schedules.create(request, request.channel or inv.channel, inv.user, now)
+        self.s.timers.wake_at(next_event_at(booked.next_at, booked.reminders_sent))
+        return render("schedules", schedules=[booked]) + "\nReminders go to the channel 24 h and 1 h before."
 
     def oncall(self, inv: Invocation) -> str:
         rotation_id = inv.command.args[0] if inv.command.args else None

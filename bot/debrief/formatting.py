@@ -1,0 +1,60 @@
+"""How values look in a debrief: the filters every template shares."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot.gameday.durations import format_duration
+
+# XML 1.0 forbids most control characters even when escaped; user text may carry them.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def iso(at: float | None) -> str:
+    """A Unix time as UTC ISO 8601 with milliseconds; ``-`` for nothing."""
+    if at is None:
+        return "-"
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def offset(at: float | None, origin: float | None) -> str:
+    """A time as seconds after T0, written like a scenario duration: ``+1m30s``."""
+    if at is None or origin is None:
+        return "-"
+    delta = at - origin
+    return ("+" if delta >= 0 else "") + format_duration(delta)
+
+
+def percent(ratio: float | None) -> str:
+    """A 0..1 ratio as a whole percentage; ``-`` when there was nothing to measure."""
+    return "-" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def md_escape(value: object) -> str:
+    """User text shown literally in Markdown (and inside table cells)."""
+    text = " ".join(str(value).split())
+    for char in ("\\", "`", "*", "|", "<", ">", "["):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def xml_text(value: object) -> str:
+    """User text that XML 1.0 can hold (escaping is left to the template's autoescape)."""
+    return _XML_INVALID.sub("\ufffd", str(value))
+
+
+def details(data: dict[str, object]) -> str:
+    """A timeline event's data as short `key: value` pairs for a table cell."""
+    hidden = {"message_ts", "scenario_hash"}
+    return ", ".join(
+        f"{key}: {value}" for key, value in data.items() if key not in hidden and value is not None
+    )
+
+
+def who(user: str | None, roster: dict[str, str]) -> str:
+    """A user id with the roster role it filled, e.g. ``U1 (primary)``."""
+    if not user:
+        return "-"
+    roles = [role for role, member in roster.items() if member == user]
+    return f"{user} ({', '.join(roles)})" if roles else user

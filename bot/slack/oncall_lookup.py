@@ -1,0 +1,33 @@
+"""Who to page for a scenario: the command's people, else the scenario's user group, else a rotation."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.gameday.catalog import RotationCatalog
+from bot.gameday.roster import RosterError, resolve_roster
+from bot.gameday.scenario import Scenario
+
+
+def group_members(client: WebClient, group: str) -> list[str]:
+    """The members of a Slack user group, in Slack's order: first is primary, second secondary."""
+    try:
+        response = client.usergroups_users_list(usergroup=group)
+    except SlackApiError as exc:
+        raise RosterError(f"Could not read the user group {group} ({exc.response.get('error')}).") from None
+    members = [str(u) for u in response.get("users") or []]
+    if len(members) < 2:
+        raise RosterError(f"The user group {group} needs at least two members to page a secondary.")
+    return members
+
+
+def roster_for(
+    client: WebClient, rotations: RotationCatalog, scenario: Scenario, options: dict[str, str], now: float
+) -> dict[str, str]:
+    """Raises RosterError, RotationError or UnknownScenario with a sentence for the person asking."""
+    explicit = bool(options.get("oncall") or options.get("primary"))
+    oncall = scenario.oncall
+    group = None if explicit or not oncall.group else group_members(client, oncall.group)
+    rotation = None if explicit or group else rotations.text_for(oncall.rotation)
+    return resolve_roster(scenario, options, group, rotation, now)

@@ -1,0 +1,78 @@
+"""Scheduled game days coming due: reminders in the channel, then the start, from the durable rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+
+from bot.gameday.catalog import RotationCatalog, ScenarioCatalog, UnknownScenario
+from bot.gameday.engine import Engine
+from bot.gameday.roster import RosterError
+from bot.gameday.rotation import RotationError
+from bot.gameday.scenario_file import ScenarioError
+from bot.slack.oncall_lookup import roster_for
+from bot.slack.render import render
+from storage.schedule_store import Claimed, ScheduleStore
+
+log = logging.getLogger(__name__)
+
+
+class ScheduledStarts:
+    def __init__(
+        self,
+        schedules: ScheduleStore,
+        engine: Engine,
+        catalog: ScenarioCatalog,
+        rotations: RotationCatalog,
+        client: WebClient,
+        clock: Callable[[], float],
+    ):
+        self.schedules = schedules
+        self.engine = engine
+        self.catalog = catalog
+        self.rotations = rotations
+        self.client = client
+        self.now = clock
+
+    def recover(self) -> None:
+        self.schedules.reset_stale_starts()
+
+    def next_due_at(self) -> float | None:
+        return self.schedules.next_due_at()
+
+    def run_due(self, now: float) -> int:
+        done = 0
+        for claim in self.schedules.claim_due(now):
+            try:
+                self._remind(claim, now) if claim.action == "remind" else self._start(claim, now)
+                done += 1
+            except Exception:
+                log.exception("schedule %s: %s failed", claim.schedule.id, claim.action)
+        return done
+
+    def _remind(self, claim: Claimed, now: float) -> None:
+        s = claim.schedule
+        self.client.chat_postMessage(
+            channel=s.channel,
+            text=render("reminder", schedule=s, seconds=s.next_at - now),
+            unfurl_links=False,
+        )
+
+    def _start(self, claim: Claimed, now: float) -> None:
+        s = claim.schedule
+        gameday_id = None
+        try:
+            loaded = self.catalog.load(s.scenario_id)
+            roster = roster_for(self.client, self.rotations, loaded.scenario, dict(s.options), now)
+            outcome = self.engine.start(loaded.text, s.channel, s.created_by, roster)
+            gameday_id = outcome.gameday_id
+            problem = None if outcome.ok else outcome.message
+        except (UnknownScenario, ScenarioError, RosterError, RotationError) as exc:
+            problem = str(exc)
+        if problem:
+            self.client.chat_postMessage(
+                channel=s.channel, text=render("schedule_failed", schedule=s, why=problem)
+            )
+        self.schedules.started(s.id, gameday_id, now)

@@ -1,0 +1,147 @@
+"""Scheduled game days as rows; each reminder and start is claimed with a compare-and-set update, so
+several replicas polling the same table send each reminder once and start each game day once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from bot.gameday.schedule import ScheduleRequest, due_action, next_event_at, reminders_skipped
+from storage.tables import ScheduleRow
+
+STALE_START_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: str
+    scenario_id: str
+    channel: str
+    created_by: str
+    options: dict[str, Any]
+    next_at: float
+    every_seconds: float | None
+    reminders_sent: int
+    state: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    schedule: Schedule
+    action: str  # "remind" | "start"
+
+
+def _schedule(row: ScheduleRow) -> Schedule:
+    return Schedule(
+        row.id,
+        row.scenario_id,
+        row.channel,
+        row.created_by,
+        dict(row.options),
+        row.next_at,
+        row.every_seconds,
+        row.reminders_sent,
+        row.state,
+    )
+
+
+class ScheduleStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def create(self, request: ScheduleRequest, channel: str, created_by: str, now: float) -> Schedule:
+        row = ScheduleRow(
+            id=f"sch-{secrets.token_hex(3)}",
+            scenario_id=request.scenario_id,
+            channel=channel,
+            created_by=created_by,
+            options=dict(request.options),
+            next_at=request.first_at,
+            every_seconds=request.every_seconds,
+            reminders_sent=reminders_skipped(request.first_at, now),
+            state="active",
+            created_at=now,
+        )
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            session.add(row)
+        return _schedule(row)
+
+    def active(self, channel: str | None = None) -> list[Schedule]:
+        with Session(self.engine) as session:
+            query = select(ScheduleRow).where(col(ScheduleRow.state).in_(["active", "starting"]))
+            if channel is not None:
+                query = query.where(ScheduleRow.channel == channel)
+            return [_schedule(r) for r in session.exec(query.order_by(col(ScheduleRow.next_at)))]
+
+    def cancel(self, schedule_id: str) -> bool:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(ScheduleRow)
+                .where(col(ScheduleRow.id) == schedule_id, col(ScheduleRow.state) == "active")
+                .values(state="cancelled")
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def next_due_at(self) -> float | None:
+        return min(
+            (next_event_at(s.next_at, s.reminders_sent) for s in self.active() if s.state == "active"),
+            default=None,
+        )
+
+    def claim_due(self, now: float) -> list[Claimed]:
+        """Claim what is owed now; a claim only succeeds if nobody changed the row since it was read."""
+        claimed: list[Claimed] = []
+        for schedule in self.active():
+            if schedule.state != "active":
+                continue
+            action = due_action(schedule.next_at, schedule.reminders_sent, now)
+            if action is None:
+                continue
+            values: dict[str, Any] = (
+                {"state": "starting"}
+                if action == "start"
+                else {"reminders_sent": reminders_skipped(schedule.next_at, now)}
+            )
+            with Session(self.engine) as session, session.begin():
+                result = session.execute(
+                    update(ScheduleRow)
+                    .where(
+                        col(ScheduleRow.id) == schedule.id,
+                        col(ScheduleRow.state) == "active",
+                        col(ScheduleRow.next_at) == schedule.next_at,
+                        col(ScheduleRow.reminders_sent) == schedule.reminders_sent,
+                    )
+                    .values(**values)
+                )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claimed.append(Claimed(schedule, action))
+        return claimed
+
+    def started(self, schedule_id: str, gameday_id: str | None, now: float) -> None:
+        """After a start: the next occurrence (repeating schedules) or done."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(ScheduleRow, schedule_id)
+            if row is None:
+                return
+            row.last_gameday_id = gameday_id
+            if row.every_seconds:
+                upcoming = row.next_at + row.every_seconds
+                while upcoming <= now:
+                    upcoming += row.every_seconds
+                row.next_at, row.state = upcoming, "active"
+                row.reminders_sent = reminders_skipped(upcoming, now)
+            else:
+                row.state = "done"
+            session.add(row)
+
+    def reset_stale_starts(self) -> int:
+        """Schedules left 'starting' by a dead process become active again (their start is retried)."""
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(ScheduleRow).where(col(ScheduleRow.state) == "starting").values(state="active")
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]

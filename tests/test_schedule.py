@@ -1,0 +1,116 @@
+"""Scheduled game days: parsing, reminders 24 h and 1 h before, the start on time, repeats, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.gameday.clock import VirtualClock
+from bot.gameday.schedule import ScheduleError, due_action, parse_schedule
+from bot.server import HttpServer
+from bot.service import Services, build_services
+from bot.slack.app import create_app
+from bot.workspace.client import WorkspaceClient
+from bot.workspace.server import LocalWorkspace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ts(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def test_parse_schedule_reads_date_time_channel_repeat_and_people() -> None:
+    now = ts("2026-12-01T10:00:00")
+    request = parse_schedule(
+        ["pager-stress", "2026-12-03", "14:00", "<#C9|drills>", "every", "90d"],
+        {"oncall": "<@U1>", "tz": "UTC"},
+        now,
+    )
+    assert request.first_at == ts("2026-12-03T14:00:00")
+    assert request.channel == "C9" and request.every_seconds == 90 * 86400
+    assert request.options == {"oncall": "<@U1>"}
+    berlin = parse_schedule(["x", "2026-12-03", "14:00"], {"tz": "Europe/Berlin"}, now)
+    assert berlin.first_at == ts("2026-12-03T13:00:00")
+    for bad, words in [
+        (["x", "2026-12-03"], "Usage"),
+        (["x", "2026-13-03", "14:00"], "not a date"),
+        (["x", "2026-11-03", "14:00"], "in the past"),
+        (["x", "2026-12-03", "14:00", "every", "sometimes"], "not a period"),
+        (["x", "2026-12-03", "14:00", "banana"], "not understood"),
+    ]:
+        with pytest.raises(ScheduleError, match=words):
+            parse_schedule(bad, {}, now)
+
+
+def test_due_action_orders_reminders_before_the_start() -> None:
+    start = 100_000.0
+    assert due_action(start, 0, start - 2 * 86400) is None
+    assert due_action(start, 0, start - 86400) == "remind"
+    assert due_action(start, 1, start - 7200) is None
+    assert due_action(start, 1, start - 3600) == "remind"
+    assert due_action(start, 2, start - 1) is None
+    assert due_action(start, 2, start) == "start"
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[VirtualClock, Services, WorkspaceClient]]:
+    clock = VirtualClock(ts("2026-12-01T09:00:00"))
+    workspace = LocalWorkspace(signing_secret="s", clock=clock.now).start()
+    settings = Settings(
+        slack_bot_token="xoxb-local",
+        slack_signing_secret="s",
+        slack_api_url=workspace.api_url,
+        database_url=f"sqlite:///{tmp_path / 's.db'}",
+        scenarios_dir=ROOT / "scenarios",
+        rotations_dir=tmp_path / "none",
+    )
+    services = build_services(settings, clock)
+    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server.start()
+    workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
+    people = WorkspaceClient(workspace.base_url)
+    yield clock, services, people
+    people.close()
+    server.stop()
+    workspace.stop()
+
+
+def test_a_scheduled_game_day_starts_on_time_after_both_reminders(
+    live: tuple[VirtualClock, Services, WorkspaceClient],
+) -> None:
+    clock, services, people = live
+    booked = people.slash(
+        "UFAC", "/sce", "schedule pager-stress 2026-12-03 14:00 every 7d oncall=<@U1> secondary=<@U2>"
+    )
+    assert "sch-" in booked["text"]
+    start = ts("2026-12-03T14:00:00")
+
+    def run_until(moment: float) -> list[str]:
+        while clock.now() < moment:
+            clock.advance(min(600.0, moment - clock.now()))
+            services.timers.poll()
+        return [m.get("text") or "" for m in people.messages("C1") if m.get("thread_ts") in (None, m["ts"])]
+
+    assert run_until(start - 86400 - 1) == []
+    first = run_until(start - 86400 + 1)
+    assert len(first) == 1 and "Reminder" in first[0] and "starts in 23h59m59s" in first[0]
+    assert len(run_until(start - 3600 - 1)) == 1
+    second = run_until(start - 3600 + 1)
+    assert len(second) == 2 and "Reminder" in second[1] and "starts in 59m59s" in second[1]
+    assert len(run_until(start - 1)) == 2
+    after = run_until(start + 1)
+    assert len(after) == 3 and "Pager rotation stress" in after[2]
+    kickoff_ts = float(
+        next(m for m in people.messages("C1") if "Pager rotation stress" in (m.get("text") or ""))["ts"]
+    )
+    assert start <= kickoff_ts < start + 601
+    upcoming = services.schedules.active()
+    assert len(upcoming) == 1 and upcoming[0].next_at == start + 7 * 86400
+    cancelled = people.slash("UFAC", "/sce", f"schedule cancel {upcoming[0].id}")
+    assert "cancelled" in cancelled["text"]
+    assert services.schedules.active() == []
