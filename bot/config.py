@@ -28,6 +28,12 @@ class Settings:
     facilitators: frozenset[str] = frozenset()
     approvers: frozenset[str] = frozenset()
     port: int = 3000
+    sinkhole_domain: str | None = None
+    sinkhole_cidr: str | None = None
+    probe_image: str | None = None
+    chaos_mesh: bool = False
+    alert_webhook_secret: str | None = None
+    alerts_channel: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +51,12 @@ class Settings:
             facilitators=_set(env.get("SCE_FACILITATORS")),
             approvers=_set(env.get("SCE_APPROVERS")),
             port=int(env.get("PORT") or 3000),
+            sinkhole_domain=env.get("SCE_SINKHOLE_DOMAIN") or None,
+            sinkhole_cidr=env.get("SCE_SINKHOLE_CIDR") or None,
+            probe_image=env.get("SCE_PROBE_IMAGE") or None,
+            chaos_mesh=(env.get("SCE_CHAOS_MESH") or "").lower() in ("1", "true", "yes", "on"),
+            alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
+            alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
         )
 
     @property

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import Settings
-from bot.faults.simulated import SimulatedDriver
+from bot.faults.reaper_service import FaultReaper
+from bot.faults.registry import FaultDrivers
 from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
 from bot.gameday.clock import Clock, SystemClock
 from bot.gameday.engine import Engine
@@ -40,6 +42,18 @@ def slack_client(settings: Settings) -> WebClient:
     return client
 
 
+def fault_drivers(settings: Settings) -> FaultDrivers:
+    """Drivers for the cluster of in-cluster config or KUBECONFIG; without one, simulated (and says so)."""
+    options: dict[str, Any] = {
+        "sinkhole_domain": settings.sinkhole_domain,
+        "sinkhole_cidr": settings.sinkhole_cidr,
+        **({"probe_image": settings.probe_image} if settings.probe_image else {}),
+    }
+    return FaultDrivers.from_environment(
+        settings.allowed_namespaces, chaos_mesh=settings.chaos_mesh, **options
+    )
+
+
 def open_store(settings: Settings) -> SqlStore:
     """The store on DATABASE_URL, migrated to the newest schema."""
     engine = make_engine(settings.database_url)
@@ -52,11 +66,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = open_store(settings)
     client = slack_client(settings)
     holder: list[TimerService] = []
+    drivers = fault_drivers(settings)
     engine = Engine(
         store,
         SlackAnnouncer(client),
         clock.now,
-        SimulatedDriver(),
+        drivers,
         settings.allowed_namespaces,
         on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
         approvers=settings.approvers,
@@ -67,4 +82,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     rotations = RotationCatalog(settings.rotations_dir)
     schedules = ScheduleStore(store.engine)
     timers.others.append(ScheduledStarts(schedules, engine, catalog, rotations, client, clock.now))
+    timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
     return Services(settings, clock, store, engine, catalog, client, timers, rotations, schedules)

@@ -10,13 +10,25 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import cast
 
 from bot.gameday import metrics
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
-from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, STEP, TIME_BOX, Injector
-from bot.gameday.ports import Announcer, FaultDriver, GameDayRecord, GameDayStore, GameDayTx, Timer
+from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, STEP, TIME_BOX, Injector
+from bot.gameday.outcome import Outcome
+from bot.gameday.ports import (
+    Announcer,
+    FaultDriver,
+    FaultRouter,
+    GameDayRecord,
+    GameDayStore,
+    GameDayTx,
+    SingleDriver,
+    Timer,
+)
 from bot.gameday.report import Debrief, build_debrief
+from bot.gameday.responses import ResponderInput
 from bot.gameday.scenario import Scenario, content_hash
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, Status, fold
@@ -24,15 +36,6 @@ from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
 HELD_KINDS = frozenset({STEP, ESCALATE, CHECK})  # what a pause holds; fault leases and the time box run on
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What an operation did, as a sentence for the person who asked (ephemeral in Slack)."""
-
-    ok: bool
-    message: str
-    gameday_id: str | None = None
 
 
 def _undecided(result: metrics.ExpectationResult, state: GameDayState) -> bool:
@@ -54,13 +57,13 @@ def build_debrief_for(record: GameDayRecord, events: list[Event], now: float | N
     return build_debrief(record.id, scenario, record.roster, list(events), now)
 
 
-class Engine:
+class Engine(ResponderInput):
     def __init__(
         self,
         store: GameDayStore,
         announcer: Announcer,
         clock: Callable[[], float],
-        faults: FaultDriver,
+        faults: FaultDriver | FaultRouter,
         allowed_namespaces: frozenset[str] = frozenset(),
         on_timer_scheduled: Callable[[float], None] | None = None,
         approvers: frozenset[str] = frozenset(),
@@ -70,8 +73,13 @@ class Engine:
         self.announcer = announcer
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
+        router = (
+            cast(FaultRouter, faults)
+            if hasattr(faults, "driver_for")
+            else SingleDriver(cast(FaultDriver, faults))
+        )
         self.injects = Injector(
-            announcer, faults, clock, allowed_namespaces, on_timer_scheduled or (lambda due: None)
+            announcer, router, clock, allowed_namespaces, on_timer_scheduled or (lambda due: None)
         )
 
     # -- starting -------------------------------------------------------------------------------
@@ -158,6 +166,8 @@ class Engine:
     # -- timers ---------------------------------------------------------------------------------
     def fire(self, timer: Timer) -> None:
         """Run one due timer; running it again after a crash is harmless."""
+        if timer.kind == STEP:
+            self._record_fault_intent(timer)
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
@@ -180,6 +190,22 @@ class Engine:
             self._finish(tx, scenario, status, why, final=True)
         elif timer.kind == FAULT_EXPIRY:
             self.injects.revert_fault(tx, scenario, timer.payload["fault_id"])
+        elif timer.kind == OBSERVE:
+            self.injects.observe_fault(tx, state, timer.payload["fault_id"], int(timer.payload.get("n", 1)))
+
+    def _record_fault_intent(self, timer: Timer) -> None:
+        """Commit what a fault step is about to do before the driver touches anything, so a crash in
+        between leaves a record (and labelled objects) for the reaper, never a silent change."""
+        with self.store.transaction(timer.gameday_id) as tx:
+            state = fold(tx.events)
+            index = int(timer.payload["step"])
+            if state.status is not Status.RUNNING or index in state.steps_ran:
+                return
+            if any(e.kind is Kind.FAULT_INTENT and e.data.get("step") == index for e in tx.events):
+                return
+            intent = self.injects.fault_intent(tx, cached_scenario(tx.record.scenario_text), index)
+            if intent is not None:
+                tx.append(Kind.FAULT_INTENT, self.now(), None, intent)
 
     # -- operations -----------------------------------------------------------------------------
     def _operate(
@@ -201,108 +227,6 @@ class Engine:
             if fold(tx.events).status is not Status.AWAITING_APPROVAL:
                 self._settle(tx, scenario)
             return replace(outcome, gameday_id=gameday_id)
-
-    def acknowledge(
-        self, gameday_id: str, user: str, at: float, delivery_id: str, target_id: str | None = None
-    ) -> Outcome:
-        """Acknowledge a page (or accept a handoff) at Slack's ``at``."""
-
-        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            done = self._acknowledge_targets(tx, state, user, at, target_id)
-            return Outcome(bool(done), "Acknowledged." if done else "Nothing is waiting for you.")
-
-        return self._operate(
-            gameday_id, delivery_id, act, "This game day is over; nothing left to acknowledge."
-        )
-
-    def _acknowledge_targets(
-        self, tx: GameDayTx, state: GameDayState, user: str, at: float, target_id: str | None
-    ) -> list[str]:
-        done: list[str] = []
-        handoffs = [h for h in state.pending_handoffs() if h.to_user == user]
-        if target_id is not None:
-            handoffs = [h for h in handoffs if h.handoff_id == target_id or target_id in h.page_ids]
-            pages = [p for p in state.open_pages() if p.page_id == target_id]
-        else:
-            mine = [p for p in state.open_pages() if user in (p.responder, p.escalated_to)]
-            pages = mine or ([] if handoffs else state.open_pages())
-        for handoff in handoffs:
-            tx.append(Kind.HANDOFF_COMPLETED, at, user, {"handoff_id": handoff.handoff_id})
-            self.announcer.acknowledged(tx.record, user, "the handoff", handoff.latency_at(at))
-            done.append(handoff.handoff_id)
-        for page in pages:
-            tx.append(Kind.ACKNOWLEDGED, at, user, {"page_id": page.page_id})
-            self.announcer.acknowledged(tx.record, user, f"page {page.page_id}", at - page.paged_at)
-            done.append(page.page_id)
-        return done
-
-    def request_handoff(
-        self, gameday_id: str, from_user: str, to_user: str, at: float, delivery_id: str
-    ) -> Outcome:
-        """A handoff request: the pages ``from_user`` owns go to ``to_user`` once they acknowledge."""
-
-        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            if from_user == to_user:
-                return Outcome(False, "You cannot hand off to yourself; pick someone else.")
-            self.injects.request_handoff(tx, state, from_user, to_user, at, from_user)
-            return Outcome(True, f"Handoff to <@{to_user}> requested.")
-
-        return self._operate(gameday_id, delivery_id, act)
-
-    def escalate_now(self, gameday_id: str, page_id: str, user: str, delivery_id: str) -> Outcome:
-        """The Escalate button: page the secondary now instead of waiting for escalate_after."""
-
-        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            page = state.pages.get(page_id)
-            if page is None or page.escalated_at is not None:
-                return Outcome(False, "This page cannot be escalated (already escalated, or not a page).")
-            self.injects.escalate(tx, state, page_id)
-            return Outcome(True, "Escalated to the secondary.")
-
-        return self._operate(gameday_id, delivery_id, act)
-
-    def mark(
-        self,
-        gameday_id: str,
-        kind: Kind,
-        user: str,
-        at: float,
-        delivery_id: str,
-        source: str = "slack",
-        page_id: str | None = None,
-    ) -> Outcome:
-        """Record a detection or a containment."""
-        assert kind in (Kind.DETECTED, Kind.CONTAINED)
-
-        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            known = page_id if page_id in state.pages else None
-            tx.append(kind, at, user, {"source": source, "page_id": known})
-            return Outcome(True, f"{'Detection' if kind is Kind.DETECTED else 'Containment'} recorded.")
-
-        return self._operate(gameday_id, delivery_id, act)
-
-    def add_note(
-        self, gameday_id: str, kind: str, text: str, user: str, at: float, delivery_id: str
-    ) -> Outcome:
-        """Record a gap, note, action, decision or update for the debrief."""
-
-        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            tx.append(Kind.NOTE, at, user, {"kind": kind, "text": text, "step": state.last_step})
-            return Outcome(True, f"{kind.capitalize()} recorded for the debrief.")
-
-        return self._operate(gameday_id, delivery_id, act)
-
-    def assign_role(
-        self, gameday_id: str, role: str, user: str, by: str, at: float, delivery_id: str
-    ) -> Outcome:
-        """`/sce role commander|comms @user`: on the timeline, for comms clarity in the debrief."""
-
-        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            tx.append(Kind.ROLE_ASSIGNED, at, by, {"role": role, "user": user})
-            self.announcer.say(tx.record, f"<@{user}> is now the {role}.", f"role:{role}:{len(tx.events)}")
-            return Outcome(True, f"<@{user}> is the {role}.")
-
-        return self._operate(gameday_id, delivery_id, act)
 
     # -- facilitation ---------------------------------------------------------------------------
     def pause(self, gameday_id: str, user: str) -> Outcome:
@@ -402,6 +326,11 @@ class Engine:
                     tx.append(
                         Kind.FAULT_REVERT_FAILED, now, None, {"fault_id": fault.fault_id, "error": str(exc)}
                     )
+                    self._say_loudly(
+                        tx,
+                        f":rotating_light: Revert of fault {fault.fault_id} FAILED: {exc}. "
+                        "The cluster still ends it at its lease; the reaper retries every minute.",
+                    )
         tx.append(Kind.ENDED, now, None, {"status": str(status), "reason": reason})
         tx.record.status = str(status)
         tx.cancel_pending_timers()
@@ -416,6 +345,12 @@ class Engine:
         return build_debrief_for(record, events, self.now() if now is None else now)
 
     # -- plumbing -------------------------------------------------------------------------------
+    def _say_loudly(self, tx: GameDayTx, text: str) -> None:
+        try:
+            self.announcer.say(tx.record, text, f"alert:{len(tx.events)}")
+        except Exception:  # Slack down too: the timeline and the debrief still say it
+            log.exception("could not post to %s", tx.record.id)
+
     @staticmethod
     def _duplicate(tx: GameDayTx, delivery_id: str) -> bool:
         if tx.seen_delivery(delivery_id):

@@ -9,21 +9,36 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.gameday.guardrails import check_fault_allowed
-from bot.gameday.ports import Announcer, FaultDriver, GameDayTx
+from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayTx
 from bot.gameday.roster import roster_at
-from bot.gameday.scenario import Scenario, Step
+from bot.gameday.scenario import FaultSpec, Scenario, Step
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, fold
 from bot.gameday.timeline import Kind
 
 STEP, ESCALATE, CHECK, TIME_BOX, FAULT_EXPIRY = "step", "escalate", "check", "time_box", "fault_expiry"
+OBSERVE = "observe"
+OBSERVE_EVERY = 15.0  # seconds between looks at a probe's result
+OBSERVED_TYPES = frozenset({"k8s.attack-pod"})  # faults whose outcome (blocked / allowed) is read back
+
+
+def describe_plan(plan: list[dict[str, Any]]) -> str:
+    """What a dry run would have done, one line per API call, for the thread."""
+    lines = []
+    for call in plan[:20]:
+        what = call.get("kind") or call.get("type") or "object"
+        name = (call.get("body") or {}).get("metadata", {}).get("name") or call.get("name") or ""
+        where = f" in {call['namespace']}" if call.get("namespace") else ""
+        lines.append(f"{call.get('verb', '?')} {what} {name}{where}".replace("  ", " ").strip())
+    more = f" (+{len(plan) - 20} more)" if len(plan) > 20 else ""
+    return "would " + "; ".join(lines) + more + " (dry run: nothing applied)"
 
 
 class Injector:
     def __init__(
         self,
         announcer: Announcer,
-        faults: FaultDriver,
+        faults: FaultRouter,
         clock: Callable[[], float],
         allowed_namespaces: frozenset[str],
         on_timer_scheduled: Callable[[float], None],
@@ -130,19 +145,49 @@ class Injector:
         tx.append(Kind.ESCALATED, float(ts), None, {"page_id": page_id, "to": secondary, "message_ts": ts})
         tx.index_message(page_id, tx.record.channel, ts)
 
+    def fault_intent(self, tx: GameDayTx, scenario: Scenario, index: int) -> dict[str, Any] | None:
+        """What a fault step is about to do, to be committed before any driver is called.
+
+        None when the step will not touch anything (refused, dry run, unknown type): nothing to reap.
+        """
+        step = scenario.steps[index]
+        spec = step.fault
+        if spec is None or tx.record.dry_run or check_fault_allowed(spec, scenario, self.allowed_namespaces):
+            return None
+        try:
+            driver = self.faults.driver_for(spec.type)
+        except FaultRejected:
+            return None
+        now = self.now()
+        return {
+            "fault_id": f"f{index}",
+            "step": index,
+            "type": spec.type,
+            "driver": driver.name,
+            "namespace": spec.namespace,
+            "expires_at": now + spec.ttl,
+        }
+
     def apply_fault(self, tx: GameDayTx, scenario: Scenario, index: int, step: Step) -> None:
-        assert step.fault is not None
-        refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
+        spec = step.fault
+        assert spec is not None
+        refusal = check_fault_allowed(spec, scenario, self.allowed_namespaces)
         if refusal:
-            self.announcer.fault(tx.record, step.fault, "refused", refusal)
+            self.announcer.fault(tx.record, spec, "refused", refusal)
             return
         fault_id = f"f{index}"
         now = self.now()
-        expires_at = now + step.fault.ttl
-        if tx.record.dry_run:
-            self.announcer.fault(tx.record, step.fault, "dry-run", "nothing applied (dry run)")
+        expires_at = now + spec.ttl
+        try:
+            driver = self.faults.driver_for(spec.type)
+            if tx.record.dry_run:
+                plan = driver.plan(tx.record.id, fault_id, spec, expires_at)
+                self.announcer.fault(tx.record, spec, "dry-run", describe_plan(plan))
+                return
+            detail = driver.apply(tx.record.id, fault_id, spec, expires_at)
+        except FaultRejected as exc:
+            self.announcer.fault(tx.record, spec, "refused", str(exc))
             return
-        detail = self.faults.apply(tx.record.id, fault_id, step.fault, expires_at)
         first_inject = fold(tx.events).t0 is None
         tx.append(
             Kind.FAULT_APPLIED,
@@ -151,22 +196,52 @@ class Injector:
             {
                 "fault_id": fault_id,
                 "step": index,
-                "type": step.fault.type,
+                "type": spec.type,
                 "expires_at": expires_at,
-                "driver": self.faults.name,
+                "driver": driver.name,
                 "detail": detail,
             },
         )
-        self.announcer.fault(tx.record, step.fault, "applied", detail)
+        self.announcer.fault(tx.record, spec, "applied", detail)
         self.schedule(tx, f"fault_expiry:{fault_id}", expires_at, FAULT_EXPIRY, {"fault_id": fault_id})
+        if spec.type in OBSERVED_TYPES:
+            self.schedule(
+                tx, f"observe:{fault_id}:1", now + OBSERVE_EVERY, OBSERVE, {"fault_id": fault_id, "n": 1}
+            )
         if first_inject:
             self.schedule_inject_checks(tx, scenario, now)
+
+    def observe_fault(self, tx: GameDayTx, state: GameDayState, fault_id: str, attempt: int) -> None:
+        """A probe's outcome, once it has one: blocked or allowed goes on the timeline (control efficacy)."""
+        fault = state.faults.get(fault_id)
+        if fault is None or fault.reverted_at is not None or fault.outcome is not None:
+            return
+        seen = self.faults.named(fault.driver).observe(tx.record.id, fault_id)
+        now = self.now()
+        if seen is None:
+            if now + OBSERVE_EVERY < fault.expires_at:
+                self.schedule(
+                    tx,
+                    f"observe:{fault_id}:{attempt + 1}",
+                    now + OBSERVE_EVERY,
+                    OBSERVE,
+                    {"fault_id": fault_id, "n": attempt + 1},
+                )
+            return
+        tx.append(
+            Kind.FAULT_OBSERVED,
+            now,
+            None,
+            {"fault_id": fault_id, "outcome": seen.outcome, "detail": seen.detail},
+        )
+        spec_type = FaultSpec(type=fault.type)
+        self.announcer.fault(tx.record, spec_type, f"observed {seen.outcome}", seen.detail)
 
     def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
         fault = fold(tx.events).faults.get(fault_id)
         if fault is None or fault.reverted_at is not None:
             return
-        detail = self.faults.revert(tx.record.id, fault_id)
+        detail = self.faults.named(fault.driver).revert(tx.record.id, fault_id)
         tx.append(Kind.FAULT_REVERTED, self.now(), None, {"fault_id": fault_id, "detail": detail})
 
     def request_handoff(

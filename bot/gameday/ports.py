@@ -186,3 +186,26 @@ class FaultDriver(Protocol):
     def revert(self, gameday_id: str, fault_id: str) -> str:
         """Undo the fault; idempotent (reverting twice, or something already gone, is not an error)."""
         ...
+
+
+class FaultRouter(Protocol):
+    """Which driver runs a fault type, and which one a recorded fault belongs to."""
+
+    def driver_for(self, spec_type: str) -> FaultDriver:
+        """Raises FaultRejected for a type no driver knows."""
+        ...
+
+    def named(self, name: str) -> FaultDriver: ...
+
+
+class SingleDriver:
+    """A router with one driver for everything (the simulated driver in core tests)."""
+
+    def __init__(self, driver: FaultDriver):
+        self.driver = driver
+
+    def driver_for(self, spec_type: str) -> FaultDriver:
+        return self.driver
+
+    def named(self, name: str) -> FaultDriver:
+        return self.driver

@@ -90,6 +90,7 @@ class FaultState:
     expires_at: float
     reverted_at: float | None = None
     outcome: str | None = None
+    driver: str = "simulated"
 
 
 @dataclass
@@ -201,6 +202,7 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
             type=data["type"],
             applied_at=event.at,
             expires_at=float(data["expires_at"]),
+            driver=str(data.get("driver", "simulated")),
         )
     elif kind is Kind.FAULT_REVERTED:
         state.faults[data["fault_id"]].reverted_at = event.at

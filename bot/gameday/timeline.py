@@ -20,6 +20,9 @@ class Kind(StrEnum):
     CONTAINED = "contained"
     NOTE = "note"
     SAID = "said"
+    FAULT_INTENT = (
+        "fault_intent"  # committed before the driver is called: data fault_id, type, driver, expires_at
+    )
     FAULT_APPLIED = "fault_applied"
     FAULT_REVERTED = "fault_reverted"
     FAULT_OBSERVED = "fault_observed"  # data: fault_id, outcome ("blocked" | "allowed"), detail

@@ -1,0 +1,149 @@
+"""The chaos-mesh driver: PodChaos, NetworkChaos and DNSChaos resources (chaos-mesh.org/v1alpha1).
+
+Every resource has ``spec.duration`` = the fault's ttl, so Chaos Mesh itself ends the experiment if the
+bot is gone, plus the labels and expiry annotation every object of ours carries. Deleting the resource
+(revert, abort, the reaper) makes Chaos Mesh recover the targets at once.
+
+Fault types (the step's extra keys in brackets; ``selector`` picks the target pods):
+- ``chaos-mesh.pod-chaos`` [action: pod-kill|pod-failure|container-kill, mode, value, container_names]
+- ``chaos-mesh.network-chaos`` [action: delay|loss|partition, external_targets, latency, jitter, loss,
+  direction, mode, value]: e.g. delay or cut the selected pods' traffic to a KMS endpoint.
+- ``chaos-mesh.dns-chaos`` [action: error|random, patterns, mode, value]
+Chaos Mesh must be installed, and when its ``enableFilterNamespace`` is on, the namespace annotated
+``chaos-mesh.org/inject=enabled``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from bot.faults.cluster import Cluster, ResourceKind, describe, planned_call
+from bot.faults.labels import object_name, owned_metadata, rfc3339
+from bot.faults.params import FaultParams, parse_params, require_selector
+from bot.faults.undo import reverted_sentence, undo_fault
+from bot.gameday.ports import FaultRejected, Observation
+from bot.gameday.scenario import FaultSpec
+
+POD_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "PodChaos", "podchaos")
+NETWORK_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "NetworkChaos", "networkchaos")
+DNS_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "DNSChaos", "dnschaos")
+CHAOS_KINDS: tuple[ResourceKind, ...] = (POD_CHAOS, NETWORK_CHAOS, DNS_CHAOS)
+
+Mode = Literal["one", "all", "fixed", "fixed-percent", "random-max-percent"]
+
+
+class _Targeting(FaultParams):
+    mode: Mode = "one"
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _value_when_needed(self) -> _Targeting:
+        if self.mode in ("fixed", "fixed-percent", "random-max-percent") and not self.value:
+            raise ValueError(f"mode {self.mode} needs `value:` (a count or a percentage)")
+        return self
+
+
+class PodChaosParams(_Targeting):
+    action: Literal["pod-kill", "pod-failure", "container-kill"] = "pod-kill"
+    container_names: list[str] = []
+
+    @model_validator(mode="after")
+    def _containers_to_kill(self) -> PodChaosParams:
+        if self.action == "container-kill" and not self.container_names:
+            raise ValueError("action container-kill needs `container_names:`")
+        return self
+
+
+class NetworkChaosParams(_Targeting):
+    action: Literal["delay", "loss", "partition"] = "delay"
+    external_targets: list[str] = Field(min_length=1)
+    direction: Literal["to", "from", "both"] = "to"
+    latency: str = "200ms"
+    jitter: str = "0ms"
+    loss: str = Field("50", pattern=r"^(100|[1-9]?[0-9])(\.[0-9]+)?$")
+
+
+class DNSChaosParams(_Targeting):
+    action: Literal["error", "random"] = "error"
+    patterns: list[str] = Field(min_length=1)
+
+
+class ChaosMeshDriver:
+    name = "chaos-mesh"
+    TYPES = ("chaos-mesh.pod-chaos", "chaos-mesh.network-chaos", "chaos-mesh.dns-chaos")
+
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+
+    def resource(
+        self, gameday_id: str, fault_id: str, spec: FaultSpec, expires_at: float
+    ) -> tuple[ResourceKind, dict[str, Any]]:
+        """The one Chaos Mesh resource a fault creates."""
+        namespace = self.cluster.check_namespace(spec.namespace, spec.type)
+        target: dict[str, Any] = {
+            "selector": {"namespaces": [namespace], "labelSelectors": require_selector(spec)}
+        }
+        body: dict[str, Any]
+        if spec.type == "chaos-mesh.pod-chaos":
+            pod = parse_params(PodChaosParams, spec)
+            kind, body = POD_CHAOS, {"action": pod.action}
+            if pod.container_names:
+                body["containerNames"] = list(pod.container_names)
+            targeting: _Targeting = pod
+        elif spec.type == "chaos-mesh.network-chaos":
+            net = parse_params(NetworkChaosParams, spec)
+            kind = NETWORK_CHAOS
+            body = {
+                "action": net.action,
+                "direction": net.direction,
+                "externalTargets": list(net.external_targets),
+            }
+            if net.action == "delay":
+                body["delay"] = {"latency": net.latency, "jitter": net.jitter}
+            elif net.action == "loss":
+                body["loss"] = {"loss": net.loss}
+            targeting = net
+        elif spec.type == "chaos-mesh.dns-chaos":
+            dns = parse_params(DNSChaosParams, spec)
+            kind, body = DNS_CHAOS, {"action": dns.action, "patterns": list(dns.patterns)}
+            targeting = dns
+        else:
+            raise FaultRejected(
+                f"unknown fault type {spec.type}; the chaos-mesh driver runs {', '.join(self.TYPES)}"
+            )
+        body.update(target, mode=targeting.mode, duration=f"{max(1, int(spec.ttl))}s")
+        if targeting.value:
+            body["value"] = targeting.value
+        name = object_name(gameday_id, fault_id, kind.plural)
+        return kind, {
+            "apiVersion": kind.api_version,
+            "kind": kind.kind,
+            "metadata": owned_metadata(name, namespace, gameday_id, fault_id, expires_at),
+            "spec": body,
+        }
+
+    def plan(
+        self, gameday_id: str, fault_id: str, spec: FaultSpec, expires_at: float
+    ) -> list[dict[str, Any]]:
+        kind, body = self.resource(gameday_id, fault_id, spec, expires_at)
+        return [planned_call("create", kind, body["metadata"]["namespace"], body=body)]
+
+    def apply(self, gameday_id: str, fault_id: str, spec: FaultSpec, expires_at: float) -> str:
+        kind, body = self.resource(gameday_id, fault_id, spec, expires_at)
+        namespace = body["metadata"]["namespace"]
+        self.cluster.api(gameday_id).create(kind, namespace, body)
+        what = describe(kind, namespace, body["metadata"]["name"])
+        return (
+            f"created {what} ({body['spec']['action']}, {body['spec']['duration']}); Chaos Mesh ends it "
+            f"by itself at {rfc3339(expires_at)}"
+        )
+
+    def observe(self, gameday_id: str, fault_id: str) -> Observation | None:
+        return None  # Chaos Mesh faults have no probe; their effect shows in the services they hit
+
+    def revert(self, gameday_id: str, fault_id: str) -> str:
+        api = self.cluster.api(gameday_id)
+        done = undo_fault(api, self.cluster.allowed_namespaces, CHAOS_KINDS, gameday_id, fault_id)
+        return reverted_sentence(fault_id, done)

@@ -1,0 +1,205 @@
+"""The debrief's typed models: the JSON contract of `sce debrief --format json` (see the README).
+
+Fields are only ever added, never renamed; the JSON Schema in bot/debrief/schema/ is generated from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+SCHEMA_VERSION = 1
+
+
+class PageReport(BaseModel):
+    id: str
+    step: int
+    severity: str
+    summary: str
+    responder: str
+    paged_at: float
+    acknowledged_at: float | None
+    acknowledged_by: str | None
+    tta_seconds: float | None
+    escalated: bool
+    escalated_to: str | None
+    escalated_at: float | None
+
+
+class HandoffReport(BaseModel):
+    id: str
+    from_user: str | None
+    to_user: str
+    requested_at: float
+    completed_at: float | None
+    latency_seconds: float | None
+    page_ids: list[str] = []
+
+
+class ExpectationReport(BaseModel):
+    name: str
+    target_seconds: float
+    actual_seconds: float | None
+    met: bool | None
+    outcome: str
+
+
+class NoteReport(BaseModel):
+    kind: str
+    text: str
+    by: str | None
+    at: float
+    step: int | None
+
+
+class MetricsReport(BaseModel):
+    mtta_seconds: float | None
+    mttc_seconds: float | None
+    ttd_seconds: float | None
+    ttc_seconds: float | None
+    pages_total: int
+    pages_unacknowledged: int
+    escalations: int
+    handoff_latency_seconds: list[float]
+    unacknowledged_pages: list[str] = []
+    mtta_by_responder: dict[str, float | None] = {}
+    detection_coverage: float | None = None
+    control_efficacy: float | None = None
+    ack_to_first_update_seconds: float | None = None
+    late_updates: int = 0
+    failed_reverts: int = 0
+
+
+class ResponderAck(BaseModel):
+    page_id: str
+    tta_seconds: float
+
+
+class ResponderReport(BaseModel):
+    """One person's pages; TTA counts from when they were paged (the page, or the escalation to them)."""
+
+    user: str
+    paged: list[str]
+    acknowledged: list[ResponderAck]
+    unacknowledged: list[str]
+    mtta_seconds: float | None
+
+
+class MarkReport(BaseModel):
+    at: float
+    by: str | None
+    source: str
+    page_id: str | None
+
+
+class TechniqueReport(BaseModel):
+    id: str
+    detected: bool
+
+
+class CoverageReport(BaseModel):
+    simulated: int = 0
+    detected: int = 0
+    ratio: float | None = None
+    techniques: list[TechniqueReport] = []
+
+
+class FaultReport(BaseModel):
+    fault_id: str
+    step: int | None
+    type: str
+    driver: str | None
+    applied_at: float
+    reverted_at: float | None
+    observed: str | None
+    blocked: bool
+
+
+class ControlsReport(BaseModel):
+    applied: int = 0
+    blocked: int = 0
+    efficacy: float | None = None
+    faults: list[FaultReport] = []
+
+
+class FailedRevertReport(BaseModel):
+    fault_id: str
+    at: float
+    error: str
+    reverted_later: bool
+
+
+class UpdateGapReport(BaseModel):
+    from_at: float
+    to_at: float
+    gap_seconds: float
+
+
+class RoleReport(BaseModel):
+    role: str
+    user: str
+    at: float
+    after_start_seconds: float | None
+    after_t0_seconds: float | None
+
+
+class CommsReport(BaseModel):
+    first_ack_at: float | None = None
+    first_update_at: float | None = None
+    ack_to_first_update_seconds: float | None = None
+    update_every_seconds: float | None = None
+    updates: int = 0
+    update_gaps_seconds: list[float] = []
+    late_update_gaps: list[UpdateGapReport] = []
+    roles: list[RoleReport] = []
+
+
+class StepGapsReport(BaseModel):
+    step: int | None
+    label: str
+    gaps: list[NoteReport]
+
+
+class ApprovalReport(BaseModel):
+    by: str | None
+    at: float
+    scenario_hash: str | None
+    matches_scenario: bool
+
+
+class Debrief(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    scenario: str
+    title: str
+    status: str
+    verdict: str
+    hypothesis: str
+    started_at: float | None
+    ended_at: float | None
+    end_reason: str | None
+    roster: dict[str, str]
+    metrics: MetricsReport
+    pages: list[PageReport]
+    handoffs: list[HandoffReport]
+    expectations: list[ExpectationReport]
+    missed: list[str]
+    gaps: list[NoteReport]
+    notes: list[NoteReport]
+    questions: list[str]
+    timeline: list[dict[str, Any]]
+    scenario_hash: str | None = None
+    attack: list[str] = []
+    t0: float | None = None
+    responders: list[ResponderReport] = []
+    detections: list[MarkReport] = []
+    containments: list[MarkReport] = []
+    coverage: CoverageReport = CoverageReport()
+    controls: ControlsReport = ControlsReport()
+    failed_reverts: list[FailedRevertReport] = []
+    comms: CommsReport = CommsReport()
+    decisions: list[NoteReport] = []
+    actions: list[NoteReport] = []
+    runbook_fitness: list[StepGapsReport] = []
+    approvals: list[ApprovalReport] = []

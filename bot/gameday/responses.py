@@ -1,0 +1,134 @@
+"""Responders' input to a running game day: acknowledge, hand off, escalate, detect, contain, note, roles.
+
+A mixin of the Engine: each operation is one call to ``_operate`` (lock, skip a delivery seen before,
+refuse when over, act, settle), timed by Slack's own ``at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.gameday.injects import Injector
+from bot.gameday.outcome import Outcome
+from bot.gameday.ports import Announcer, GameDayTx
+from bot.gameday.scenario import Scenario
+from bot.gameday.state import GameDayState
+from bot.gameday.timeline import Kind
+
+Action = Callable[[GameDayTx, Scenario, GameDayState], Outcome]
+
+
+class ResponderInput:
+    announcer: Announcer
+    injects: Injector
+
+    def _operate(
+        self,
+        gameday_id: str,
+        delivery_id: str | None,
+        action: Action,
+        when_over: str = "This game day is over.",
+    ) -> Outcome:
+        raise NotImplementedError
+
+    def acknowledge(
+        self, gameday_id: str, user: str, at: float, delivery_id: str, target_id: str | None = None
+    ) -> Outcome:
+        """Acknowledge a page (or accept a handoff) at Slack's ``at``."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            done = self._acknowledge_targets(tx, state, user, at, target_id)
+            return Outcome(bool(done), "Acknowledged." if done else "Nothing is waiting for you.")
+
+        return self._operate(
+            gameday_id, delivery_id, act, "This game day is over; nothing left to acknowledge."
+        )
+
+    def _acknowledge_targets(
+        self, tx: GameDayTx, state: GameDayState, user: str, at: float, target_id: str | None
+    ) -> list[str]:
+        done: list[str] = []
+        handoffs = [h for h in state.pending_handoffs() if h.to_user == user]
+        if target_id is not None:
+            handoffs = [h for h in handoffs if h.handoff_id == target_id or target_id in h.page_ids]
+            pages = [p for p in state.open_pages() if p.page_id == target_id]
+        else:
+            mine = [p for p in state.open_pages() if user in (p.responder, p.escalated_to)]
+            pages = mine or ([] if handoffs else state.open_pages())
+        for handoff in handoffs:
+            tx.append(Kind.HANDOFF_COMPLETED, at, user, {"handoff_id": handoff.handoff_id})
+            self.announcer.acknowledged(tx.record, user, "the handoff", handoff.latency_at(at))
+            done.append(handoff.handoff_id)
+        for page in pages:
+            tx.append(Kind.ACKNOWLEDGED, at, user, {"page_id": page.page_id})
+            self.announcer.acknowledged(tx.record, user, f"page {page.page_id}", at - page.paged_at)
+            done.append(page.page_id)
+        return done
+
+    def request_handoff(
+        self, gameday_id: str, from_user: str, to_user: str, at: float, delivery_id: str
+    ) -> Outcome:
+        """A handoff request: the pages ``from_user`` owns go to ``to_user`` once they acknowledge."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            if from_user == to_user:
+                return Outcome(False, "You cannot hand off to yourself; pick someone else.")
+            self.injects.request_handoff(tx, state, from_user, to_user, at, from_user)
+            return Outcome(True, f"Handoff to <@{to_user}> requested.")
+
+        return self._operate(gameday_id, delivery_id, act)
+
+    def escalate_now(self, gameday_id: str, page_id: str, user: str, delivery_id: str) -> Outcome:
+        """The Escalate button: page the secondary now instead of waiting for escalate_after."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            page = state.pages.get(page_id)
+            if page is None or page.escalated_at is not None:
+                return Outcome(False, "This page cannot be escalated (already escalated, or not a page).")
+            self.injects.escalate(tx, state, page_id)
+            return Outcome(True, "Escalated to the secondary.")
+
+        return self._operate(gameday_id, delivery_id, act)
+
+    def mark(
+        self,
+        gameday_id: str,
+        kind: Kind,
+        user: str,
+        at: float,
+        delivery_id: str,
+        source: str = "slack",
+        page_id: str | None = None,
+    ) -> Outcome:
+        """Record a detection or a containment."""
+        assert kind in (Kind.DETECTED, Kind.CONTAINED)
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            known = page_id if page_id in state.pages else None
+            tx.append(kind, at, user, {"source": source, "page_id": known})
+            return Outcome(True, f"{'Detection' if kind is Kind.DETECTED else 'Containment'} recorded.")
+
+        return self._operate(gameday_id, delivery_id, act)
+
+    def add_note(
+        self, gameday_id: str, kind: str, text: str, user: str, at: float, delivery_id: str
+    ) -> Outcome:
+        """Record a gap, note, action, decision or update for the debrief."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            tx.append(Kind.NOTE, at, user, {"kind": kind, "text": text, "step": state.last_step})
+            return Outcome(True, f"{kind.capitalize()} recorded for the debrief.")
+
+        return self._operate(gameday_id, delivery_id, act)
+
+    def assign_role(
+        self, gameday_id: str, role: str, user: str, by: str, at: float, delivery_id: str
+    ) -> Outcome:
+        """`/sce role commander|comms @user`: on the timeline, for comms clarity in the debrief."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            tx.append(Kind.ROLE_ASSIGNED, at, by, {"role": role, "user": user})
+            self.announcer.say(tx.record, f"<@{user}> is now the {role}.", f"role:{role}:{len(tx.events)}")
+            return Outcome(True, f"<@{user}> is the {role}.")
+
+        return self._operate(gameday_id, delivery_id, act)

@@ -1,0 +1,199 @@
+"""The Kubernetes test server: kmock's emulator over real HTTP on 127.0.0.1, in a thread of its own.
+
+The drivers run the official (synchronous) client against it unchanged. Tests seed and read objects
+with plain HTTP (``requests``), never through our own code, and play the kubelet's part where the
+emulator has none: a pod's log and status. kmock ignores label selectors (we filter client-side), has
+no PUT (we patch) and no uid/resourceVersion (we use neither). Other test modules import the harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import kmock
+import pytest
+import requests
+from kubernetes import client as k8s
+
+from bot.faults.cluster import Cluster
+
+NAMESPACE = "chaos-lab"
+OTHER_NAMESPACE = "payments"
+BASES = {
+    "pods": "/api/v1",
+    "secrets": "/api/v1",
+    "serviceaccounts": "/api/v1",
+    "deployments": "/apis/apps/v1",
+    "networkpolicies": "/apis/networking.k8s.io/v1",
+    "podchaos": "/apis/chaos-mesh.org/v1alpha1",
+    "networkchaos": "/apis/chaos-mesh.org/v1alpha1",
+    "dnschaos": "/apis/chaos-mesh.org/v1alpha1",
+}
+KINDS = {
+    "pods": "Pod",
+    "secrets": "Secret",
+    "serviceaccounts": "ServiceAccount",
+    "deployments": "Deployment",
+    "networkpolicies": "NetworkPolicy",
+    "podchaos": "PodChaos",
+    "networkchaos": "NetworkChaos",
+    "dnschaos": "DNSChaos",
+}
+SEEDER = "sce-tests/seeder"
+
+
+def rbac_verb(method: str, name: str | None, params: dict[str, str]) -> str:
+    """The RBAC verb the API server would authorize an HTTP request as."""
+    if method == "GET":
+        return "watch" if params.get("watch") in ("true", "1") else ("get" if name else "list")
+    named = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}
+    if method == "DELETE" and not name:
+        return "deletecollection"
+    return named[method]
+
+
+class KubeTestServer:
+    """Start with ``with KubeTestServer() as kube:``; the emulator knows every resource the bot uses."""
+
+    def __init__(self, resources: tuple[str, ...] = tuple(BASES)) -> None:
+        self.resources = resources
+        self.logs: dict[tuple[str, str], str] = {}
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.emulator: kmock.KubernetesEmulator | None = None
+        self.url = ""
+
+    async def _serve(self) -> None:
+        async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+            for plural in self.resources:
+                group_version = BASES[plural].split("/", 2)[2]
+                emulator.resources[f"{group_version}/{plural}"] = kmock.ResourceInfo(
+                    namespaced=True, kind=KINDS[plural]
+                )
+            emulator["get", kmock.resource("v1/pods"), kmock.subresource("log")] << self._log
+            self.emulator, self.url = emulator, str(server.url).rstrip("/")
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            self._ready.set()
+            await self._stop.wait()
+
+    def _log(self, request: kmock.Request) -> bytes:
+        """The kubelet's part: a container that has not started yet has no log (HTTP 400)."""
+        text = self.logs.get((request.namespace or "", request.name or ""))
+        if text is None:
+            raise kmock.KubernetesError(
+                status=400, reason="BadRequest", message="container is waiting to start"
+            )
+        return text.encode()
+
+    def __enter__(self) -> KubeTestServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the Kubernetes test server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    # -- what the bot uses ---------------------------------------------------------------------
+    def cluster(self, allowed: frozenset[str] = frozenset({NAMESPACE})) -> Cluster:
+        return Cluster(k8s.ApiClient(k8s.Configuration(host=self.url)), allowed, sleep=lambda seconds: None)
+
+    # -- seeding and reading, over plain HTTP --------------------------------------------------
+    def path(self, plural: str, namespace: str, name: str | None = None, sub: str | None = None) -> str:
+        tail = "/".join(part for part in (name, sub) if part)
+        return f"{self.url}{BASES[plural]}/namespaces/{namespace}/{plural}" + (f"/{tail}" if tail else "")
+
+    def create(self, plural: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        body = {**body, "metadata": {**body.get("metadata", {}), "namespace": namespace}}
+        response = requests.post(self.path(plural, namespace), json=body, headers={"User-Agent": SEEDER})
+        response.raise_for_status()
+        return dict(response.json())
+
+    def patch(self, plural: str, namespace: str, name: str, body: dict[str, Any]) -> None:
+        response = requests.patch(
+            self.path(plural, namespace, name),
+            json=body,
+            headers={"User-Agent": SEEDER, "Content-Type": "application/merge-patch+json"},
+        )
+        response.raise_for_status()
+
+    def read(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        response = requests.get(self.path(plural, namespace, name), headers={"User-Agent": SEEDER})
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return dict(response.json())
+
+    def names(self, plural: str, namespace: str) -> list[str]:
+        response = requests.get(self.path(plural, namespace), headers={"User-Agent": SEEDER})
+        if response.status_code == 404:
+            return []
+        response.raise_for_status()
+        return sorted(item["metadata"]["name"] for item in response.json()["items"])
+
+    def pod(self, name: str, labels: dict[str, str], namespace: str = NAMESPACE) -> None:
+        container = {"name": "app", "image": "registry.example/app:1"}
+        self.create(
+            "pods",
+            namespace,
+            {"metadata": {"name": name, "labels": labels}, "spec": {"containers": [container]}},
+        )
+
+    # -- what the bot sent ---------------------------------------------------------------------
+    def bot_requests(self) -> list[kmock.Request]:
+        """Requests from the bot (User-Agent ``sce/...``), not from the test's own seeding."""
+        assert self.emulator is not None
+        return [r for r in list(self.emulator) if str(r.headers.get("User-Agent", "")).startswith("sce/")]
+
+    def calls(self) -> set[tuple[str, str, str]]:
+        """(API group, resource[/subresource], RBAC verb) of every request the bot made."""
+        seen = set()
+        for request in self.bot_requests():
+            assert request.resource is not None, request.url
+            resource = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
+            verb = rbac_verb(str(request.method.value), request.name, dict(request.params))
+            seen.add((request.resource.group or "", resource, verb))
+        return seen
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeTestServer]:
+    with KubeTestServer() as server:
+        yield server
+
+
+def test_the_official_client_creates_lists_patches_and_deletes_on_the_test_server(
+    kube: KubeTestServer,
+) -> None:
+    """The harness itself: enough of the Kubernetes API for the drivers, reached by the real client."""
+    core = k8s.CoreV1Api(k8s.ApiClient(k8s.Configuration(host=kube.url)))
+    kube.pod("web-1", {"app": "web"})
+    listed = core.list_namespaced_pod(NAMESPACE)
+    assert [p.metadata.name for p in listed.items] == ["web-1"]
+    core.patch_namespaced_pod("web-1", NAMESPACE, {"metadata": {"labels": {"tier": "front"}}})
+    assert (kube.read("pods", NAMESPACE, "web-1") or {})["metadata"]["labels"] == {
+        "app": "web",
+        "tier": "front",
+    }
+    core.delete_namespaced_pod("web-1", NAMESPACE)
+    assert kube.names("pods", NAMESPACE) == []
+    with pytest.raises(k8s.ApiException) as missing:
+        core.delete_namespaced_pod("web-1", NAMESPACE)
+    assert missing.value.status == 404
+
+
+def test_a_pod_log_is_what_the_test_wrote_as_the_kubelet(kube: KubeTestServer) -> None:
+    core = k8s.CoreV1Api(k8s.ApiClient(k8s.Configuration(host=kube.url)))
+    kube.pod("probe", {})
+    with pytest.raises(k8s.ApiException) as waiting:
+        core.read_namespaced_pod_log("probe", NAMESPACE, _preload_content=False)
+    assert waiting.value.status == 400
+    kube.logs[(NAMESPACE, "probe")] = "hello\n"
+    assert core.read_namespaced_pod_log("probe", NAMESPACE, _preload_content=False).data == b"hello\n"
