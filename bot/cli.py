@@ -56,6 +56,7 @@ def validate(
     path: Path = typer.Argument(None, help="A scenario file or folder (default: SCE_SCENARIOS_DIR)"),
 ) -> None:
     """Check scenario files; every problem is reported as file:line: field: what is wrong."""
+    from bot.gameday.guardrails import deployment_refusals
     from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
 
     target = path or Settings.from_env().scenarios_dir
@@ -64,14 +65,21 @@ def validate(
         typer.echo(f"{target}: no scenario files (*.yaml) found", err=True)
         raise typer.Exit(1)
     failed = 0
+    allowed = Settings.from_env().allowed_namespaces
     for file in files:
         try:
             loaded = load_scenario_file(file)
-            typer.echo(f"ok   {file} ({loaded.scenario.title})")
         except ScenarioError as exc:
             failed += 1
             for problem in exc.problems:
                 typer.echo(str(problem), err=True)
+            continue
+        refusals = deployment_refusals(loaded.scenario, allowed)
+        for refusal in refusals:
+            typer.echo(f"{file}: {refusal}", err=True)
+        failed += bool(refusals)
+        if not refusals:
+            typer.echo(f"ok   {file} ({loaded.scenario.title})")
     if failed:
         raise typer.Exit(1)
 

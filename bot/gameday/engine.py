@@ -30,7 +30,7 @@ from bot.gameday.ports import (
 from bot.gameday.report import Debrief, build_debrief
 from bot.gameday.responses import ResponderInput
 from bot.gameday.scenario import Scenario, content_hash
-from bot.gameday.scenario_file import cached_scenario
+from bot.gameday.scenario_file import ScenarioError, cached_scenario
 from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
@@ -87,7 +87,10 @@ class Engine(ResponderInput):
         self, scenario_text: str, channel: str, started_by: str, roster: dict[str, str], dry_run: bool = False
     ) -> Outcome:
         """Create the game day, post its kickoff message (the thread) and schedule its steps."""
-        scenario = cached_scenario(scenario_text)
+        try:
+            scenario = cached_scenario(scenario_text)
+        except ScenarioError as exc:
+            return Outcome(False, f"The scenario cannot run: {exc}")
         for step in scenario.steps:
             if step.fault is not None:
                 refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from bot.gameday.mentions import user_id_from
-from bot.gameday.scenario import FaultSpec, Scenario
-
-SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
+from bot.gameday.scenario import SYSTEM_NAMESPACES, FaultSpec, Scenario
 
 
 def check_fault_allowed(
@@ -43,6 +41,17 @@ def approval_refusal(
         names = ", ".join(f"<@{a}>" for a in sorted(approvers))
         return f"Only {names} may approve this game day."
     return None
+
+
+def deployment_refusals(scenario: Scenario, deployment_allowed: frozenset[str]) -> list[str]:
+    """Every fault step this deployment would refuse (SCE_ALLOWED_NAMESPACES), as sentences."""
+    refusals = []
+    for index, step in enumerate(scenario.steps):
+        if step.fault is not None:
+            refusal = check_fault_allowed(step.fault, scenario, deployment_allowed)
+            if refusal:
+                refusals.append(f"steps[{index}].fault: {refusal}")
+    return refusals
 
 
 FACILITATOR_COMMANDS = frozenset({"start", "end", "abort", "pause", "resume", "next", "role", "schedule"})

@@ -16,6 +16,7 @@ from bot.gameday.durations import parse_duration
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PRIMARY = "@primary"
 SECONDARY = "@secondary"
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
 
 
 class StepOrderError(ValueError):
@@ -165,6 +166,30 @@ class Scenario(_Strict):
                 f"({self.guardrails.max_duration:g}s); raise max_duration or move the step",
                 ("steps", len(self.steps) - 1, "at"),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _faults_inside_the_blast_radius(self) -> Scenario:
+        """The scenario's own allow-list, checked when the file is read (the deployment's comes at start)."""
+        for index, step in enumerate(self.steps):
+            fault = step.fault
+            if fault is None or fault.type.startswith("simulated"):
+                continue
+            where = ("steps", index, "fault", "namespace")
+            if not fault.namespace:
+                raise StepOrderError(
+                    f"a {fault.type} fault needs a namespace (one of guardrails.namespaces)", where
+                )
+            if fault.namespace in SYSTEM_NAMESPACES:
+                raise StepOrderError(
+                    f"{fault.namespace} is a system namespace; faults never run there", where
+                )
+            if fault.namespace not in self.guardrails.namespaces:
+                allowed = ", ".join(self.guardrails.namespaces) or "none"
+                raise StepOrderError(
+                    f"{fault.namespace} is not in guardrails.namespaces ({allowed}); add it there first",
+                    where,
+                )
         return self
 
 
