@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -17,6 +18,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Security gam
 @cli.command()
 def serve() -> None:
     """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (/slack/events, /healthz)."""
+    from bot.hooks import hooks_app
     from bot.server import HttpServer, socket_mode_handler
     from bot.service import build_services
     from bot.slack.app import create_app
@@ -33,13 +35,15 @@ def serve() -> None:
     app = create_app(services)
     services.timers.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    hooks = hooks_app(services.intake.handle, settings.alert_webhook_secret, time.time)
+    server = HttpServer(app, "0.0.0.0", settings.port, hooks=hooks)
     if settings.socket_mode:
         assert settings.slack_app_token
-        typer.echo("sce: Socket Mode")
+        server.start()  # health checks and alert webhooks still arrive over HTTP
+        typer.echo(f"sce: Socket Mode; HTTP on port {server.port} (GET /healthz, POST /hooks/...)")
         socket_mode_handler(app, settings.slack_app_token).start()
         return
-    server = HttpServer(app, "0.0.0.0", settings.port)
-    typer.echo(f"sce: listening on port {server.port} (POST /slack/events, GET /healthz)")
+    typer.echo(f"sce: listening on port {server.port} (POST /slack/events, GET /healthz, POST /hooks/...)")
     server.serve_forever()
 
 

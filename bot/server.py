@@ -15,11 +15,10 @@ from waitress.server import create_server
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def wsgi_app(
-    app: App, health: Callable[[], bool]
-) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def wsgi_app(app: App, health: Callable[[], bool], hooks: WsgiApp | None = None) -> WsgiApp:
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -33,6 +32,8 @@ def wsgi_app(
             return [body]
         if path == "/slack/events":
             return slack(environ, start_response)
+        if hooks is not None and path.startswith("/hooks/"):
+            return hooks(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
 
@@ -42,8 +43,17 @@ def wsgi_app(
 class HttpServer:
     """Waitress in a thread; port 0 picks a free port (tests, the demo)."""
 
-    def __init__(self, app: App, host: str, port: int, health: Callable[[], bool] = lambda: True):
-        self._server = create_server(wsgi_app(app, health), host=host, port=port, threads=8, ident="sce")
+    def __init__(
+        self,
+        app: App,
+        host: str,
+        port: int,
+        health: Callable[[], bool] = lambda: True,
+        hooks: WsgiApp | None = None,
+    ):
+        self._server = create_server(
+            wsgi_app(app, health, hooks), host=host, port=port, threads=8, ident="sce"
+        )
         self._thread: threading.Thread | None = None
 
     @property

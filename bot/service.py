@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.alert_intake import AlertIntake
 from bot.config import Settings
 from bot.faults.reaper_service import FaultReaper
 from bot.faults.registry import FaultDrivers
@@ -33,6 +34,7 @@ class Services:
     timers: TimerService
     rotations: RotationCatalog
     schedules: ScheduleStore
+    intake: AlertIntake
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -83,4 +85,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     schedules = ScheduleStore(store.engine)
     timers.others.append(ScheduledStarts(schedules, engine, catalog, rotations, client, clock.now))
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
-    return Services(settings, clock, store, engine, catalog, client, timers, rotations, schedules)
+    intake = AlertIntake(store, engine)
+    return Services(settings, clock, store, engine, catalog, client, timers, rotations, schedules, intake)

@@ -203,6 +203,15 @@ class SqlStore:
             )
             return [_record(r) for r in rows]
 
+    def active(self) -> list[GameDayRecord]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(GameDayRow)
+                .where(col(GameDayRow.status).not_in(OVER))
+                .order_by(col(GameDayRow.created_at))
+            )
+            return [_record(r) for r in rows]
+
     def latest(self) -> GameDayRecord | None:
         with Session(self.engine) as session:
             row = session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at).desc())).first()

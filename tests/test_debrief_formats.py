@@ -32,6 +32,7 @@ id: formats
 title: "Formats <b>drill</b>"
 attack: [T1078, T1071.004]
 charter: {objective: check the formats, hypothesis: "Pages are acknowledged <fast> & contained"}
+guardrails: {namespaces: [chaos-lab]}
 approval: {required: true, approvers: [U7]}
 expect:
   {acknowledge_within: 5m, handoff_within: 10m, detect_within: 5m, contain_within: 15m, update_every: 5m}

@@ -300,6 +300,16 @@ class Engine(ResponderInput):
 
         return self._operate(gameday_id, None, act, "This game day is already over.")
 
+    def stop_on_condition(self, gameday_id: str, reason: str, delivery_id: str) -> Outcome:
+        """A guardrail's stop condition fired (a real incident): abort at once, revert every fault."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            self._say_loudly(tx, f":octagonal_sign: Stopping the game day: {reason}")
+            self._finish(tx, scenario, Status.ABORTED, f"stopped: {reason}", final=True)
+            return Outcome(True, "stopped by a stop condition")
+
+        return self._operate(gameday_id, delivery_id, act, "already over")
+
     def _settle(self, tx: GameDayTx, scenario: Scenario) -> None:
         """After any change: finish when everything has an outcome, else refresh the status message."""
         state = fold(tx.events)

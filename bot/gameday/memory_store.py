@@ -151,6 +151,10 @@ class MemoryStore:
         over = {"completed", "aborted", "failed"}
         return [r for r in self.records.values() if r.channel == channel and r.status not in over]
 
+    def active(self) -> list[GameDayRecord]:
+        over = {"completed", "aborted", "failed"}
+        return sorted((r for r in self.records.values() if r.status not in over), key=lambda r: r.created_at)
+
     def latest(self) -> GameDayRecord | None:
         return max(self.records.values(), key=lambda r: r.created_at, default=None)
 

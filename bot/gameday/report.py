@@ -10,6 +10,7 @@ from dataclasses import asdict
 from bot.gameday import metrics
 from bot.gameday.durations import format_duration
 from bot.gameday.report_models import (
+    AlertFidelityReport,
     ApprovalReport,
     CommsReport,
     ControlsReport,
@@ -44,6 +45,7 @@ def build_debrief(
     results = metrics.expectation_results(state, scenario.expect, now=now, final=final)
     verdict = metrics.verdict(state, results)
     return Debrief(
+        alert_fidelity=_alert_fidelity(events),
         id=gameday_id,
         scenario=scenario.id,
         title=scenario.title,
@@ -218,6 +220,22 @@ def _step_label(scenario: Scenario, step: int | None) -> str:
     else:
         what = "say: " + (spec.say or "").strip().split("\n")[0]
     return f"step {step} at {format_duration(spec.at)}: {what}"
+
+
+ALERT_SOURCES = frozenset({"alertmanager", "webhook", "slack"})
+
+
+def _alert_fidelity(events: list[Event]) -> AlertFidelityReport:
+    """Signal quality: detections that came from alerts carrying the marker, against alerts without it."""
+    matched = sum(1 for e in events if e.kind is Kind.DETECTED and e.data.get("source") in ALERT_SOURCES)
+    noise = [e for e in events if e.kind is Kind.ALERT_UNMATCHED]
+    total = matched + len(noise)
+    return AlertFidelityReport(
+        matched=matched,
+        unmatched=len(noise),
+        ratio=matched / total if total else None,
+        unmatched_alerts=[f"{e.data.get('source')}: {e.data.get('name')}" for e in noise],
+    )
 
 
 def _page(page: PageState) -> PageReport:

@@ -168,6 +168,15 @@ class ApprovalReport(BaseModel):
     matches_scenario: bool
 
 
+class AlertFidelityReport(BaseModel):
+    """Alerts that carried the game day's marker (detections) against those that fired without it."""
+
+    matched: int = 0
+    unmatched: int = 0
+    ratio: float | None = None
+    unmatched_alerts: list[str] = []
+
+
 class Debrief(BaseModel):
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -203,3 +212,4 @@ class Debrief(BaseModel):
     actions: list[NoteReport] = []
     runbook_fitness: list[StepGapsReport] = []
     approvals: list[ApprovalReport] = []
+    alert_fidelity: AlertFidelityReport = AlertFidelityReport()

@@ -132,3 +132,14 @@ class ResponderInput:
             return Outcome(True, f"<@{user}> is the {role}.")
 
         return self._operate(gameday_id, delivery_id, act)
+
+    def record_unmatched_alert(
+        self, gameday_id: str, source: str, name: str, labels: dict[str, str], at: float, delivery_id: str
+    ) -> Outcome:
+        """An alert fired during the game day without its marker: noise, counted against alert fidelity."""
+
+        def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
+            tx.append(Kind.ALERT_UNMATCHED, at, None, {"source": source, "name": name, "labels": labels})
+            return Outcome(True, "unmatched alert recorded")
+
+        return self._operate(gameday_id, delivery_id, act)

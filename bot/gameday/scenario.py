@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from bot.gameday.alerts import stop_condition_problems
 from bot.gameday.durations import parse_duration
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -56,6 +57,15 @@ class Guardrails(_Strict):
     namespaces: list[str] = []
     dry_run: bool = False
     stop_on: list[dict[str, Any]] = []
+
+    @field_validator("stop_on")
+    @classmethod
+    def _conditions_that_can_match(cls, stop_on: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A typo in a stop condition would silently disable a guardrail: refuse it instead."""
+        problems = stop_condition_problems(stop_on)
+        if problems:
+            raise ValueError(" ".join(p.replace("guardrails.stop_on", "entry") for p in problems))
+        return stop_on
 
 
 class OnCall(_Strict):

@@ -17,6 +17,9 @@ class Kind(StrEnum):
     HANDOFF_REQUESTED = "handoff_requested"
     HANDOFF_COMPLETED = "handoff_completed"
     DETECTED = "detected"
+    ALERT_UNMATCHED = (
+        "alert_unmatched"  # fired during the game day without its marker: data source, name, labels
+    )
     CONTAINED = "contained"
     NOTE = "note"
     SAID = "said"

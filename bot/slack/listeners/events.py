@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.gameday.alerts import alert_from_slack_message
 from bot.gameday.replies import Acknowledge, AddNote, HandOff, parse_reply
 from bot.service import Services
 
@@ -17,7 +18,13 @@ def register(app: App, services: Services) -> None:
 
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("bot_id") or event.get("subtype") or "user" not in event:
+        if event.get("bot_id") or event.get("subtype") == "message_changed":
+            return  # our own posts carry the markers: never count them as detections
+        channel = event.get("channel", "")
+        if channel == services.settings.alerts_channel or channel in services.intake.stop_channels():
+            services.intake.handle(alert_from_slack_message(channel, event.get("text") or "", event["ts"]))
+            return
+        if event.get("subtype") or "user" not in event:
             return
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):

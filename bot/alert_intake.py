@@ -1,0 +1,69 @@
+"""Alerts coming in (webhooks, the alerts channel): detections, noise, or a stop, for each running game day.
+
+The decisions are the core's (bot.gameday.alerts.classify); this only gathers what the running game days
+look for and hands each decision to the engine with the alert's own delivery id, so a repeat is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.faults.labels import marker as fault_marker
+from bot.gameday.alerts import Alert, Detection, Stop, Unmatched, Watch, classify, marker_for
+from bot.gameday.engine import Engine
+from bot.gameday.ports import GameDayStore
+from bot.gameday.scenario_file import cached_scenario
+from bot.gameday.state import fold
+from bot.gameday.timeline import Kind
+
+log = logging.getLogger(__name__)
+
+
+class AlertIntake:
+    def __init__(self, store: GameDayStore, engine: Engine):
+        self.store = store
+        self.engine = engine
+
+    def watches(self) -> dict[str, Watch]:
+        """What each game day still running looks for: its markers, its stop conditions, its start."""
+        watching: dict[str, Watch] = {}
+        for record in self.store.active():
+            state = fold(self.store.events(record.id))
+            markers = {marker_for(record.id), *(fault_marker(record.id, f) for f in state.faults)}
+            stop_on = cached_scenario(record.scenario_text).guardrails.stop_on
+            watching[record.id] = Watch(frozenset(markers), stop_on, since=state.started_at)
+        return watching
+
+    def stop_channels(self) -> set[str]:
+        """Channels whose messages can stop a running game day (an incident declared there)."""
+        return {str(c["channel"]) for w in self.watches().values() for c in w.stop_on if c.get("channel")}
+
+    def handle(self, alert: Alert) -> list[str]:
+        """Apply every decision about one alert; one sentence each, for the sender's response."""
+        results = []
+        for decision in classify(alert, self.watches()):
+            delivery = f"{alert.delivery_id}:{decision.gameday_id}"  # one alert can touch several game days
+            if isinstance(decision, Stop):
+                outcome = self.engine.stop_on_condition(decision.gameday_id, decision.reason, delivery)
+            elif isinstance(decision, Detection):
+                outcome = self.engine.mark(
+                    decision.gameday_id,
+                    Kind.DETECTED,
+                    f"{alert.source}:{alert.name}",
+                    decision.at,
+                    delivery,
+                    source=alert.source,
+                )
+            elif isinstance(decision, Unmatched):
+                outcome = self.engine.record_unmatched_alert(
+                    decision.gameday_id,
+                    alert.source,
+                    alert.name,
+                    dict(alert.labels),
+                    alert.starts_at,
+                    delivery,
+                )
+            else:  # pragma: no cover - classify returns only the three kinds
+                continue
+            results.append(f"{decision.gameday_id}: {type(decision).__name__.lower()}: {outcome.message}")
+        return results
