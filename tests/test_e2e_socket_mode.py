@@ -30,4 +30,5 @@ def test_a_game_day_over_socket_mode(
     debrief = bot.debrief_json()
     p0 = next(p for p in debrief["pages"] if p["id"] == "p0")
     assert abs(p0["tta_seconds"] - 3.5) < 0.0005
-    assert [n["text"] for n in debrief["notes"]] == ["watching the IdP dashboard"]
+    notes = wait_until(lambda: bot.debrief_json()["notes"], what="the note")
+    assert [n["text"] for n in notes] == ["watching the IdP dashboard"]

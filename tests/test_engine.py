@@ -116,3 +116,14 @@ def test_a_step_replayed_after_a_crash_reuses_its_posted_message(h: CoreHarness)
     assert len(crashes) == 1
     assert len([kind for kind, _ in h.announcer.posts if kind == "say"]) == 1
     assert len(said) == 1 and said[0].data["message_ts"] == crashes[0]
+
+
+def test_a_note_processed_just_after_the_end_still_reaches_the_debrief(h: CoreHarness) -> None:
+    gd = start(h)
+    h.advance_to(h.clock.now() + 1)
+    written_at = h.clock.now()
+    h.engine.end(gd, "UFAC")
+    assert h.engine.add_note(gd, "gap", "written before the end, processed after", "U1", written_at, "Ev9").ok
+    assert not h.engine.acknowledge(gd, "U1", written_at, "Ev10").ok  # the rest of the game day is closed
+    notes = [e for e in h.store.events(gd) if e.kind is Kind.NOTE]
+    assert [n.data["text"] for n in notes] == ["written before the end, processed after"]

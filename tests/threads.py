@@ -38,10 +38,25 @@ def wait_for_text(
 
 
 def start_gameday(people: WorkspaceClient, text: str = START, channel: str = "C1") -> str:
-    """Send `/sce start ...` as the facilitator and return the game day's thread ts."""
+    """Send `/sce start ...` as the facilitator and return the new game day's thread ts."""
+    before = {m["ts"] for m in people.messages(channel)}
     result = people.slash("UFAC", "/sce", text, channel=channel)
     assert result["status"] == 200, result
-    kickoff = people.wait_for_message(channel, r"\[GAME DAY\]", timeout=15)
+
+    def new_kickoff() -> dict[str, Any] | None:
+        return next(
+            (
+                m
+                for m in people.messages(channel)
+                if m["ts"] not in before
+                and m.get("thread_ts") in (None, m["ts"])
+                and "[GAME DAY]" in (m.get("text") or "")
+                and "Reminder" not in (m.get("text") or "")
+            ),
+            None,
+        )
+
+    kickoff = wait_until(new_kickoff, timeout=15, what=f"a kickoff after /sce {text}")
     return str(kickoff["ts"])
 
 

@@ -16,7 +16,7 @@ from typing import cast
 from bot.gameday import metrics
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, STEP, TIME_BOX, Injector
-from bot.gameday.outcome import Outcome
+from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import (
     Announcer,
     FaultDriver,
@@ -145,8 +145,13 @@ class Engine(ResponderInput):
             self.injects.schedule(tx, f"step:{index}", base + step.at, STEP, {"step": index})
         self.injects.schedule(tx, f"time_box:{base}", base + scenario.guardrails.max_duration, TIME_BOX)
 
-    def approve(self, gameday_id: str, user: str, at: float, delivery_id: str) -> Outcome:
-        """Two-person rule: an approver other than the starter lets the steps (and faults) run."""
+    def approve(
+        self, gameday_id: str, user: str, at: float, delivery_id: str, approvers: frozenset[str] | None = None
+    ) -> Outcome:
+        """Two-person rule: an approver other than the starter lets the steps (and faults) run.
+
+        ``approvers`` are the deployment's approvers with user groups already expanded by the edge.
+        """
         with self.store.transaction(gameday_id) as tx:
             if self._duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id)
@@ -156,7 +161,8 @@ class Engine(ResponderInput):
                 return Outcome(
                     False, f"This game day is {state.status}, not waiting for approval.", gameday_id
                 )
-            refusal = approval_refusal(scenario, tx.record.started_by, user, self.approvers)
+            allowed = self.approvers if approvers is None else approvers
+            refusal = approval_refusal(scenario, tx.record.started_by, user, allowed)
             if refusal:
                 return Outcome(False, refusal, gameday_id)
             now = self.now()
@@ -224,7 +230,7 @@ class Engine(ResponderInput):
                 return Outcome(True, "already recorded", gameday_id)
             scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
-            if state.status.is_over:
+            if state.status.is_over and when_over != ACCEPTED_AFTER_END:
                 return Outcome(False, when_over, gameday_id)
             outcome = action(tx, scenario, state)
             if fold(tx.events).status is not Status.AWAITING_APPROVAL:

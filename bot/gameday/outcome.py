@@ -12,3 +12,7 @@ class Outcome:
     ok: bool
     message: str
     gameday_id: str | None = None
+
+
+# ``when_over`` value that lets an operation through after the game day ended (notes for the debrief)
+ACCEPTED_AFTER_END = "<accepted after the end>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.gameday.injects import Injector
-from bot.gameday.outcome import Outcome
+from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import Announcer, GameDayTx
 from bot.gameday.scenario import Scenario
 from bot.gameday.state import GameDayState
@@ -119,7 +119,8 @@ class ResponderInput:
             tx.append(Kind.NOTE, at, user, {"kind": kind, "text": text, "step": state.last_step})
             return Outcome(True, f"{kind.capitalize()} recorded for the debrief.")
 
-        return self._operate(gameday_id, delivery_id, act)
+        # a note sent just before /sce end may be processed just after it: it still belongs to the debrief
+        return self._operate(gameday_id, delivery_id, act, ACCEPTED_AFTER_END)
 
     def assign_role(
         self, gameday_id: str, role: str, user: str, by: str, at: float, delivery_id: str

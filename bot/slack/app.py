@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.service import Services
 from bot.slack.command_desk import CommandDesk
-from bot.slack.listeners import actions, commands, events, shortcuts
+from bot.slack.listeners import actions, commands, events, home, shortcuts
 
 
 def create_app(services: Services, app_class: type[App] = App) -> App:
@@ -23,4 +23,5 @@ def create_app(services: Services, app_class: type[App] = App) -> App:
     actions.register(app, services)
     events.register(app, services)
     shortcuts.register(app, services)
+    home.register(app, services)
     return app

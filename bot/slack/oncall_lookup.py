@@ -31,3 +31,19 @@ def roster_for(
     group = None if explicit or not oncall.group else group_members(client, oncall.group)
     rotation = None if explicit or group else rotations.text_for(oncall.rotation)
     return resolve_roster(scenario, options, group, rotation, now)
+
+
+def expand_groups(client: WebClient, people: frozenset[str] | list[str]) -> frozenset[str]:
+    """User ids as they are, and the members of user groups (S...) in their place."""
+    expanded: set[str] = set()
+    for entry in people:
+        if entry.startswith("S"):
+            try:
+                expanded.update(
+                    str(u) for u in client.usergroups_users_list(usergroup=entry).get("users") or []
+                )
+            except SlackApiError:
+                continue  # an unreadable group approves nobody
+        else:
+            expanded.add(entry)
+    return frozenset(expanded)

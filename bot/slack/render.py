@@ -23,6 +23,9 @@ _env = Environment(
 )
 _env.filters["esc"] = slack_escape
 _env.filters["dur"] = format_duration
+_env.filters["period"] = lambda seconds: (
+    f"{int(seconds // 86400)}d" if seconds and seconds % 86400 == 0 else format_duration(seconds)
+)
 
 
 def render(name: str, **context: Any) -> str:

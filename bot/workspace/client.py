@@ -136,6 +136,16 @@ class WorkspaceClient:
         )
         return result
 
+    def open_home(self, user: str) -> dict[str, Any]:
+        """Open the app's Home tab as ``user`` (delivers app_home_opened)."""
+        result: dict[str, Any] = self._call("open_home", user=user)
+        return result
+
+    def home(self, user: str) -> dict[str, Any]:
+        """The Home tab view published for ``user``."""
+        view: dict[str, Any] = self._call("home", user=user)["view"]
+        return view
+
     def redeliver(self, event_id: str, retry_num: int = 1) -> dict[str, Any]:
         """Resend an earlier event as Slack's retry number ``retry_num``; returns ``{"status"}``."""
         result: dict[str, Any] = self._call("redeliver", event_id=event_id, retry_num=retry_num)

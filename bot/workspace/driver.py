@@ -178,6 +178,23 @@ class Driver:
             "error": result.error,
         }
 
+    async def open_home(self, user: str) -> dict[str, Any]:
+        """A person opens the app's Home tab: ``app_home_opened`` is delivered; returns the published view."""
+        who = self._user(user)
+        event = {
+            "type": "app_home_opened",
+            "user": who.id,
+            "channel": f"D{who.id}",
+            "tab": "home",
+            "event_ts": self.state.event_ts(),
+        }
+        result = await self._deliver("events_api", payloads.event_callback(self.state, event))
+        return {"status": result.status, "error": result.error}
+
+    async def home(self, user: str) -> dict[str, Any]:
+        """The Home tab view last published for this person (empty when none)."""
+        return {"view": self.state.views.get(self._user(user).id) or {}}
+
     async def click(
         self,
         user: str,
@@ -275,6 +292,8 @@ ACTIONS = (
     "ephemerals",
     "calls",
     "fail_api",
+    "open_home",
+    "home",
 )
 
 

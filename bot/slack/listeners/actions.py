@@ -10,9 +10,12 @@ from slack_sdk import WebClient
 
 from bot.gameday.engine import Outcome
 from bot.gameday.guardrails import facilitator_refusal
+from bot.gameday.mentions import user_id_from
+from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.timeline import Kind
 from bot.service import Services
 from bot.slack import blocks
+from bot.slack.oncall_lookup import expand_groups
 
 Listener = Callable[..., None]
 
@@ -69,8 +72,15 @@ def register(app: App, services: Services) -> None:
 
     for action_id in (blocks.ACK, blocks.DETECTED, blocks.CONTAINED, blocks.ESCALATE, blocks.HANDOFF):
         app.action(action_id)(on_message_target(action_id))
+
+    def approve(gameday_id: str, user: str, at: float, delivery: str) -> Outcome:
+        record = store.get(gameday_id)
+        scenario_approvers = cached_scenario(record.scenario_text).approval.approvers if record else []
+        wanted = [user_id_from(a) or a for a in scenario_approvers] + sorted(services.settings.approvers)
+        return engine.approve(gameday_id, user, at, delivery, expand_groups(services.client, wanted))
+
     controls: dict[str, tuple[str, Callable[[str, str, float, str], Outcome]]] = {
-        blocks.APPROVE: ("approve", lambda gd, user, at, delivery: engine.approve(gd, user, at, delivery)),
+        blocks.APPROVE: ("approve", approve),
         blocks.PAUSE: ("pause", lambda gd, user, at, delivery: engine.pause(gd, user)),
         blocks.RESUME: ("resume", lambda gd, user, at, delivery: engine.resume(gd, user)),
         blocks.NEXT: ("next", lambda gd, user, at, delivery: engine.next_step(gd, user)),
