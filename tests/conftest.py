@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -63,3 +64,20 @@ def start_bot(
     yield start
     for bot in bots:
         bot.stop()
+
+
+@pytest.fixture(params=["http", "socket"])
+def live_bot(
+    request: pytest.FixtureRequest, start_bot: Callable[..., BotProcess], workspace: LocalWorkspace
+) -> BotProcess:
+    """The bot in HTTP mode or in Socket Mode: the same tests must pass over both."""
+    if request.param == "http":
+        return start_bot()
+    workspace.request_url = None  # nothing may arrive over HTTP
+    bot = start_bot(socket_mode=True)
+    deadline = time.monotonic() + 30
+    while workspace.socket_clients < 1:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot did not connect over Socket Mode")
+        time.sleep(0.05)
+    return bot

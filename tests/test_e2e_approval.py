@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bot_process import BotProcess
@@ -14,7 +13,7 @@ from bot.workspace.server import LocalWorkspace
 
 
 def test_only_an_approver_who_did_not_start_it_can_approve(
-    start_bot: Callable[..., BotProcess],
+    live_bot: BotProcess,
     people: WorkspaceClient,
     workspace: LocalWorkspace,
     scenarios_dir: Path,
@@ -26,7 +25,7 @@ def test_only_an_approver_who_did_not_start_it_can_approve(
             "approval: {required: false, approvers: []}", "approval: {required: true, approvers: [S0LEADS]}"
         )
     )
-    bot = start_bot()
+    bot = live_bot
     thread = start_gameday(people)
     kickoff = next(m for m in people.messages("C1") if m["ts"] == thread)
     assert "sce_approve" in str(kickoff["blocks"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +36,9 @@ def buttons(message: dict[str, Any]) -> list[str]:
 
 
 def test_page_controls_hand_off_by_picker_and_escalate_by_button(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
+    live_bot: BotProcess, people: WorkspaceClient
 ) -> None:
-    bot = start_bot()
+    bot = live_bot
     thread = start_gameday(people)
     page = wait_for_block(people, thread, "page:p0")
     assert {"sce_ack", "sce_escalate", "sce_detected", "sce_contained", "sce_handoff"} <= set(buttons(page))
@@ -59,10 +58,8 @@ def test_page_controls_hand_off_by_picker_and_escalate_by_button(
     assert abs(handoffs[0]["latency_seconds"] - 4.5) < 0.0005
 
 
-def test_escalate_button_and_shortcut_note_and_roles(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
-) -> None:
-    bot = start_bot()
+def test_escalate_button_and_shortcut_note_and_roles(live_bot: BotProcess, people: WorkspaceClient) -> None:
+    bot = live_bot
     thread = start_gameday(people)
     page = wait_for_block(people, thread, "page:p0")
     people.click("U1", "C1", page["ts"], "sce_escalate")
@@ -86,9 +83,9 @@ def test_escalate_button_and_shortcut_note_and_roles(
 
 
 def test_pause_and_resume_buttons_change_the_living_status_message(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
+    live_bot: BotProcess, people: WorkspaceClient
 ) -> None:
-    bot = start_bot()
+    bot = live_bot
     thread = start_gameday(people)
     wait_for_block(people, thread, "page:p0")
     assert "sce_pause" in buttons(kickoff(people, thread))
@@ -112,10 +109,9 @@ def test_pause_and_resume_buttons_change_the_living_status_message(
 
 
 def test_tabletop_next_shows_the_facilitator_note_only_to_the_facilitator(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+    live_bot: BotProcess, people: WorkspaceClient, scenarios_dir: Path
 ) -> None:
     (scenarios_dir / "tabletop-drill.yaml").write_text(TABLETOP)
-    start_bot()
     thread = start_gameday(people, "start tabletop-drill oncall=<@U1> secondary=<@U2>")
     wait_for_block(people, thread, "page:p0")
     assert "sce_next" in buttons(kickoff(people, thread))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 from bot_process import BotProcess
 from threads import start_gameday, wait_for_block, wait_for_text, wait_until
@@ -16,9 +15,8 @@ def home_text(people: WorkspaceClient, user: str) -> str:
 
 
 def test_home_shows_latest_results_with_trend_running_and_scheduled(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
+    live_bot: BotProcess, people: WorkspaceClient
 ) -> None:
-    start_bot()
     for delay in (4.0, 1.5):  # two finished runs: MTTA 4 s, then 1.5 s (2.5 s faster)
         thread = start_gameday(people)
         page = wait_for_block(people, thread, "page:p0")

@@ -18,9 +18,9 @@ from bot.workspace.server import LocalWorkspace
 
 
 def test_tta_is_reply_ts_minus_page_ts_not_delivery_time(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
+    live_bot: BotProcess, people: WorkspaceClient
 ) -> None:
-    bot = start_bot()
+    bot = live_bot
     thread = start_gameday(people)
     page = wait_for_block(people, thread, "page:p0")
     assert "<@U1" in page["text"] and "[GAME DAY]" in page["text"]
@@ -90,10 +90,8 @@ def test_forged_or_stale_requests_get_401_and_change_nothing(
     assert len(kickoffs) == 1
 
 
-def test_a_retried_delivery_records_one_gap(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
-) -> None:
-    bot = start_bot()
+def test_a_retried_delivery_records_one_gap(live_bot: BotProcess, people: WorkspaceClient) -> None:
+    bot = live_bot
     thread = start_gameday(people)
     wait_for_block(people, thread, "page:p0")
     sent = people.post("U1", "C1", "gap: the runbook has no step for revoking the token", thread_ts=thread)
@@ -111,9 +109,9 @@ def test_a_retried_delivery_records_one_gap(
 
 
 def test_unknown_scenario_gets_an_ephemeral_list_and_starts_nothing(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
+    live_bot: BotProcess, people: WorkspaceClient
 ) -> None:
-    bot = start_bot()
+    bot = live_bot
     result = people.slash("UFAC", "/sce", "start nosuch")
     assert result["status"] == 200
     assert "nosuch" in result["text"] and "pager-stress" in result["text"]
