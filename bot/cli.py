@@ -138,5 +138,23 @@ def debrief(
         typer.echo(render_debrief(report, format or "md"), nl=False)
 
 
+@cli.command()
+def history(scenario: str, format: str = typer.Option("text", "--format", "-f")) -> None:
+    """MTTA, TTD and TTC of every finished run of a scenario, and the change against the run before."""
+    from bot.debrief.history import HISTORY_FORMATS, render_history
+    from bot.gameday.trends import finished_debriefs
+    from bot.gameday.trends import history as history_rows
+    from bot.service import open_store
+
+    if format not in HISTORY_FORMATS:
+        typer.echo(f"--format must be one of {', '.join(HISTORY_FORMATS)}", err=True)
+        raise typer.Exit(2)
+    rows = history_rows(finished_debriefs(open_store(Settings.from_env()), scenario))
+    if not rows:
+        typer.echo(f"No finished game day of `{scenario}` yet; run one (or `sce demo {scenario}`).", err=True)
+        raise typer.Exit(1)
+    typer.echo(render_history(scenario, rows, format), nl=False)
+
+
 def main() -> None:
     cli()

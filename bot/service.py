@@ -35,6 +35,7 @@ class Services:
     rotations: RotationCatalog
     schedules: ScheduleStore
     intake: AlertIntake
+    announcer: SlackAnnouncer
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -69,9 +70,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     client = slack_client(settings)
     holder: list[TimerService] = []
     drivers = fault_drivers(settings)
+    announcer = SlackAnnouncer(client)
     engine = Engine(
         store,
-        SlackAnnouncer(client),
+        announcer,
         clock.now,
         drivers,
         settings.allowed_namespaces,
@@ -86,4 +88,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     timers.others.append(ScheduledStarts(schedules, engine, catalog, rotations, client, clock.now))
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
     intake = AlertIntake(store, engine)
-    return Services(settings, clock, store, engine, catalog, client, timers, rotations, schedules, intake)
+    return Services(
+        settings, clock, store, engine, catalog, client, timers, rotations, schedules, intake, announcer
+    )

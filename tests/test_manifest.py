@@ -22,6 +22,7 @@ METHOD_SCOPES = {
     "conversations_replies": "channels:history",
     "usergroups_users_list": "usergroups:read",
     "views_publish": None,  # needs no scope of its own
+    "files_upload_v2": "files:write",
 }
 # event -> the subscriptions (and scopes) that deliver it
 EVENT_SUBSCRIPTIONS = {
@@ -76,7 +77,7 @@ def web_api_methods_used() -> set[str]:
             continue  # the local workspace is Slack's stand-in, not the app
         found |= set(
             re.findall(
-                r"\.(chat_\w+|conversations_\w+|usergroups_\w+|views_\w+|reactions_\w+|users_\w+)\(",
+                r"\.(chat_\w+|conversations_\w+|usergroups_\w+|views_\w+|reactions_\w+|users_\w+|files_\w+)\(",
                 path.read_text(),
             )
         )

@@ -22,6 +22,7 @@ USAGE = {
     "detected": "/sce detected",
     "contain": "/sce contain",
     "debrief": "/sce debrief [id]",
+    "history": "/sce history <scenario>",
     "schedule": "/sce schedule <scenario> <YYYY-MM-DD> <HH:MM> [#channel] [every 90d] | list | cancel <id>",
 }
 

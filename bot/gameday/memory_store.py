@@ -155,6 +155,9 @@ class MemoryStore:
         over = {"completed", "aborted", "failed"}
         return sorted((r for r in self.records.values() if r.status not in over), key=lambda r: r.created_at)
 
+    def all(self) -> list[GameDayRecord]:
+        return sorted(self.records.values(), key=lambda r: r.created_at)
+
     def latest(self) -> GameDayRecord | None:
         return max(self.records.values(), key=lambda r: r.created_at, default=None)
 

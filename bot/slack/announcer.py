@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from slack_sdk import WebClient
+import logging
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.debrief.render import render_debrief
 from bot.gameday import metrics
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
@@ -14,6 +18,7 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.render import render
 
 POST_EVENT = "sce_post"
+log = logging.getLogger(__name__)
 
 
 class SlackAnnouncer:
@@ -126,3 +131,34 @@ class SlackAnnouncer:
 
     def finished(self, record: GameDayRecord, debrief: Debrief) -> None:
         self._post(record, render("debrief", d=debrief))
+        try:  # the full debrief as files in the thread: HTML to read and print, Markdown to paste
+            for fmt, name in (("html", "html"), ("md", "md")):
+                self.upload(
+                    record.channel,
+                    record.thread_ts,
+                    f"debrief-{record.id}.{name}",
+                    render_debrief(debrief, fmt),
+                    f"[GAME DAY] Debrief {record.id} ({fmt.upper()})",
+                )
+        except SlackApiError:
+            log.exception("could not upload the debrief files of %s", record.id)
+
+    def upload(
+        self,
+        channel: str,
+        thread_ts: str | None,
+        filename: str,
+        content: str,
+        title: str,
+        comment: str | None = None,
+    ) -> None:
+        """One file into a channel or thread (Slack's external upload flow)."""
+        self.pacer.wait(channel)
+        self.client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            filename=filename,
+            content=content,
+            title=title,
+            initial_comment=comment,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.debrief.history import render_history
 from bot.gameday.catalog import UnknownScenario
 from bot.gameday.commands import USAGE, Command
 from bot.gameday.guardrails import facilitator_refusal
@@ -15,6 +16,8 @@ from bot.gameday.rotation import RotationError, on_call, parse_rotation
 from bot.gameday.scenario_file import ScenarioError
 from bot.gameday.schedule import ScheduleError, next_event_at, parse_schedule
 from bot.gameday.timeline import Kind
+from bot.gameday.trends import finished_debriefs
+from bot.gameday.trends import history as history_rows
 from bot.service import Services
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
@@ -52,6 +55,8 @@ class CommandDesk:
             return self.oncall(inv)
         if name == "schedule":
             return self.schedule(inv)
+        if name == "history":
+            return self.history(inv)
         if name == "start":
             return self.prepare_start(inv)
         if name == "debrief" and inv.command.args:
@@ -141,6 +146,24 @@ class CommandDesk:
         booked = self.s.schedules.create(request, request.channel or inv.channel, inv.user, now)
         self.s.timers.wake_at(next_event_at(booked.next_at, booked.reminders_sent))
         return render("schedules", schedules=[booked]) + "\nReminders go to the channel 24 h and 1 h before."
+
+    def history(self, inv: Invocation) -> str:
+        """The trend as text for the person asking, and the chart uploaded to the channel."""
+        if not inv.command.args:
+            return "Which scenario? `/sce history <scenario>` (`/sce list` shows them)."
+        scenario = inv.command.args[0]
+        rows = history_rows(finished_debriefs(self.s.store, scenario))
+        if not rows:
+            return f"No finished game day of `{scenario}` yet."
+        chart = render_history(scenario, rows, "svg")
+        self.s.announcer.upload(
+            inv.channel,
+            None,
+            f"history-{scenario}.svg",
+            chart,
+            f"[GAME DAY] {scenario}: MTTA, TTD and TTC per run",
+        )
+        return render_history(scenario, rows, "text")
 
     def oncall(self, inv: Invocation) -> str:
         rotation_id = inv.command.args[0] if inv.command.args else None

@@ -141,6 +141,11 @@ class WorkspaceClient:
         result: dict[str, Any] = self._call("open_home", user=user)
         return result
 
+    def files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files the bot uploaded, with their text content, optionally for one channel."""
+        found: list[dict[str, Any]] = self._call("files", channel=channel)
+        return found
+
     def home(self, user: str) -> dict[str, Any]:
         """The Home tab view published for ``user``."""
         view: dict[str, Any] = self._call("home", user=user)["view"]

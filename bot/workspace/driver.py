@@ -22,6 +22,7 @@ from bot.workspace import payloads
 from bot.workspace.delivery import Deliverer, DeliveryResult, Kind, build_delivery
 from bot.workspace.errors import DriverError
 from bot.workspace.faults import ApiFaults
+from bot.workspace.files import FileUploads
 from bot.workspace.state import BOT_ID, BOT_USER_ID, Channel, Message, User, WorkspaceState, normalize_ts
 from bot.workspace.web_api import ApiCall
 
@@ -59,6 +60,7 @@ class Driver:
         self.api_calls = calls
         self.responses: dict[str, ResponseTarget] = {}
         self.api_faults: ApiFaults | None = None  # set by the server: shared with the Web API
+        self.uploads: FileUploads | None = None  # set by the server
 
     # ----- shared plumbing --------------------------------------------------------------
     def _user(self, user_id: str) -> User:
@@ -191,6 +193,15 @@ class Driver:
         result = await self._deliver("events_api", payloads.event_callback(self.state, event))
         return {"status": result.status, "error": result.error}
 
+    async def files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files uploaded (and completed), optionally only those shared into one channel."""
+        stored = self.uploads.files.values() if self.uploads else []
+        return [
+            f.to_driver()
+            for f in stored
+            if f.content is not None and (channel is None or f.channel == channel)
+        ]
+
     async def home(self, user: str) -> dict[str, Any]:
         """The Home tab view last published for this person (empty when none)."""
         return {"view": self.state.views.get(self._user(user).id) or {}}
@@ -294,6 +305,7 @@ ACTIONS = (
     "fail_api",
     "open_home",
     "home",
+    "files",
 )
 
 

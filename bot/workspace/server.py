@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.workspace.delivery import Deliverer
 from bot.workspace.driver import Driver, routes
 from bot.workspace.errors import DriverError
+from bot.workspace.files import FileUploads
 from bot.workspace.state import WorkspaceState
 from bot.workspace.web_api import ApiCall, WebApi
 
@@ -74,6 +75,9 @@ class LocalWorkspace:
             self.state, bot_token, app_token, lambda: self.socket_url, self.driver.announce, self.calls
         )
         self.driver.api_faults = self.web_api.faults
+        self.uploads = FileUploads(self.state, lambda: self.base_url, self.driver.announce)
+        self.web_api.uploads = self.uploads
+        self.driver.uploads = self.uploads
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -134,6 +138,7 @@ class LocalWorkspace:
         app = web.Application(middlewares=[error_middleware])
         app.router.add_route("*", "/api/{method}", self.web_api.handle)
         app.router.add_get("/socket", self.deliverer.handle_socket)
+        app.router.add_post("/_upload/{file_id}", self.uploads.receive)
         app.router.add_routes(routes(self.driver))
         app.on_shutdown.append(self.deliverer.close_sockets)
         await self.deliverer.start()  # before listening, so no request finds it missing

@@ -104,6 +104,7 @@ class Message:
     metadata: dict[str, Any] | None = None
     reactions: dict[str, list[str]] = field(default_factory=dict)
     edited_ts: str | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -253,6 +254,8 @@ class WorkspaceState:
             data["app_id"] = APP_ID
         if message.metadata:
             data["metadata"] = message.metadata
+        if message.files:
+            data["files"] = list(message.files)
         if message.thread_ts:
             data["thread_ts"] = message.thread_ts
             parent = self.find_message(message.channel, message.thread_ts)

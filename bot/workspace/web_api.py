@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.workspace.errors import SlackApiFailure
 from bot.workspace.faults import ApiFaults
+from bot.workspace.files import FileUploads
 from bot.workspace.state import (
     BOT_ID,
     BOT_NAME,
@@ -31,7 +32,7 @@ from bot.workspace.state import (
 
 log = logging.getLogger(__name__)
 
-JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
+JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
 """Fields slack_sdk serializes to JSON strings when it sends a form body."""
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
@@ -122,6 +123,7 @@ class WebApi:
         self.announce = announce
         self.calls = calls
         self.faults = ApiFaults()
+        self.uploads: FileUploads  # set by the server, which knows its own address
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.apps_connections_open,
@@ -136,6 +138,8 @@ class WebApi:
             "users.info": self.users_info,
             "users.list": self.users_list,
             "usergroups.users.list": self.usergroups_users_list,
+            "files.getUploadURLExternal": lambda params: self.uploads.get_upload_url(params),
+            "files.completeUploadExternal": lambda params: self.uploads.complete(params),
             "views.publish": self.views_publish,
         }
 
