@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -16,6 +17,7 @@ from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import GameDayStore
 
 log = logging.getLogger(__name__)
+STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left half-fired
 
 
 class DuePoller(Protocol):
@@ -41,6 +43,7 @@ class TimerService:
         self._poll_lock = threading.Lock()
         self._wake_lock = threading.Lock()
         self._next_wake: float | None = None
+        self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
 
     def start(self) -> None:
         """Put timers a dead process left half-fired back in line, then start waking up for them."""
@@ -81,6 +84,9 @@ class TimerService:
         with self._poll_lock:
             fired = 0
             try:
+                if time.monotonic() >= self._next_stale_check:  # a replica may have died mid-timer
+                    self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
+                    self.store.reset_stale_timers()
                 while True:
                     now = self.clock.now()
                     batch = fire_due_timers(self.store, self.engine, now)

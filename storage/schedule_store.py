@@ -4,6 +4,7 @@ several replicas polling the same table send each reminder once and start each g
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,10 +139,14 @@ class ScheduleStore:
                 row.state = "done"
             session.add(row)
 
-    def reset_stale_starts(self) -> int:
-        """Schedules left 'starting' by a dead process become active again (their start is retried)."""
+    def reset_stale_starts(self, min_age: float = STALE_START_SECONDS) -> int:
+        """Schedules left 'starting' longer than a start takes become active again (the start is retried)."""
         with Session(self.engine) as session, session.begin():
             result = session.execute(
-                update(ScheduleRow).where(col(ScheduleRow.state) == "starting").values(state="active")
+                update(ScheduleRow)
+                .where(
+                    col(ScheduleRow.state) == "starting", col(ScheduleRow.claimed_at) < time.time() - min_age
+                )
+                .values(state="active")
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]

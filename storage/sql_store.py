@@ -7,6 +7,7 @@ Timers are claimed with ``FOR UPDATE SKIP LOCKED`` where the database has it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from bot.gameday.timeline import Event, Kind
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
 
 OVER = ("completed", "aborted", "failed")
+STALE_CLAIM_SECONDS = 10.0
 
 
 def _record(row: GameDayRow) -> GameDayRecord:
@@ -232,9 +234,11 @@ class SqlStore:
             if self._skip_locked:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.exec(query))
+            claimed_at = time.time()  # wall clock: replicas share it, whatever the game-day clock does
             for row in rows:
                 row.state = "firing"
                 row.attempts += 1
+                row.claimed_at = claimed_at
                 session.add(row)
             return [_timer(r) for r in rows]
 
@@ -250,9 +254,27 @@ class SqlStore:
                 select(TimerRow.due_at).where(TimerRow.state == "pending").order_by(col(TimerRow.due_at))
             ).first()
 
-    def reset_stale_timers(self) -> int:
+    def reset_stale_timers(self, min_age: float = STALE_CLAIM_SECONDS) -> int:
+        """Put back timers a dead process claimed and never finished.
+
+        On PostgreSQL a timer being fired keeps its game day's row locked, so a claim older than
+        ``min_age`` whose game day row is free belongs to a process that died: it is taken back, even
+        while other replicas run. SQLite has one writer process, so at its start every claim is stale.
+        """
         with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                update(TimerRow).where(col(TimerRow.state) == "firing").values(state="pending")
+            if not self._skip_locked:
+                result = session.execute(
+                    update(TimerRow).where(col(TimerRow.state) == "firing").values(state="pending")
+                )
+                return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            stale = list(
+                session.exec(
+                    select(TimerRow.id)
+                    .join(GameDayRow, col(GameDayRow.id) == col(TimerRow.gameday_id))
+                    .where(TimerRow.state == "firing", col(TimerRow.claimed_at) < time.time() - min_age)
+                    .with_for_update(skip_locked=True, of=GameDayRow)
+                )
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            if stale:
+                session.execute(update(TimerRow).where(col(TimerRow.id).in_(stale)).values(state="pending"))
+            return len(stale)

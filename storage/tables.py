@@ -48,6 +48,7 @@ class TimerRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(default="pending", index=True, max_length=16)
     attempts: int = 0
+    claimed_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -85,4 +86,5 @@ class ScheduleRow(SQLModel, table=True):
     reminders_sent: int = 0
     state: str = Field(default="active", index=True, max_length=16)  # active | starting | cancelled | done
     last_gameday_id: str | None = Field(default=None, max_length=64)
+    claimed_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     created_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))

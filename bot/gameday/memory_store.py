@@ -182,7 +182,7 @@ class MemoryStore:
         pending = [row.timer.due_at for row in self.timers.values() if row.state == "pending"]
         return min(pending, default=None)
 
-    def reset_stale_timers(self) -> int:
+    def reset_stale_timers(self, min_age: float = 10.0) -> int:
         with self._guard:
             stale = [row for row in self.timers.values() if row.state == "firing"]
             for row in stale:

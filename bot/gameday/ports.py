@@ -113,7 +113,7 @@ class GameDayStore(Protocol):
 
     def next_due_at(self) -> float | None: ...
 
-    def reset_stale_timers(self) -> int:
+    def reset_stale_timers(self, min_age: float = 10.0) -> int:
         """Timers left 'firing' by a crashed process go back to 'pending'; returns how many."""
         ...
 

@@ -96,7 +96,8 @@ class Deliverer:
     def __init__(self, signing_secret: str, timeout: float = 3.0) -> None:
         self.signing_secret = signing_secret
         self.timeout = timeout
-        self.request_url: str | None = None
+        self.request_url: str | None = None  # several, separated by spaces, are used in turn
+        self._turn = -1
         self.sent: dict[str, Delivery] = {}
         self._queue: asyncio.Queue[tuple[Delivery, int, asyncio.Future[DeliveryResult]]] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -172,7 +173,10 @@ class Deliverer:
         if socket is not None:
             return await self._send_socket(socket, delivery, retry_num)
         if self.request_url:
-            return await self._send_http(self.request_url, delivery, retry_num)
+            # several replicas behind one URL: "a b" takes turns, as a load balancer would
+            urls = self.request_url.split()
+            self._turn = (self._turn + 1) % len(urls)
+            return await self._send_http(urls[self._turn], delivery, retry_num)
         log.info("dropping %s delivery: no socket client and no request_url", delivery.kind)
         return DeliveryResult(0, None, "none", "no_receiver")
 
@@ -208,11 +212,12 @@ class Deliverer:
         return sum(1 for ws in self._sockets if not ws.closed)
 
     def _live_socket(self) -> web.WebSocketResponse | None:
-        """The newest open connection; Slack also sends each envelope to a single one."""
-        for ws in reversed(self._sockets):
-            if not ws.closed:
-                return ws
-        return None
+        """One open connection, taking turns; Slack also sends each envelope to a single one."""
+        live = [ws for ws in self._sockets if not ws.closed]
+        if not live:
+            return None
+        self._turn = (self._turn + 1) % len(live)
+        return live[self._turn]
 
     async def _send_socket(
         self, ws: web.WebSocketResponse, delivery: Delivery, retry_num: int
