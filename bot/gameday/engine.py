@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import cast
 
+from bot.failpoints import crash_point
 from bot.gameday import metrics
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, STEP, TIME_BOX, Injector
@@ -215,6 +216,8 @@ class Engine(ResponderInput):
             intent = self.injects.fault_intent(tx, cached_scenario(tx.record.scenario_text), index)
             if intent is not None:
                 tx.append(Kind.FAULT_INTENT, self.now(), None, intent)
+        if intent is not None:
+            crash_point("fault.intent")
 
     # -- operations -----------------------------------------------------------------------------
     def _operate(
@@ -354,6 +357,7 @@ class Engine(ResponderInput):
         tx.record.status = str(status)
         tx.cancel_pending_timers()
         debrief = self.debrief_from(tx.record, tx.events, now)
+        crash_point("debrief.render")
         try:
             self.announcer.refresh_status(tx.record, scenario, fold(tx.events), now)
             self.announcer.finished(tx.record, debrief)

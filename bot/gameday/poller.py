@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.failpoints import crash_point
 from bot.gameday.engine import Engine
 from bot.gameday.ports import GameDayStore
 
@@ -15,6 +16,7 @@ def fire_due_timers(store: GameDayStore, engine: Engine, now: float, limit: int 
     """Run every timer due at ``now``; returns how many ran. A failing timer is retried later."""
     fired = 0
     for timer in store.claim_due_timers(now, limit):
+        crash_point("timer.claimed")
         try:
             engine.fire(timer)
             fired += 1
