@@ -78,14 +78,35 @@ def validate(
             for problem in exc.problems:
                 typer.echo(str(problem), err=True)
             continue
-        refusals = deployment_refusals(loaded.scenario, allowed)
+        refusals = deployment_refusals(loaded.scenario, allowed) if allowed else []
         for refusal in refusals:
             typer.echo(f"{file}: {refusal}", err=True)
         failed += bool(refusals)
         if not refusals:
             typer.echo(f"ok   {file} ({loaded.scenario.title})")
+    if not allowed:
+        typer.echo(
+            "note: SCE_ALLOWED_NAMESPACES is not set, so cluster faults were checked against each "
+            "scenario's own guardrails.namespaces only (a deployment without it refuses them at start)"
+        )
     if failed:
         raise typer.Exit(1)
+
+
+@cli.command()
+def new(
+    scenario_id: str = typer.Argument(..., metavar="ID", help="The new scenario's id (lowercase, digits, -)"),
+    title: str | None = typer.Option(None, help="Its title (default: from the id)"),
+) -> None:
+    """Write SCE_SCENARIOS_DIR/<id>.yaml: a charter-complete scenario, every field commented."""
+    from bot.gameday.charter_template import NewScenarioError, write_new_scenario
+
+    try:
+        path = write_new_scenario(Settings.from_env().scenarios_dir, scenario_id, title)
+    except NewScenarioError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Wrote {path}: fill in the TODOs, then run `sce validate {path}`.")
 
 
 @cli.command("list")

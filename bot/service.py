@@ -64,12 +64,13 @@ def open_store(settings: Settings) -> SqlStore:
     return SqlStore(engine)
 
 
-def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+def build_services(settings: Settings, clock: Clock | None = None, simulate_faults: bool = False) -> Services:
+    """Everything `sce serve` runs on; ``simulate_faults`` keeps any configured cluster out of reach."""
     clock = clock or SystemClock()
     store = open_store(settings)
     client = slack_client(settings)
     holder: list[TimerService] = []
-    drivers = fault_drivers(settings)
+    drivers = FaultDrivers(None) if simulate_faults else fault_drivers(settings)
     announcer = SlackAnnouncer(client)
     engine = Engine(
         store,

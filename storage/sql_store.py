@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from bot.gameday.ports import GameDayRecord, Timer
+from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer
 from bot.gameday.timeline import Event, Kind
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
 
@@ -167,11 +168,16 @@ class SqlStore:
 
     @contextmanager
     def transaction(self, gameday_id: str) -> Iterator[SqlTx]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            row = session.exec(select(GameDayRow).where(GameDayRow.id == gameday_id).with_for_update()).one()
-            tx = SqlTx(session, row)
-            yield tx
-            tx.save_record()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                row = session.exec(
+                    select(GameDayRow).where(GameDayRow.id == gameday_id).with_for_update()
+                ).one()
+                tx = SqlTx(session, row)
+                yield tx
+                tx.save_record()
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(f"the database did not answer ({str(exc.orig or exc).strip()[:200]})") from exc
 
     def get(self, gameday_id: str) -> GameDayRecord | None:
         with Session(self.engine) as session:

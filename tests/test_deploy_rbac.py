@@ -34,7 +34,11 @@ def kube() -> Iterator[KubeTestServer]:
 
 def documents() -> list[dict[str, Any]]:
     return [
-        doc for path in sorted(DEPLOY.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc
+        doc
+        for path in sorted(DEPLOY.glob("*.yaml"))
+        if path.name != "kustomization.yaml"  # kustomize's own file, not a Kubernetes object
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
     ]
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import cast
 
 from bot.failpoints import crash_point
 from bot.gameday import metrics
+from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, STEP, TIME_BOX, Injector
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
@@ -26,6 +28,7 @@ from bot.gameday.ports import (
     GameDayStore,
     GameDayTx,
     SingleDriver,
+    StoreUnavailable,
     Timer,
 )
 from bot.gameday.report import Debrief, build_debrief
@@ -36,6 +39,7 @@ from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
+STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the database is away
 HELD_KINDS = frozenset({STEP, ESCALATE, CHECK})  # what a pause holds; fault leases and the time box run on
 
 
@@ -170,7 +174,10 @@ class Engine(ResponderInput):
             tx.append(Kind.APPROVED, at, user, {"scenario_hash": tx.record.scenario_hash})
             tx.record.status = str(Status.RUNNING)
             self._schedule_steps(tx, scenario, max(now, at))
-            self.announcer.refresh_status(tx.record, scenario, fold(tx.events), now)
+            approved = fold(tx.events)
+            best_effort(
+                lambda: self.announcer.refresh_status(tx.record, scenario, approved, now), "the status"
+            )
             return Outcome(True, "Approved; the game day is running.", gameday_id)
 
     # -- timers ---------------------------------------------------------------------------------
@@ -227,7 +234,28 @@ class Engine(ResponderInput):
         action: Callable[[GameDayTx, Scenario, GameDayState], Outcome],
         when_over: str = "This game day is over.",
     ) -> Outcome:
-        """One operation: lock, skip a delivery seen before, refuse when over, act, then settle."""
+        """One operation: lock, skip a delivery seen before, refuse when over, act, then settle.
+
+        Slack input arrives once (its ack is already sent), so a database that is restarting is waited
+        for a few seconds rather than the input being lost.
+        """
+        for pause in (*STORE_RETRY_PAUSES, None):
+            try:
+                return self._operate_once(gameday_id, delivery_id, action, when_over)
+            except StoreUnavailable as exc:
+                if pause is None:
+                    raise
+                log.warning("%s; retrying %s in %.1fs", exc, gameday_id, pause)
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _operate_once(
+        self,
+        gameday_id: str,
+        delivery_id: str | None,
+        action: Callable[[GameDayTx, Scenario, GameDayState], Outcome],
+        when_over: str,
+    ) -> Outcome:
         with self.store.transaction(gameday_id) as tx:
             if delivery_id is not None and self._duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id)
@@ -333,7 +361,7 @@ class Engine(ResponderInput):
                 tx, scenario, Status.COMPLETED, "every step ran and every expectation has an outcome"
             )
             return
-        self.announcer.refresh_status(tx.record, scenario, state, now)
+        best_effort(lambda: self.announcer.refresh_status(tx.record, scenario, state, now), "the status")
 
     def _finish(
         self, tx: GameDayTx, scenario: Scenario, status: Status, reason: str, final: bool = False

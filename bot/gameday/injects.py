@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import check_fault_allowed
 from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayTx
 from bot.gameday.roster import roster_at
@@ -173,7 +174,7 @@ class Injector:
         assert spec is not None
         refusal = check_fault_allowed(spec, scenario, self.allowed_namespaces)
         if refusal:
-            self.announcer.fault(tx.record, spec, "refused", refusal)
+            best_effort(lambda: self.announcer.fault(tx.record, spec, "refused", refusal), "a refusal")
             return
         fault_id = f"f{index}"
         now = self.now()
@@ -182,11 +183,14 @@ class Injector:
             driver = self.faults.driver_for(spec.type)
             if tx.record.dry_run:
                 plan = driver.plan(tx.record.id, fault_id, spec, expires_at)
-                self.announcer.fault(tx.record, spec, "dry-run", describe_plan(plan))
+                best_effort(
+                    lambda: self.announcer.fault(tx.record, spec, "dry-run", describe_plan(plan)), "a plan"
+                )
                 return
             detail = driver.apply(tx.record.id, fault_id, spec, expires_at)
         except FaultRejected as exc:
-            self.announcer.fault(tx.record, spec, "refused", str(exc))
+            reason = str(exc)
+            best_effort(lambda: self.announcer.fault(tx.record, spec, "refused", reason), "a refusal")
             return
         first_inject = fold(tx.events).t0 is None
         tx.append(
@@ -202,7 +206,7 @@ class Injector:
                 "detail": detail,
             },
         )
-        self.announcer.fault(tx.record, spec, "applied", detail)
+        best_effort(lambda: self.announcer.fault(tx.record, spec, "applied", detail), "a fault notice")
         self.schedule(tx, f"fault_expiry:{fault_id}", expires_at, FAULT_EXPIRY, {"fault_id": fault_id})
         if spec.type in OBSERVED_TYPES:
             self.schedule(
@@ -235,7 +239,10 @@ class Injector:
             {"fault_id": fault_id, "outcome": seen.outcome, "detail": seen.detail},
         )
         spec_type = FaultSpec(type=fault.type)
-        self.announcer.fault(tx.record, spec_type, f"observed {seen.outcome}", seen.detail)
+        best_effort(
+            lambda: self.announcer.fault(tx.record, spec_type, f"observed {seen.outcome}", seen.detail),
+            "a probe",
+        )
 
     def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
         fault = fold(tx.events).faults.get(fault_id)

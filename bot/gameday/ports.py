@@ -15,6 +15,10 @@ from bot.gameday.state import GameDayState, PageState
 from bot.gameday.timeline import Event, Kind
 
 
+class StoreUnavailable(RuntimeError):
+    """The database did not answer (restarting, network); the operation may be tried again."""
+
+
 @dataclass
 class GameDayRecord:
     """The row behind a game day: what it runs and where; its state lives in the timeline."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.gameday.best_effort import best_effort
 from bot.gameday.injects import Injector
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import Announcer, GameDayTx
@@ -57,13 +58,16 @@ class ResponderInput:
             pages = mine or ([] if handoffs else state.open_pages())
         for handoff in handoffs:
             tx.append(Kind.HANDOFF_COMPLETED, at, user, {"handoff_id": handoff.handoff_id})
-            self.announcer.acknowledged(tx.record, user, "the handoff", handoff.latency_at(at))
+            self._confirm(tx, user, "the handoff", handoff.latency_at(at))
             done.append(handoff.handoff_id)
         for page in pages:
             tx.append(Kind.ACKNOWLEDGED, at, user, {"page_id": page.page_id})
-            self.announcer.acknowledged(tx.record, user, f"page {page.page_id}", at - page.paged_at)
+            self._confirm(tx, user, f"page {page.page_id}", at - page.paged_at)
             done.append(page.page_id)
         return done
+
+    def _confirm(self, tx: GameDayTx, user: str, what: str, took: float) -> None:
+        best_effort(lambda: self.announcer.acknowledged(tx.record, user, what, took), "an acknowledgement")
 
     def request_handoff(
         self, gameday_id: str, from_user: str, to_user: str, at: float, delivery_id: str
@@ -129,7 +133,8 @@ class ResponderInput:
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             tx.append(Kind.ROLE_ASSIGNED, at, by, {"role": role, "user": user})
-            self.announcer.say(tx.record, f"<@{user}> is now the {role}.", f"role:{role}:{len(tx.events)}")
+            key = f"role:{role}:{len(tx.events)}"
+            best_effort(lambda: self.announcer.say(tx.record, f"<@{user}> is now the {role}.", key), "a role")
             return Outcome(True, f"<@{user}> is the {role}.")
 
         return self._operate(gameday_id, delivery_id, act)

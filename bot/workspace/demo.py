@@ -11,15 +11,17 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.debrief.render import render_debrief
+from bot.gameday.catalog import ScenarioCatalog, UnknownScenario
 from bot.gameday.clock import ScaledClock
 from bot.gameday.durations import format_duration
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
+from bot.gameday.scenario_file import ScenarioError
 from bot.server import HttpServer
 from bot.service import build_services
 from bot.slack.app import create_app
 from bot.workspace.client import WorkspaceClient
-from bot.workspace.responders import Responders, load_script
+from bot.workspace.responders import SCRIPTS, Responders, load_script
 from bot.workspace.server import LocalWorkspace
 from storage.sql_store import SqlStore
 
@@ -56,7 +58,14 @@ def run_demo(
     clock = ScaledClock(speed)
     script = load_script(scenario_id)
     if script is None:
-        raise SystemExit(f"No responder script for {scenario_id}; the demo knows: pager-stress")
+        known = ", ".join(sorted(p.stem for p in SCRIPTS.glob("*.yaml")))
+        raise SystemExit(f"No responder script for {scenario_id}; the demo knows: {known}")
+    try:
+        namespaces = frozenset(
+            ScenarioCatalog(base.scenarios_dir).load(scenario_id).scenario.guardrails.namespaces
+        )
+    except (UnknownScenario, ScenarioError) as exc:
+        raise SystemExit(str(exc)) from None
     workspace = LocalWorkspace(
         signing_secret=SIGNING_SECRET, clock=clock.now, users=USERS, channels={CHANNEL: "gameday"}
     ).start()
@@ -66,9 +75,9 @@ def run_demo(
         slack_api_url=workspace.api_url,
         database_url=base.database_url,
         scenarios_dir=base.scenarios_dir,
-        allowed_namespaces=base.allowed_namespaces,
+        allowed_namespaces=base.allowed_namespaces | namespaces,  # every fault is simulated here
     )
-    services = build_services(settings, clock)
+    services = build_services(settings, clock, simulate_faults=True)  # the demo never touches a cluster
     server = HttpServer(create_app(services), "127.0.0.1", 0)
     server.start()
     workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
@@ -81,7 +90,13 @@ def run_demo(
         say(f"carol> /sce {command}")
         result = people.slash("UFAC", "/sce", command, channel=CHANNEL)
         say(f"  (only carol sees) {result.get('text')}")
-        kickoff = people.wait_for_message(CHANNEL, r"\[GAME DAY\]", timeout=10)
+        if not str(result.get("text") or "").startswith("Starting"):
+            raise SystemExit(f"The game day did not start: {result.get('text')}")
+        try:
+            kickoff = people.wait_for_message(CHANNEL, r"\[GAME DAY\]", timeout=10)
+        except TimeoutError:
+            told = " ".join(e.get("text") or "" for e in people.ephemerals("UFAC"))
+            raise SystemExit(f"The game day did not start: {told}") from None
         thread_ts = kickoff["ts"]
         origin = float(thread_ts)
         responders = Responders(people, clock, CHANNEL, thread_ts, script, ROLES)

@@ -34,6 +34,7 @@ class Cue(BaseModel):
     reply: str | None = None
     click: str | None = None
     react: str | None = None
+    command: str | None = None  # a slash command such as "next" (tabletop): on the bot's clock, no ts
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Cue:
@@ -123,7 +124,10 @@ class Responders:
     def _perform(self, cue: Cue, message: dict[str, Any], at: float) -> None:
         user = self.users[cue.who]
         ts = f"{at:.6f}"
-        if cue.reply is not None:
+        if cue.command is not None:
+            self.ws.slash(user, "/sce", cue.command, channel=self.channel)
+            what = f"types /sce {cue.command}"
+        elif cue.reply is not None:
             self.ws.post(user, self.channel, cue.reply, thread_ts=self.thread_ts, ts=ts)
             what = f"replies {cue.reply!r}"
         elif cue.click is not None:
