@@ -177,7 +177,8 @@ class SqlStore:
                 yield tx
                 tx.save_record()
         except (OperationalError, InterfaceError) as exc:
-            raise StoreUnavailable(f"the database did not answer ({str(exc.orig or exc).strip()[:200]})") from exc
+            reason = str(exc.orig or exc).strip()[:200]
+            raise StoreUnavailable(f"the database did not answer ({reason})") from exc
 
     def get(self, gameday_id: str) -> GameDayRecord | None:
         with Session(self.engine) as session:
