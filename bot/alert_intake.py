@@ -15,6 +15,7 @@ from bot.gameday.ports import GameDayStore
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import fold
 from bot.gameday.timeline import Kind
+from bot.observability import count_webhook_alert
 
 log = logging.getLogger(__name__)
 
@@ -65,5 +66,7 @@ class AlertIntake:
                 )
             else:  # pragma: no cover - classify returns only the three kinds
                 continue
-            results.append(f"{decision.gameday_id}: {type(decision).__name__.lower()}: {outcome.message}")
+            kind = type(decision).__name__.lower()
+            count_webhook_alert(kind)
+            results.append(f"{decision.gameday_id}: {kind}: {outcome.message}")
         return results

@@ -19,12 +19,23 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Security gam
 def serve() -> None:
     """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (/slack/events, /healthz)."""
     from bot.hooks import hooks_app
+    from bot.logs import configure_logging
+    from bot.observability import database_ready, store_snapshot, watch
     from bot.server import HttpServer, socket_mode_handler
     from bot.service import build_services
     from bot.slack.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.alert_webhook_secret,
+        settings.pagerduty_routing_key,
+        settings.pagerduty_api_token,
+    ]
+    configure_logging(json=settings.log_format == "json", secrets=secrets)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     missing = settings.missing_for_slack()
     if missing:
         typer.echo(
@@ -36,7 +47,9 @@ def serve() -> None:
     services.timers.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     hooks = hooks_app(services.intake.handle, settings.alert_webhook_secret, time.time)
-    server = HttpServer(app, "0.0.0.0", settings.port, hooks=hooks)
+    watch(lambda: store_snapshot(services.store))
+    ready = lambda: database_ready(services.store.engine)  # noqa: E731
+    server = HttpServer(app, "0.0.0.0", settings.port, hooks=hooks, ready=ready)
     if settings.socket_mode:
         assert settings.slack_app_token
         server.start()  # health checks and alert webhooks still arrive over HTTP

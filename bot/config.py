@@ -32,6 +32,11 @@ class Settings:
     sinkhole_cidr: str | None = None
     probe_image: str | None = None
     chaos_mesh: bool = False
+    log_format: str = "text"
+    pagerduty_routing_key: str | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    pagerduty_api_token: str | None = None
+    pagerduty_api_url: str = "https://api.pagerduty.com"
     alert_webhook_secret: str | None = None
     alerts_channel: str | None = None
 
@@ -55,6 +60,11 @@ class Settings:
             sinkhole_cidr=env.get("SCE_SINKHOLE_CIDR") or None,
             probe_image=env.get("SCE_PROBE_IMAGE") or None,
             chaos_mesh=(env.get("SCE_CHAOS_MESH") or "").lower() in ("1", "true", "yes", "on"),
+            log_format=(env.get("SCE_LOG_FORMAT") or "text").lower(),
+            pagerduty_routing_key=env.get("PAGERDUTY_ROUTING_KEY") or None,
+            pagerduty_events_url=env.get("PAGERDUTY_EVENTS_URL") or "https://events.pagerduty.com/v2/enqueue",
+            pagerduty_api_token=env.get("PAGERDUTY_API_TOKEN") or None,
+            pagerduty_api_url=env.get("PAGERDUTY_API_URL") or "https://api.pagerduty.com",
             alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
         )

@@ -13,13 +13,22 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.observability import metrics_wsgi, readiness
+
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def wsgi_app(app: App, health: Callable[[], bool], hooks: WsgiApp | None = None) -> WsgiApp:
+def wsgi_app(
+    app: App,
+    health: Callable[[], bool],
+    hooks: WsgiApp | None = None,
+    ready: Callable[[], bool] | None = None,
+) -> WsgiApp:
     slack = SlackRequestHandler(app, path="/slack/events")
+    metrics = metrics_wsgi()
+    readyz = readiness(ready or health)
 
     def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -32,6 +41,10 @@ def wsgi_app(app: App, health: Callable[[], bool], hooks: WsgiApp | None = None)
             return [body]
         if path == "/slack/events":
             return slack(environ, start_response)
+        if path == "/metrics":
+            return metrics(environ, start_response)
+        if path == "/readyz":
+            return readyz(environ, start_response)
         if hooks is not None and path.startswith("/hooks/"):
             return hooks(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
@@ -50,9 +63,10 @@ class HttpServer:
         port: int,
         health: Callable[[], bool] = lambda: True,
         hooks: WsgiApp | None = None,
+        ready: Callable[[], bool] | None = None,
     ):
         self._server = create_server(
-            wsgi_app(app, health, hooks), host=host, port=port, threads=8, ident="sce"
+            wsgi_app(app, health, hooks, ready), host=host, port=port, threads=8, ident="sce"
         )
         self._thread: threading.Thread | None = None
 

@@ -15,6 +15,8 @@ from bot.faults.registry import FaultDrivers
 from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
 from bot.gameday.clock import Clock, SystemClock
 from bot.gameday.engine import Engine
+from bot.observability import CountedRetries, ObservedWebClient
+from bot.pagerduty import PagerDuty
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
@@ -40,8 +42,9 @@ class Services:
 
 def slack_client(settings: Settings) -> WebClient:
     """The one Web API client: base URL from config, Slack's rate-limit answers retried."""
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
+    client = ObservedWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    handlers = [*client.retry_handlers, RateLimitErrorRetryHandler(max_retry_count=5)]
+    client.retry_handlers = [CountedRetries(handler) for handler in handlers]
     return client
 
 
@@ -71,7 +74,8 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     client = slack_client(settings)
     holder: list[TimerService] = []
     drivers = FaultDrivers(None) if simulate_faults else fault_drivers(settings)
-    announcer = SlackAnnouncer(client)
+    pager = PagerDuty(settings.pagerduty_events_url, settings.pagerduty_routing_key)
+    announcer = SlackAnnouncer(client, pagerduty=pager if settings.pagerduty_routing_key else None)
     engine = Engine(
         store,
         announcer,

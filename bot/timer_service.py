@@ -15,6 +15,7 @@ from bot.gameday.clock import Clock
 from bot.gameday.engine import Engine
 from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import GameDayStore
+from bot.observability import observe_timer_lateness
 
 log = logging.getLogger(__name__)
 STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left half-fired
@@ -89,7 +90,12 @@ class TimerService:
                     self.store.reset_stale_timers()
                 while True:
                     now = self.clock.now()
-                    batch = fire_due_timers(self.store, self.engine, now)
+                    batch = fire_due_timers(
+                        self.store,
+                        self.engine,
+                        now,
+                        on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
+                    )
                     batch += sum(other.run_due(now) for other in self.others)
                     fired += batch
                     if batch == 0:

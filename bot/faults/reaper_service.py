@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from bot.faults.registry import FaultDrivers
+from bot.observability import count_failed_revert
 
 log = logging.getLogger(__name__)
 REAP_EVERY_SECONDS = 60.0
@@ -52,3 +53,4 @@ class FaultReaper:
             log.info("reaper: %s", line)
         for line in report.failed:
             log.error("reaper could not revert: %s", line)
+            count_failed_revert()

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bot.failpoints import crash_point
 from bot.gameday.engine import Engine
-from bot.gameday.ports import GameDayStore
+from bot.gameday.ports import GameDayStore, Timer
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5.0
 
 
-def fire_due_timers(store: GameDayStore, engine: Engine, now: float, limit: int = 50) -> int:
-    """Run every timer due at ``now``; returns how many ran. A failing timer is retried later."""
+def fire_due_timers(
+    store: GameDayStore,
+    engine: Engine,
+    now: float,
+    limit: int = 50,
+    on_fire: Callable[[Timer, float], None] | None = None,
+) -> int:
+    """Run every timer due at ``now``; returns how many ran. A failing timer is retried later.
+
+    ``on_fire(timer, now)`` hears of each one as it starts (the edge measures lateness with it).
+    """
     fired = 0
     for timer in store.claim_due_timers(now, limit):
         crash_point("timer.claimed")
+        if on_fire is not None:
+            on_fire(timer, now)
         try:
             engine.fire(timer)
             fired += 1

@@ -13,6 +13,8 @@ from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, PageState, Status
+from bot.observability import count_page, observe_ack
+from bot.pagerduty import PagerDuty, PagerDutyError
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
 from bot.slack.render import render
@@ -22,9 +24,12 @@ log = logging.getLogger(__name__)
 
 
 class SlackAnnouncer:
-    def __init__(self, client: WebClient, pacer: ChannelPacer | None = None):
+    def __init__(
+        self, client: WebClient, pacer: ChannelPacer | None = None, pagerduty: PagerDuty | None = None
+    ):
         self.client = client
         self.pacer = pacer or ChannelPacer()
+        self.pagerduty = pagerduty  # real paging next to the Slack mention, when configured
 
     def _post(
         self,
@@ -108,9 +113,26 @@ class SlackAnnouncer:
 
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
         text = render("page", spec=spec, responder=responder)
-        return self._post(record, text, blocks.page_blocks(text, page_id), key)
+        ts = self._post(record, text, blocks.page_blocks(text, page_id), key)
+        count_page(spec.severity)
+        if self.pagerduty is not None:
+            links = [("Runbook", spec.runbook)] if spec.runbook else []
+            try:
+                self.pagerduty.trigger(
+                    page_id,
+                    record.id,
+                    spec.summary,
+                    spec.severity,
+                    f"sce/{record.scenario_id}",
+                    links=links,
+                    at=float(ts),
+                )
+            except PagerDutyError:
+                log.exception("PagerDuty did not take page %s of %s; Slack has it", page_id, record.id)
+        return ts
 
     def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str:
+        count_page(page.severity)
         text = render("escalation", page=page, to=to)
         return self._post(record, text, blocks.page_blocks(text, page.page_id, role="escalation"), key)
 
@@ -124,12 +146,19 @@ class SlackAnnouncer:
         return self._post(record, text, blocks.handoff_blocks(text, handoff_id), key)
 
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
+        if what.startswith("page ") and seconds is not None:
+            observe_ack(seconds)
         self._post(record, render("acknowledged", who=who, what=what, seconds=seconds))
 
     def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
         return self._post(record, render("fault", spec=spec, verb=verb, detail=detail))
 
     def finished(self, record: GameDayRecord, debrief: Debrief) -> None:
+        if self.pagerduty is not None:
+            try:
+                self.pagerduty.resolve_pages(record.id, [p.id for p in debrief.pages])
+            except PagerDutyError:
+                log.exception("PagerDuty did not resolve the pages of %s", record.id)
         self._post(record, render("debrief", d=debrief))
         try:  # the full debrief as files in the thread: HTML to read and print, Markdown to paste
             for fmt, name in (("html", "html"), ("md", "md")):
