@@ -15,6 +15,7 @@ from bot.faults.registry import FaultDrivers
 from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
 from bot.gameday.clock import Clock, SystemClock
 from bot.gameday.engine import Engine
+from bot.http_caller import RequestsCaller
 from bot.observability import CountedRetries, ObservedWebClient
 from bot.pagerduty import PagerDuty
 from bot.slack.announcer import SlackAnnouncer
@@ -84,6 +85,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         settings.allowed_namespaces,
         on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
         approvers=settings.approvers,
+        http=RequestsCaller(),
     )
     timers = TimerService(store, engine, clock)
     holder.append(timers)

@@ -8,6 +8,7 @@ from recording_announcer import RecordingAnnouncer
 
 from bot.faults.simulated import SimulatedDriver
 from bot.gameday.clock import VirtualClock
+from bot.http_caller import RequestsCaller
 from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.poller import fire_due_timers
@@ -24,7 +25,9 @@ class CoreHarness:
         self.store: GameDayStore = store or MemoryStore()
         self.announcer = RecordingAnnouncer(self.clock.now)
         self.faults = SimulatedDriver()
-        self.engine = Engine(self.store, self.announcer, self.clock.now, self.faults, allowed_namespaces)
+        self.engine = Engine(
+            self.store, self.announcer, self.clock.now, self.faults, allowed_namespaces, http=RequestsCaller()
+        )
         self._delivery = 0
 
     def delivery(self) -> str:

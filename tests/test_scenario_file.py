@@ -176,7 +176,7 @@ def test_a_step_with_two_actions_is_reported_at_the_step() -> None:
     problems = problems_of(text)
     assert [p.field for p in problems] == ["steps[1]"]
     assert problems[0].line == line_of(text, "- at: 1m") == 18
-    assert "exactly one of page, say, fault or handoff" in problems[0].message
+    assert "exactly one of page, say, fault, handoff" in problems[0].message
     assert "page, say" in problems[0].message.split("found", 1)[1]
 
 
@@ -185,7 +185,7 @@ def test_a_step_with_no_action_is_reported_at_the_step() -> None:
     problems = problems_of(text)
     assert [p.field for p in problems] == ["steps[3]"]
     assert problems[0].line == line_of(text, "- at: 8m") == 24
-    assert "exactly one of page, say, fault or handoff" in problems[0].message
+    assert "exactly one of page, say, fault, handoff" in problems[0].message
 
 
 def test_steps_out_of_order_name_the_step_that_is_early() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.gameday.attachments import with_attachments
 from bot.gameday.scenario_file import LoadedScenario, ScenarioError, load_scenario_file, scenario_files
 
 
@@ -22,7 +23,7 @@ class ScenarioCatalog:
         """Load one scenario by id; ScenarioError for a broken file, UnknownScenario for a wrong name."""
         for path in scenario_files(self.directory):
             if path.stem == scenario_id:
-                return load_scenario_file(path)
+                return with_attachments(load_scenario_file(path), self.directory)
         available = ", ".join(self.ids()) or "(none: add YAML files to the scenarios directory)"
         raise UnknownScenario(f"There is no scenario `{scenario_id}`. Available: {available}.")
 

@@ -19,6 +19,7 @@ from bot.gameday import metrics
 from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, STEP, TIME_BOX, Injector
+from bot.gameday.more_steps import LOG_LINE, HttpCaller
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import (
     Announcer,
@@ -40,7 +41,8 @@ from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
 STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the database is away
-HELD_KINDS = frozenset({STEP, ESCALATE, CHECK})  # what a pause holds; fault leases and the time box run on
+# what a pause holds; fault leases and the time box run on
+HELD_KINDS = frozenset({STEP, ESCALATE, CHECK, LOG_LINE})
 
 
 def _undecided(result: metrics.ExpectationResult, state: GameDayState) -> bool:
@@ -72,6 +74,7 @@ class Engine(ResponderInput):
         allowed_namespaces: frozenset[str] = frozenset(),
         on_timer_scheduled: Callable[[float], None] | None = None,
         approvers: frozenset[str] = frozenset(),
+        http: HttpCaller | None = None,
     ):
         self.approvers = approvers
         self.store = store
@@ -84,7 +87,7 @@ class Engine(ResponderInput):
             else SingleDriver(cast(FaultDriver, faults))
         )
         self.injects = Injector(
-            announcer, router, clock, allowed_namespaces, on_timer_scheduled or (lambda due: None)
+            announcer, router, clock, allowed_namespaces, on_timer_scheduled or (lambda due: None), http=http
         )
 
     # -- starting -------------------------------------------------------------------------------
@@ -207,6 +210,10 @@ class Engine(ResponderInput):
             self._finish(tx, scenario, status, why, final=True)
         elif timer.kind == FAULT_EXPIRY:
             self.injects.revert_fault(tx, scenario, timer.payload["fault_id"])
+        elif timer.kind == LOG_LINE:
+            index = int(timer.payload["step"])
+            if index not in state.steps_ran:
+                self.injects.more.stream_log(tx, scenario, index, int(timer.payload["line"]), replay)
         elif timer.kind == OBSERVE:
             self.injects.observe_fault(tx, state, timer.payload["fault_id"], int(timer.payload.get("n", 1)))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import check_fault_allowed
+from bot.gameday.more_steps import HttpCaller, MoreSteps
 from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayTx
 from bot.gameday.roster import roster_at
 from bot.gameday.scenario import FaultSpec, Scenario, Step
@@ -43,12 +44,14 @@ class Injector:
         clock: Callable[[], float],
         allowed_namespaces: frozenset[str],
         on_timer_scheduled: Callable[[float], None],
+        http: HttpCaller | None = None,
     ):
         self.announcer = announcer
         self.faults = faults
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
         self.on_timer_scheduled = on_timer_scheduled
+        self.more = MoreSteps(announcer, clock, http, self.schedule, self.posted_once)
 
     def posted_once(self, tx: GameDayTx, key: str, replay: bool, post: Callable[[str], str]) -> str:
         """Post a step's message, or after a crash find the one the dead process already posted."""
@@ -79,6 +82,15 @@ class Injector:
             self.request_handoff(tx, state, from_user, to_user, float(self.now()), None, key, replay)
         elif step.fault is not None:
             self.apply_fault(tx, scenario, index, step)
+        elif step.logs is not None:
+            self.more.stream_log(tx, scenario, index, 0, replay)
+            return  # the step has run once its last line is out
+        elif step.http is not None:
+            self.more.http_probe(tx, index, step.http)
+        elif step.sbom is not None:
+            self.more.sbom(tx, index, step.sbom)
+        elif step.webhook is not None:
+            self.more.webhook(tx, index, step.webhook)
         tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": step.kind})
 
     def page(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -57,6 +58,7 @@ class Guardrails(_Strict):
     namespaces: list[str] = []
     dry_run: bool = False
     stop_on: list[dict[str, Any]] = []
+    hosts: list[str] = []  # the only hosts http and webhook steps may call
 
     @field_validator("stop_on")
     @classmethod
@@ -109,7 +111,52 @@ class FaultSpec(BaseModel):
     ttl: Duration = 10 * 60
 
 
-StepKind = Literal["page", "say", "fault", "handoff"]
+class LogsSpec(_Strict):
+    """Log lines streamed into the thread one by one (the article's "tabletop + live logs").
+
+    ``file`` (relative to the scenarios folder) is read when the game day starts and kept with it.
+    """
+
+    file: str | None = None
+    lines: list[str] = []
+    every: Duration = 10.0
+
+    @model_validator(mode="after")
+    def _some_lines(self) -> LogsSpec:
+        if (self.file is None) == (not self.lines):
+            raise ValueError("logs needs either file (a log shipped with the scenario) or lines, not both")
+        if self.every <= 0:
+            raise ValueError("logs.every must be longer than 0s")
+        return self
+
+
+class HttpProbeSpec(_Strict):
+    """Requests to a target the scenario allows (guardrails.hosts); each status is checked against expect."""
+
+    url: str = Field(pattern=r"^https?://")
+    method: Literal["GET", "POST", "HEAD"] = "GET"
+    count: int = Field(1, ge=1, le=100)
+    expect: list[int] = [200]
+    body: str | None = None
+
+
+class SbomSpec(_Strict):
+    """Find a package in a CycloneDX or SPDX JSON file shipped with the scenario; list what contains it."""
+
+    file: str
+    package: str
+    document: dict[str, Any] | None = None  # filled from ``file`` when the game day starts
+
+
+class WebhookSpec(_Strict):
+    """Call the team's pipeline or feature-flag service (a host in guardrails.hosts), on the timeline."""
+
+    url: str = Field(pattern=r"^https?://")
+    payload: dict[str, Any] = {}
+
+
+StepKind = Literal["page", "say", "fault", "handoff", "logs", "http", "sbom", "webhook"]
+STEP_KINDS: tuple[StepKind, ...] = ("page", "say", "fault", "handoff", "logs", "http", "sbom", "webhook")
 
 
 class Step(_Strict):
@@ -118,21 +165,25 @@ class Step(_Strict):
     say: str | None = None
     fault: FaultSpec | None = None
     handoff: HandoffSpec | None = None
+    logs: LogsSpec | None = None
+    http: HttpProbeSpec | None = None
+    sbom: SbomSpec | None = None
+    webhook: WebhookSpec | None = None
     facilitator_note: str | None = None
 
     @model_validator(mode="after")
     def _exactly_one_action(self) -> Step:
-        present = [name for name in ("page", "say", "fault", "handoff") if getattr(self, name) is not None]
+        present = [name for name in STEP_KINDS if getattr(self, name) is not None]
         if len(present) != 1:
             raise ValueError(
-                "a step needs exactly one of page, say, fault or handoff"
+                f"a step needs exactly one of {', '.join(STEP_KINDS)}"
                 + (f" (found {', '.join(present)})" if present else "")
             )
         return self
 
     @property
     def kind(self) -> StepKind:
-        for name in ("page", "say", "fault", "handoff"):
+        for name in STEP_KINDS:
             if getattr(self, name) is not None:
                 return name  # type: ignore[return-value,unused-ignore]
         raise AssertionError("validated step without an action")
@@ -176,6 +227,23 @@ class Scenario(_Strict):
                 f"({self.guardrails.max_duration:g}s); raise max_duration or move the step",
                 ("steps", len(self.steps) - 1, "at"),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _calls_only_to_allowed_hosts(self) -> Scenario:
+        """http and webhook steps reach only hosts the scenario names in guardrails.hosts."""
+        for index, step in enumerate(self.steps):
+            for kind in ("http", "webhook"):
+                spec = getattr(step, kind)
+                if spec is None:
+                    continue
+                host = urlsplit(spec.url).hostname or ""
+                if host not in self.guardrails.hosts:
+                    allowed = ", ".join(self.guardrails.hosts) or "none"
+                    raise StepOrderError(
+                        f"{host or spec.url} is not in guardrails.hosts ({allowed}); add it there first",
+                        ("steps", index, kind, "url"),
+                    )
         return self
 
     @model_validator(mode="after")

@@ -23,6 +23,8 @@ class Kind(StrEnum):
     CONTAINED = "contained"
     NOTE = "note"
     SAID = "said"
+    HTTP_PROBED = "http_probed"  # data: step, url, statuses, expected, ok
+    WEBHOOK_CALLED = "webhook_called"  # data: step, url, status
     FAULT_INTENT = (
         "fault_intent"  # committed before the driver is called: data fault_id, type, driver, expires_at
     )
