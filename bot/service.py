@@ -17,7 +17,7 @@ from bot.gameday.clock import Clock, SystemClock
 from bot.gameday.engine import Engine
 from bot.http_caller import RequestsCaller
 from bot.observability import CountedRetries, ObservedWebClient
-from bot.pagerduty import PagerDuty
+from bot.pagerduty import OnCallSchedule, PagerDuty
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
@@ -39,6 +39,7 @@ class Services:
     schedules: ScheduleStore
     intake: AlertIntake
     announcer: SlackAnnouncer
+    pagerduty_schedule: OnCallSchedule | None = None
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -92,9 +93,37 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     catalog = ScenarioCatalog(settings.scenarios_dir)
     rotations = RotationCatalog(settings.rotations_dir)
     schedules = ScheduleStore(store.engine)
-    timers.others.append(ScheduledStarts(schedules, engine, catalog, rotations, client, clock.now))
+    timers.others.append(
+        ScheduledStarts(
+            schedules,
+            engine,
+            catalog,
+            rotations,
+            client,
+            clock.now,
+            OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
+            if settings.pagerduty_api_token
+            else None,
+        )
+    )
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
     intake = AlertIntake(store, engine)
+    schedule = (
+        OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
+        if settings.pagerduty_api_token
+        else None
+    )
     return Services(
-        settings, clock, store, engine, catalog, client, timers, rotations, schedules, intake, announcer
+        settings,
+        clock,
+        store,
+        engine,
+        catalog,
+        client,
+        timers,
+        rotations,
+        schedules,
+        intake,
+        announcer,
+        schedule,
     )

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 from bot_process import BotProcess
 from prometheus_client.parser import text_string_to_metric_families
-from test_pagerduty import FakePagerDuty
+from test_pagerduty import API_TOKEN, FakePagerDuty, shift
 from threads import start_gameday, wait_for_block, wait_for_text, wait_until
 
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
+
+
+def iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
@@ -72,5 +78,36 @@ def test_metrics_readiness_and_pagerduty_during_a_game_day(
         assert len(triggers) == 1 and len(resolves) == 1
         assert triggers[0]["dedup_key"] == resolves[0]["dedup_key"]
         assert triggers[0]["payload"]["summary"].startswith("[GAME DAY]")
+    finally:
+        bot.stop()
+
+
+def test_who_is_paged_can_come_from_a_pagerduty_schedule(
+    workspace: LocalWorkspace,
+    people: WorkspaceClient,
+    scenarios_dir: Path,
+    tmp_path: Path,
+    pagerduty: FakePagerDuty,
+) -> None:
+    now = time.time()
+    pagerduty.oncalls = [
+        shift("PBOB", "bob@example.com", iso(now - 3600), iso(now + 3600)),  # bob is on call now
+        shift("PALICE", "alice@example.com", iso(now + 3600), iso(now + 7200)),  # alice takes over next
+    ]
+    text = (scenarios_dir / "pager-stress.yaml").read_text()
+    (scenarios_dir / "pager-stress.yaml").write_text(
+        text.replace("escalate_after: 3m}", "escalate_after: 3m, pagerduty_schedule: PSCHED1}")
+    )
+    env = {"PAGERDUTY_API_TOKEN": API_TOKEN, "PAGERDUTY_API_URL": pagerduty.url}
+    bot = BotProcess(
+        workspace.api_url, f"sqlite:///{tmp_path / 'p.db'}", scenarios_dir, tmp_path / "p.log", extra_env=env
+    ).start()
+    workspace.request_url = bot.url
+    try:
+        thread = start_gameday(people, "start pager-stress")
+        page = wait_for_block(people, thread, "page:p0")
+        assert "<@U2>" in page["text"]  # bob, by his email in Slack
+        kickoff = next(m for m in people.messages("C1") if m["ts"] == thread)
+        assert "*Secondary* <@U1>" in kickoff["text"]
     finally:
         bot.stop()

@@ -23,6 +23,7 @@ METHOD_SCOPES = {
     "usergroups_users_list": "usergroups:read",
     "views_publish": None,  # needs no scope of its own
     "files_upload_v2": "files:write",
+    "users_lookupByEmail": "users:read.email",
 }
 # event -> the subscriptions (and scopes) that deliver it
 EVENT_SUBSCRIPTIONS = {
@@ -106,6 +107,8 @@ def test_manifest_matches_the_registered_listeners_and_api_calls(tmp_path: Path)
         scope = METHOD_SCOPES[method]
         if scope:
             wanted_scopes.add(scope)
+    if "users:read.email" in wanted_scopes:
+        wanted_scopes.add("users:read")  # Slack grants the email scope only with users:read
     assert set(settings["event_subscriptions"]["bot_events"]) == wanted_events
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == wanted_scopes
 

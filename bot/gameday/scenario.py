@@ -76,6 +76,7 @@ class OnCall(_Strict):
     escalate_after: Duration | None = 5 * 60
     group: str | None = None
     rotation: str | None = None
+    pagerduty_schedule: str | None = None  # a PagerDuty schedule id (PAGERDUTY_API_TOKEN)
 
 
 class Expectations(_Strict):

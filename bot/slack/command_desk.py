@@ -116,7 +116,14 @@ class CommandDesk:
         try:
             loaded = self.s.catalog.load(scenario_id)
             options = inv.command.options
-            roster = roster_for(self.s.client, self.s.rotations, loaded.scenario, options, self.s.clock.now())
+            roster = roster_for(
+                self.s.client,
+                self.s.rotations,
+                loaded.scenario,
+                options,
+                self.s.clock.now(),
+                self.s.pagerduty_schedule,
+            )
         except (UnknownScenario, RosterError, ScenarioError, RotationError) as exc:
             return str(exc)
         dry_run = "dry-run" in inv.command.flags

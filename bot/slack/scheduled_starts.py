@@ -12,6 +12,7 @@ from bot.gameday.engine import Engine
 from bot.gameday.roster import RosterError
 from bot.gameday.rotation import RotationError
 from bot.gameday.scenario_file import ScenarioError
+from bot.pagerduty import OnCallSchedule
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
 from storage.schedule_store import Claimed, ScheduleStore
@@ -28,7 +29,9 @@ class ScheduledStarts:
         rotations: RotationCatalog,
         client: WebClient,
         clock: Callable[[], float],
+        pagerduty: OnCallSchedule | None = None,
     ):
+        self.pagerduty = pagerduty
         self.schedules = schedules
         self.engine = engine
         self.catalog = catalog
@@ -65,7 +68,9 @@ class ScheduledStarts:
         gameday_id = None
         try:
             loaded = self.catalog.load(s.scenario_id)
-            roster = roster_for(self.client, self.rotations, loaded.scenario, dict(s.options), now)
+            roster = roster_for(
+                self.client, self.rotations, loaded.scenario, dict(s.options), now, self.pagerduty
+            )
             outcome = self.engine.start(loaded.text, s.channel, s.created_by, roster)
             gameday_id = outcome.gameday_id
             problem = None if outcome.ok else outcome.message

@@ -56,9 +56,13 @@ class User:
     is_bot: bool = False
     bot_id: str | None = None
 
+    @property
+    def email(self) -> str:
+        return f"{self.name}@example.com"
+
     def to_api(self) -> dict[str, Any]:
         """The ``user`` object as ``users.info`` returns it."""
-        profile: dict[str, Any] = {"display_name": self.name, "real_name": self.name}
+        profile: dict[str, Any] = {"display_name": self.name, "real_name": self.name, "email": self.email}
         if self.bot_id:
             profile["bot_id"] = self.bot_id
         return {

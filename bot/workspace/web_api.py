@@ -138,6 +138,7 @@ class WebApi:
             "users.info": self.users_info,
             "users.list": self.users_list,
             "usergroups.users.list": self.usergroups_users_list,
+            "users.lookupByEmail": self.users_lookup_by_email,
             "files.getUploadURLExternal": lambda params: self.uploads.get_upload_url(params),
             "files.completeUploadExternal": lambda params: self.uploads.complete(params),
             "views.publish": self.views_publish,
@@ -322,6 +323,13 @@ class WebApi:
             "members": [u.to_api() for u in self.state.users.values()],
             "response_metadata": {"next_cursor": ""},
         }
+
+    def users_lookup_by_email(self, params: dict[str, Any]) -> dict[str, Any]:
+        email = str(params.get("email") or "").lower()
+        user = next((u for u in self.state.users.values() if u.email == email), None)
+        if user is None:
+            raise SlackApiFailure("users_not_found")
+        return {"user": user.to_api()}
 
     def usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         members = self.state.usergroups.get(_str(params, "usergroup", "no_such_subteam"))
