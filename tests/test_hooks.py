@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import hmac
 import json
@@ -85,7 +87,8 @@ class Hooks:
 
     def stop(self) -> None:
         """Close every socket from inside waitress's own loop, which then ends with an empty map."""
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        with contextlib.suppress(OSError):  # the loop already closed its trigger: nothing left to wake
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
         self._thread.join(timeout=5)
         self._server.task_dispatcher.shutdown()
 
