@@ -8,11 +8,11 @@ from recording_announcer import RecordingAnnouncer
 
 from bot.faults.simulated import SimulatedDriver
 from bot.gameday.clock import VirtualClock
-from bot.http_caller import RequestsCaller
 from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import GameDayStore
+from bot.http_caller import RequestsCaller
 
 ROOT = Path(__file__).resolve().parents[1]
 
