@@ -73,6 +73,7 @@ def validate(
     path: Path = typer.Argument(None, help="A scenario file or folder (default: SCE_SCENARIOS_DIR)"),
 ) -> None:
     """Check scenario files; every problem is reported as file:line: field: what is wrong."""
+    from bot.gameday.attachments import with_attachments
     from bot.gameday.guardrails import deployment_refusals
     from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
 
@@ -85,7 +86,7 @@ def validate(
     allowed = Settings.from_env().allowed_namespaces
     for file in files:
         try:
-            loaded = load_scenario_file(file)
+            loaded = with_attachments(load_scenario_file(file), file.parent)
         except ScenarioError as exc:
             failed += 1
             for problem in exc.problems:

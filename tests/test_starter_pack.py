@@ -24,6 +24,7 @@ from bot_process import ROOT, SCE
 
 from bot.faults.chaos_mesh import ChaosMeshDriver
 from bot.faults.kubernetes_driver import KubernetesDriver
+from bot.gameday.attachments import with_attachments
 from bot.gameday.durations import parse_duration
 from bot.gameday.scenario import Scenario
 from bot.gameday.scenario_file import load_scenario_file
@@ -60,7 +61,8 @@ COMMAND_CUES_SUPPORTED = "command" in responders.Cue.model_fields
 
 
 def scenario(scenario_id: str) -> Scenario:
-    return load_scenario_file(SCENARIOS / f"{scenario_id}.yaml").scenario
+    """The scenario as a game day starts it: with its shipped files (logs.file, sbom.file) read in."""
+    return with_attachments(load_scenario_file(SCENARIOS / f"{scenario_id}.yaml"), SCENARIOS).scenario
 
 
 def script(scenario_id: str) -> dict[str, Any]:
@@ -254,6 +256,11 @@ def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
     )
     escalations: dict[str, float] = {}
 
+    def done_at(index: int) -> float:
+        """When a released step has run: a logs step once its last line is out, any other at once."""
+        logs = steps[index].logs
+        return release[index] + (len(logs.lines) - 1) * logs.every if logs else release[index]
+
     def time_of(marker: str) -> float | None:
         kind, name = marker.split(":", 1)
         if kind == "page":
@@ -313,10 +320,16 @@ def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
                 progress = True
         if s.mode == "tabletop":
             nexts = sorted(a.at for a in acts if a.raw.get("command") == "next" and a.at is not None)
-            for index, at in enumerate(nexts[: len(steps) - 1], start=1):
+            index = 1
+            for at in nexts:
+                if index >= len(steps):
+                    break
+                if at < done_at(index - 1):
+                    continue  # a log still streaming has not run yet: this `next` releases nothing
                 if index not in release:
                     release[index] = at
                     progress = True
+                index += 1
         if progress or s.oncall.escalate_after is None:
             continue
         acked, _ = replay()  # nothing else can move: decide the escalations that must have happened
@@ -348,7 +361,7 @@ def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
 
     expect = s.expect
     decided = [
-        max(release.values()),
+        *(done_at(i) for i in release),
         *(at for at, _, _ in acked.values()),
         *(at for at, _ in accepted.values()),
     ]

@@ -317,6 +317,10 @@ class Engine(ResponderInput):
             if not remaining:
                 return Outcome(False, "Every step has run; `/sce end` closes the game day.")
             index = remaining[0]
+            if any(e.kind is Kind.SAID and e.data.get("step") == index for e in tx.events):
+                return Outcome(
+                    False, f"Step {index + 1} is still streaming its log; `/sce next` once it is out."
+                )
             self.injects.run_step(tx, scenario, state, index)
             note = scenario.steps[index].facilitator_note
             told = f" Facilitator note: {note}" if note else ""
