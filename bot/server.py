@@ -40,6 +40,9 @@ def wsgi_app(
             )
             return [body]
         if path == "/slack/events":
+            if not str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "0")).strip().isdigit():
+                start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+                return [b"invalid request timestamp"]  # Bolt would raise on it: refuse it here
             return slack(environ, start_response)
         if path == "/metrics":
             return metrics(environ, start_response)

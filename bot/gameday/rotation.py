@@ -38,7 +38,9 @@ class Rotation(BaseModel):
     members: list[str] = Field(min_length=2)
     handoff: Handoff = Handoff(time="09:00")
     timezone: str = "UTC"
-    start: date = date(2026, 1, 5)  # the day members[0] took over (any past date on the handoff weekday)
+    start: date = Field(
+        date(2026, 1, 5), ge=date(1970, 1, 1), le=date(9000, 1, 1)
+    )  # the day members[0] took over (any past date on the handoff weekday)
 
     @field_validator("members")
     @classmethod
@@ -56,7 +58,7 @@ class Rotation(BaseModel):
     def _known_zone(cls, zone: str) -> str:
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"{zone!r} is not a time zone name such as Europe/Berlin or UTC") from None
         return zone
 
@@ -78,6 +80,8 @@ def parse_rotation(text: str, source: str = "<rotation>") -> Rotation:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise RotationError(f"{source}: {field}: {first['msg']}") from None
+    except (ValueError, OSError, RecursionError, OverflowError) as exc:  # odd dates, zone names, nesting
+        raise RotationError(f"{source}: cannot be read as a rotation ({exc.__class__.__name__})") from None
 
 
 def on_call(rotation: Rotation, at: float) -> OnCall:

@@ -41,7 +41,7 @@ def parse_schedule(args: list[str], options: dict[str, str], now: float) -> Sche
     zone_name = options.get("tz", "UTC")
     try:
         zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ScheduleError(
             f"`{zone_name}` is not a time zone; use a name such as Europe/Berlin or UTC."
         ) from None
@@ -72,8 +72,10 @@ def parse_schedule(args: list[str], options: dict[str, str], now: float) -> Sche
 def _every(text: str) -> float:
     days = re.fullmatch(r"(\d+)d", text.strip())
     try:
-        seconds = int(days[1]) * 86400.0 if days else parse_duration(text)
-    except DurationError:
+        seconds = int(days[1][:12]) * 86400.0 if days else parse_duration(text)
+        if days and len(days[1]) > 12:
+            raise DurationError(text)
+    except (DurationError, OverflowError, ValueError):
         raise ScheduleError(
             f"`every {text}` is not a period; write it like `every 90d` or `every 7d`."
         ) from None

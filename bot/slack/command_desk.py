@@ -78,9 +78,9 @@ class CommandDesk:
         if name == "end":
             return engine.end(record.id, inv.user).message
         if name == "abort":
-            return engine.abort(record.id, inv.user, inv.command.rest.partition(" ")[2]).message
+            return engine.abort(record.id, inv.user, inv.command.rest).message
         if name in ("note", "gap"):
-            text = inv.command.rest.partition(" ")[2].strip()
+            text = inv.command.rest.strip()  # already the words after the subcommand
             return engine.add_note(record.id, name, text, inv.user, now, delivery).message
         if name == "detected":
             return engine.mark(record.id, Kind.DETECTED, inv.user, now, delivery, source="command").message
