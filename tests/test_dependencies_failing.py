@@ -135,3 +135,25 @@ def test_kubernetes_gone_during_abort_stops_safely_and_says_so(
         assert [f["fault_id"] for f in debrief["failed_reverts"]] == ["f1"]
     finally:
         bot.stop()
+
+
+def test_slack_timing_out_after_posting_a_step_does_not_post_it_twice(
+    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+) -> None:
+    (scenarios_dir / "steady.yaml").write_text(
+        STEPS.replace("at: 4s", "at: 30s").replace("at: 6s", "at: 32s")
+    )
+    bot = start_bot()
+    thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
+    page = wait_for_block(people, thread, "page:p0")
+    people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
+    wait_for_text(people, thread, "acknowledged page p0")
+    # Slack takes "inject B" but answers after the bot's 10 s timeout: the step fails, is retried, and
+    # the retry finds the message already in the thread instead of posting it again.
+    people.fail_api("chat.postMessage", status=0, delay=12.0)
+    wait_for_text(people, thread, "Debrief", timeout=80)
+    texts = thread_texts(people, thread)
+    for inject in ("inject B", "inject C", "inject D"):
+        assert sum(inject in t for t in texts) == 1, (inject, texts)
+    steps = [e["data"]["step"] for e in bot.debrief_json()["timeline"] if e["kind"] == "step_ran"]
+    assert sorted(steps) == [0, 1, 2, 3]

@@ -21,7 +21,7 @@ SCENARIO = """
 id: replica-drill
 title: Replica drill
 charter: {objective: Two replicas share the work., hypothesis: Every step runs once.}
-oncall: {escalate_after: 3s}
+oncall: {escalate_after: 6s}
 expect: {acknowledge_within: 1m}
 guardrails: {max_duration: 5m}
 steps:
@@ -41,34 +41,45 @@ def drill_workspace() -> Iterator[LocalWorkspace]:
     ws.stop()
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", ["http", "socket"])
 def test_two_replicas_run_twenty_game_days_without_doubles_or_losses(
-    drill_workspace: LocalWorkspace, scenarios_dir: Path, tmp_path: Path
+    mode: str, drill_workspace: LocalWorkspace, scenarios_dir: Path, tmp_path: Path
 ) -> None:
     (scenarios_dir / "replica-drill.yaml").write_text(SCENARIO)
     database = fresh_postgres_url()
+    socket_mode = mode == "socket"
     bots = [
-        BotProcess(drill_workspace.api_url, database, scenarios_dir, tmp_path / f"replica{i}.log").start()
+        BotProcess(
+            drill_workspace.api_url,
+            database,
+            scenarios_dir,
+            tmp_path / f"replica{i}.log",
+            socket_mode=socket_mode,
+        ).start()
         for i in range(2)
     ]
-    drill_workspace.request_url = " ".join(bot.url for bot in bots)  # a load balancer taking turns
+    if socket_mode:  # both connected; the workspace hands each envelope to one of them, in turn
+        wait_until(lambda: drill_workspace.socket_clients >= 2, timeout=30, what="both sockets")
+    else:
+        drill_workspace.request_url = " ".join(bot.url for bot in bots)  # a load balancer taking turns
     people = WorkspaceClient(drill_workspace.base_url)
     try:
-        threads = {
-            channel: start_gameday(
+        threads: dict[str, str] = {}
+        for index, channel in enumerate(CHANNELS):
+            thread = start_gameday(
                 people, "start replica-drill oncall=<@U1> secondary=<@U2>", channel=channel
             )
-            for channel in CHANNELS
-        }
-        for index, (channel, thread) in enumerate(threads.items()):
-            page = wait_for_block(people, thread, "page:p0", channel=channel, timeout=30)
+            threads[channel] = thread
             if index % 2 == 0:  # the primary answers in a second
+                page = wait_for_block(people, thread, "page:p0", channel=channel, timeout=30)
                 sent = people.post("U1", channel, "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
                 people.redeliver(sent["event_id"])  # Slack's retry, to the other replica
         for index, (channel, thread) in enumerate(threads.items()):
             if index % 2 == 1:  # silence: the secondary is paged, and answers after the escalation
                 wait_for_block(people, thread, "escalation:p0", channel=channel, timeout=30)
                 page = wait_for_block(people, thread, "page:p0", channel=channel)
-                sent = people.post("U2", channel, "ack", thread_ts=thread, ts=f"{float(page['ts']) + 5:.6f}")
+                sent = people.post("U2", channel, "ack", thread_ts=thread, ts=f"{float(page['ts']) + 8:.6f}")
                 people.redeliver(sent["event_id"])
 
         def finished() -> bool:

@@ -128,11 +128,11 @@ class WorkspaceClient:
         return result
 
     def fail_api(
-        self, method: str, status: int = 429, times: int = 1, retry_after: int = 1
+        self, method: str, status: int = 429, times: int = 1, retry_after: int = 1, delay: float = 0.0
     ) -> dict[str, Any]:
         """Make the next ``times`` calls of ``method`` fail with ``status`` (429 carries Retry-After)."""
         result: dict[str, Any] = self._call(
-            "fail_api", method=method, status=status, times=times, retry_after=retry_after
+            "fail_api", method=method, status=status, times=times, retry_after=retry_after, delay=delay
         )
         return result
 

@@ -244,12 +244,12 @@ class Driver:
         return {"status": result.status, "body": result.body, "action_ts": chosen_ts, "error": result.error}
 
     async def fail_api(
-        self, method: str, status: int = 429, times: int = 1, retry_after: int = 1
+        self, method: str, status: int = 429, times: int = 1, retry_after: int = 1, delay: float = 0.0
     ) -> dict[str, Any]:
         """Make the next ``times`` calls of a Web API method answer ``status`` (429 with Retry-After)."""
         if self.api_faults is None:
             raise DriverError(500, "no_web_api")
-        self.api_faults.add(method, status, times, retry_after)
+        self.api_faults.add(method, status, times, retry_after, delay)
         return {"ok": True}
 
     async def redeliver(self, event_id: str, retry_num: int = 1) -> dict[str, Any]:

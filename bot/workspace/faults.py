@@ -1,4 +1,5 @@
-"""Misbehaviour the local workspace can be told to show: HTTP 429 with Retry-After, or 5xx answers."""
+"""Misbehaviour the local workspace can be told to show: HTTP 429 with Retry-After, 5xx answers, or
+(status 0) a call that does its work but answers only after ``delay`` seconds, as a slow Slack does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 class ApiFault:
     status: int
     retry_after: int = 1
+    delay: float = 0.0
 
 
 class ApiFaults:
@@ -19,9 +21,9 @@ class ApiFaults:
         self._pending: dict[str, list[ApiFault]] = {}
         self._lock = threading.Lock()
 
-    def add(self, method: str, status: int, times: int = 1, retry_after: int = 1) -> None:
+    def add(self, method: str, status: int, times: int = 1, retry_after: int = 1, delay: float = 0.0) -> None:
         with self._lock:
-            self._pending.setdefault(method, []).extend([ApiFault(status, retry_after)] * times)
+            self._pending.setdefault(method, []).extend([ApiFault(status, retry_after, delay)] * times)
 
     def take(self, method: str) -> ApiFault | None:
         with self._lock:

@@ -7,6 +7,7 @@ count what the bot did.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -148,12 +149,19 @@ class WebApi:
         """aiohttp handler: never raises; failures become ``{"ok": false, "error": ...}``."""
         method = request.match_info["method"]
         fault = self.faults.take(method)
+        if fault is not None and fault.status == 0:  # slow, not failing: the work is done, the answer late
+            response = await self._handle(request, method)
+            await asyncio.sleep(fault.delay)
+            return response
         if fault is not None:
             self.calls.append(ApiCall(method, {}, self.state.clock(), False, f"http_{fault.status}"))
             if fault.status == 429:
                 headers = {"Retry-After": str(fault.retry_after)}
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
             return web.json_response({"ok": False, "error": "internal_error"}, status=fault.status)
+        return await self._handle(request, method)
+
+    async def _handle(self, request: web.Request, method: str) -> web.Response:
         params: dict[str, Any] = {}
         try:
             params = await read_params(request)
