@@ -61,11 +61,18 @@ def serve() -> None:
 
 
 @cli.command()
-def demo(scenario: str = typer.Argument("pager-stress"), out: Path = typer.Option(Path("debriefs"))) -> None:
+def demo(
+    scenario: str = typer.Argument("pager-stress"),
+    out: Path = typer.Option(Path("debriefs")),
+    speed: float = typer.Option(40.0, help="how many times faster than real time the game day runs"),
+) -> None:
     """Run a whole game day on the local workspace with scripted responders; write the debrief."""
     from bot.workspace.demo import run_demo
 
-    run_demo(scenario, out_dir=out)
+    if speed <= 0:
+        typer.echo("--speed must be above 0 (40 runs a 12-minute drill in about 20 seconds).", err=True)
+        raise typer.Exit(2)
+    run_demo(scenario, out_dir=out, speed=speed)
 
 
 @cli.command()

@@ -55,6 +55,7 @@ NOTE_REPLY = re.compile(r"^(gap|note|action|decision|update)\s*:\s*(.+)$", re.IG
 # Metrics measured from a fault's T0 depend on when the bot's timer applied it (its own clock), which a
 # script cannot fix; they are compared exactly against the debrief's T0, and within this of the plan.
 PLAN_TOLERANCE = 120.0  # game seconds: 3 s of real time at the demo speed, for a loaded machine
+DEMO_SPEED = 25  # slower than the default 40, so a loaded CI machine keeps the script's order
 DEMO_WORKERS = 2  # demos at a time: each runs ~20 s of real time, mostly waiting; 2 cores
 # The `command:` cue (a person types `/sce <command>`) that tabletop scripts need to release steps.
 COMMAND_CUES_SUPPORTED = "command" in responders.Cue.model_fields
@@ -426,7 +427,7 @@ def _demo(scenario_id: str, folder: Path) -> DemoRun:
     folder.mkdir(parents=True)
     out = folder / "debriefs"
     run = subprocess.run(
-        [SCE, "demo", scenario_id, "--out", str(out)],
+        [SCE, "demo", scenario_id, "--out", str(out), "--speed", str(DEMO_SPEED)],
         env=sce_env(folder),
         cwd=ROOT,
         capture_output=True,

@@ -51,10 +51,12 @@ class MoreSteps:
         )
         tx.append(Kind.SAID, float(ts), None, {"step": index, "line": line, "text": spec.lines[line]})
         if line + 1 < len(spec.lines):
+            # paced from the first line, so a late line never pushes the ones after it
+            first = next(e.at for e in tx.events if e.kind is Kind.SAID and e.data.get("step") == index)
             self.schedule(
                 tx,
                 f"step:{index}:line:{line + 1}",
-                self.now() + spec.every,
+                first + (line + 1) * spec.every,
                 LOG_LINE,
                 {"step": index, "line": line + 1},
             )

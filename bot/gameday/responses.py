@@ -49,7 +49,8 @@ class ResponderInput:
         self, tx: GameDayTx, state: GameDayState, user: str, at: float, target_id: str | None
     ) -> list[str]:
         done: list[str] = []
-        handoffs = [h for h in state.pending_handoffs() if h.to_user == user]
+        # an acknowledgement written before a handoff was requested cannot accept it, however late it arrives
+        handoffs = [h for h in state.pending_handoffs() if h.to_user == user and h.requested_at <= at]
         if target_id is not None:
             handoffs = [h for h in handoffs if h.handoff_id == target_id or target_id in h.page_ids]
             pages = [p for p in state.open_pages() if p.page_id == target_id]

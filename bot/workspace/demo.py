@@ -61,11 +61,11 @@ def run_demo(
         known = ", ".join(sorted(p.stem for p in SCRIPTS.glob("*.yaml")))
         raise SystemExit(f"No responder script for {scenario_id}; the demo knows: {known}")
     try:
-        namespaces = frozenset(
-            ScenarioCatalog(base.scenarios_dir).load(scenario_id).scenario.guardrails.namespaces
-        )
+        guardrails = ScenarioCatalog(base.scenarios_dir).load(scenario_id).scenario.guardrails
     except (UnknownScenario, ScenarioError) as exc:
         raise SystemExit(str(exc)) from None
+    namespaces = frozenset(guardrails.namespaces)
+    timeout = max(timeout, guardrails.max_duration / speed + 30)  # its time box ends it at the latest
     workspace = LocalWorkspace(
         signing_secret=SIGNING_SECRET, clock=clock.now, users=USERS, channels={CHANNEL: "gameday"}
     ).start()
