@@ -7,6 +7,7 @@ look for and hands each decision to the engine with the alert's own delivery id,
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.faults.labels import marker as fault_marker
 from bot.gameday.alerts import Alert, Detection, Stop, Unmatched, Watch, classify, marker_for
@@ -24,6 +25,7 @@ class AlertIntake:
     def __init__(self, store: GameDayStore, engine: Engine):
         self.store = store
         self.engine = engine
+        self._stop_channels: tuple[float, set[str]] | None = None
 
     def watches(self) -> dict[str, Watch]:
         """What each game day still running looks for: its markers, its stop conditions, its start."""
@@ -36,8 +38,20 @@ class AlertIntake:
         return watching
 
     def stop_channels(self) -> set[str]:
-        """Channels whose messages can stop a running game day (an incident declared there)."""
-        return {str(c["channel"]) for w in self.watches().values() for c in w.stop_on if c.get("channel")}
+        """Channels whose messages can stop a running game day (an incident declared there).
+
+        Asked for every channel message, so it reads only the running scenarios, and at most every 5 s.
+        """
+        now = time.monotonic()
+        if self._stop_channels is None or now - self._stop_channels[0] > 5.0:
+            channels = {
+                str(condition["channel"])
+                for record in self.store.active()
+                for condition in cached_scenario(record.scenario_text).guardrails.stop_on
+                if condition.get("channel")
+            }
+            self._stop_channels = (now, channels)
+        return self._stop_channels[1]
 
     def handle(self, alert: Alert) -> list[str]:
         """Apply every decision about one alert; one sentence each, for the sender's response."""

@@ -267,12 +267,18 @@ class Engine(ResponderInput):
             if delivery_id is not None and self._duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id)
             scenario = cached_scenario(tx.record.scenario_text)
-            state = fold(tx.events)
+            state_events = tx.events
+            state = fold(state_events)
             if state.status.is_over and when_over != ACCEPTED_AFTER_END:
                 return Outcome(False, when_over, gameday_id)
             outcome = action(tx, scenario, state)
-            if fold(tx.events).status is not Status.AWAITING_APPROVAL:
-                self._settle(tx, scenario)
+            changed = [e.kind for e in tx.events[len(state_events) :]]
+            if (
+                changed
+                and set(changed) != {Kind.NOTE}
+                and fold(tx.events).status is not Status.AWAITING_APPROVAL
+            ):
+                self._settle(tx, scenario)  # a note alone changes neither the outcome nor the status line
             return replace(outcome, gameday_id=gameday_id)
 
     # -- facilitation ---------------------------------------------------------------------------

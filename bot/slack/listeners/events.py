@@ -21,16 +21,15 @@ def register(app: App, services: Services) -> None:
         if event.get("bot_id") or event.get("subtype") == "message_changed":
             return  # our own posts carry the markers: never count them as detections
         channel = event.get("channel", "")
-        if channel == services.settings.alerts_channel or channel in services.intake.stop_channels():
+        thread_ts = event.get("thread_ts")
+        in_thread = bool(thread_ts) and thread_ts != event.get("ts")
+        gameday_id = store.find_by_thread(channel, str(thread_ts)) if in_thread else None
+        if gameday_id is None and (
+            channel == services.settings.alerts_channel or channel in services.intake.stop_channels()
+        ):
             services.intake.handle(alert_from_slack_message(channel, event.get("text") or "", event["ts"]))
             return
-        if event.get("subtype") or "user" not in event:
-            return
-        thread_ts = event.get("thread_ts")
-        if not thread_ts or thread_ts == event.get("ts"):
-            return
-        gameday_id = store.find_by_thread(event["channel"], thread_ts)
-        if gameday_id is None:
+        if event.get("subtype") or "user" not in event or gameday_id is None:
             return
         reply = parse_reply(event.get("text") or "")
         user, at, delivery = event["user"], float(event["ts"]), f"event:{body['event_id']}"
