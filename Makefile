@@ -22,6 +22,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check bot storage tests
 	$(VENV)/bin/mypy
 
+# Benchmarks into BENCHMARKS.md (about 6-10 minutes on 2 cores). PostgreSQL: SCE_BENCH_POSTGRES_URL,
+# else one started with .ci/postgres.sh when that can run here (as root), else SQLite only.
+bench: $(STAMP)
+	$(PY) -m bench --postgres auto --out BENCHMARKS.md
+
 serve: $(STAMP)
 	$(VENV)/bin/sce serve
 

@@ -1,0 +1,43 @@
+"""What the figures were measured on, for the top of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import sys
+from pathlib import Path
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _memory_gib() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def describe(postgres: str) -> list[str]:
+    return [
+        f"CPU: {_cpu_model()}, {cores()} cores available to the run (of {os.cpu_count()})",
+        f"Memory: {_memory_gib()}",
+        f"OS: {platform.system()} {platform.release()} ({platform.machine()})",
+        f"Python {platform.python_version()} ({sys.implementation.name}); SQLite {sqlite3.sqlite_version}",
+        f"Database: {postgres}",
+    ]

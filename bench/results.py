@@ -1,0 +1,64 @@
+"""What a benchmark hands back: rows for the table (value, baseline, target) and notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table. ``ratio`` is always value ÷ baseline, both measured in the same run."""
+
+    measure: str
+    value: float | None
+    unit: str
+    baseline: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or not self.baseline:
+            return None
+        return self.value / self.baseline
+
+
+@dataclass
+class Section:
+    """One benchmark: its title, what the baseline was, its rows and free-text notes."""
+
+    title: str
+    baseline: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average when it started and ended
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        return row
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """A value as the table shows it: ms with one decimal, rates and sizes with sensible digits."""
+    if value is None:
+        return "n/a"
+    if unit == "ms":
+        return f"{value:.1f} ms" if value < 1000 else f"{value / 1000:.2f} s"
+    if unit == "s":
+        return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+    if unit == "MB":
+        return f"{value:.1f} MB"
+    if unit == "/s":
+        return f"{value:,.0f}/s"
+    if unit == "/min":
+        return f"{value:.1f}/min"
+    if unit == "calls":
+        return f"{value:,.0f}"
+    return f"{value:g} {unit}".strip()
+
+
+def fmt_ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "–"
+    return f"{ratio:.2f}×" if ratio < 100 else f"{ratio:,.0f}×"

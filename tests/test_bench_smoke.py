@@ -1,0 +1,58 @@
+"""The benchmark harness runs end to end in quick mode and writes a well-formed table.
+
+Structure only: quick mode's counts are too small for its figures to mean anything, so no timing is
+asserted. PostgreSQL is left out (the harness reports SQLite only) to keep this fast.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "| Benchmark | Measure | sce | Baseline | Ratio | Target | Met |"
+BENCHMARKS = {
+    "Acknowledgement latency",
+    "Event ingest",
+    "Timer precision",
+    "Debrief rendering",
+    "Abort",
+    "Memory",
+    "Slack calls",
+}
+
+
+@pytest.mark.timeout(420)
+def test_quick_run_writes_a_well_formed_benchmarks_table(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    env = {k: v for k, v in os.environ.items() if k != "SCE_BENCH_POSTGRES_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    text = out.read_text()
+    head, _, rest = text.partition("## Results")
+    table, _, notes = rest.partition("## Notes")
+    assert head.startswith("# Benchmarks\n")
+    assert "- Command: `python -m bench --quick" in head
+    assert "- CPU: " in head and "- Python " in head and "- Database: PostgreSQL not measured" in head
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    assert lines[0] == HEADER and lines[1] == "|---|---|---|---|---|---|---|"
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    assert all(len(row) == 7 for row in rows), rows
+    assert {row[0] for row in rows} == BENCHMARKS
+    for benchmark, measure, value, _baseline, ratio, _target, met in rows:
+        assert measure and value != "n/a", (benchmark, measure)
+        assert met in ("yes", "**no**", "–"), met
+        assert ratio == "–" or ratio.endswith("×"), ratio
+    assert "FAILED" not in notes
+    assert all(f"### {name}" in notes for name in BENCHMARKS)
