@@ -19,6 +19,9 @@ from bot.gameday.timeline import Kind
 from bot.observability import count_webhook_alert
 
 log = logging.getLogger(__name__)
+PLAUSIBLE_SECONDS = (
+    86400.0  # an alert dated further from now than this is a sender's mistake, not a detection
+)
 
 
 class AlertIntake:
@@ -55,6 +58,11 @@ class AlertIntake:
 
     def handle(self, alert: Alert) -> list[str]:
         """Apply every decision about one alert; one sentence each, for the sender's response."""
+        if abs(alert.starts_at - time.time()) > PLAUSIBLE_SECONDS:
+            count_webhook_alert("ignored")
+            return [
+                f"ignored: {alert.name} is dated more than a day from now (milliseconds instead of seconds?)"
+            ]
         results = []
         for decision in classify(alert, self.watches()):
             delivery = f"{alert.delivery_id}:{decision.gameday_id}"  # one alert can touch several game days

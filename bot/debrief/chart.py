@@ -5,6 +5,7 @@ Only numbers and labels are computed here; the SVG markup lives in ``templates/d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from bot.debrief.formatting import offset
@@ -167,7 +168,11 @@ class _Scale:
     """Seconds from T0 to x, with round-numbered ticks (at most about ten)."""
 
     def __init__(self, lo: float, hi: float):
-        self.step = next((s for s in _STEPS if (hi - lo) / s <= 10), _STEPS[-1])
+        span = max(hi - lo, 1e-9)
+        # beyond the largest round step, whole multiples of it, so any span keeps about ten ticks
+        self.step = next(
+            (s for s in _STEPS if span / s <= 10), _STEPS[-1] * math.ceil(span / 10 / _STEPS[-1])
+        )
         self.lo = self.step * (lo // self.step)
         self.hi = max(self.lo + self.step, -self.step * (-hi // self.step))
 
