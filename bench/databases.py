@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -81,6 +82,7 @@ def postgres(mode: str) -> Iterator[tuple[str | None, str]]:
         yield None, f"PostgreSQL not measured: .ci/postgres.sh could not run ({exc})"
         return
     if started.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
         reason = (started.stderr.strip().splitlines() or ["unknown error"])[-1]
         yield None, f"PostgreSQL not measured: .ci/postgres.sh failed ({reason})"
         return
@@ -103,3 +105,4 @@ def postgres(mode: str) -> Iterator[tuple[str | None, str]]:
             capture_output=True,
             timeout=60,
         )
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The bot changes this harness proposes, applied as patches so their effect can be measured before they
 are made (`python -m bench --proposed`). Bench-only and opt-in: `make bench` never applies them, and
-once the bot carries a change, its patch here is to be deleted. Each patch mirrors one proposal in
-BENCHMARKS.md; none changes what the bot records, only when and how often it does the work.
+once the bot carries a change, its patch here is to be deleted (they patch private names and break as the
+bot moves). None changes what the bot records, only when and how often it does the work.
 """
 
 from __future__ import annotations
@@ -18,32 +18,6 @@ STATUS_EVERY = 2.0  # seconds: at most one status-message update per game day th
 
 def _patch(owner: object, name: str, value: object) -> None:
     setattr(owner, name, value)
-
-
-def stop_channels_from_scenarios() -> None:
-    """AlertIntake.stop_channels read every running game day's whole timeline on every message event;
-    the stop channels depend only on the scenarios, so one query, cached for 2 s, is enough."""
-    from bot.alert_intake import AlertIntake
-    from bot.gameday.scenario_file import cached_scenario
-
-    cache: dict[str, Any] = {"at": -1e9, "value": set()}
-    lock = threading.Lock()
-
-    def stop_channels(self: AlertIntake) -> set[str]:
-        with lock:
-            if time.monotonic() - cache["at"] < 2.0:
-                return set(cache["value"])
-        value = {
-            str(c["channel"])
-            for record in self.store.active()
-            for c in cached_scenario(record.scenario_text).guardrails.stop_on
-            if c.get("channel")
-        }
-        with lock:
-            cache.update(at=time.monotonic(), value=value)
-        return value
-
-    _patch(AlertIntake, "stop_channels", stop_channels)
 
 
 class StatusRefresher:
@@ -282,7 +256,6 @@ def concurrent_timers(workers: int = 4) -> None:
 
 
 ALL: dict[str, Callable[[], None]] = {
-    "stop-channels": stop_channels_from_scenarios,
     "status": coalesced_status,
     "reply-batches": batched_replies,
     "thread-cache": cached_threads,
