@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.debrief.render import render_debrief
 from bot.gameday import metrics
@@ -160,12 +160,7 @@ class SlackAnnouncer:
             except PagerDutyError:
                 log.exception("PagerDuty did not resolve the pages of %s", record.id)
         self._post(record, render("debrief", d=debrief))
-        # the files come after: rendering and three calls per upload must not hold up /sce end's 3 s ack
-        threading.Thread(target=self._upload_debrief, args=(record, debrief), daemon=True).start()
-
-    def _upload_debrief(self, record: GameDayRecord, debrief: Debrief) -> None:
-        """The full debrief as files in the thread: HTML to read and print, Markdown to paste."""
-        try:
+        try:  # the full debrief as files in the thread: HTML to read and print, Markdown to paste
             for fmt, name in (("html", "html"), ("md", "md")):
                 self.upload(
                     record.channel,
@@ -174,7 +169,7 @@ class SlackAnnouncer:
                     render_debrief(debrief, fmt),
                     f"[GAME DAY] Debrief {record.id} ({fmt.upper()})",
                 )
-        except Exception:  # best effort: `sce debrief` renders the same files at any time
+        except SlackApiError:
             log.exception("could not upload the debrief files of %s", record.id)
 
     def upload(
