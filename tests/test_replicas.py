@@ -60,7 +60,7 @@ def test_two_replicas_run_twenty_game_days_without_doubles_or_losses(
         for i in range(2)
     ]
     if socket_mode:  # both connected; the workspace hands each envelope to one of them, in turn
-        wait_until(lambda: drill_workspace.socket_clients >= 2, timeout=30, what="both sockets")
+        wait_until(lambda: drill_workspace.socket_clients >= 2, timeout=90, what="both sockets")
     else:
         drill_workspace.request_url = " ".join(bot.url for bot in bots)  # a load balancer taking turns
     people = WorkspaceClient(drill_workspace.base_url)
