@@ -1,0 +1,47 @@
+"""Migrations at start-up: replicas that start at the same moment on one database all come up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from databases import POSTGRES_URL, database_url
+from sqlalchemy import text
+
+from storage.database import MIGRATIONS, make_engine, migrate
+
+KINDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+REPLICAS = 4
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_replicas_migrating_an_empty_database_together_all_succeed(kind: str, tmp_path: Path) -> None:
+    url = database_url(kind, tmp_path)
+    engines = [make_engine(url) for _ in range(REPLICAS)]
+    start = threading.Barrier(REPLICAS)
+    errors: list[BaseException] = []
+
+    def replica(index: int) -> None:
+        start.wait()
+        try:
+            migrate(engines[index])
+        except BaseException as exc:  # collected: the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica, args=(i,), daemon=True) for i in range(REPLICAS)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(thread.is_alive() for thread in threads), "a replica is still waiting to migrate"
+    assert not errors, [f"{type(e).__name__}: {e}" for e in errors]
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with engines[0].connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    assert versions == [head]
+    for engine in engines:
+        engine.dispose()
