@@ -10,7 +10,16 @@ import logging
 import time
 
 from bot.faults.labels import marker as fault_marker
-from bot.gameday.alerts import Alert, Detection, Stop, Unmatched, Watch, classify, marker_for
+from bot.gameday.alerts import (
+    PLAUSIBLE_SECONDS,
+    Alert,
+    Detection,
+    Stop,
+    Unmatched,
+    Watch,
+    classify,
+    marker_for,
+)
 from bot.gameday.engine import Engine
 from bot.gameday.ports import GameDayStore
 from bot.gameday.scenario_file import cached_scenario
@@ -19,9 +28,6 @@ from bot.gameday.timeline import Kind
 from bot.observability import count_webhook_alert
 
 log = logging.getLogger(__name__)
-PLAUSIBLE_SECONDS = (
-    86400.0  # an alert dated further from now than this is a sender's mistake, not a detection
-)
 
 
 class AlertIntake:

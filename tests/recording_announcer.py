@@ -47,6 +47,9 @@ class RecordingAnnouncer:
     def say(self, record: GameDayRecord, text: str, key: str) -> str:
         return self._post("say", text, key)
 
+    def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:
+        return self._post("say", f"<@{user}> is now the {role}.", key)
+
     def handoff(
         self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str, key: str
     ) -> str:

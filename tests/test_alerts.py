@@ -166,11 +166,11 @@ def test_a_payload_that_is_not_an_object_is_refused() -> None:
 
 
 def test_a_simple_alert_takes_its_time_from_at_or_from_receipt() -> None:
-    given_at = parse_simple_alert({"name": "Beacon", "at": "2026-03-01T13:00:00.5+01:00"}, received_at=5.0)
+    given_at = parse_simple_alert({"name": "Beacon", "at": "2026-03-01T13:00:00.5+01:00"}, received_at=NOON)
     assert given_at.starts_at == NOON + 0.5
     assert given_at.source == "webhook"
-    assert parse_simple_alert({"name": "Beacon", "at": NOON + 1.5}, received_at=5.0).starts_at == NOON + 1.5
-    assert parse_simple_alert({"name": "Beacon", "at": str(NOON)}, received_at=5.0).starts_at == NOON
+    assert parse_simple_alert({"name": "Beacon", "at": NOON + 1.5}, received_at=NOON).starts_at == NOON + 1.5
+    assert parse_simple_alert({"name": "Beacon", "at": str(NOON)}, received_at=NOON).starts_at == NOON
     assert parse_simple_alert({"name": "Beacon"}, received_at=NOON).starts_at == NOON
 
 

@@ -419,14 +419,6 @@ def test_every_refusal_is_an_ephemeral_sentence_naming_who_may_and_changes_nothi
         assert "aborted" in slash(slack, "UFAC", "abort authz refusals done", channel), gd
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/gameday/guardrails.py approval_refusal: the refusal lists every approver, the starter "
-        "included ('Only <@UAPP>, <@USTART> may approve'), though the starter may not approve; and the "
-        "two-person refusal names nobody ('ask an approver')"
-    ),
-)
 def test_an_approval_refusal_names_exactly_who_may_approve() -> None:
     from bot.gameday.guardrails import approval_refusal
     from bot.gameday.scenario_file import parse_scenario
@@ -531,14 +523,6 @@ def test_anyone_may_acknowledge_escalate_mark_hand_off_and_add_notes(
     assert "Game day ended" in slash(slack, "UFAC", "end", channel)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/gameday/responses.py acknowledge: someone other than the new owner who clicks Acknowledge on "
-        "a handoff is told 'Nothing is waiting for you.', which does not say whom the handoff waits for; "
-        "name the handoff's to_user (e.g. 'This handoff waits for <@U2>.')"
-    ),
-)
 def test_acknowledging_someone_elses_handoff_names_who_it_waits_for() -> None:
     from core_harness import CoreHarness
 

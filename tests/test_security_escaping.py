@@ -187,15 +187,6 @@ def test_note_gap_and_abort_reason_keep_every_word_typed(
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "over-escaping: bot/gameday/responses.py assign_role posts '<@U2> is now the commander.' through "
-        "announcer.say, whose template (bot/slack/templates/say.md.j2) escapes the whole text, and "
-        "bot/slack/templates/debrief.md.j2 escapes end_reason 'ended by <@UFAC>': Slack shows "
-        "'&lt;@U2&gt;' literally instead of mentioning the person"
-    ),
-)
 def test_mentions_the_bot_writes_itself_stay_mentions(
     start_bot: Callable[..., BotProcess], people: WorkspaceClient
 ) -> None:
@@ -222,17 +213,6 @@ ECHOED = [
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "replies that echo what was typed do not escape it: parse_command's CommandError "
-        "(bot/gameday/commands.py), UnknownScenario in bot/gameday/catalog.py (scenario and rotation), and "
-        "bot/slack/command_desk.py (history, debrief, schedule cancel, role) put the raw word in backticks, "
-        "so `/sce start <!channel>` answers 'There is no scenario `<!channel>`'. Only the typist sees these "
-        "ephemerals (no one is pinged), but Slack renders the markup; pass the echoed word through "
-        "slack_escape"
-    ),
-)
 def test_replies_that_echo_what_was_typed_escape_it(
     start_bot: Callable[..., BotProcess], people: WorkspaceClient
 ) -> None:
@@ -254,15 +234,6 @@ LITERAL_IN_MARKDOWN = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/debrief/formatting.py md_escape escapes \\ ` * | < > [ but not &, _ or a leading # / "
-        "'1.' / '+': a note like 'AT&amp;T', '_urgent_' or '# x' shows as '&', emphasis or a heading in a "
-        "Markdown viewer, not as typed; escape every ASCII punctuation character CommonMark allows "
-        "(\\&, \\_, \\#, ...)"
-    ),
-)
 @pytest.mark.parametrize("text", LITERAL_IN_MARKDOWN)
 def test_markdown_escaping_shows_any_note_as_typed(text: str) -> None:
     shown = Page(markdown_as_html(f"- {md_escape(text)} (U1)\n"))

@@ -31,12 +31,18 @@ def percent(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio * 100:.0f}%"
 
 
+# Inline markup anywhere in a line (CommonMark and GitHub's tables and strikethrough); an entity (&amp;)
+# would show as the character it names.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|&~!])")
+# Block markup where the text starts a list item or a line: a heading, a list, a quote, a rule.
+_MD_LEADING = re.compile(r"^([#+\-=]|\d+(?=[.)]))")
+
+
 def md_escape(value: object) -> str:
-    """User text shown literally in Markdown (and inside table cells)."""
-    text = " ".join(str(value).split())
-    for char in ("\\", "`", "*", "|", "<", ">", "["):
-        text = text.replace(char, "\\" + char)
-    return text
+    """User text shown literally in Markdown (and inside table cells): on one line, every character
+    that could start markup escaped with a backslash, as CommonMark allows for any ASCII punctuation."""
+    text = _MD_INLINE.sub(r"\\\1", " ".join(str(value).split()))
+    return _MD_LEADING.sub(lambda m: m[1] + "\\" if m[1][0].isdigit() else "\\" + m[1], text)
 
 
 def xml_text(value: object) -> str:

@@ -49,6 +49,10 @@ _UNIX_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _SIMPLE_FIELDS = frozenset({"name", "at", "labels", "text", "id", "status"})
 
 
+PLAUSIBLE_SECONDS = 86400.0
+"""An alert dated further than this from its arrival is a sender's mistake, not a detection."""
+
+
 class AlertError(ValueError):
     """A payload the bot cannot read; the message is one sentence naming the field."""
 
@@ -265,6 +269,11 @@ def parse_simple_alert(payload: object, received_at: float) -> Alert:
     if not name:
         raise AlertError("name must be a non-empty string.")
     at = received_at if body.get("at") is None else _unix_seconds(body["at"], "at")
+    if abs(at - received_at) > PLAUSIBLE_SECONDS:
+        raise AlertError(
+            f"at is {abs(at - received_at) / 86400:.0f} days from when the alert arrived; send Unix seconds "
+            "(not milliseconds) or an RFC 3339 time such as 2026-01-02T03:04:05Z."
+        )
     labels = _string_map(body.get("labels"), "labels")
     text = _text(body.get("text"), "text", default="")
     status = _status(body.get("status", "firing"), "status")

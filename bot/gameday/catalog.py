@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.gameday.attachments import with_attachments
+from bot.gameday.mentions import literal
 from bot.gameday.scenario_file import LoadedScenario, ScenarioError, load_scenario_file, scenario_files
 
 
@@ -25,7 +26,7 @@ class ScenarioCatalog:
             if path.stem == scenario_id:
                 return with_attachments(load_scenario_file(path), self.directory)
         available = ", ".join(self.ids()) or "(none: add YAML files to the scenarios directory)"
-        raise UnknownScenario(f"There is no scenario `{scenario_id}`. Available: {available}.")
+        raise UnknownScenario(f"There is no scenario `{literal(scenario_id)}`. Available: {available}.")
 
     def load_all(self) -> tuple[list[LoadedScenario], list[ScenarioError]]:
         loaded, errors = [], []
@@ -59,4 +60,6 @@ class RotationCatalog:
             if path.stem == rotation_id:
                 return path.read_text(encoding="utf-8")
         known = ", ".join(p.stem for p in files) or "none"
-        raise UnknownScenario(f"There is no rotation `{rotation_id}` in {self.directory} (known: {known}).")
+        raise UnknownScenario(
+            f"There is no rotation `{literal(rotation_id)}` in {self.directory} (known: {known})."
+        )

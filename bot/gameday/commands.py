@@ -5,6 +5,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from bot.gameday.mentions import literal
+
 USAGE = {
     "help": "/sce help",
     "list": "/sce list",
@@ -55,7 +57,9 @@ def parse_command(text: str) -> Command:
     name, tail = words[0].lower(), words[1:]
     if name not in USAGE:
         known = ", ".join(sorted(USAGE))
-        raise CommandError(f"`{words[0]}` is not an /sce command. Try one of: {known} (or `/sce help`).")
+        raise CommandError(
+            f"`{literal(words[0])}` is not an /sce command. Try one of: {known} (or `/sce help`)."
+        )
     args: list[str] = []
     options: dict[str, str] = {}
     flags: set[str] = set()

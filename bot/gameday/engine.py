@@ -40,6 +40,8 @@ from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
+Later = list[Callable[[], None]]
+"""Work an operation leaves for its caller to run after answering (Slack's 3-second ack)."""
 STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the database is away
 # what a pause holds; fault leases and the time box run on
 HELD_KINDS = frozenset({STEP, ESCALATE, CHECK, LOG_LINE})
@@ -335,21 +337,25 @@ class Engine(ResponderInput):
         return self._operate(gameday_id, None, act)
 
     # -- ending ---------------------------------------------------------------------------------
-    def end(self, gameday_id: str, user: str) -> Outcome:
-        """The facilitator ends the game day; outcomes still open count as missed."""
+    def end(self, gameday_id: str, user: str, later: Later | None = None) -> Outcome:
+        """The facilitator ends the game day; outcomes still open count as missed.
+
+        With ``later``, the posts of the end (status line, debrief and its files) are appended to it
+        for the caller to run once it has answered, instead of inside the operation.
+        """
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            self._finish(tx, scenario, Status.COMPLETED, f"ended by <@{user}>", final=True)
+            self._finish(tx, scenario, Status.COMPLETED, f"ended by <@{user}>", final=True, later=later)
             return Outcome(True, "Game day ended; the debrief is in the thread.")
 
         return self._operate(gameday_id, None, act, "This game day is already over.")
 
-    def abort(self, gameday_id: str, user: str, reason: str = "") -> Outcome:
-        """Stop at once, revert every fault; the verdict is inconclusive."""
+    def abort(self, gameday_id: str, user: str, reason: str = "", later: Later | None = None) -> Outcome:
+        """Stop at once, revert every fault; the verdict is inconclusive. ``later`` as for ``end``."""
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             why = f"aborted by <@{user}>" + (f": {reason}" if reason else "")
-            self._finish(tx, scenario, Status.ABORTED, why, final=True)
+            self._finish(tx, scenario, Status.ABORTED, why, final=True, later=later)
             return Outcome(True, "Game day aborted; every fault reverted.")
 
         return self._operate(gameday_id, None, act, "This game day is already over.")
@@ -381,7 +387,13 @@ class Engine(ResponderInput):
         best_effort(lambda: self.announcer.refresh_status(tx.record, scenario, state, now), "the status")
 
     def _finish(
-        self, tx: GameDayTx, scenario: Scenario, status: Status, reason: str, final: bool = False
+        self,
+        tx: GameDayTx,
+        scenario: Scenario,
+        status: Status,
+        reason: str,
+        final: bool = False,
+        later: Later | None = None,
     ) -> None:
         now = self.now()
         for fault in fold(tx.events).faults.values():
@@ -403,11 +415,19 @@ class Engine(ResponderInput):
         tx.cancel_pending_timers()
         debrief = self.debrief_from(tx.record, tx.events, now)
         crash_point("debrief.render")
-        try:
-            self.announcer.refresh_status(tx.record, scenario, fold(tx.events), now)
-            self.announcer.finished(tx.record, debrief)
-        except Exception:  # the game day is over even when Slack is not listening
-            log.exception("could not post the end of %s", tx.record.id)
+        record, state = tx.record, fold(tx.events)
+
+        def announce() -> None:
+            try:
+                self.announcer.refresh_status(record, scenario, state, now)
+                self.announcer.finished(record, debrief)
+            except Exception:  # the game day is over even when Slack is not listening
+                log.exception("could not post the end of %s", record.id)
+
+        if later is None:
+            announce()
+        else:
+            later.append(announce)
 
     def debrief_from(self, record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
         return build_debrief_for(record, events, self.now() if now is None else now)

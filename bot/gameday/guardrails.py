@@ -33,12 +33,14 @@ def approval_refusal(
 ) -> str | None:
     """None when ``user`` may approve; otherwise why not. The starter never approves their own game day."""
     approvers = {user_id_from(a) or a for a in scenario.approval.approvers} | set(deployment_approvers)
+    others = sorted(approvers - {started_by})  # the starter never counts, even when listed
+    names = ", ".join(f"<@{a}>" for a in others)
     if user == started_by:
-        return "Two-person rule: the person who started a game day cannot approve it; ask an approver."
-    if not approvers:
+        ask = f"ask {names}" if others else "no one else is an approver yet"
+        return f"Two-person rule: the person who started a game day cannot approve it; {ask}."
+    if not others:
         return "No approvers are configured: add approval.approvers to the scenario or set SCE_APPROVERS."
     if user not in approvers:
-        names = ", ".join(f"<@{a}>" for a in sorted(approvers))
         return f"Only {names} may approve this game day."
     return None
 

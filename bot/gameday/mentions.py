@@ -9,6 +9,11 @@ _BARE_ID = re.compile(r"^[UW][A-Z0-9]+$")  # the same ids a mention accepts
 MENTION_IN_TEXT = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
+def literal(value: object) -> str:
+    """Text shown as typed in Slack: Slack reads &, < and > as markup (mentions, links, <!channel>)."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def user_id_from(reference: str) -> str | None:
     """``<@U123>``, ``<@U123|alice>`` or a bare ``U123`` as a user id; anything else is None."""
     text = reference.strip()

@@ -143,6 +143,10 @@ class Announcer(Protocol):
 
     def say(self, record: GameDayRecord, text: str, key: str) -> str: ...
 
+    def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:
+        """``user`` (a Slack user id) now holds ``role``: said with a real mention."""
+        ...
+
     def handoff(
         self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str, key: str
     ) -> str: ...

@@ -19,6 +19,19 @@ from bot.gameday.timeline import Kind
 Action = Callable[[GameDayTx, Scenario, GameDayState], Outcome]
 
 
+def _nothing_waiting(state: GameDayState, user: str, target_id: str | None) -> str:
+    """Why an acknowledgement took nothing: a handoff meant for someone else names whom it waits for."""
+    others = [
+        h.to_user
+        for h in state.pending_handoffs()
+        if h.to_user != user and (target_id is None or target_id == h.handoff_id or target_id in h.page_ids)
+    ]
+    if others:
+        names = ", ".join(f"<@{who}>" for who in dict.fromkeys(others))
+        return f"Nothing is waiting for you; this handoff waits for {names}."
+    return "Nothing is waiting for you."
+
+
 class ResponderInput:
     announcer: Announcer
     injects: Injector
@@ -39,7 +52,9 @@ class ResponderInput:
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             done = self._acknowledge_targets(tx, state, user, at, target_id)
-            return Outcome(bool(done), "Acknowledged." if done else "Nothing is waiting for you.")
+            if done:
+                return Outcome(True, "Acknowledged.")
+            return Outcome(False, _nothing_waiting(state, user, target_id))
 
         return self._operate(
             gameday_id, delivery_id, act, "This game day is over; nothing left to acknowledge."
@@ -135,7 +150,7 @@ class ResponderInput:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             tx.append(Kind.ROLE_ASSIGNED, at, by, {"role": role, "user": user})
             key = f"role:{role}:{len(tx.events)}"
-            best_effort(lambda: self.announcer.say(tx.record, f"<@{user}> is now the {role}.", key), "a role")
+            best_effort(lambda: self.announcer.role(tx.record, role, user, key), "a role")
             return Outcome(True, f"<@{user}> is the {role}.")
 
         return self._operate(gameday_id, delivery_id, act)

@@ -73,9 +73,15 @@ class OnCall:
 
 def parse_rotation(text: str, source: str = "<rotation>") -> Rotation:
     try:
-        return Rotation.model_validate(yaml.safe_load(text))
+        document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RotationError(f"{source}: not valid YAML ({exc})") from None
+    except (ValueError, RecursionError, OverflowError) as exc:  # odd dates, nesting
+        raise RotationError(f"{source}: cannot be read as a rotation ({exc.__class__.__name__})") from None
+    if not isinstance(document, dict):
+        raise RotationError(f"{source}: a rotation must be a YAML mapping (id, members, handoff, timezone)")
+    try:
+        return Rotation.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])

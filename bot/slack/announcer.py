@@ -139,6 +139,9 @@ class SlackAnnouncer:
     def say(self, record: GameDayRecord, text: str, key: str) -> str:
         return self._post(record, render("say", text=text), key=key)
 
+    def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:
+        return self._post(record, render("role", role=role, user=user), key=key)
+
     def handoff(
         self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str, key: str
     ) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from bot.debrief.history import render_history
 from bot.gameday.catalog import UnknownScenario
 from bot.gameday.commands import USAGE, Command
 from bot.gameday.guardrails import facilitator_refusal
-from bot.gameday.mentions import user_id_from
+from bot.gameday.mentions import literal, user_id_from
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.roster import RosterError
 from bot.gameday.rotation import RotationError, on_call, parse_rotation
@@ -38,11 +39,24 @@ class PreparedStart:
     run: Callable[[], str]
 
 
+@dataclass(frozen=True)
+class AnswerThen:
+    """An answer to send with the ack, and the work that follows it (the posts of an end)."""
+
+    text: str
+    then: Callable[[], None]
+
+
+def _run_all(work: list[Callable[[], None]]) -> None:
+    for then in work:
+        then()
+
+
 class CommandDesk:
     def __init__(self, services: Services):
         self.s = services
 
-    def handle(self, inv: Invocation) -> str | PreparedStart:
+    def handle(self, inv: Invocation) -> str | PreparedStart | AnswerThen:
         name = inv.command.name
         refusal = facilitator_refusal(name, inv.user, self.s.settings.facilitators)
         if refusal:
@@ -66,7 +80,7 @@ class CommandDesk:
             return "No game day is running in this channel. Start one with `/sce start <scenario>`."
         return self._on_gameday(inv, record)
 
-    def _on_gameday(self, inv: Invocation, record: GameDayRecord) -> str:
+    def _on_gameday(self, inv: Invocation, record: GameDayRecord) -> str | AnswerThen:
         engine, now, name = self.s.engine, self.s.clock.now(), inv.command.name
         delivery = f"command:{inv.trigger_id}"
         if name == "status":
@@ -75,10 +89,13 @@ class CommandDesk:
                 f"`{record.id}` ({record.scenario_id}): {d.status}, {d.metrics.pages_total} page(s), "
                 f"{d.metrics.pages_unacknowledged} unacknowledged."
             )
-        if name == "end":
-            return engine.end(record.id, inv.user).message
-        if name == "abort":
-            return engine.abort(record.id, inv.user, inv.command.rest).message
+        if name in ("end", "abort"):  # the state changes now; the debrief is posted after the ack
+            later: list[Callable[[], None]] = []
+            if name == "end":
+                message = engine.end(record.id, inv.user, later=later).message
+            else:
+                message = engine.abort(record.id, inv.user, inv.command.rest, later=later).message
+            return AnswerThen(message, partial(_run_all, later))
         if name in ("note", "gap"):
             text = inv.command.rest.strip()  # already the words after the subcommand
             return engine.add_note(record.id, name, text, inv.user, now, delivery).message
@@ -97,7 +114,7 @@ class CommandDesk:
         if name == "role":
             role, who = inv.command.args[0].lower(), user_id_from(inv.command.args[1])
             if who is None:
-                return f"`{inv.command.args[1]}` is not a Slack user; type @ and pick the person."
+                return f"`{literal(inv.command.args[1])}` is not a Slack user; type @ and pick the person."
             return engine.assign_role(record.id, role, who, inv.user, now, delivery).message
         return f"`/sce {name}` is not available yet. Try `/sce help`."
 
@@ -143,7 +160,11 @@ class CommandDesk:
             if len(args) < 2:
                 return "Which one? `/sce schedule cancel <id>` (ids are in `/sce schedule list`)."
             cancelled = self.s.schedules.cancel(args[1])
-            return f"Schedule `{args[1]}` cancelled." if cancelled else f"No active schedule `{args[1]}`."
+            return (
+                f"Schedule `{args[1]}` cancelled."
+                if cancelled
+                else f"No active schedule `{literal(args[1])}`."
+            )
         now = self.s.clock.now()
         try:
             request = parse_schedule(args, inv.command.options, now)
@@ -161,7 +182,7 @@ class CommandDesk:
         scenario = inv.command.args[0]
         rows = history_rows(finished_debriefs(self.s.store, scenario))
         if not rows:
-            return f"No finished game day of `{scenario}` yet."
+            return f"No finished game day of `{literal(scenario)}` yet."
         chart = render_history(scenario, rows, "svg")
         self.s.announcer.upload(
             inv.channel,
@@ -186,7 +207,7 @@ class CommandDesk:
     def debrief(self, gameday_id: str) -> str:
         record = self.s.store.get(gameday_id)
         if record is None:
-            return f"There is no game day `{gameday_id}`."
+            return f"There is no game day `{literal(gameday_id)}`."
         d = self.s.engine.debrief_from(record, self.s.store.events(record.id))
         return render("debrief", d=d)
 

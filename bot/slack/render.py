@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.gameday.durations import format_duration
+from bot.gameday.mentions import literal
+
+slack_escape = literal
 
 
-def slack_escape(value: object) -> str:
-    """Show user text literally: Slack reads &, < and > as markup (mentions, links, <!channel>)."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_BOT_WRITTEN_BY = re.compile(r"^(\w+ by <@[A-Z0-9]+>)(.*)$", re.DOTALL)
+
+
+def reason_escape(reason: object) -> str:
+    """An end reason: the bot's own ``ended by <@U1>`` stays a mention; the words typed after it are
+    escaped like any user text."""
+    text = str(reason)
+    match = _BOT_WRITTEN_BY.match(text)
+    return match[1] + slack_escape(match[2]) if match else slack_escape(text)
 
 
 _env = Environment(
@@ -22,6 +32,7 @@ _env = Environment(
     keep_trailing_newline=False,
 )
 _env.filters["esc"] = slack_escape
+_env.filters["esc_reason"] = reason_escape
 _env.filters["dur"] = format_duration
 _env.filters["period"] = lambda seconds: (
     f"{int(seconds // 86400)}d" if seconds and seconds % 86400 == 0 else format_duration(seconds)

@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.gameday.commands import CommandError, parse_command
-from bot.slack.command_desk import CommandDesk, Invocation, PreparedStart
+from bot.gameday.mentions import literal
+from bot.slack.command_desk import AnswerThen, CommandDesk, Invocation, PreparedStart
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def register(app: App, desk: CommandDesk) -> None:
             ack(text="Something went wrong on our side; the facilitator can retry or `/sce abort`.")
             return
         if isinstance(reply, PreparedStart):
-            ack(text=f"Starting `{parsed.args[0]}`...")
+            ack(text=f"Starting `{literal(parsed.args[0])}`...")
             try:
                 respond(text=reply.run(), response_type="ephemeral")
             except Exception:
@@ -37,5 +38,12 @@ def register(app: App, desk: CommandDesk) -> None:
                 respond(
                     text="The game day could not start; nothing was left running.", response_type="ephemeral"
                 )
+            return
+        if isinstance(reply, AnswerThen):
+            ack(text=reply.text)
+            try:
+                reply.then()
+            except Exception:
+                log.exception("/sce %s: the follow-up failed", parsed.name)
             return
         ack(text=reply)
