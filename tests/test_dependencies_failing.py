@@ -157,3 +157,26 @@ def test_slack_timing_out_after_posting_a_step_does_not_post_it_twice(
         assert sum(inject in t for t in texts) == 1, (inject, texts)
     steps = [e["data"]["step"] for e in bot.debrief_json()["timeline"] if e["kind"] == "step_ran"]
     assert sorted(steps) == [0, 1, 2, 3]
+
+
+def test_a_command_slower_than_slacks_ack_window_is_acked_in_time_and_answered_after(
+    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+) -> None:
+    later = STEPS.replace("at: 2s", "at: 60s").replace("at: 4s", "at: 62s").replace("at: 6s", "at: 64s")
+    (scenarios_dir / "steady.yaml").write_text(later)
+    start_bot()
+    thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
+    wait_for_block(people, thread, "page:p0")
+    # pausing updates the status message; Slack now takes 4 s to answer that update
+    people.fail_api("chat.update", status=0, delay=4.0)
+    before = len(people.ephemerals("UFAC"))
+    result = people.slash("UFAC", "/sce", "pause")
+    assert result["status"] == 200, result  # acked within Slack's 3 s, not left to time out
+    assert result["text"] == "Working on `/sce pause`; the answer follows here.", result
+    answers = wait_until(
+        lambda: [e.get("text") or "" for e in people.ephemerals("UFAC")[before:]][1:],
+        timeout=30,
+        what="the answer after the ack",
+    )
+    assert answers[0].startswith("Paused"), answers
+    assert people.slash("UFAC", "/sce", "resume")["text"].startswith("Resumed")  # Slack is quick again
