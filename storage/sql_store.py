@@ -7,8 +7,10 @@ Timers are claimed with ``FOR UPDATE SKIP LOCKED`` where the database has it.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,6 +57,7 @@ class SqlTx:
     def __init__(self, session: Session, row: GameDayRow):
         self._session = session
         self._row = row
+        self.committed_work: list[Callable[[], None]] = []
         self.record = _record(row)
         self._events = [
             _event(r)
@@ -91,6 +94,9 @@ class SqlTx:
 
     def complete_timer(self, timer_id: int) -> None:
         self._session.execute(update(TimerRow).where(col(TimerRow.id) == timer_id).values(state="done"))
+
+    def after_commit(self, work: Callable[[], None]) -> None:
+        self.committed_work.append(work)
 
     def cancel_pending_timers(self) -> None:
         self._session.flush()
@@ -143,10 +149,16 @@ class SqlTx:
         self._session.add(self._row)
 
 
+THREADS_REMEMBERED = 10_000
+
+
 class SqlStore:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._skip_locked = engine.dialect.name == "postgresql"
+        # a game day's thread never changes once posted: every reply in it need not ask the database
+        self._threads: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._threads_lock = threading.Lock()
 
     def create(self, record: GameDayRecord) -> None:
         with Session(self.engine) as session, session.begin():
@@ -179,6 +191,8 @@ class SqlStore:
         except (OperationalError, InterfaceError) as exc:
             reason = str(exc.orig or exc).strip()[:200]
             raise StoreUnavailable(f"the database did not answer ({reason})") from exc
+        for work in tx.committed_work:
+            work()
 
     def get(self, gameday_id: str) -> GameDayRecord | None:
         with Session(self.engine) as session:
@@ -193,10 +207,21 @@ class SqlStore:
             return [_event(r) for r in rows]
 
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None:
+        key = (channel, thread_ts)
+        with self._threads_lock:
+            if key in self._threads:
+                self._threads.move_to_end(key)
+                return self._threads[key]
         with Session(self.engine) as session:
-            return session.exec(
+            found = session.exec(
                 select(GameDayRow.id).where(GameDayRow.channel == channel, GameDayRow.thread_ts == thread_ts)
             ).first()
+        if found is not None:  # only hits: a thread that is no game day's yet may become one
+            with self._threads_lock:
+                self._threads[key] = found
+                while len(self._threads) > THREADS_REMEMBERED:
+                    self._threads.popitem(last=False)
+        return found
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
         with Session(self.engine) as session:

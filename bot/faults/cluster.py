@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -213,6 +214,7 @@ class Cluster:
         self.allowed_namespaces = frozenset(allowed_namespaces) - SYSTEM_NAMESPACES
         self.sleep = sleep
         self._clients: OrderedDict[str, k8s.ApiClient] = OrderedDict()
+        self._clients_lock = threading.Lock()  # reverts of one game day's faults run side by side
         self._base = api_client
 
     @classmethod
@@ -240,16 +242,17 @@ class Cluster:
     def api(self, gameday_id: str | None) -> KubeApi:
         """Calls whose User-Agent names the game day (or the reaper), so audit logs tell who did what."""
         agent = f"sce/{_agent_version()} ({f'game day {gameday_id}' if gameday_id else 'reaper'})"
-        api_client = self._clients.get(agent)
-        if api_client is None:
-            api_client = k8s.ApiClient(self.configuration)
-            api_client.default_headers.update(
-                {k: v for k, v in self._base.default_headers.items() if k != "User-Agent"}
-            )
-            api_client.user_agent = agent
-            self._clients[agent] = api_client
-            while len(self._clients) > 16:
-                self._clients.popitem(last=False)[1].close()
+        with self._clients_lock:
+            api_client = self._clients.get(agent)
+            if api_client is None:
+                api_client = k8s.ApiClient(self.configuration)
+                api_client.default_headers.update(
+                    {k: v for k, v in self._base.default_headers.items() if k != "User-Agent"}
+                )
+                api_client.user_agent = agent
+                self._clients[agent] = api_client
+                while len(self._clients) > 16:
+                    self._clients.popitem(last=False)[1].close()
         return KubeApi(api_client, sleep=self.sleep)
 
     def check_namespace(self, namespace: str | None, fault_type: str) -> str:

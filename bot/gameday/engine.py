@@ -152,7 +152,8 @@ class Engine(ResponderInput):
         for index, step in enumerate(scenario.steps):
             if scenario.mode == "tabletop" and index > 0:
                 continue  # the facilitator advances a tabletop with /sce next
-            self.injects.schedule(tx, f"step:{index}", base + step.at, STEP, {"step": index})
+            payload = {"step": index, "fault": step.fault is not None}
+            self.injects.schedule(tx, f"step:{index}", base + step.at, STEP, payload)
         self.injects.schedule(tx, f"time_box:{base}", base + scenario.guardrails.max_duration, TIME_BOX)
 
     def approve(
@@ -188,7 +189,7 @@ class Engine(ResponderInput):
     # -- timers ---------------------------------------------------------------------------------
     def fire(self, timer: Timer) -> None:
         """Run one due timer; running it again after a crash is harmless."""
-        if timer.kind == STEP:
+        if timer.kind == STEP and timer.payload.get("fault", True):  # timers from before "fault" was kept
             self._record_fault_intent(timer)
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
@@ -355,7 +356,15 @@ class Engine(ResponderInput):
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             why = f"aborted by <@{user}>" + (f": {reason}" if reason else "")
+            before = len(tx.events)
             self._finish(tx, scenario, Status.ABORTED, why, final=True, later=later)
+            failed = [e.data["fault_id"] for e in tx.events[before:] if e.kind is Kind.FAULT_REVERT_FAILED]
+            if failed:
+                return Outcome(
+                    True,
+                    f"Game day aborted; the revert of {', '.join(failed)} FAILED (see the thread): the "
+                    "cluster still ends each at its lease and the reaper retries every minute.",
+                )
             return Outcome(True, "Game day aborted; every fault reverted.")
 
         return self._operate(gameday_id, None, act, "This game day is already over.")
@@ -396,20 +405,21 @@ class Engine(ResponderInput):
         later: Later | None = None,
     ) -> None:
         now = self.now()
-        for fault in fold(tx.events).faults.values():
-            if fault.reverted_at is None:
-                try:
-                    self.injects.revert_fault(tx, scenario, fault.fault_id)
-                except Exception as exc:  # a failed revert must not stop the others; the reaper retries
-                    log.exception("revert of %s failed", fault.fault_id)
-                    tx.append(
-                        Kind.FAULT_REVERT_FAILED, now, None, {"fault_id": fault.fault_id, "error": str(exc)}
-                    )
-                    self._say_loudly(
-                        tx,
-                        f":rotating_light: Revert of fault {fault.fault_id} FAILED: {exc}. "
-                        "The cluster still ends it at its lease; the reaper retries every minute.",
-                    )
+        still_applied = [f for f in fold(tx.events).faults.values() if f.reverted_at is None]
+        for fault, result in self.injects.revert_calls(tx.record.id, still_applied):
+            if isinstance(result, str):
+                tx.append(
+                    Kind.FAULT_REVERTED, self.now(), None, {"fault_id": fault.fault_id, "detail": result}
+                )
+                continue
+            # a failed revert does not stop the others; the cluster ends it at its lease, the reaper retries
+            log.error("revert of %s failed: %s", fault.fault_id, result, exc_info=result)
+            tx.append(Kind.FAULT_REVERT_FAILED, now, None, {"fault_id": fault.fault_id, "error": str(result)})
+            self._say_loudly(
+                tx,
+                f":rotating_light: Revert of fault {fault.fault_id} FAILED: {result}. "
+                "The cluster still ends it at its lease; the reaper retries every minute.",
+            )
         tx.append(Kind.ENDED, now, None, {"status": str(status), "reason": reason})
         tx.record.status = str(status)
         tx.cancel_pending_timers()
@@ -424,8 +434,9 @@ class Engine(ResponderInput):
             except Exception:  # the game day is over even when Slack is not listening
                 log.exception("could not post the end of %s", record.id)
 
+        # posted once the end has committed, outside the game day's lock (or by the caller after its ack)
         if later is None:
-            announce()
+            tx.after_commit(announce)
         else:
             later.append(announce)
 

@@ -6,6 +6,7 @@ Each function works inside the caller's locked transaction and records what it d
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bot.gameday.best_effort import best_effort
@@ -15,10 +16,11 @@ from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayTx
 from bot.gameday.roster import roster_at
 from bot.gameday.scenario import FaultSpec, Scenario, Step
 from bot.gameday.scenario_file import cached_scenario
-from bot.gameday.state import GameDayState, fold
+from bot.gameday.state import FaultState, GameDayState, fold
 from bot.gameday.timeline import Kind
 
 STEP, ESCALATE, CHECK, TIME_BOX, FAULT_EXPIRY = "step", "escalate", "check", "time_box", "fault_expiry"
+REVERT_WORKERS = 8  # driver reverts in flight at once when a game day ends with many faults
 OBSERVE = "observe"
 OBSERVE_EVERY = 15.0  # seconds between looks at a probe's result
 OBSERVED_TYPES = frozenset({"k8s.attack-pod"})  # faults whose outcome (blocked / allowed) is read back
@@ -255,6 +257,23 @@ class Injector:
             lambda: self.announcer.fault(tx.record, spec_type, f"observed {seen.outcome}", seen.detail),
             "a probe",
         )
+
+    def revert_calls(
+        self, gameday_id: str, faults: list[FaultState]
+    ) -> list[tuple[FaultState, str | Exception]]:
+        """Every fault's driver revert, side by side (an abort of many faults waits for the slowest, not
+        the sum); each fault's sentence, or the exception its driver raised, in the order given."""
+
+        def one(fault: FaultState) -> tuple[FaultState, str | Exception]:
+            try:
+                return fault, self.faults.named(fault.driver).revert(gameday_id, fault.fault_id)
+            except Exception as exc:  # reported per fault: one failure must not stop the others
+                return fault, exc
+
+        if len(faults) <= 1:
+            return [one(fault) for fault in faults]
+        with ThreadPoolExecutor(min(REVERT_WORKERS, len(faults)), thread_name_prefix="revert") as pool:
+            return list(pool.map(one, faults))
 
     def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
         fault = fold(tx.events).faults.get(fault_id)
