@@ -127,27 +127,9 @@ def batched_replies(workers: int = 4) -> None:
     _patch(ResponderInput, "add_note", add_note)
 
 
-def cached_threads() -> None:
-    """A game day's thread never changes: remember thread -> game day instead of a query per reply."""
-    from storage.sql_store import SqlStore
-
-    original = SqlStore.find_by_thread
-    known: dict[tuple[str, str], str] = {}
-
-    def find_by_thread(self: SqlStore, channel: str, thread_ts: str) -> str | None:
-        hit = known.get((channel, thread_ts))
-        if hit is None:
-            hit = original(self, channel, thread_ts)
-            if hit is not None:
-                known[(channel, thread_ts)] = hit
-        return hit
-
-    _patch(SqlStore, "find_by_thread", find_by_thread)
-
-
 def publish_after_commit() -> None:
-    """The end of a game day posted its debrief and uploaded two files (six Slack calls, two renders)
-    inside the timer's transaction, holding up every other timer; a publisher thread does it after."""
+    """The end of a game day posts its debrief and uploads two files (six Slack calls, two renders) after
+    its commit but still on the timer thread, holding up every other timer; a publisher thread does it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.slack.announcer import SlackAnnouncer
@@ -159,29 +141,6 @@ def publish_after_commit() -> None:
         publisher.submit(original, self, record, debrief)
 
     _patch(SlackAnnouncer, "finished", finished)
-
-
-def intent_only_for_faults() -> None:
-    """Engine.fire opened a second locked transaction (and read the timeline) for every step timer to
-    record a fault intent; a step that is no fault (known from the game day's fixed scenario) skips it."""
-    from bot.gameday.engine import Engine
-    from bot.gameday.scenario_file import cached_scenario
-
-    original = Engine._record_fault_intent
-    texts: dict[str, str] = {}
-
-    def record_fault_intent(self: Engine, timer: Any) -> None:
-        text = texts.get(timer.gameday_id)
-        if text is None:
-            record = self.store.get(timer.gameday_id)
-            text = texts[timer.gameday_id] = record.scenario_text if record else ""
-        steps = cached_scenario(text).steps if text else []
-        index = int(timer.payload["step"])
-        if index < len(steps) and steps[index].fault is None:
-            return
-        original(self, timer)
-
-    _patch(Engine, "_record_fault_intent", record_fault_intent)
 
 
 def batched_revert() -> None:
@@ -258,9 +217,7 @@ def concurrent_timers(workers: int = 4) -> None:
 ALL: dict[str, Callable[[], None]] = {
     "status": coalesced_status,
     "reply-batches": batched_replies,
-    "thread-cache": cached_threads,
     "publish": publish_after_commit,
-    "intent": intent_only_for_faults,
     "concurrent-timers": concurrent_timers,
     "revert": batched_revert,
 }
