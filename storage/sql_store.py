@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -57,7 +57,6 @@ class SqlTx:
     def __init__(self, session: Session, row: GameDayRow):
         self._session = session
         self._row = row
-        self.committed_work: list[Callable[[], None]] = []
         self.record = _record(row)
         self._events = [
             _event(r)
@@ -94,9 +93,6 @@ class SqlTx:
 
     def complete_timer(self, timer_id: int) -> None:
         self._session.execute(update(TimerRow).where(col(TimerRow.id) == timer_id).values(state="done"))
-
-    def after_commit(self, work: Callable[[], None]) -> None:
-        self.committed_work.append(work)
 
     def cancel_pending_timers(self) -> None:
         self._session.flush()
@@ -191,8 +187,6 @@ class SqlStore:
         except (OperationalError, InterfaceError) as exc:
             reason = str(exc.orig or exc).strip()[:200]
             raise StoreUnavailable(f"the database did not answer ({reason})") from exc
-        for work in tx.committed_work:
-            work()
 
     def get(self, gameday_id: str) -> GameDayRecord | None:
         with Session(self.engine) as session:

@@ -12,6 +12,7 @@ from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import GameDayStore
+from bot.gameday.report import Debrief
 from bot.http_caller import RequestsCaller
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,11 @@ class CoreHarness:
     def delivery(self) -> str:
         self._delivery += 1
         return f"d{self._delivery}"
+
+    def posted_debrief(self) -> Debrief:
+        """The debrief the game day's end posted (its own timer, due at the end, fired now)."""
+        fire_due_timers(self.store, self.engine, self.clock.now())
+        return self.announcer.debriefs[-1]
 
     def advance_to(self, at: float, step: float = 1.0) -> None:
         """Move the clock forward in small steps, firing timers as they come due."""

@@ -61,5 +61,6 @@ class RecordingAnnouncer:
     def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
         return self._post("fault", f"{verb} {spec.type}")
 
-    def finished(self, record: GameDayRecord, debrief: Debrief) -> None:
+    def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
         self.debriefs.append(debrief)
+        self._post("debrief", debrief.id, key)

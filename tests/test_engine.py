@@ -45,7 +45,7 @@ def test_scripted_pager_stress_validates_the_hypothesis(h: CoreHarness) -> None:
         gd, "gap", "no step for revoking the token", "U2", handoff.requested_at + 130, h.delivery()
     )
     h.engine.mark(gd, Kind.CONTAINED, "U2", p0 + 12 * 60, h.delivery())
-    debrief = h.announcer.debriefs[-1]
+    debrief = h.posted_debrief()
     assert debrief.status == "completed"
     assert debrief.verdict == "validated", debrief.expectations
     ttas = {p.id: p.tta_seconds for p in debrief.pages}
@@ -79,7 +79,7 @@ def test_a_retried_delivery_changes_nothing(h: CoreHarness) -> None:
 def test_silence_misses_expectations_and_the_time_box_ends_it(h: CoreHarness) -> None:
     start(h)
     h.advance_to(h.clock.now() + 31 * 60, step=15)
-    debrief = h.announcer.debriefs[-1]
+    debrief = h.posted_debrief()
     assert debrief.status == "completed" and debrief.verdict == "falsified"
     assert set(debrief.missed) == {"acknowledge_within", "detect_within", "contain_within", "handoff_within"}
     assert debrief.metrics.pages_unacknowledged == 2

@@ -18,7 +18,7 @@ from bot.failpoints import crash_point
 from bot.gameday import metrics
 from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
-from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, STEP, TIME_BOX, Injector
+from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
 from bot.gameday.more_steps import LOG_LINE, HttpCaller
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import (
@@ -40,8 +40,6 @@ from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
-Later = list[Callable[[], None]]
-"""Work an operation leaves for its caller to run after answering (Slack's 3-second ack)."""
 STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the database is away
 # what a pause holds; fault leases and the time box run on
 HELD_KINDS = frozenset({STEP, ESCALATE, CHECK, LOG_LINE})
@@ -194,7 +192,9 @@ class Engine(ResponderInput):
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
-            if not state.status.is_over:
+            if timer.kind == PUBLISH:
+                self._publish(tx, scenario, replay=timer.attempts > 1)
+            elif not state.status.is_over:
                 self._fire(tx, scenario, state, timer)
             tx.complete_timer(timer.id)
             self._settle(tx, scenario)
@@ -338,26 +338,22 @@ class Engine(ResponderInput):
         return self._operate(gameday_id, None, act)
 
     # -- ending ---------------------------------------------------------------------------------
-    def end(self, gameday_id: str, user: str, later: Later | None = None) -> Outcome:
-        """The facilitator ends the game day; outcomes still open count as missed.
-
-        With ``later``, the posts of the end (status line, debrief and its files) are appended to it
-        for the caller to run once it has answered, instead of inside the operation.
-        """
+    def end(self, gameday_id: str, user: str) -> Outcome:
+        """The facilitator ends the game day; outcomes still open count as missed."""
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
-            self._finish(tx, scenario, Status.COMPLETED, f"ended by <@{user}>", final=True, later=later)
+            self._finish(tx, scenario, Status.COMPLETED, f"ended by <@{user}>", final=True)
             return Outcome(True, "Game day ended; the debrief is in the thread.")
 
         return self._operate(gameday_id, None, act, "This game day is already over.")
 
-    def abort(self, gameday_id: str, user: str, reason: str = "", later: Later | None = None) -> Outcome:
-        """Stop at once, revert every fault; the verdict is inconclusive. ``later`` as for ``end``."""
+    def abort(self, gameday_id: str, user: str, reason: str = "") -> Outcome:
+        """Stop at once, revert every fault; the verdict is inconclusive."""
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             why = f"aborted by <@{user}>" + (f": {reason}" if reason else "")
             before = len(tx.events)
-            self._finish(tx, scenario, Status.ABORTED, why, final=True, later=later)
+            self._finish(tx, scenario, Status.ABORTED, why, final=True)
             failed = [e.data["fault_id"] for e in tx.events[before:] if e.kind is Kind.FAULT_REVERT_FAILED]
             if failed:
                 return Outcome(
@@ -402,7 +398,6 @@ class Engine(ResponderInput):
         status: Status,
         reason: str,
         final: bool = False,
-        later: Later | None = None,
     ) -> None:
         now = self.now()
         still_applied = [f for f in fold(tx.events).faults.values() if f.reverted_at is None]
@@ -423,22 +418,23 @@ class Engine(ResponderInput):
         tx.append(Kind.ENDED, now, None, {"status": str(status), "reason": reason})
         tx.record.status = str(status)
         tx.cancel_pending_timers()
-        debrief = self.debrief_from(tx.record, tx.events, now)
+        # the posts of the end (status line, debrief, its files) are a durable timer of their own: they
+        # stay off the path of the command or timer that ended it, and a crash while they render or post
+        # leaves the timer for the next process instead of a game day without its debrief
+        self.injects.schedule(tx, "publish", now, PUBLISH)
+
+    def _publish(self, tx: GameDayTx, scenario: Scenario, replay: bool) -> None:
+        """Post the end: the final status line, the debrief and its files (once, even when replayed)."""
+        key = f"{tx.record.id}:debrief"
+        if replay and self.announcer.find_posted(tx.record, key) is not None:
+            return
+        debrief = self.debrief_from(tx.record, tx.events)  # notes that came just after the end count
         crash_point("debrief.render")
-        record, state = tx.record, fold(tx.events)
-
-        def announce() -> None:
-            try:
-                self.announcer.refresh_status(record, scenario, state, now)
-                self.announcer.finished(record, debrief)
-            except Exception:  # the game day is over even when Slack is not listening
-                log.exception("could not post the end of %s", record.id)
-
-        # posted once the end has committed, outside the game day's lock (or by the caller after its ack)
-        if later is None:
-            tx.after_commit(announce)
-        else:
-            later.append(announce)
+        try:
+            self.announcer.refresh_status(tx.record, scenario, fold(tx.events), self.now())
+            self.announcer.finished(tx.record, debrief, key)
+        except Exception:  # the game day is over even when Slack is not listening
+            log.exception("could not post the end of %s", tx.record.id)
 
     def debrief_from(self, record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
         return build_debrief_for(record, events, self.now() if now is None else now)

@@ -20,6 +20,7 @@ from bot.gameday.state import FaultState, GameDayState, fold
 from bot.gameday.timeline import Kind
 
 STEP, ESCALATE, CHECK, TIME_BOX, FAULT_EXPIRY = "step", "escalate", "check", "time_box", "fault_expiry"
+PUBLISH = "publish"  # the posts of a game day's end: status line, debrief, files
 REVERT_WORKERS = 8  # driver reverts in flight at once when a game day ends with many faults
 OBSERVE = "observe"
 OBSERVE_EVERY = 15.0  # seconds between looks at a probe's result

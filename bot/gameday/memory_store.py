@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,10 +37,6 @@ class _MemoryTx:
     cancel: bool = False
     hold: frozenset[str] = frozenset()
     release_shift: float | None = None
-    committed_work: list[Callable[[], None]] = field(default_factory=list)
-
-    def after_commit(self, work: Callable[[], None]) -> None:
-        self.committed_work.append(work)
 
     @property
     def events(self) -> list[Event]:
@@ -110,8 +106,6 @@ class MemoryStore:
             yield tx
             with self._guard:
                 self._commit(tx)
-        for work in tx.committed_work:
-            work()
 
     def _commit(self, tx: _MemoryTx) -> None:
         gameday_id = tx.record.id

@@ -5,7 +5,6 @@ The core only sees these protocols; storage/, bot/slack/ and bot/faults/ impleme
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -67,10 +66,6 @@ class GameDayTx(Protocol):
     def complete_timer(self, timer_id: int) -> None: ...
 
     def cancel_pending_timers(self) -> None: ...
-
-    def after_commit(self, work: Callable[[], None]) -> None:
-        """Run ``work`` once everything here has committed (never if it rolls back), outside the lock."""
-        ...
 
     def hold_pending_timers(self, kinds: frozenset[str]) -> None:
         """Pause: pending timers of these kinds stop being due until released."""
@@ -160,7 +155,9 @@ class Announcer(Protocol):
 
     def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str: ...
 
-    def finished(self, record: GameDayRecord, debrief: Debrief) -> None: ...
+    def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
+        """Post the debrief (its message tagged with ``key``, so a replay can find it) and its files."""
+        ...
 
 
 class FaultRejected(ValueError):

@@ -156,13 +156,13 @@ class SlackAnnouncer:
     def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
         return self._post(record, render("fault", spec=spec, verb=verb, detail=detail))
 
-    def finished(self, record: GameDayRecord, debrief: Debrief) -> None:
+    def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
         if self.pagerduty is not None:
             try:
                 self.pagerduty.resolve_pages(record.id, [p.id for p in debrief.pages])
             except PagerDutyError:
                 log.exception("PagerDuty did not resolve the pages of %s", record.id)
-        self._post(record, render("debrief", d=debrief))
+        self._post(record, render("debrief", d=debrief), key=key)
         try:  # the full debrief as files in the thread: HTML to read and print, Markdown to paste
             for fmt, name in (("html", "html"), ("md", "md")):
                 self.upload(

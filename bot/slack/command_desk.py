@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from bot.debrief.history import render_history
 from bot.gameday.catalog import UnknownScenario
@@ -41,15 +40,10 @@ class PreparedStart:
 
 @dataclass(frozen=True)
 class AnswerThen:
-    """An answer to send with the ack, and the work that follows it (the posts of an end)."""
+    """An answer for the ack, and slow work that follows it (a chart to upload)."""
 
     text: str
     then: Callable[[], None]
-
-
-def _run_all(work: list[Callable[[], None]]) -> None:
-    for then in work:
-        then()
 
 
 class CommandDesk:
@@ -80,7 +74,7 @@ class CommandDesk:
             return "No game day is running in this channel. Start one with `/sce start <scenario>`."
         return self._on_gameday(inv, record)
 
-    def _on_gameday(self, inv: Invocation, record: GameDayRecord) -> str | AnswerThen:
+    def _on_gameday(self, inv: Invocation, record: GameDayRecord) -> str:
         engine, now, name = self.s.engine, self.s.clock.now(), inv.command.name
         delivery = f"command:{inv.trigger_id}"
         if name == "status":
@@ -89,13 +83,10 @@ class CommandDesk:
                 f"`{record.id}` ({record.scenario_id}): {d.status}, {d.metrics.pages_total} page(s), "
                 f"{d.metrics.pages_unacknowledged} unacknowledged."
             )
-        if name in ("end", "abort"):  # the state changes now; the debrief is posted after the ack
-            later: list[Callable[[], None]] = []
-            if name == "end":
-                message = engine.end(record.id, inv.user, later=later).message
-            else:
-                message = engine.abort(record.id, inv.user, inv.command.rest, later=later).message
-            return AnswerThen(message, partial(_run_all, later))
+        if name == "end":
+            return engine.end(record.id, inv.user).message
+        if name == "abort":
+            return engine.abort(record.id, inv.user, inv.command.rest).message
         if name in ("note", "gap"):
             text = inv.command.rest.strip()  # already the words after the subcommand
             return engine.add_note(record.id, name, text, inv.user, now, delivery).message
@@ -175,23 +166,25 @@ class CommandDesk:
         self.s.timers.wake_at(next_event_at(booked.next_at, booked.reminders_sent))
         return render("schedules", schedules=[booked]) + "\nReminders go to the channel 24 h and 1 h before."
 
-    def history(self, inv: Invocation) -> str:
-        """The trend as text for the person asking, and the chart uploaded to the channel."""
+    def history(self, inv: Invocation) -> str | AnswerThen:
+        """The trend as text for the person asking, then the chart uploaded to the channel."""
         if not inv.command.args:
             return "Which scenario? `/sce history <scenario>` (`/sce list` shows them)."
         scenario = inv.command.args[0]
         rows = history_rows(finished_debriefs(self.s.store, scenario))
         if not rows:
             return f"No finished game day of `{literal(scenario)}` yet."
-        chart = render_history(scenario, rows, "svg")
-        self.s.announcer.upload(
-            inv.channel,
-            None,
-            f"history-{scenario}.svg",
-            chart,
-            f"[GAME DAY] {scenario}: MTTA, TTD and TTC per run",
-        )
-        return render_history(scenario, rows, "text")
+
+        def upload_chart() -> None:
+            self.s.announcer.upload(
+                inv.channel,
+                None,
+                f"history-{scenario}.svg",
+                render_history(scenario, rows, "svg"),
+                f"[GAME DAY] {scenario}: MTTA, TTD and TTC per run",
+            )
+
+        return AnswerThen(render_history(scenario, rows, "text"), upload_chart)
 
     def oncall(self, inv: Invocation) -> str:
         rotation_id = inv.command.args[0] if inv.command.args else None

@@ -68,7 +68,7 @@ def _finished(result: Callable[[], Reply], name: str) -> Reply:
 def _deliver(
     reply: Reply, answer: Callable[[str], None], afterwards: Callable[[str], None], scenario: str
 ) -> None:
-    """Send the answer; then whatever follows it (a start's own answer, the posts of an end)."""
+    """Send the answer; then what follows it (a start's own answer, a chart to upload)."""
     if isinstance(reply, PreparedStart):
         answer(f"Starting `{literal(scenario)}`...")
         try:
@@ -83,6 +83,6 @@ def _deliver(
         try:
             reply.then()
         except Exception:
-            log.exception("the follow-up of a command failed")
+            log.exception("the work after a command's answer failed")
         return
     answer(reply)
