@@ -12,6 +12,7 @@ from test_faults_kmock import NAMESPACE, KubeTestServer
 from bot.faults.attack_pod import CONTAINER
 from bot.faults.kubernetes_driver import KubernetesDriver
 from bot.faults.labels import EXPIRES_AT, FAULT, GAMEDAY, MANAGED_BY, ORIGINAL_REPLICAS, marker, object_name
+from bot.faults.undo import CORE_KINDS
 from bot.gameday.ports import FaultRejected, Observation
 from bot.gameday.scenario import FaultSpec
 
@@ -263,3 +264,30 @@ def test_a_bad_spec_is_refused_with_a_sentence_before_any_request(
     with pytest.raises(FaultRejected, match=problem):
         driver(kube).apply(GD, "f9", fault, EXPIRES)
     assert kube.bot_requests() == []
+
+
+def test_reverting_many_faults_at_once_lists_each_kind_once_and_undoes_each_fault(
+    kube: KubeTestServer,
+) -> None:
+    deployment(kube, replicas=3)
+    drv = driver(kube)
+    for index in range(6):
+        drv.apply(GD, f"d{index}", spec("k8s.network-deny", {"app": "web"}), EXPIRES)
+    drv.apply(GD, "h1", spec("k8s.honeytoken"), EXPIRES)
+    drv.apply(GD, "s1", spec("k8s.scale", deployment="web", replicas=0), EXPIRES)
+    drv.apply("gd-other", "d0", spec("k8s.network-deny", {"app": "web"}), EXPIRES)  # another game day's
+    before = len(kube.bot_requests())
+    wanted = [f"d{i}" for i in range(6)] + ["h1", "s1", "gone"]
+    sentences = drv.revert_many(GD, wanted)
+    requests_made = kube.bot_requests()[before:]
+    assert set(sentences) == set(wanted)
+    for index in range(6):
+        name = object_name(GD, f"d{index}", "deny")
+        assert sentences[f"d{index}"] == f"reverted fault d{index}: deleted NetworkPolicy chaos-lab/{name}"
+    assert "restored Deployment chaos-lab/web to 3 replicas" in sentences["s1"]
+    assert sentences["gone"].startswith("nothing left to revert")
+    assert kube.names("networkpolicies", NAMESPACE) == [object_name("gd-other", "d0", "deny")]
+    assert (kube.read("deployments", NAMESPACE, "web") or {})["spec"]["replicas"] == 3
+    lists = [r for r in requests_made if r.method == "GET"]
+    assert len(lists) == len(CORE_KINDS)  # one listing per kind for every fault, not one per fault
+    assert drv.revert_many(GD, wanted)["d0"].startswith("nothing left to revert")  # idempotent

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 from bot.faults.cluster import Cluster, ResourceKind, describe, planned_call
 from bot.faults.labels import object_name, owned_metadata, rfc3339
 from bot.faults.params import FaultParams, parse_params, require_selector
-from bot.faults.undo import reverted_sentence, undo_fault
+from bot.faults.undo import reverted_sentence, undo_fault, undo_faults
 from bot.gameday.ports import FaultRejected, Observation
 from bot.gameday.scenario import FaultSpec
 
@@ -147,3 +147,9 @@ class ChaosMeshDriver:
         api = self.cluster.api(gameday_id)
         done = undo_fault(api, self.cluster.allowed_namespaces, CHAOS_KINDS, gameday_id, fault_id)
         return reverted_sentence(fault_id, done)
+
+    def revert_many(self, gameday_id: str, fault_ids: list[str]) -> dict[str, str]:
+        """``revert`` for several faults of one game day at once (an abort), from one listing."""
+        api = self.cluster.api(gameday_id)
+        done = undo_faults(api, self.cluster.allowed_namespaces, CHAOS_KINDS, gameday_id, fault_ids)
+        return {fault_id: reverted_sentence(fault_id, sentences) for fault_id, sentences in done.items()}

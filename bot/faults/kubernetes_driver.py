@@ -56,7 +56,7 @@ from bot.faults.labels import (
     selector_text,
 )
 from bot.faults.params import FaultParams, parse_params, require_selector
-from bot.faults.undo import CORE_KINDS, reverted_sentence, undo_fault
+from bot.faults.undo import CORE_KINDS, reverted_sentence, undo_fault, undo_faults
 from bot.gameday.ports import FaultRejected, Observation
 from bot.gameday.scenario import FaultSpec
 
@@ -345,3 +345,9 @@ class KubernetesDriver:
         api = self.cluster.api(gameday_id)
         done = undo_fault(api, self.cluster.allowed_namespaces, CORE_KINDS, gameday_id, fault_id)
         return reverted_sentence(fault_id, done)
+
+    def revert_many(self, gameday_id: str, fault_ids: list[str]) -> dict[str, str]:
+        """``revert`` for several faults of one game day at once (an abort), from one listing."""
+        api = self.cluster.api(gameday_id)
+        done = undo_faults(api, self.cluster.allowed_namespaces, CORE_KINDS, gameday_id, fault_ids)
+        return {fault_id: reverted_sentence(fault_id, sentences) for fault_id, sentences in done.items()}

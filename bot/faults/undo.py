@@ -17,6 +17,7 @@ from bot.faults.labels import (
     MANAGER,
     ORIGINAL_REPLICAS,
     annotations_of,
+    belongs_to,
     is_borrowed,
     is_managed,
     unmarked,
@@ -62,6 +63,29 @@ def undo_fault(
                 sentence = undo_object(api, kind, obj)
                 if sentence:
                     done.append(sentence)
+    return done
+
+
+def undo_faults(
+    api: KubeApi,
+    namespaces: Iterable[str],
+    kinds: Iterable[ResourceKind],
+    gameday_id: str,
+    fault_ids: Iterable[str],
+) -> dict[str, list[str]]:
+    """Undo several faults of one game day from one listing per namespace and kind (an abort of 50
+    faults lists 4 times, not 200); what was done for each fault, one sentence each."""
+    done: dict[str, list[str]] = {fault_id: [] for fault_id in fault_ids}
+    kinds = tuple(kinds)
+    for namespace in sorted(namespaces):
+        for kind in kinds:
+            for obj in api.list(kind, namespace, {GAMEDAY: gameday_id}):
+                fault_id = next((f for f in done if belongs_to(obj, gameday_id, f)), None)
+                if fault_id is None:
+                    continue
+                sentence = undo_object(api, kind, obj)
+                if sentence:
+                    done[fault_id].append(sentence)
     return done
 
 

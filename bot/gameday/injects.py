@@ -5,6 +5,7 @@ Each function works inside the caller's locked transaction and records what it d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +22,7 @@ from bot.gameday.timeline import Kind
 
 STEP, ESCALATE, CHECK, TIME_BOX, FAULT_EXPIRY = "step", "escalate", "check", "time_box", "fault_expiry"
 PUBLISH = "publish"  # the posts of a game day's end: status line, debrief, files
+log = logging.getLogger(__name__)
 REVERT_WORKERS = 8  # driver reverts in flight at once when a game day ends with many faults
 OBSERVE = "observe"
 OBSERVE_EVERY = 15.0  # seconds between looks at a probe's result
@@ -265,16 +267,35 @@ class Injector:
         """Every fault's driver revert, side by side (an abort of many faults waits for the slowest, not
         the sum); each fault's sentence, or the exception its driver raised, in the order given."""
 
-        def one(fault: FaultState) -> tuple[FaultState, str | Exception]:
+        def one(fault: FaultState) -> tuple[str, str | Exception]:
             try:
-                return fault, self.faults.named(fault.driver).revert(gameday_id, fault.fault_id)
+                return fault.fault_id, self.faults.named(fault.driver).revert(gameday_id, fault.fault_id)
             except Exception as exc:  # reported per fault: one failure must not stop the others
-                return fault, exc
+                return fault.fault_id, exc
 
-        if len(faults) <= 1:
-            return [one(fault) for fault in faults]
-        with ThreadPoolExecutor(min(REVERT_WORKERS, len(faults)), thread_name_prefix="revert") as pool:
-            return list(pool.map(one, faults))
+        results = self._revert_batches(gameday_id, faults)
+        rest = [fault for fault in faults if fault.fault_id not in results]
+        if len(rest) <= 1:
+            results.update(one(fault) for fault in rest)
+        else:
+            with ThreadPoolExecutor(min(REVERT_WORKERS, len(rest)), thread_name_prefix="revert") as pool:
+                results.update(pool.map(one, rest))
+        return [(fault, results[fault.fault_id]) for fault in faults]
+
+    def _revert_batches(self, gameday_id: str, faults: list[FaultState]) -> dict[str, str | Exception]:
+        """Faults whose driver undoes many at once (``revert_many``: one listing for all of them);
+        when such a batch fails, its faults are left to be reverted one by one."""
+        reverted: dict[str, str | Exception] = {}
+        for name in sorted({fault.driver for fault in faults}):
+            ids = [fault.fault_id for fault in faults if fault.driver == name]
+            revert_many = getattr(self.faults.named(name), "revert_many", None)
+            if revert_many is None or len(ids) < 2:
+                continue
+            try:
+                reverted.update(revert_many(gameday_id, ids))
+            except Exception:
+                log.warning("batch revert of %d faults failed; reverting one by one", len(ids), exc_info=True)
+        return reverted
 
     def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
         fault = fold(tx.events).faults.get(fault_id)
