@@ -137,40 +137,10 @@ def publish_after_commit() -> None:
     publisher = ThreadPoolExecutor(1, thread_name_prefix="publish")
     original = SlackAnnouncer.finished
 
-    def finished(self: SlackAnnouncer, record: Any, debrief: Any) -> None:
-        publisher.submit(original, self, record, debrief)
+    def finished(self: SlackAnnouncer, record: Any, debrief: Any, key: str) -> None:
+        publisher.submit(original, self, record, debrief, key)
 
     _patch(SlackAnnouncer, "finished", finished)
-
-
-def batched_revert() -> None:
-    """Each revert listed four kinds per namespace for its one fault (5 requests a fault); list a game
-    day's objects once per namespace and kind and undo every fault from that listing."""
-    import bot.faults.kubernetes_driver as kubernetes_driver
-    from bot.faults.labels import GAMEDAY, belongs_to
-    from bot.faults.undo import undo_object
-
-    listings: dict[str, tuple[float, list[tuple[Any, dict[str, Any]]]]] = {}
-
-    def undo_fault(api: Any, namespaces: Any, kinds: Any, gameday_id: str, fault_id: str) -> list[str]:
-        cached = listings.get(gameday_id)
-        if cached is None or time.monotonic() - cached[0] > 5.0:
-            found = [
-                (k, o)
-                for ns in sorted(namespaces)
-                for k in kinds
-                for o in api.list(k, ns, {GAMEDAY: gameday_id})
-            ]
-            cached = listings[gameday_id] = (time.monotonic(), found)
-        done = []
-        for kind, obj in cached[1]:
-            if belongs_to(obj, gameday_id, fault_id):
-                sentence = undo_object(api, kind, obj)
-                if sentence:
-                    done.append(sentence)
-        return done
-
-    _patch(kubernetes_driver, "undo_fault", undo_fault)
 
 
 def concurrent_timers(workers: int = 4) -> None:
@@ -219,7 +189,6 @@ ALL: dict[str, Callable[[], None]] = {
     "reply-batches": batched_replies,
     "publish": publish_after_commit,
     "concurrent-timers": concurrent_timers,
-    "revert": batched_revert,
 }
 
 
