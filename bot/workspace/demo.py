@@ -30,6 +30,7 @@ CHANNEL = "C1"
 USERS = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
 ROLES = {"primary": "U1", "secondary": "U2", "facilitator": "UFAC"}
 SIGNING_SECRET = "demo-signing-secret"
+POST_GRACE = 30.0  # seconds of real time the end's posts may take after the game day is over
 
 
 @dataclass
@@ -143,6 +144,7 @@ def _follow(
     gameday_id = None
     shown: set[str] = set()
     acted = 0
+    over_since: float | None = None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         gameday_id = gameday_id or store.find_by_thread(CHANNEL, thread_ts)
@@ -150,6 +152,7 @@ def _follow(
             if message["ts"] in shown:
                 continue
             shown.add(message["ts"])
+
             who = "sce" if message.get("bot_id") else USERS.get(message.get("user", ""), "?")
             first = _plain(message.get("text") or "").splitlines()[0] if message.get("text") else ""
             say(f"+{format_duration(float(message['ts']) - origin):>8} {who}> {first}")
@@ -159,6 +162,10 @@ def _follow(
             acted += 1
         record = store.get(gameday_id) if gameday_id else None
         if record is not None and record.status in ("completed", "aborted", "failed"):
-            return record
+            # the end is posted by its own timer just after: wait for the debrief files (not for ever)
+            over_since = over_since or time.monotonic()
+            uploaded = [f for f in people.files(CHANNEL) if record.id in str(f.get("name") or "")]
+            if len(uploaded) >= 2 or record.status == "failed" or time.monotonic() - over_since > POST_GRACE:
+                return record
         time.sleep(0.05)
     raise SystemExit(f"The demo game day did not finish within {timeout:g}s of real time.")
