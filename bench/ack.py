@@ -98,8 +98,9 @@ def run(run_dir: Path, quick: bool) -> Section:
         f"{config.gamedays} `pager-stress` game days running (SQLite), thread replies arriving at "
         f"{SLACK_EVENTS_PER_SECOND:.1f}/s (Slack's 30,000 events/hour cap); {config.requests} commands "
         f"of each kind, one at a time {config.gap * 1000:.0f} ms apart. `/sce status` reads the timeline "
-        "and builds the debrief before acking; `/sce note` writes an event and refreshes the status "
-        "message before acking. The baseline is the bare app's answer to the same commands under the "
+        "and builds the debrief before acking; `/sce note` writes an event in a locked transaction "
+        "before acking (a note alone leaves the status message as it is). The baseline is the bare "
+        "app's answer to the same commands under the "
         "same trickle (all of its answers pooled)."
     )
     return section

@@ -349,5 +349,4 @@ class KubernetesDriver:
     def revert_many(self, gameday_id: str, fault_ids: list[str]) -> dict[str, str]:
         """``revert`` for several faults of one game day at once (an abort), from one listing."""
         api = self.cluster.api(gameday_id)
-        done = undo_faults(api, self.cluster.allowed_namespaces, CORE_KINDS, gameday_id, fault_ids)
-        return {fault_id: reverted_sentence(fault_id, sentences) for fault_id, sentences in done.items()}
+        return undo_faults(api, self.cluster.allowed_namespaces, CORE_KINDS, gameday_id, fault_ids)

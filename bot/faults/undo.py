@@ -72,9 +72,9 @@ def undo_faults(
     kinds: Iterable[ResourceKind],
     gameday_id: str,
     fault_ids: Iterable[str],
-) -> dict[str, list[str]]:
+) -> dict[str, str]:
     """Undo several faults of one game day from one listing per namespace and kind (an abort of 50
-    faults lists 4 times, not 200); what was done for each fault, one sentence each."""
+    faults lists 4 times, not 200); for each fault, the sentence its own revert would say."""
     done: dict[str, list[str]] = {fault_id: [] for fault_id in fault_ids}
     kinds = tuple(kinds)
     for namespace in sorted(namespaces):
@@ -86,7 +86,7 @@ def undo_faults(
                 sentence = undo_object(api, kind, obj)
                 if sentence:
                     done[fault_id].append(sentence)
-    return done
+    return {fault_id: reverted_sentence(fault_id, sentences) for fault_id, sentences in done.items()}
 
 
 def reverted_sentence(fault_id: str, done: list[str]) -> str:

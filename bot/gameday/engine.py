@@ -392,12 +392,7 @@ class Engine(ResponderInput):
         best_effort(lambda: self.announcer.refresh_status(tx.record, scenario, state, now), "the status")
 
     def _finish(
-        self,
-        tx: GameDayTx,
-        scenario: Scenario,
-        status: Status,
-        reason: str,
-        final: bool = False,
+        self, tx: GameDayTx, scenario: Scenario, status: Status, reason: str, final: bool = False
     ) -> None:
         now = self.now()
         still_applied = [f for f in fold(tx.events).faults.values() if f.reverted_at is None]

@@ -148,11 +148,20 @@ def _follow(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         gameday_id = gameday_id or store.find_by_thread(CHANNEL, thread_ts)
+        record = store.get(gameday_id) if gameday_id else None
+        finished = False
+        if record is not None and record.status in ("completed", "aborted", "failed"):
+            # the end is posted by its own timer just after: wait for the debrief files (not for ever)
+            over_since = over_since or time.monotonic()
+            uploaded = [f for f in people.files(CHANNEL) if record.id in str(f.get("name") or "")]
+            finished = (
+                len(uploaded) >= 2 or record.status == "failed" or time.monotonic() - over_since > POST_GRACE
+            )
+        # printed after the check, so the debrief message (posted before its files) is shown too
         for message in people.messages(CHANNEL, thread_ts=thread_ts):
             if message["ts"] in shown:
                 continue
             shown.add(message["ts"])
-
             who = "sce" if message.get("bot_id") else USERS.get(message.get("user", ""), "?")
             first = _plain(message.get("text") or "").splitlines()[0] if message.get("text") else ""
             say(f"+{format_duration(float(message['ts']) - origin):>8} {who}> {first}")
@@ -160,12 +169,7 @@ def _follow(
             if not done.what.startswith("replies"):
                 say(f"+{format_duration(done.at - origin):>8} {USERS.get(done.who, done.who)} {done.what}")
             acted += 1
-        record = store.get(gameday_id) if gameday_id else None
-        if record is not None and record.status in ("completed", "aborted", "failed"):
-            # the end is posted by its own timer just after: wait for the debrief files (not for ever)
-            over_since = over_since or time.monotonic()
-            uploaded = [f for f in people.files(CHANNEL) if record.id in str(f.get("name") or "")]
-            if len(uploaded) >= 2 or record.status == "failed" or time.monotonic() - over_since > POST_GRACE:
-                return record
+        if finished and record is not None:
+            return record
         time.sleep(0.05)
     raise SystemExit(f"The demo game day did not finish within {timeout:g}s of real time.")
