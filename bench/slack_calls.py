@@ -102,7 +102,7 @@ def play(run_dir: Path, speed: float) -> tuple[list[dict[str, Any]], float, str]
     finally:
         if responders:
             responders.stop()
-        services.timers.stop()
+        services.stop()
         server.stop()
         workspace.stop()
         people.close()

@@ -50,14 +50,19 @@ def serve() -> None:
     watch(lambda: store_snapshot(services.store))
     ready = lambda: database_ready(services.store.engine)  # noqa: E731
     server = HttpServer(app, "0.0.0.0", settings.port, hooks=hooks, ready=ready)
-    if settings.socket_mode:
-        assert settings.slack_app_token
-        server.start()  # health checks and alert webhooks still arrive over HTTP
-        typer.echo(f"sce: Socket Mode; HTTP on port {server.port} (GET /healthz, POST /hooks/...)")
-        socket_mode_handler(app, settings.slack_app_token).start()
-        return
-    typer.echo(f"sce: listening on port {server.port} (POST /slack/events, GET /healthz, POST /hooks/...)")
-    server.serve_forever()
+    try:
+        if settings.socket_mode:
+            assert settings.slack_app_token
+            server.start()  # health checks and alert webhooks still arrive over HTTP
+            typer.echo(f"sce: Socket Mode; HTTP on port {server.port} (GET /healthz, POST /hooks/...)")
+            socket_mode_handler(app, settings.slack_app_token).start()
+            return
+        typer.echo(
+            f"sce: listening on port {server.port} (POST /slack/events, GET /healthz, POST /hooks/...)"
+        )
+        server.serve_forever()
+    finally:  # SIGTERM: what Slack already has our 200 for is written before the process goes
+        services.stop()
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from bot.faults.registry import FaultDrivers
 from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
 from bot.gameday.clock import Clock, SystemClock
 from bot.gameday.engine import Engine
+from bot.gameday.inbox import Inbox
 from bot.http_caller import RequestsCaller
 from bot.observability import CountedRetries, ObservedWebClient
 from bot.pagerduty import OnCallSchedule, PagerDuty
@@ -24,6 +25,9 @@ from bot.timer_service import TimerService
 from storage.database import make_engine, migrate
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
+
+INBOX_WRITERS = 4
+TIMER_WORKERS = 4
 
 
 @dataclass
@@ -39,7 +43,14 @@ class Services:
     schedules: ScheduleStore
     intake: AlertIntake
     announcer: SlackAnnouncer
+    inbox: Inbox
     pagerduty_schedule: OnCallSchedule | None = None
+
+    def stop(self) -> None:
+        """Write the Slack input already acknowledged, then stop waking timers."""
+        self.inbox.close()
+        self.timers.stop()
+        self.announcer.status_line.close()
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -88,7 +99,8 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         approvers=settings.approvers,
         http=RequestsCaller(),
     )
-    timers = TimerService(store, engine, clock)
+    concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
+    timers = TimerService(store, engine, clock, workers=TIMER_WORKERS if concurrent else 2, shared=concurrent)
     holder.append(timers)
     catalog = ScenarioCatalog(settings.scenarios_dir)
     rotations = RotationCatalog(settings.rotations_dir)
@@ -108,6 +120,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     )
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
     intake = AlertIntake(store, engine)
+    inbox = Inbox(engine.operate_many, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
     schedule = (
         OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
         if settings.pagerduty_api_token
@@ -125,5 +138,6 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         schedules,
         intake,
         announcer,
+        inbox,
         schedule,
     )

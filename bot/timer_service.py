@@ -1,5 +1,10 @@
 """Wakes the durable-timer poller. APScheduler only keeps the next wake-up in memory; the timers
-themselves are rows, so a crash never loses or doubles a step, and replicas never share a job store."""
+themselves are rows, so a crash never loses or doubles a step, and replicas never share a job store.
+
+The poller only claims what is due and hands it to lanes (bot.gameday.lanes): a game day's timers run
+in due order, different game days' side by side, and the posts of a game day's end (debrief, files)
+have lanes of their own, so no step waits behind a debrief being rendered and uploaded.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.gameday.clock import Clock
 from bot.gameday.engine import Engine
-from bot.gameday.poller import fire_due_timers
-from bot.gameday.ports import GameDayStore
+from bot.gameday.injects import PUBLISH
+from bot.gameday.lanes import Lanes
+from bot.gameday.poller import fire_timers
+from bot.gameday.ports import GameDayStore, Timer
 from bot.observability import observe_timer_lateness
 
 log = logging.getLogger(__name__)
 STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left half-fired
+CLAIM_BATCH = 50
+RENEW_EVERY = 3.0  # seconds: well inside the store's stale-claim age (10 s)
+WAIT_SECONDS = 60.0  # poll(wait=True): the longest it waits for what it claimed to run
 
 
 class DuePoller(Protocol):
@@ -34,7 +44,17 @@ class DuePoller(Protocol):
 
 
 class TimerService:
-    def __init__(self, store: GameDayStore, engine: Engine, clock: Clock, safety_interval: float = 2.0):
+    def __init__(
+        self,
+        store: GameDayStore,
+        engine: Engine,
+        clock: Clock,
+        safety_interval: float = 2.0,
+        workers: int = 2,
+        shared: bool = False,
+    ):
+        """``shared``: replicas share the database, so this one looks for claims a dead one left and
+        renews its own (a claim waiting in a lane is still live)."""
         self.others: list[DuePoller] = []
         self.store = store
         self.engine = engine
@@ -45,6 +65,11 @@ class TimerService:
         self._wake_lock = threading.Lock()
         self._next_wake: float | None = None
         self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
+        self.shared = shared
+        self._held: set[int] = set()  # claimed by this process, not yet run
+        self._held_lock = threading.Lock()
+        self.lanes: Lanes[Timer] = Lanes(self._fire, workers, "timers")
+        self.publish_lanes: Lanes[Timer] = Lanes(self._fire, 1, "publish")
 
     def start(self) -> None:
         """Put timers a dead process left half-fired back in line, then start waking up for them."""
@@ -55,13 +80,45 @@ class TimerService:
             other.recover()
         self.scheduler.start()
         self.scheduler.add_job(
-            self.poll, "interval", seconds=self.safety_interval, id="safety", max_instances=1, coalesce=True
+            self._wake, "interval", seconds=self.safety_interval, id="safety", max_instances=1, coalesce=True
         )
-        self.scheduler.add_job(self.poll, id="first", misfire_grace_time=None)
+        self.scheduler.add_job(self._wake, id="first", misfire_grace_time=None)
+        if self.shared:
+            self.scheduler.add_job(
+                self._renew, "interval", seconds=RENEW_EVERY, id="renew", max_instances=1, coalesce=True
+            )
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop waking up; let the timers already claimed finish (a crash would leave them to the next
+        process, which takes them back)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.lanes.close(timeout)
+        self.publish_lanes.close(timeout)
+
+    def _fire(self, gameday_id: str, timers: list[Timer]) -> None:
+        try:
+            fire_timers(
+                self.store,
+                self.engine,
+                timers,
+                self.clock.now,
+                on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
+            )
+        finally:
+            with self._held_lock:
+                self._held.difference_update(t.id for t in timers)
+
+    def _renew(self) -> None:
+        with self._held_lock:
+            held = sorted(self._held)
+        try:
+            self.store.renew_claims(held)
+        except Exception:
+            log.warning("could not renew %d timer claims", len(held), exc_info=True)
+
+    def _wake(self) -> None:
+        self.poll(wait=False)
 
     def wake_at(self, at: float) -> None:
         """Called whenever a timer is scheduled: make sure the poller runs when it comes due."""
@@ -72,7 +129,7 @@ class TimerService:
             self._next_wake = real
         if self.scheduler.running:
             self.scheduler.add_job(
-                self.poll,
+                self._wake,
                 "date",
                 run_date=datetime.fromtimestamp(real, UTC),
                 id="wake",
@@ -81,32 +138,36 @@ class TimerService:
                 max_instances=5,
             )
 
-    def poll(self) -> int:
+    def poll(self, wait: bool = True) -> int:
+        """Claim every due timer and hand it to its lane; returns how many. ``wait``: until they ran."""
         with self._poll_lock:
-            fired = 0
+            claimed = 0
             try:
-                if time.monotonic() >= self._next_stale_check:  # a replica may have died mid-timer
+                if self.shared and time.monotonic() >= self._next_stale_check:  # a replica may have died
                     self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
                     self.store.reset_stale_timers()
                 while True:
                     now = self.clock.now()
-                    batch = fire_due_timers(
-                        self.store,
-                        self.engine,
-                        now,
-                        on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
-                    )
-                    batch += sum(other.run_due(now) for other in self.others)
-                    fired += batch
+                    timers = self.store.claim_due_timers(now, CLAIM_BATCH)
+                    with self._held_lock:
+                        self._held.update(t.id for t in timers)
+                    for timer in timers:
+                        lanes = self.publish_lanes if timer.kind == PUBLISH else self.lanes
+                        lanes.put(timer.gameday_id, timer)
+                    batch = len(timers) + sum(other.run_due(now) for other in self.others)
+                    claimed += batch
                     if batch == 0:
                         break
                 dues = [self.store.next_due_at(), *(other.next_due_at() for other in self.others)]
                 following = min((d for d in dues if d is not None), default=None)
             except Exception:  # the database may be down; the safety interval tries again
                 log.exception("timer poll failed")
-                return fired
+                return claimed
             with self._wake_lock:
                 self._next_wake = None
             if following is not None:
                 self.wake_at(following)
-            return fired
+        if wait:
+            self.lanes.drain(WAIT_SECONDS)
+            self.publish_lanes.drain(WAIT_SECONDS)
+        return claimed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event, text
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 0x5CE_0001
 """PostgreSQL advisory lock key: replicas starting together migrate one after the other."""
+HOLDS_WRITER = "sce_holds_writer"
+SQLITE_BUSY_SECONDS = 30
 
 
 def normalize_url(url: str) -> str:
@@ -26,21 +30,45 @@ def make_engine(url: str) -> Engine:
     """An engine whose transactions lock: BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # let SQLAlchemy's begin hook issue BEGIN itself
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        # One writer at a time: the whole transaction holds the write lock from its start. Threads of
+        # this process queue on a lock of their own first, handed over the moment it is free, instead
+        # of SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        writer = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            # one writer at a time: the whole transaction holds the write lock from its start
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if not writer.acquire(timeout=SQLITE_BUSY_SECONDS):  # as SQLite's own busy timeout would
+                raise sqlite3.OperationalError("database is locked")
+            connection.info[HOLDS_WRITER] = True
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(connection)
+                raise
+
+        def _release(connection: Any) -> None:
+            if connection.info.pop(HOLDS_WRITER, False):
+                writer.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
+
+        @event.listens_for(engine.pool, "checkin")
+        def _checkin(_dbapi_connection: Any, record: Any) -> None:
+            # a connection back in the pool holds no transaction, whatever way it ended
+            if record is not None and record.info.pop(HOLDS_WRITER, False):
+                writer.release()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)

@@ -10,17 +10,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer
+from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
 from bot.gameday.timeline import Event, Kind
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
+from storage.timeline_cache import TimelineCache
 
 OVER = ("completed", "aborted", "failed")
 STALE_CLAIM_SECONDS = 10.0
@@ -42,8 +44,17 @@ def _record(row: GameDayRow) -> GameDayRecord:
     )
 
 
-def _event(row: EventRow) -> Event:
-    return Event(row.seq, Kind(row.kind), row.at, row.actor, dict(row.data))
+EVENTS = EventRow.__table__.c  # type: ignore[attr-defined]
+
+
+def _events_after(session: Session, gameday_id: str, known: tuple[Event, ...]) -> list[Event]:
+    """``known`` (a committed prefix) and the events after it, read as plain rows (no ORM objects)."""
+    rows = session.execute(
+        select_columns(EVENTS.seq, EVENTS.kind, EVENTS.at, EVENTS.actor, EVENTS.data)
+        .where(EVENTS.gameday_id == gameday_id, EVENTS.seq > len(known))
+        .order_by(EVENTS.seq)
+    )
+    return [*known, *(Event(seq, Kind(kind), at, actor, dict(data)) for seq, kind, at, actor, data in rows)]
 
 
 def _timer(row: TimerRow) -> Timer:
@@ -54,16 +65,14 @@ def _timer(row: TimerRow) -> Timer:
 class SqlTx:
     """One locked unit of work; see GameDayTx."""
 
-    def __init__(self, session: Session, row: GameDayRow):
+    def __init__(self, session: Session, row: GameDayRow, known: tuple[Event, ...] = ()):
         self._session = session
         self._row = row
         self.record = _record(row)
-        self._events = [
-            _event(r)
-            for r in session.exec(
-                select(EventRow).where(EventRow.gameday_id == row.id).order_by(col(EventRow.seq))
-            )
-        ]
+        self._events = _events_after(session, row.id, known)
+        self._committed = len(self._events)
+        self._deliveries: set[str] = set()
+        self.after: list[Callable[[], None]] = []
 
     @property
     def events(self) -> list[Event]:
@@ -73,12 +82,7 @@ class SqlTx:
         self, kind: Kind, at: float, actor: str | None = None, data: dict[str, Any] | None = None
     ) -> Event:
         event = Event(len(self._events) + 1, kind, at, actor, dict(data or {}))
-        self._session.add(
-            EventRow(
-                gameday_id=self.record.id, seq=event.seq, kind=str(kind), at=at, actor=actor, data=event.data
-            )
-        )
-        self._events.append(event)
+        self._events.append(event)  # written in one statement with the others at the end (write_pending)
         return event
 
     def schedule(self, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None) -> None:
@@ -126,11 +130,13 @@ class SqlTx:
         return [row.due_at for row in held]
 
     def seen_delivery(self, delivery_id: str) -> bool:
-        self._session.flush()
-        return self._session.get(DeliveryRow, delivery_id) is not None
+        if delivery_id in self._deliveries:
+            return True
+        found = self._session.execute(select(DeliveryRow.id).where(DeliveryRow.id == delivery_id)).first()
+        return found is not None
 
     def record_delivery(self, delivery_id: str) -> None:
-        self._session.add(DeliveryRow(id=delivery_id, gameday_id=self.record.id))
+        self._deliveries.add(delivery_id)
 
     def index_message(self, target_id: str, channel: str, message_ts: str) -> None:
         self._session.merge(
@@ -139,10 +145,32 @@ class SqlTx:
             )
         )
 
+    def after_commit(self, call: Callable[[], None]) -> None:
+        self.after.append(call)
+
     def save_record(self) -> None:
         self._row.thread_ts = self.record.thread_ts
         self._row.status = self.record.status
         self._session.add(self._row)
+
+    def write_pending(self) -> tuple[Event, ...]:
+        """Insert the new events and deliveries (one statement each); returns the whole timeline."""
+        new = self._events[self._committed :]
+        if new:
+            self._session.execute(
+                insert(EventRow),
+                [
+                    {"gameday_id": self.record.id, "seq": e.seq, "kind": str(e.kind), "at": e.at}
+                    | {"actor": e.actor, "data": e.data}
+                    for e in new
+                ],
+            )
+        if self._deliveries:
+            self._session.execute(
+                insert(DeliveryRow),
+                [{"id": d, "gameday_id": self.record.id} for d in sorted(self._deliveries)],
+            )
+        return tuple(self._events)
 
 
 THREADS_REMEMBERED = 10_000
@@ -155,6 +183,7 @@ class SqlStore:
         # a game day's thread never changes once posted: every reply in it need not ask the database
         self._threads: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._threads_lock = threading.Lock()
+        self._timelines = TimelineCache()
 
     def create(self, record: GameDayRecord) -> None:
         with Session(self.engine) as session, session.begin():
@@ -181,9 +210,12 @@ class SqlStore:
                 row = session.exec(
                     select(GameDayRow).where(GameDayRow.id == gameday_id).with_for_update()
                 ).one()
-                tx = SqlTx(session, row)
+                tx = SqlTx(session, row, self._timelines.get(gameday_id))
                 yield tx
                 tx.save_record()
+                timeline = tx.write_pending()
+            self._timelines.put(gameday_id, timeline)  # committed: later transactions read only what follows
+            run_after_commit(tx.after)
         except (OperationalError, InterfaceError) as exc:
             reason = str(exc.orig or exc).strip()[:200]
             raise StoreUnavailable(f"the database did not answer ({reason})") from exc
@@ -195,10 +227,7 @@ class SqlStore:
 
     def events(self, gameday_id: str) -> list[Event]:
         with Session(self.engine) as session:
-            rows = session.exec(
-                select(EventRow).where(EventRow.gameday_id == gameday_id).order_by(col(EventRow.seq))
-            )
-            return [_event(r) for r in rows]
+            return _events_after(session, gameday_id, self._timelines.get(gameday_id))
 
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None:
         key = (channel, thread_ts)
@@ -280,12 +309,23 @@ class SqlStore:
                 select(TimerRow.due_at).where(TimerRow.state == "pending").order_by(col(TimerRow.due_at))
             ).first()
 
+    def renew_claims(self, timer_ids: list[int]) -> None:
+        if not timer_ids:
+            return
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(TimerRow)
+                .where(col(TimerRow.id).in_(timer_ids), col(TimerRow.state) == "firing")
+                .values(claimed_at=time.time())
+            )
+
     def reset_stale_timers(self, min_age: float = STALE_CLAIM_SECONDS) -> int:
         """Put back timers a dead process claimed and never finished.
 
-        On PostgreSQL a timer being fired keeps its game day's row locked, so a claim older than
-        ``min_age`` whose game day row is free belongs to a process that died: it is taken back, even
-        while other replicas run. SQLite has one writer process, so at its start every claim is stale.
+        On PostgreSQL a live process renews the claims it holds (renew_claims) and keeps a game day's row
+        locked while it fires one of its timers, so a claim older than ``min_age`` whose game day row is
+        free belongs to a process that died: it is taken back, even while other replicas run. SQLite has
+        one writer process, so at its start every claim is stale.
         """
         with Session(self.engine) as session, session.begin():
             if not self._skip_locked:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import cast
 
@@ -18,6 +18,7 @@ from bot.failpoints import crash_point
 from bot.gameday import metrics
 from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed
+from bot.gameday.inbox import Input
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
 from bot.gameday.more_steps import LOG_LINE, HttpCaller
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
@@ -36,7 +37,7 @@ from bot.gameday.report import Debrief, build_debrief
 from bot.gameday.responses import ResponderInput
 from bot.gameday.scenario import Scenario, content_hash
 from bot.gameday.scenario_file import ScenarioError, cached_scenario
-from bot.gameday.state import GameDayState, Status, fold
+from bot.gameday.state import GameDayState, Status, advance, fold
 from bot.gameday.timeline import Event, Kind
 
 log = logging.getLogger(__name__)
@@ -178,23 +179,21 @@ class Engine(ResponderInput):
             tx.append(Kind.APPROVED, at, user, {"scenario_hash": tx.record.scenario_hash})
             tx.record.status = str(Status.RUNNING)
             self._schedule_steps(tx, scenario, max(now, at))
-            approved = fold(tx.events)
-            best_effort(
-                lambda: self.announcer.refresh_status(tx.record, scenario, approved, now), "the status"
-            )
+            self._show_status(tx, scenario, fold(tx.events), now)
             return Outcome(True, "Approved; the game day is running.", gameday_id)
 
     # -- timers ---------------------------------------------------------------------------------
     def fire(self, timer: Timer) -> None:
         """Run one due timer; running it again after a crash is harmless."""
+        if timer.kind == PUBLISH:
+            self._publish(timer)
+            return
         if timer.kind == STEP and timer.payload.get("fault", True):  # timers from before "fault" was kept
             self._record_fault_intent(timer)
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
-            if timer.kind == PUBLISH:
-                self._publish(tx, scenario, replay=timer.attempts > 1)
-            elif not state.status.is_over:
+            if not state.status.is_over:
                 self._fire(tx, scenario, state, timer)
             tx.complete_timer(timer.id)
             self._settle(tx, scenario)
@@ -244,14 +243,18 @@ class Engine(ResponderInput):
         action: Callable[[GameDayTx, Scenario, GameDayState], Outcome],
         when_over: str = "This game day is over.",
     ) -> Outcome:
-        """One operation: lock, skip a delivery seen before, refuse when over, act, then settle.
+        """One operation: lock, skip a delivery seen before, refuse when over, act, then settle."""
+        return self.operate_many(gameday_id, [Input(delivery_id, action, when_over)])[0]
+
+    def operate_many(self, gameday_id: str, inputs: Sequence[Input]) -> list[Outcome]:
+        """Several operations on one game day, in order, in one locked transaction (the inbox's batches).
 
         Slack input arrives once (its ack is already sent), so a database that is restarting is waited
         for a few seconds rather than the input being lost.
         """
         for pause in (*STORE_RETRY_PAUSES, None):
             try:
-                return self._operate_once(gameday_id, delivery_id, action, when_over)
+                return self._operate_once(gameday_id, inputs)
             except StoreUnavailable as exc:
                 if pause is None:
                     raise
@@ -259,30 +262,27 @@ class Engine(ResponderInput):
                 time.sleep(pause)
         raise AssertionError("unreachable")
 
-    def _operate_once(
-        self,
-        gameday_id: str,
-        delivery_id: str | None,
-        action: Callable[[GameDayTx, Scenario, GameDayState], Outcome],
-        when_over: str,
-    ) -> Outcome:
+    def _operate_once(self, gameday_id: str, inputs: Sequence[Input]) -> list[Outcome]:
         with self.store.transaction(gameday_id) as tx:
-            if delivery_id is not None and self._duplicate(tx, delivery_id):
-                return Outcome(True, "already recorded", gameday_id)
             scenario = cached_scenario(tx.record.scenario_text)
-            state_events = tx.events
-            state = fold(state_events)
-            if state.status.is_over and when_over != ACCEPTED_AFTER_END:
-                return Outcome(False, when_over, gameday_id)
-            outcome = action(tx, scenario, state)
-            changed = [e.kind for e in tx.events[len(state_events) :]]
-            if (
-                changed
-                and set(changed) != {Kind.NOTE}
-                and fold(tx.events).status is not Status.AWAITING_APPROVAL
-            ):
+            events = tx.events
+            before = seen = len(events)
+            state = fold(events)
+            outcomes = []
+            for item in inputs:
+                if item.delivery_id is not None and self._duplicate(tx, item.delivery_id):
+                    outcomes.append(Outcome(True, "already recorded", gameday_id))
+                    continue
+                if state.status.is_over and item.when_over != ACCEPTED_AFTER_END:
+                    outcomes.append(Outcome(False, item.when_over, gameday_id))
+                    continue
+                outcomes.append(replace(item.action(tx, scenario, state), gameday_id=gameday_id))
+                events = tx.events
+                state, seen = advance(state, events[seen:]), len(events)
+            changed = {e.kind for e in events[before:]}
+            if changed and changed != {Kind.NOTE} and state.status is not Status.AWAITING_APPROVAL:
                 self._settle(tx, scenario)  # a note alone changes neither the outcome nor the status line
-            return replace(outcome, gameday_id=gameday_id)
+            return outcomes
 
     # -- facilitation ---------------------------------------------------------------------------
     def pause(self, gameday_id: str, user: str) -> Outcome:
@@ -389,7 +389,16 @@ class Engine(ResponderInput):
                 tx, scenario, Status.COMPLETED, "every step ran and every expectation has an outcome"
             )
             return
-        best_effort(lambda: self.announcer.refresh_status(tx.record, scenario, state, now), "the status")
+        self._show_status(tx, scenario, state, now)
+
+    def _show_status(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, now: float) -> None:
+        """The status message follows what committed (the announcer may send it a moment later)."""
+        record = replace(tx.record)
+        tx.after_commit(
+            lambda: best_effort(
+                lambda: self.announcer.refresh_status(record, scenario, state, now), "the status"
+            )
+        )
 
     def _finish(
         self, tx: GameDayTx, scenario: Scenario, status: Status, reason: str, final: bool = False
@@ -418,18 +427,30 @@ class Engine(ResponderInput):
         # leaves the timer for the next process instead of a game day without its debrief
         self.injects.schedule(tx, "publish", now, PUBLISH)
 
-    def _publish(self, tx: GameDayTx, scenario: Scenario, replay: bool) -> None:
-        """Post the end: the final status line, the debrief and its files (once, even when replayed)."""
-        key = f"{tx.record.id}:debrief"
-        if replay and self.announcer.find_posted(tx.record, key) is not None:
+    def _publish(self, timer: Timer) -> None:
+        """Post the end: the final status line, the debrief and its files (once, even when replayed).
+
+        The game day is over and its timeline only grows by late notes, so this reads without the lock:
+        rendering and posting hold up no one. The timer is completed once the posts are out.
+        """
+        record = self.store.get(timer.gameday_id)
+        if record is not None:
+            self._post_end(record, self.store.events(timer.gameday_id), replay=timer.attempts > 1)
+        with self.store.transaction(timer.gameday_id) as tx:
+            tx.complete_timer(timer.id)
+
+    def _post_end(self, record: GameDayRecord, events: list[Event], replay: bool) -> None:
+        key = f"{record.id}:debrief"
+        if replay and self.announcer.find_posted(record, key) is not None:
             return
-        debrief = self.debrief_from(tx.record, tx.events)  # notes that came just after the end count
+        debrief = self.debrief_from(record, events)  # notes that came just after the end count
         crash_point("debrief.render")
         try:
-            self.announcer.refresh_status(tx.record, scenario, fold(tx.events), self.now())
-            self.announcer.finished(tx.record, debrief, key)
+            scenario = cached_scenario(record.scenario_text)
+            self.announcer.refresh_status(record, scenario, fold(events), self.now())
+            self.announcer.finished(record, debrief, key)
         except Exception:  # the game day is over even when Slack is not listening
-            log.exception("could not post the end of %s", tx.record.id)
+            log.exception("could not post the end of %s", record.id)
 
     def debrief_from(self, record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
         return build_debrief_for(record, events, self.now() if now is None else now)

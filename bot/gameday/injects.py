@@ -347,4 +347,4 @@ class Injector:
         self, tx: GameDayTx, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None
     ) -> None:
         tx.schedule(f"{tx.record.id}:{key}", due_at, kind, payload or {})
-        self.on_timer_scheduled(due_at)
+        tx.after_commit(lambda: self.on_timer_scheduled(due_at))  # woken before, it would find nothing

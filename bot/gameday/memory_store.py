@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.gameday.ports import GameDayRecord, Timer
+from bot.gameday.ports import GameDayRecord, Timer, run_after_commit
 from bot.gameday.timeline import Event, Kind
 
 
@@ -37,6 +37,7 @@ class _MemoryTx:
     cancel: bool = False
     hold: frozenset[str] = frozenset()
     release_shift: float | None = None
+    after: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def events(self) -> list[Event]:
@@ -81,6 +82,9 @@ class _MemoryTx:
     def index_message(self, target_id: str, channel: str, message_ts: str) -> None:
         self.messages[(channel, message_ts)] = target_id
 
+    def after_commit(self, call: Callable[[], None]) -> None:
+        self.after.append(call)
+
 
 class MemoryStore:
     def __init__(self) -> None:
@@ -106,6 +110,7 @@ class MemoryStore:
             yield tx
             with self._guard:
                 self._commit(tx)
+        run_after_commit(tx.after)
 
     def _commit(self, tx: _MemoryTx) -> None:
         gameday_id = tx.record.id
@@ -181,6 +186,9 @@ class MemoryStore:
     def next_due_at(self) -> float | None:
         pending = [row.timer.due_at for row in self.timers.values() if row.state == "pending"]
         return min(pending, default=None)
+
+    def renew_claims(self, timer_ids: list[int]) -> None:
+        """Nothing to renew: this store's claims have no age (one process, reset at start)."""
 
     def reset_stale_timers(self, min_age: float = 10.0) -> int:
         with self._guard:

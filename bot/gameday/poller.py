@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.failpoints import crash_point
 from bot.gameday.engine import Engine
@@ -11,6 +11,7 @@ from bot.gameday.ports import GameDayStore, Timer
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5.0
+OnFire = Callable[[Timer, float], None]
 
 
 def fire_due_timers(
@@ -18,15 +19,27 @@ def fire_due_timers(
     engine: Engine,
     now: float,
     limit: int = 50,
-    on_fire: Callable[[Timer, float], None] | None = None,
+    on_fire: OnFire | None = None,
 ) -> int:
-    """Run every timer due at ``now``; returns how many ran. A failing timer is retried later.
+    """Run every timer due at ``now``, one after the other; returns how many ran.
 
     ``on_fire(timer, now)`` hears of each one as it starts (the edge measures lateness with it).
     """
+    return fire_timers(store, engine, store.claim_due_timers(now, limit), lambda: now, on_fire)
+
+
+def fire_timers(
+    store: GameDayStore,
+    engine: Engine,
+    timers: Sequence[Timer],
+    clock: Callable[[], float],
+    on_fire: OnFire | None = None,
+) -> int:
+    """Run claimed timers in order; one that fails is put back for a retry. Returns how many ran."""
     fired = 0
-    for timer in store.claim_due_timers(now, limit):
+    for timer in timers:
         crash_point("timer.claimed")
+        now = clock()
         if on_fire is not None:
             on_fire(timer, now)
         try:

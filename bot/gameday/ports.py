@@ -5,6 +5,8 @@ The core only sees these protocols; storage/, bot/slack/ and bot/faults/ impleme
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -13,6 +15,8 @@ from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, PageState
 from bot.gameday.timeline import Event, Kind
+
+log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(RuntimeError):
@@ -83,6 +87,20 @@ class GameDayTx(Protocol):
         """Remember which page or handoff a Slack message stands for (reactions and buttons)."""
         ...
 
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """Run ``call`` once this transaction has committed; never if it rolls back. A call that fails
+        is logged: what committed stays committed."""
+        ...
+
+
+def run_after_commit(calls: list[Callable[[], None]]) -> None:
+    """The stores' end of ``GameDayTx.after_commit``: each call in order, a failure logged, never raised."""
+    for call in calls:
+        try:
+            call()
+        except Exception:
+            log.warning("a call after commit failed", exc_info=True)
+
 
 class GameDayStore(Protocol):
     def create(self, record: GameDayRecord) -> None: ...
@@ -116,6 +134,11 @@ class GameDayStore(Protocol):
     def release_timer(self, timer_id: int, retry_at: float) -> None: ...
 
     def next_due_at(self) -> float | None: ...
+
+    def renew_claims(self, timer_ids: list[int]) -> None:
+        """These claimed timers are still this process's (waiting their turn or running): their claims
+        are not stale, however old."""
+        ...
 
     def reset_stale_timers(self, min_age: float = 10.0) -> int:
         """Timers left 'firing' by a crashed process go back to 'pending'; returns how many."""

@@ -6,17 +6,17 @@ refuse when over, act, settle), timed by Slack's own ``at``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bot.gameday.best_effort import best_effort
+from bot.gameday.inbox import Action, Input
 from bot.gameday.injects import Injector
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import Announcer, GameDayTx
+from bot.gameday.replies import Acknowledge, AddNote, HandOff, Reply
 from bot.gameday.scenario import Scenario
 from bot.gameday.state import GameDayState
 from bot.gameday.timeline import Kind
 
-Action = Callable[[GameDayTx, Scenario, GameDayState], Outcome]
+NOTHING_TO_ACKNOWLEDGE = "This game day is over; nothing left to acknowledge."
 
 
 def _nothing_waiting(state: GameDayState, user: str, target_id: str | None) -> str:
@@ -45,20 +45,34 @@ class ResponderInput:
     ) -> Outcome:
         raise NotImplementedError
 
+    def reply_input(self, reply: Reply, user: str, at: float, delivery_id: str) -> Input:
+        """A thread reply as input for the inbox (written later, in order, with its game day's others)."""
+        if isinstance(reply, Acknowledge):
+            return Input(delivery_id, self._acknowledging(user, at, None), NOTHING_TO_ACKNOWLEDGE)
+        if isinstance(reply, HandOff):
+            return Input(delivery_id, self._handing_off(user, reply.to_user, at))
+        assert isinstance(reply, AddNote)
+        return Input(delivery_id, self._noting(reply.kind, reply.text, user, at), ACCEPTED_AFTER_END)
+
+    def reaction_input(self, user: str, at: float, delivery_id: str, target_id: str) -> Input:
+        """An acknowledging reaction on a page or handoff message, as input for the inbox."""
+        return Input(delivery_id, self._acknowledging(user, at, target_id), NOTHING_TO_ACKNOWLEDGE)
+
     def acknowledge(
         self, gameday_id: str, user: str, at: float, delivery_id: str, target_id: str | None = None
     ) -> Outcome:
         """Acknowledge a page (or accept a handoff) at Slack's ``at``."""
+        action = self._acknowledging(user, at, target_id)
+        return self._operate(gameday_id, delivery_id, action, NOTHING_TO_ACKNOWLEDGE)
 
+    def _acknowledging(self, user: str, at: float, target_id: str | None) -> Action:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             done = self._acknowledge_targets(tx, state, user, at, target_id)
             if done:
                 return Outcome(True, "Acknowledged.")
             return Outcome(False, _nothing_waiting(state, user, target_id))
 
-        return self._operate(
-            gameday_id, delivery_id, act, "This game day is over; nothing left to acknowledge."
-        )
+        return act
 
     def _acknowledge_targets(
         self, tx: GameDayTx, state: GameDayState, user: str, at: float, target_id: str | None
@@ -89,14 +103,16 @@ class ResponderInput:
         self, gameday_id: str, from_user: str, to_user: str, at: float, delivery_id: str
     ) -> Outcome:
         """A handoff request: the pages ``from_user`` owns go to ``to_user`` once they acknowledge."""
+        return self._operate(gameday_id, delivery_id, self._handing_off(from_user, to_user, at))
 
+    def _handing_off(self, from_user: str, to_user: str, at: float) -> Action:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             if from_user == to_user:
                 return Outcome(False, "You cannot hand off to yourself; pick someone else.")
             self.injects.request_handoff(tx, state, from_user, to_user, at, from_user)
             return Outcome(True, f"Handoff to <@{to_user}> requested.")
 
-        return self._operate(gameday_id, delivery_id, act)
+        return act
 
     def escalate_now(self, gameday_id: str, page_id: str, user: str, delivery_id: str) -> Outcome:
         """The Escalate button: page the secondary now instead of waiting for escalate_after."""
@@ -134,13 +150,16 @@ class ResponderInput:
         self, gameday_id: str, kind: str, text: str, user: str, at: float, delivery_id: str
     ) -> Outcome:
         """Record a gap, note, action, decision or update for the debrief."""
+        # a note sent just before /sce end may be processed just after it: it still belongs to the debrief
+        return self._operate(gameday_id, delivery_id, self._noting(kind, text, user, at), ACCEPTED_AFTER_END)
 
+    @staticmethod
+    def _noting(kind: str, text: str, user: str, at: float) -> Action:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             tx.append(Kind.NOTE, at, user, {"kind": kind, "text": text, "step": state.last_step})
             return Outcome(True, f"{kind.capitalize()} recorded for the debrief.")
 
-        # a note sent just before /sce end may be processed just after it: it still belongs to the debrief
-        return self._operate(gameday_id, delivery_id, act, ACCEPTED_AFTER_END)
+        return act
 
     def assign_role(
         self, gameday_id: str, role: str, user: str, by: str, at: float, delivery_id: str

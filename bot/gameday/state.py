@@ -135,6 +135,14 @@ def fold(events: Iterable[Event]) -> GameDayState:
     return state
 
 
+def advance(state: GameDayState, events: Iterable[Event]) -> GameDayState:
+    """``state`` carried on through the events that follow the ones it was folded from, in place:
+    ``advance(fold(a), b)`` equals ``fold(a + b)``."""
+    for event in events:
+        _apply(state, event)
+    return state
+
+
 def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branch per event kind
     data = event.data
     kind = event.kind

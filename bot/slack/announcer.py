@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,6 +19,7 @@ from bot.pagerduty import PagerDuty, PagerDutyError
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
 from bot.slack.render import render
+from bot.slack.status_line import StatusLine
 
 POST_EVENT = "sce_post"
 log = logging.getLogger(__name__)
@@ -25,11 +27,16 @@ log = logging.getLogger(__name__)
 
 class SlackAnnouncer:
     def __init__(
-        self, client: WebClient, pacer: ChannelPacer | None = None, pagerduty: PagerDuty | None = None
+        self,
+        client: WebClient,
+        pacer: ChannelPacer | None = None,
+        pagerduty: PagerDuty | None = None,
+        status_line: StatusLine | None = None,
     ):
         self.client = client
         self.pacer = pacer or ChannelPacer()
         self.pagerduty = pagerduty  # real paging next to the Slack mention, when configured
+        self.status_line = status_line or StatusLine()
 
     def _post(
         self,
@@ -90,6 +97,20 @@ class SlackAnnouncer:
     def refresh_status(
         self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
     ) -> None:
+        """Queue the status for the status line (coalesced per game day; a final one goes at once)."""
+        if record.thread_ts is None:
+            return
+        record = replace(record)  # the caller's record may change before the status line sends it
+        self.status_line.submit(
+            record.id,
+            lambda: self.update_status(record, scenario, state, now),
+            final=state.status.is_over,
+        )
+
+    def update_status(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
+    ) -> None:
+        """chat.update of the kickoff message with this status, now."""
         if record.thread_ts is None:
             return
         results = metrics.expectation_results(state, scenario.expect, now=now, final=state.status.is_over)

@@ -125,7 +125,7 @@ def run_demo(
     finally:
         if responders:
             responders.stop()
-        services.timers.stop()
+        services.stop()
         server.stop()
         workspace.stop()
         people.close()

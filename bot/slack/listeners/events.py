@@ -7,14 +7,14 @@ from typing import Any
 from slack_bolt import App
 
 from bot.gameday.alerts import alert_from_slack_message
-from bot.gameday.replies import Acknowledge, AddNote, HandOff, parse_reply
+from bot.gameday.replies import parse_reply
 from bot.service import Services
 
 ACK_REACTIONS = frozenset({"eyes", "white_check_mark", "heavy_check_mark"})
 
 
 def register(app: App, services: Services) -> None:
-    engine, store = services.engine, services.store
+    engine, store, inbox = services.engine, services.store, services.inbox
 
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -32,13 +32,9 @@ def register(app: App, services: Services) -> None:
         if event.get("subtype") or "user" not in event or gameday_id is None:
             return
         reply = parse_reply(event.get("text") or "")
-        user, at, delivery = event["user"], float(event["ts"]), f"event:{body['event_id']}"
-        if isinstance(reply, Acknowledge):
-            engine.acknowledge(gameday_id, user, at, delivery)
-        elif isinstance(reply, HandOff):
-            engine.request_handoff(gameday_id, user, reply.to_user, at, delivery)
-        elif isinstance(reply, AddNote):
-            engine.add_note(gameday_id, reply.kind, reply.text, user, at, delivery)
+        if reply is not None:  # written by the inbox, in order, batched with the game day's other input
+            at, delivery = float(event["ts"]), f"event:{body['event_id']}"
+            inbox.put(gameday_id, engine.reply_input(reply, event["user"], at, delivery))
 
     @app.event("reaction_added")
     def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -50,4 +46,5 @@ def register(app: App, services: Services) -> None:
             return
         gameday_id, target = found
         at = float(event.get("event_ts") or item["ts"])
-        engine.acknowledge(gameday_id, event["user"], at, f"event:{body['event_id']}", target_id=target)
+        delivery = f"event:{body['event_id']}"
+        inbox.put(gameday_id, engine.reaction_input(event["user"], at, delivery, target))

@@ -1,0 +1,85 @@
+"""Work per game day on a few threads: one game day's items in order, different game days side by side.
+
+Items are put under a key (the game day). A worker takes everything waiting under one key at once and
+hands it to ``handle``; while it does, that key is with no other worker, so its items are handled in
+the order they were put. Keys wait their turn oldest first, and a key that got more meanwhile goes to
+the back of the line, so one busy game day cannot starve the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+BATCH_MAX = 500  # items of one key handed over at once
+
+
+class Lanes(Generic[T]):
+    def __init__(self, handle: Callable[[str, list[T]], None], workers: int = 1, name: str = "lanes"):
+        self._handle = handle
+        self._waiting: dict[str, list[T]] = {}
+        self._ready: deque[str] = deque()  # keys with waiting items and no worker on them
+        self._busy: set[str] = set()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def put(self, key: str, item: T) -> None:
+        with self._cond:
+            waiting = self._waiting.setdefault(key, [])
+            waiting.append(item)
+            if len(waiting) == 1 and key not in self._busy:
+                self._ready.append(key)
+                self._cond.notify_all()  # drain() waits on the same condition as the workers
+
+    def depth(self) -> int:
+        """Items not handed over yet."""
+        with self._cond:
+            return sum(len(items) for items in self._waiting.values())
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until everything put so far is handled; False when ``timeout`` seconds were not enough."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout)
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Handle what is waiting, then stop the workers."""
+        drained = self.drain(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        return drained
+
+    def _next(self) -> tuple[str, list[T]] | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._ready or self._closed)
+            if not self._ready:
+                return None
+            key = self._ready.popleft()
+            items = self._waiting.pop(key)
+            if len(items) > BATCH_MAX:
+                items, self._waiting[key] = items[:BATCH_MAX], items[BATCH_MAX:]
+            self._busy.add(key)
+            return key, items
+
+    def _done(self, key: str) -> None:
+        with self._cond:
+            self._busy.discard(key)
+            if key in self._waiting:  # more came meanwhile: back of the line
+                self._ready.append(key)
+            self._cond.notify_all()
+
+    def _work(self) -> None:
+        while (taken := self._next()) is not None:
+            key, items = taken
+            try:
+                self._handle(key, items)
+            finally:
+                self._done(key)

@@ -1,0 +1,103 @@
+"""The living status message of every game day, kept current off the path of the work that changes it.
+
+A step, a page or an acknowledgement changes the status; the chat.update that shows it waits here. A
+thread sends each game day's newest status, at most once every ``min_interval`` seconds per game day
+(the states in between are never shown, only skipped), oldest waiting first. A status that is final
+(the game day is over) skips the wait and the line. So a busy game day costs Slack one chat.update
+every few seconds instead of one per change, and no timer or reply waits for Slack to take it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+MIN_INTERVAL = 2.0  # seconds between two updates of one game day's status message
+
+Send = Callable[[], None]
+
+
+class StatusLine:
+    def __init__(
+        self,
+        min_interval: float = MIN_INTERVAL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self.min_interval = min_interval
+        self._monotonic = monotonic
+        self._waiting: dict[str, tuple[Send, bool]] = {}  # game day -> (newest send, final); insertion order
+        self._sent_at: dict[str, float] = {}
+        self._sending: str | None = None
+        self._hurry = False
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="status-line", daemon=True)
+        self._thread.start()
+
+    def submit(self, gameday_id: str, send: Send, final: bool = False) -> None:
+        """Show this status next; it replaces one of the same game day still waiting."""
+        with self._cond:
+            self._waiting.pop(gameday_id, None)  # to the back of the line, as the newest
+            self._waiting[gameday_id] = (send, final)
+            self._cond.notify_all()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Send everything waiting now, without the interval; False when ``timeout`` was not enough."""
+        with self._cond:
+            self._hurry = True
+            self._cond.notify_all()
+            done = self._cond.wait_for(lambda: not self._waiting and self._sending is None, timeout)
+            self._hurry = False
+            return done
+
+    def close(self, timeout: float = 10.0) -> bool:
+        done = self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        return done
+
+    def _due(self, now: float) -> tuple[str | None, float | None]:
+        """The game day to update now, else how long until one is due (None: nothing waits)."""
+        wait: float | None = None
+        for gameday_id, (_, final) in self._waiting.items():
+            ready_at = self._sent_at.get(gameday_id, -1e18) + self.min_interval
+            if final or self._hurry or ready_at <= now:
+                return gameday_id, None
+            wait = ready_at - now if wait is None else min(wait, ready_at - now)
+        return None, wait
+
+    def _take(self) -> tuple[str, Send] | None:
+        with self._cond:
+            while not self._closed:
+                now = self._monotonic()
+                gameday_id, wait = self._due(now)
+                if gameday_id is not None:
+                    send, _ = self._waiting.pop(gameday_id)
+                    self._sent_at[gameday_id] = now
+                    self._sending = gameday_id
+                    self._forget_old(now)
+                    return gameday_id, send
+                self._cond.wait(wait)
+            return None
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._sent_at) > 1000:
+            self._sent_at = {
+                k: at for k, at in self._sent_at.items() if at + self.min_interval > now or k in self._waiting
+            }
+
+    def _run(self) -> None:
+        while (taken := self._take()) is not None:
+            gameday_id, send = taken
+            try:
+                send()
+            except Exception:  # the next change of this game day sends a newer status anyway
+                log.warning("could not update the status message of %s", gameday_id, exc_info=True)
+            finally:
+                with self._cond:
+                    self._sending = None
+                    self._cond.notify_all()

@@ -1,0 +1,79 @@
+"""The status line: a game day's status message shows its newest state without one update per change."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from bot.slack.status_line import StatusLine
+
+Sent = list[tuple[str, int]]
+
+
+def recorder() -> tuple[Sent, threading.Event, Callable[[str, int], Callable[[], None]]]:
+    sent: Sent = []
+    event = threading.Event()
+
+    def send(gameday_id: str, n: int) -> Callable[[], None]:
+        def go() -> None:
+            sent.append((gameday_id, n))
+            event.set()
+
+        return go
+
+    return sent, event, send
+
+
+def test_many_changes_of_one_game_day_cost_few_updates_and_the_newest_wins() -> None:
+    sent, _, send = recorder()
+    line = StatusLine(min_interval=30.0)
+    for n in range(200):
+        line.submit("gd-1", send("gd-1", n))
+    assert line.flush(5)
+    assert len(sent) <= 2  # the first at once, then only the newest of the other 199
+    assert sent[-1] == ("gd-1", 199)
+    assert line.close(1)
+
+
+def test_game_days_do_not_wait_for_each_other() -> None:
+    sent, event, send = recorder()
+    line = StatusLine(min_interval=30.0)
+    line.submit("gd-1", send("gd-1", 0))
+    assert event.wait(5)
+    line.submit("gd-1", send("gd-1", 1))  # gd-1 was just updated: this one waits its interval
+    line.submit("gd-2", send("gd-2", 0))
+    line.submit("gd-3", send("gd-3", 0))
+    pause = threading.Event()
+    for _ in range(100):
+        if len(sent) >= 3:
+            break
+        pause.wait(0.05)
+    assert sent == [("gd-1", 0), ("gd-2", 0), ("gd-3", 0)]
+    assert line.close(5)  # closing sends what waits
+    assert sent[-1] == ("gd-1", 1)
+
+
+def test_a_final_status_skips_the_wait() -> None:
+    sent, event, send = recorder()
+    line = StatusLine(min_interval=600.0)
+    line.submit("gd-1", send("gd-1", 0))
+    assert event.wait(5)
+    event.clear()
+    line.submit("gd-1", send("gd-1", 1))
+    line.submit("gd-1", send("gd-1", 2), final=True)
+    assert event.wait(5), "the final status waited for the interval"
+    assert sent == [("gd-1", 0), ("gd-1", 2)]
+    assert line.close(1)
+
+
+def test_a_failing_update_does_not_stop_the_line() -> None:
+    sent, _, send = recorder()
+    line = StatusLine(min_interval=0.0)
+
+    def broken() -> None:
+        raise RuntimeError("Slack said no")
+
+    line.submit("gd-1", broken)
+    line.submit("gd-2", send("gd-2", 0))
+    assert line.flush(5)
+    assert sent == [("gd-2", 0)]

@@ -1,0 +1,129 @@
+"""The store's fast paths keep its promises: a cached timeline never hides what another replica wrote,
+SQLite's writers queue without losing the lock, after-commit calls follow only commits, and a claim
+that is renewed is never taken back as stale."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from databases import POSTGRES_URL, STORES, database_url, make_store
+
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.timeline import Kind
+from storage.database import make_engine, migrate
+from storage.sql_store import SqlStore
+
+SQL = [s for s in STORES if s != "memory"]
+
+
+def record(gameday_id: str) -> GameDayRecord:
+    return GameDayRecord(gameday_id, "s", "id: s", "h", "C1", "UFAC", {}, time.time())
+
+
+def two_replicas(kind: str, tmp_path: Path) -> tuple[SqlStore, SqlStore]:
+    url = database_url(kind, tmp_path)
+    first = make_engine(url)
+    migrate(first)
+    return SqlStore(first), SqlStore(make_engine(url))
+
+
+@pytest.mark.parametrize("kind", SQL)
+def test_a_cached_timeline_still_sees_what_another_replica_appended(kind: str, tmp_path: Path) -> None:
+    a, b = two_replicas(kind, tmp_path)
+    a.create(record("gd-1"))
+    with a.transaction("gd-1") as tx:
+        tx.append(Kind.STARTED, 1.0, "UFAC", {"status": "running"})
+    with a.transaction("gd-1") as tx:  # a has the timeline cached now
+        tx.append(Kind.NOTE, 2.0, "U1", {"kind": "note", "text": "from a"})
+    for i in range(3):
+        with b.transaction("gd-1") as tx:
+            tx.append(Kind.NOTE, 3.0 + i, "U2", {"kind": "note", "text": f"from b {i}"})
+    with a.transaction("gd-1") as tx:
+        texts = [e.data.get("text") for e in tx.events]
+        assert [e.seq for e in tx.events] == [1, 2, 3, 4, 5]
+        tx.append(Kind.NOTE, 9.0, "U1", {"kind": "note", "text": "a again"})
+    assert texts == [None, "from a", "from b 0", "from b 1", "from b 2"]
+    assert [e.seq for e in b.events("gd-1")] == [1, 2, 3, 4, 5, 6]
+    assert [e.data.get("text") for e in a.events("gd-1")][-1] == "a again"
+
+
+@pytest.mark.parametrize("kind", SQL)
+def test_a_rolled_back_transaction_leaves_nothing_behind_in_the_cache(kind: str, tmp_path: Path) -> None:
+    store = make_store(kind, tmp_path)
+    store.create(record("gd-1"))
+    with store.transaction("gd-1") as tx:
+        tx.append(Kind.STARTED, 1.0, "UFAC", {"status": "running"})
+    with pytest.raises(RuntimeError), store.transaction("gd-1") as tx:
+        tx.append(Kind.NOTE, 2.0, "U1", {"kind": "note", "text": "never"})
+        tx.record_delivery("event:x")
+        raise RuntimeError("boom")
+    with store.transaction("gd-1") as tx:
+        assert [e.kind for e in tx.events] == [Kind.STARTED]
+        assert not tx.seen_delivery("event:x")
+        tx.append(Kind.NOTE, 3.0, "U1", {"kind": "note", "text": "kept"})
+    assert [e.seq for e in store.events("gd-1")] == [1, 2]
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_after_commit_calls_run_after_a_commit_and_never_after_a_rollback(kind: str, tmp_path: Path) -> None:
+    store = make_store(kind, tmp_path)
+    store.create(record("gd-1"))
+    calls: list[str] = []
+    with store.transaction("gd-1") as tx:
+        tx.after_commit(lambda: calls.append(f"committed with {len(store.events('gd-1'))} events"))
+        tx.after_commit(lambda: 1 / 0)  # a failing call is logged; the next still runs
+        tx.after_commit(lambda: calls.append("second"))
+        tx.append(Kind.STARTED, 1.0, "UFAC", {"status": "running"})
+        assert calls == []
+    assert calls == ["committed with 1 events", "second"]
+    with pytest.raises(RuntimeError), store.transaction("gd-1") as tx:
+        tx.after_commit(lambda: calls.append("rolled back"))
+        raise RuntimeError("boom")
+    assert calls == ["committed with 1 events", "second"]
+
+
+def test_sqlite_writers_queue_and_a_failed_transaction_frees_the_lock(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    assert isinstance(store, SqlStore)
+    for i in range(4):
+        store.create(record(f"gd-{i}"))
+    with pytest.raises(RuntimeError), store.transaction("gd-0"):
+        raise RuntimeError("boom")
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            for n in range(25):
+                with store.transaction(f"gd-{i}") as tx:
+                    tx.append(Kind.NOTE, float(n), "U1", {"kind": "note", "text": str(n)})
+                assert store.get(f"gd-{i}") is not None  # reads take and give back the lock too
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert all(len(store.events(f"gd-{i}")) == 25 for i in range(4))
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="claims age against other replicas only on PostgreSQL")
+def test_a_renewed_claim_is_not_taken_back_as_stale(tmp_path: Path) -> None:
+    store = make_store("postgres", tmp_path)
+    assert isinstance(store, SqlStore)
+    store.create(record("gd-1"))
+    with store.transaction("gd-1") as tx:
+        tx.schedule("gd-1:a", 1.0, "step")
+        tx.schedule("gd-1:b", 1.0, "step")
+    claimed = store.claim_due_timers(2.0)
+    assert len(claimed) == 2
+    time.sleep(0.3)
+    store.renew_claims([claimed[0].id])
+    assert store.reset_stale_timers(min_age=0.2) == 1  # the one not renewed: its process is gone
+    again = store.claim_due_timers(2.0)
+    assert [t.id for t in again] == [claimed[1].id]
