@@ -1,8 +1,9 @@
 """Event ingest: thread replies per second, processed and persisted, with game days running.
 
-Each reply is a `note:` in a game-day thread: the bot parses it, finds the game day, appends the note
-to the timeline in a locked transaction (a note alone leaves the status message as it is). It counts
-when its row is in the database. The bare Bolt app's count is its listener having run.
+Each reply is a `note:` in a game-day thread: the bot parses it, finds the game day and puts the note in
+its inbox, whose writers append a game day's waiting notes to its timeline in one locked transaction (a
+note alone leaves the status message as it is). A reply counts when its row is in the database. The bare
+Bolt app's count is its listener having run.
 """
 
 from __future__ import annotations
