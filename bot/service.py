@@ -26,7 +26,7 @@ from storage.database import make_engine, migrate
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
 
-INBOX_WRITERS = 4
+INBOX_WRITERS = 2
 TIMER_WORKERS = 4
 
 
@@ -120,7 +120,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     )
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
     intake = AlertIntake(store, engine)
-    inbox = Inbox(engine.operate_many, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
+    inbox = Inbox(engine.operate_across, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
     schedule = (
         OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
         if settings.pagerduty_api_token

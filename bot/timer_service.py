@@ -96,7 +96,8 @@ class TimerService:
         self.lanes.close(timeout)
         self.publish_lanes.close(timeout)
 
-    def _fire(self, gameday_id: str, timers: list[Timer]) -> None:
+    def _fire(self, lanes: dict[str, list[Timer]]) -> None:
+        (timers,) = lanes.values()  # one game day at a time (max_keys=1)
         try:
             fire_timers(
                 self.store,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, Table, and_, or_, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
@@ -28,7 +28,8 @@ OVER = ("completed", "aborted", "failed")
 STALE_CLAIM_SECONDS = 10.0
 
 
-def _record(row: GameDayRow) -> GameDayRecord:
+def _record(row: Any) -> GameDayRecord:
+    """A game day's record from its row (an ORM object or a plain row of the gameday table)."""
     return GameDayRecord(
         id=row.id,
         scenario_id=row.scenario_id,
@@ -44,17 +45,24 @@ def _record(row: GameDayRow) -> GameDayRecord:
     )
 
 
-EVENTS = EventRow.__table__.c  # type: ignore[attr-defined]
+EVENT_TABLE: Table = EventRow.__table__  # type: ignore[attr-defined]
+DELIVERY_TABLE: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
+GAMEDAY_TABLE: Table = GameDayRow.__table__  # type: ignore[attr-defined]
+EVENTS = EVENT_TABLE.c
 
 
-def _events_after(session: Session, gameday_id: str, known: tuple[Event, ...]) -> list[Event]:
-    """``known`` (a committed prefix) and the events after it, read as plain rows (no ORM objects)."""
+def _events_after(session: Session, known: dict[str, tuple[Event, ...]]) -> dict[str, list[Event]]:
+    """Each game day's known (committed) prefix and the events after it: one query for all of them."""
+    timelines = {gameday_id: list(prefix) for gameday_id, prefix in known.items()}
+    after = [and_(EVENTS.gameday_id == gd, EVENTS.seq > len(prefix)) for gd, prefix in known.items()]
     rows = session.execute(
-        select_columns(EVENTS.seq, EVENTS.kind, EVENTS.at, EVENTS.actor, EVENTS.data)
-        .where(EVENTS.gameday_id == gameday_id, EVENTS.seq > len(known))
-        .order_by(EVENTS.seq)
+        select_columns(EVENTS.gameday_id, EVENTS.seq, EVENTS.kind, EVENTS.at, EVENTS.actor, EVENTS.data)
+        .where(or_(*after))
+        .order_by(EVENTS.gameday_id, EVENTS.seq)
     )
-    return [*known, *(Event(seq, Kind(kind), at, actor, dict(data)) for seq, kind, at, actor, data in rows)]
+    for gameday_id, seq, kind, at, actor, data in rows:
+        timelines[gameday_id].append(Event(seq, Kind(kind), at, actor, dict(data)))
+    return timelines
 
 
 def _timer(row: TimerRow) -> Timer:
@@ -65,11 +73,11 @@ def _timer(row: TimerRow) -> Timer:
 class SqlTx:
     """One locked unit of work; see GameDayTx."""
 
-    def __init__(self, session: Session, row: GameDayRow, known: tuple[Event, ...] = ()):
+    def __init__(self, session: Session, row: Any, events: list[Event]):
         self._session = session
-        self._row = row
         self.record = _record(row)
-        self._events = _events_after(session, row.id, known)
+        self._saved = (self.record.thread_ts, self.record.status)
+        self._events = events
         self._committed = len(self._events)
         self._deliveries: set[str] = set()
         self.after: list[Callable[[], None]] = []
@@ -135,6 +143,16 @@ class SqlTx:
         found = self._session.execute(select(DeliveryRow.id).where(DeliveryRow.id == delivery_id)).first()
         return found is not None
 
+    def seen_deliveries(self, delivery_ids: Sequence[str]) -> set[str]:
+        seen = {d for d in delivery_ids if d in self._deliveries}
+        ask = sorted(set(delivery_ids) - seen)
+        for start in range(0, len(ask), 500):  # bounded IN lists
+            chunk = ask[start : start + 500]
+            seen.update(
+                self._session.execute(select(DeliveryRow.id).where(col(DeliveryRow.id).in_(chunk))).scalars()
+            )
+        return seen
+
     def record_delivery(self, delivery_id: str) -> None:
         self._deliveries.add(delivery_id)
 
@@ -149,28 +167,40 @@ class SqlTx:
         self.after.append(call)
 
     def save_record(self) -> None:
-        self._row.thread_ts = self.record.thread_ts
-        self._row.status = self.record.status
-        self._session.add(self._row)
+        if (self.record.thread_ts, self.record.status) != self._saved:
+            self._session.execute(
+                GAMEDAY_TABLE.update()
+                .where(GAMEDAY_TABLE.c.id == self.record.id)
+                .values(thread_ts=self.record.thread_ts, status=self.record.status)
+            )
 
-    def write_pending(self) -> tuple[Event, ...]:
-        """Insert the new events and deliveries (one statement each); returns the whole timeline."""
-        new = self._events[self._committed :]
-        if new:
-            self._session.execute(
-                insert(EventRow),
-                [
-                    {"gameday_id": self.record.id, "seq": e.seq, "kind": str(e.kind), "at": e.at}
-                    | {"actor": e.actor, "data": e.data}
-                    for e in new
-                ],
-            )
-        if self._deliveries:
-            self._session.execute(
-                insert(DeliveryRow),
-                [{"id": d, "gameday_id": self.record.id} for d in sorted(self._deliveries)],
-            )
+    def pending_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The new event rows and delivery rows, to be inserted with other game days' in one statement."""
+        events = [
+            {"gameday_id": self.record.id, "seq": e.seq, "kind": str(e.kind), "at": e.at}
+            | {"actor": e.actor, "data": e.data}
+            for e in self._events[self._committed :]
+        ]
+        deliveries = [{"id": d, "gameday_id": self.record.id} for d in sorted(self._deliveries)]
+        return events, deliveries
+
+    @property
+    def timeline(self) -> tuple[Event, ...]:
         return tuple(self._events)
+
+
+def _write_pending(session: Session, txs: list[SqlTx]) -> None:
+    events: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for tx in txs:
+        tx.save_record()
+        new_events, new_deliveries = tx.pending_rows()
+        events += new_events
+        deliveries += new_deliveries
+    if events:
+        session.execute(EVENT_TABLE.insert(), events)
+    if deliveries:
+        session.execute(DELIVERY_TABLE.insert(), deliveries)
 
 
 THREADS_REMEMBERED = 10_000
@@ -205,20 +235,34 @@ class SqlStore:
 
     @contextmanager
     def transaction(self, gameday_id: str) -> Iterator[SqlTx]:
+        with self.transactions([gameday_id]) as txs:
+            yield txs[gameday_id]
+
+    @contextmanager
+    def transactions(self, gameday_ids: Sequence[str]) -> Iterator[dict[str, SqlTx]]:
+        ids = sorted(set(gameday_ids))  # every process locks in the same order: no deadlock
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                row = session.exec(
-                    select(GameDayRow).where(GameDayRow.id == gameday_id).with_for_update()
-                ).one()
-                tx = SqlTx(session, row, self._timelines.get(gameday_id))
-                yield tx
-                tx.save_record()
-                timeline = tx.write_pending()
-            self._timelines.put(gameday_id, timeline)  # committed: later transactions read only what follows
-            run_after_commit(tx.after)
+                rows = session.execute(
+                    select_columns(GAMEDAY_TABLE)
+                    .where(GAMEDAY_TABLE.c.id.in_(ids))
+                    .order_by(GAMEDAY_TABLE.c.id)
+                    .with_for_update()
+                ).all()
+                missing = set(ids) - {row.id for row in rows}
+                if missing:
+                    raise LookupError(f"no game day {', '.join(sorted(missing))}")
+                timelines = _events_after(session, {gd: self._timelines.get(gd) for gd in ids})
+                txs = {row.id: SqlTx(session, row, timelines[row.id]) for row in rows}
+                yield txs
+                _write_pending(session, list(txs.values()))
         except (OperationalError, InterfaceError) as exc:
             reason = str(exc.orig or exc).strip()[:200]
             raise StoreUnavailable(f"the database did not answer ({reason})") from exc
+        for gameday_id, tx in txs.items():  # committed: later transactions read only what follows
+            self._timelines.put(gameday_id, tx.timeline)
+        for tx in txs.values():
+            run_after_commit(tx.after)
 
     def get(self, gameday_id: str) -> GameDayRecord | None:
         with Session(self.engine) as session:
@@ -227,7 +271,7 @@ class SqlStore:
 
     def events(self, gameday_id: str) -> list[Event]:
         with Session(self.engine) as session:
-            return _events_after(session, gameday_id, self._timelines.get(gameday_id))
+            return _events_after(session, {gameday_id: self._timelines.get(gameday_id)})[gameday_id]
 
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None:
         key = (channel, thread_ts)

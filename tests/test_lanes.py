@@ -25,17 +25,19 @@ def test_a_keys_items_are_handled_in_order_and_one_batch_at_a_time() -> None:
     overlap: list[str] = []
     guard = threading.Lock()
 
-    def handle(key: str, items: list[int]) -> None:
+    def handle(batches: dict[str, list[int]]) -> None:
         with guard:
-            inside[key] = inside.get(key, 0) + 1
-            if inside[key] > 1:
-                overlap.append(key)
+            for key in batches:
+                inside[key] = inside.get(key, 0) + 1
+                if inside[key] > 1:
+                    overlap.append(key)
         time.sleep(0.001)
         with guard:
-            seen.setdefault(key, []).extend(items)
-            inside[key] -= 1
+            for key, items in batches.items():
+                seen.setdefault(key, []).extend(items)
+                inside[key] -= 1
 
-    lanes: Lanes[int] = Lanes(handle, workers=4)
+    lanes: Lanes[int] = Lanes(handle, workers=4, max_keys=3)
     for i in range(400):
         lanes.put(f"k{i % 7}", i)
     assert lanes.drain(10)
@@ -49,8 +51,8 @@ def test_a_slow_key_does_not_hold_up_the_others() -> None:
     release = threading.Event()
     fast_done = threading.Event()
 
-    def handle(key: str, items: list[str]) -> None:
-        if key == "slow":
+    def handle(batches: dict[str, list[str]]) -> None:
+        if "slow" in batches:
             release.wait(10)
         else:
             fast_done.set()
@@ -70,10 +72,10 @@ def test_items_put_while_a_key_is_handled_come_as_the_next_batch() -> None:
     started = threading.Event()
     go = threading.Event()
 
-    def handle(key: str, items: list[int]) -> None:
+    def handle(taken: dict[str, list[int]]) -> None:
         started.set()
         go.wait(5)
-        batches.append(items)
+        batches.extend(taken.values())
 
     lanes: Lanes[int] = Lanes(handle, workers=3)
     lanes.put("k", 0)
@@ -130,7 +132,7 @@ def test_a_batch_writes_what_the_same_inputs_one_by_one_write(h: CoreHarness, tm
 
 def test_the_inbox_writes_every_reply_of_many_game_days_once(h: CoreHarness) -> None:
     days = [started(h) for _ in range(3)]
-    inbox = Inbox(h.engine.operate_many, writers=2)
+    inbox = Inbox(h.engine.operate_across, writers=2)
     at = h.clock.now()
     for i in range(90):
         note = h.engine.reply_input(AddNote("note", f"n{i}"), "U1", at + i, f"event:{i}")
@@ -151,7 +153,7 @@ def test_one_failing_input_does_not_cost_the_rest_of_its_batch(h: CoreHarness) -
 
     go = threading.Event()
     hold = Input(None, lambda tx, scenario, state: go.wait(5) and Outcome(True, "held"))
-    inbox = Inbox(h.engine.operate_many, writers=1)
+    inbox = Inbox(h.engine.operate_across, writers=1)
     inbox.put(gd, hold)  # keeps the game day busy, so the next three wait as one batch
     at = h.clock.now()
     inbox.put(gd, h.engine.reply_input(AddNote("note", "before"), "U1", at, "event:a"))
@@ -161,3 +163,47 @@ def test_one_failing_input_does_not_cost_the_rest_of_its_batch(h: CoreHarness) -
     assert inbox.close(10)
     notes = [e.data["text"] for e in h.store.events(gd) if e.kind is Kind.NOTE]
     assert notes == ["before", "after"]
+
+
+def test_one_transaction_takes_many_game_days_and_keeps_each_apart(h: CoreHarness) -> None:
+    days = [started(h) for _ in range(3)]
+    at = h.clock.now()
+    batches = {
+        gd: [
+            h.engine.reply_input(AddNote("note", f"{gd} {i}"), "U1", at + i, f"event:{gd}:{i}")
+            for i in range(4)
+        ]
+        for gd in days
+    }
+    batches[days[0]].append(batches[days[0]][0])  # the same delivery again, in the same batch
+    batches[days[2]].insert(0, h.engine.reply_input(Acknowledge(), "U1", at, "event:ack"))
+    outcomes = h.engine.operate_across(batches)
+    assert [o.ok for o in outcomes[days[2]]] == [True] * 5
+    assert outcomes[days[0]][-1].message == "already recorded"
+    again = h.engine.operate_across({days[1]: [batches[days[1]][0]]})  # a retry in a later batch
+    assert again[days[1]][0].message == "already recorded"
+    for gd in days:
+        notes = [e.data["text"] for e in h.store.events(gd) if e.kind is Kind.NOTE]
+        assert notes == [f"{gd} {i}" for i in range(4)]
+    assert fold(h.store.events(days[2])).pages["p0"].acknowledged_by == "U1"
+    assert fold(h.store.events(days[0])).pages["p0"].acknowledged_by is None
+
+
+def test_a_failing_game_day_does_not_cost_the_others_of_its_batch(h: CoreHarness) -> None:
+    days = [started(h) for _ in range(2)]
+
+    def broken(tx, scenario, state) -> Outcome:
+        raise RuntimeError("a bug")
+
+    go = threading.Event()
+    inbox = Inbox(h.engine.operate_across, writers=1)
+    inbox.put(days[0], Input(None, lambda tx, scenario, state: go.wait(5) and Outcome(True, "held")))
+    time.sleep(0.05)  # the writer holds days[0]: what follows waits as one batch of two game days
+    at = h.clock.now()
+    inbox.put(days[1], h.engine.reply_input(AddNote("note", "kept"), "U1", at, "event:kept"))
+    inbox.put(days[1], Input("event:bad", broken))
+    inbox.put(days[0], h.engine.reply_input(AddNote("note", "also kept"), "U2", at, "event:also"))
+    go.set()
+    assert inbox.close(10)
+    assert [e.data["text"] for e in h.store.events(days[1]) if e.kind is Kind.NOTE] == ["kept"]
+    assert [e.data["text"] for e in h.store.events(days[0]) if e.kind is Kind.NOTE] == ["also kept"]

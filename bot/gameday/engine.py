@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import cast
 
@@ -247,42 +247,58 @@ class Engine(ResponderInput):
         return self.operate_many(gameday_id, [Input(delivery_id, action, when_over)])[0]
 
     def operate_many(self, gameday_id: str, inputs: Sequence[Input]) -> list[Outcome]:
-        """Several operations on one game day, in order, in one locked transaction (the inbox's batches).
+        """Several operations on one game day, in order, in one locked transaction."""
+        return self.operate_across({gameday_id: inputs})[gameday_id]
+
+    def operate_across(self, batches: Mapping[str, Sequence[Input]]) -> dict[str, list[Outcome]]:
+        """Each game day's operations in order, all game days in one transaction (the inbox's batches):
+        a burst of replies over many game days pays for one commit.
 
         Slack input arrives once (its ack is already sent), so a database that is restarting is waited
         for a few seconds rather than the input being lost.
         """
         for pause in (*STORE_RETRY_PAUSES, None):
             try:
-                return self._operate_once(gameday_id, inputs)
+                return self._operate_across_once(batches)
             except StoreUnavailable as exc:
                 if pause is None:
                     raise
-                log.warning("%s; retrying %s in %.1fs", exc, gameday_id, pause)
+                log.warning("%s; retrying %s in %.1fs", exc, ", ".join(batches), pause)
                 time.sleep(pause)
         raise AssertionError("unreachable")
 
-    def _operate_once(self, gameday_id: str, inputs: Sequence[Input]) -> list[Outcome]:
-        with self.store.transaction(gameday_id) as tx:
-            scenario = cached_scenario(tx.record.scenario_text)
-            events = tx.events
-            before = seen = len(events)
-            state = fold(events)
-            outcomes = []
-            for item in inputs:
-                if item.delivery_id is not None and self._duplicate(tx, item.delivery_id):
+    def _operate_across_once(self, batches: Mapping[str, Sequence[Input]]) -> dict[str, list[Outcome]]:
+        with self.store.transactions(list(batches)) as txs:
+            deliveries = [i.delivery_id for inputs in batches.values() for i in inputs if i.delivery_id]
+            # delivery ids are unique across game days: one look answers for the whole batch
+            seen = next(iter(txs.values())).seen_deliveries(deliveries) if deliveries else set()
+            return {gd: self._apply_inputs(txs[gd], batches[gd], seen) for gd in sorted(batches)}
+
+    def _apply_inputs(self, tx: GameDayTx, inputs: Sequence[Input], seen: set[str]) -> list[Outcome]:
+        """Lock held: skip a delivery seen before, refuse when over, act, then settle once."""
+        gameday_id = tx.record.id
+        scenario = cached_scenario(tx.record.scenario_text)
+        events = tx.events
+        before = known = len(events)
+        state = fold(events)
+        outcomes = []
+        for item in inputs:
+            if item.delivery_id is not None:
+                if item.delivery_id in seen:
                     outcomes.append(Outcome(True, "already recorded", gameday_id))
                     continue
-                if state.status.is_over and item.when_over != ACCEPTED_AFTER_END:
-                    outcomes.append(Outcome(False, item.when_over, gameday_id))
-                    continue
-                outcomes.append(replace(item.action(tx, scenario, state), gameday_id=gameday_id))
-                events = tx.events
-                state, seen = advance(state, events[seen:]), len(events)
-            changed = {e.kind for e in events[before:]}
-            if changed and changed != {Kind.NOTE} and state.status is not Status.AWAITING_APPROVAL:
-                self._settle(tx, scenario)  # a note alone changes neither the outcome nor the status line
-            return outcomes
+                seen.add(item.delivery_id)
+                tx.record_delivery(item.delivery_id)
+            if state.status.is_over and item.when_over != ACCEPTED_AFTER_END:
+                outcomes.append(Outcome(False, item.when_over, gameday_id))
+                continue
+            outcomes.append(replace(item.action(tx, scenario, state), gameday_id=gameday_id))
+            events = tx.events
+            state, known = advance(state, events[known:]), len(events)
+        changed = {e.kind for e in events[before:]}
+        if changed and changed != {Kind.NOTE} and state.status is not Status.AWAITING_APPROVAL:
+            self._settle(tx, scenario)  # a note alone changes neither the outcome nor the status line
+        return outcomes
 
     # -- facilitation ---------------------------------------------------------------------------
     def pause(self, gameday_id: str, user: str) -> Outcome:

@@ -1,10 +1,12 @@
 """Slack input that is already acknowledged, written in order: one transaction per game day per batch.
 
 Slack wants its 200 within 3 seconds and never waits for our answer to a thread reply or a reaction,
-so those go into the inbox and the listener returns. Writers take a game day's waiting inputs all at
-once and apply them in one locked transaction (``apply``): under a burst the lock, the timeline read
-and the commit are paid once per batch instead of once per reply. Each input keeps its Slack ``at``
-and its delivery id, so batching changes no metric and a retried delivery still changes nothing.
+so those go into the inbox and the listener returns. A writer takes the waiting inputs of many game
+days at once and applies them in one transaction (``apply``, each game day's in order under its own
+lock): under a burst the locks, the timeline reads and the commit are paid once per batch instead of
+once per reply. Each input keeps its Slack ``at`` and its delivery id, so batching changes no metric
+and a retried delivery still changes nothing. A batch that fails is retried game day by game day, then
+input by input, so one bad input costs no other.
 
 A game day is with at most one writer at a time (its lane), so its inputs are applied in the order
 they came.
@@ -13,7 +15,7 @@ they came.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.gameday.lanes import Lanes
@@ -35,7 +37,8 @@ class Input:
     when_over: str = "This game day is over."
 
 
-Apply = Callable[[str, Sequence[Input]], Sequence[Outcome]]
+Apply = Callable[[Mapping[str, Sequence[Input]]], Mapping[str, Sequence[Outcome]]]
+GAMEDAYS_PER_BATCH = 50
 
 
 class Inbox:
@@ -43,7 +46,7 @@ class Inbox:
 
     def __init__(self, apply: Apply, writers: int = 1):
         self._apply = apply
-        self.lanes: Lanes[Input] = Lanes(self._apply_all, writers, "inbox")
+        self.lanes: Lanes[Input] = Lanes(self._apply_all, writers, "inbox", GAMEDAYS_PER_BATCH)
 
     def put(self, gameday_id: str, item: Input) -> None:
         self.lanes.put(gameday_id, item)
@@ -60,17 +63,21 @@ class Inbox:
         """Write what is waiting, then stop the writers."""
         return self.lanes.close(timeout)
 
-    def _apply_all(self, gameday_id: str, items: list[Input]) -> None:
-        try:
-            self._apply(gameday_id, items)
+    def _apply_all(self, batches: dict[str, list[Input]]) -> None:
+        if self._applied(batches):
             return
+        for gameday_id, items in batches.items():  # one bad input must not cost the others
+            if len(batches) > 1 and self._applied({gameday_id: items}):
+                continue
+            if len(items) > 1:
+                for item in items:
+                    self._applied({gameday_id: [item]})
+
+    def _applied(self, batch: dict[str, list[Input]]) -> bool:
+        try:
+            self._apply(batch)
+            return True
         except Exception:
-            if len(items) == 1:
-                log.exception("input %s of %s failed", items[0].delivery_id, gameday_id)
-                return
-            log.exception("a batch of %d inputs of %s failed; trying each alone", len(items), gameday_id)
-        for item in items:  # one bad input must not cost the others
-            try:
-                self._apply(gameday_id, [item])
-            except Exception:
-                log.exception("input %s of %s failed", item.delivery_id, gameday_id)
+            count = sum(len(items) for items in batch.values())
+            log.exception("%d input(s) of %s failed", count, ", ".join(batch))
+            return False

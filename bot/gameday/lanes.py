@@ -1,9 +1,9 @@
 """Work per game day on a few threads: one game day's items in order, different game days side by side.
 
-Items are put under a key (the game day). A worker takes everything waiting under one key at once and
-hands it to ``handle``; while it does, that key is with no other worker, so its items are handled in
-the order they were put. Keys wait their turn oldest first, and a key that got more meanwhile goes to
-the back of the line, so one busy game day cannot starve the others.
+Items are put under a key (the game day). A worker takes everything waiting under up to ``max_keys``
+keys at once and hands it to ``handle``; while it does, those keys are with no other worker, so a key's
+items are handled in the order they were put. Keys wait their turn oldest first, and a key that got
+more meanwhile goes to the back of the line, so one busy game day cannot starve the others.
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ BATCH_MAX = 500  # items of one key handed over at once
 
 
 class Lanes(Generic[T]):
-    def __init__(self, handle: Callable[[str, list[T]], None], workers: int = 1, name: str = "lanes"):
+    def __init__(
+        self,
+        handle: Callable[[dict[str, list[T]]], None],
+        workers: int = 1,
+        name: str = "lanes",
+        max_keys: int = 1,
+    ):
         self._handle = handle
+        self.max_keys = max_keys
         self._waiting: dict[str, list[T]] = {}
         self._ready: deque[str] = deque()  # keys with waiting items and no worker on them
         self._busy: set[str] = set()
@@ -57,29 +64,32 @@ class Lanes(Generic[T]):
             self._cond.notify_all()
         return drained
 
-    def _next(self) -> tuple[str, list[T]] | None:
+    def _next(self) -> dict[str, list[T]] | None:
         with self._cond:
             self._cond.wait_for(lambda: self._ready or self._closed)
             if not self._ready:
                 return None
-            key = self._ready.popleft()
-            items = self._waiting.pop(key)
-            if len(items) > BATCH_MAX:
-                items, self._waiting[key] = items[:BATCH_MAX], items[BATCH_MAX:]
-            self._busy.add(key)
-            return key, items
+            taken: dict[str, list[T]] = {}
+            while self._ready and len(taken) < self.max_keys:
+                key = self._ready.popleft()
+                items = self._waiting.pop(key)
+                if len(items) > BATCH_MAX:
+                    items, self._waiting[key] = items[:BATCH_MAX], items[BATCH_MAX:]
+                self._busy.add(key)
+                taken[key] = items
+            return taken
 
-    def _done(self, key: str) -> None:
+    def _done(self, keys: list[str]) -> None:
         with self._cond:
-            self._busy.discard(key)
-            if key in self._waiting:  # more came meanwhile: back of the line
-                self._ready.append(key)
+            for key in keys:
+                self._busy.discard(key)
+                if key in self._waiting:  # more came meanwhile: back of the line
+                    self._ready.append(key)
             self._cond.notify_all()
 
     def _work(self) -> None:
         while (taken := self._next()) is not None:
-            key, items = taken
             try:
-                self._handle(key, items)
+                self._handle(taken)
             finally:
-                self._done(key)
+                self._done(list(taken))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -76,6 +76,9 @@ class _MemoryTx:
     def seen_delivery(self, delivery_id: str) -> bool:
         return delivery_id in self.store.deliveries or delivery_id in self.deliveries
 
+    def seen_deliveries(self, delivery_ids: Sequence[str]) -> set[str]:
+        return {d for d in delivery_ids if self.seen_delivery(d)}
+
     def record_delivery(self, delivery_id: str) -> None:
         self.deliveries.append(delivery_id)
 
@@ -105,12 +108,26 @@ class MemoryStore:
 
     @contextmanager
     def transaction(self, gameday_id: str) -> Iterator[_MemoryTx]:
-        with self._locks[gameday_id]:
-            tx = _MemoryTx(copy.deepcopy(self.records[gameday_id]), list(self.timeline[gameday_id]), self)
-            yield tx
+        with self.transactions([gameday_id]) as txs:
+            yield txs[gameday_id]
+
+    @contextmanager
+    def transactions(self, gameday_ids: Sequence[str]) -> Iterator[dict[str, _MemoryTx]]:
+        with ExitStack() as locks:
+            for gameday_id in sorted(set(gameday_ids)):
+                locks.enter_context(self._locks[gameday_id])
+            txs = {
+                gameday_id: _MemoryTx(
+                    copy.deepcopy(self.records[gameday_id]), list(self.timeline[gameday_id]), self
+                )
+                for gameday_id in sorted(set(gameday_ids))
+            }
+            yield txs
             with self._guard:
-                self._commit(tx)
-        run_after_commit(tx.after)
+                for tx in txs.values():
+                    self._commit(tx)
+        for tx in txs.values():
+            run_after_commit(tx.after)
 
     def _commit(self, tx: _MemoryTx) -> None:
         gameday_id = tx.record.id

@@ -6,7 +6,7 @@ The core only sees these protocols; storage/, bot/slack/ and bot/faults/ impleme
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -81,6 +81,10 @@ class GameDayTx(Protocol):
 
     def seen_delivery(self, delivery_id: str) -> bool: ...
 
+    def seen_deliveries(self, delivery_ids: Sequence[str]) -> set[str]:
+        """Which of these deliveries were recorded already (one look for a whole batch)."""
+        ...
+
     def record_delivery(self, delivery_id: str) -> None: ...
 
     def index_message(self, target_id: str, channel: str, message_ts: str) -> None:
@@ -106,6 +110,11 @@ class GameDayStore(Protocol):
     def create(self, record: GameDayRecord) -> None: ...
 
     def transaction(self, gameday_id: str) -> AbstractContextManager[GameDayTx]: ...
+
+    def transactions(self, gameday_ids: Sequence[str]) -> AbstractContextManager[Mapping[str, GameDayTx]]:
+        """Several game days locked (in one order for every process) and committed together: the
+        inbox's batches across game days pay for one commit."""
+        ...
 
     def get(self, gameday_id: str) -> GameDayRecord | None: ...
 
