@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from bot.debrief.formatting import offset
 from bot.gameday.durations import format_duration
 from bot.gameday.report import Debrief
+from bot.gameday.report_models import HandoffReport, MarkReport, PageReport
 
 WIDTH = 1000.0
 LEFT = 170.0  # room for the row labels
@@ -90,19 +91,25 @@ def timeline_chart(debrief: Debrief) -> Chart:
     lo = min([0.0, *(t - origin for t in times)])
     hi = max([lo + 60.0, *(t - origin for t in times)])
     scale = _Scale(lo, hi)
+    end = debrief.ended_at or max(times)
+    pages = _first_page_by_id(debrief.pages)
+    handoffs = _handoffs_by_page(debrief.handoffs)
+    marks = _marks_by_page(debrief)
     rows = []
     for index, page in enumerate(debrief.pages):
         y = TOP + index * ROW_HEIGHT + ROW_HEIGHT / 2
         row = ChartRow(
             page.id, f"{page.id} · {page.severity} · {page.responder}", y, page.acknowledged_at is not None
         )
-        _page_marks(row, debrief, page.id, origin, scale)
+        _page_marks(
+            row, pages[page.id], handoffs.get(page.id, []), marks.get(page.id, []), end, origin, scale
+        )
         rows.append(row)
     lines = [
         ChartLine(scale.x(m.at - origin), kind, f"{kind} +{format_duration(m.at - origin)} by {m.by or '?'}")
-        for kind, marks in (("detected", debrief.detections), ("contained", debrief.containments))
-        for m in marks
-        if m.page_id is None or m.page_id not in {p.id for p in debrief.pages}
+        for kind, page_marks in (("detected", debrief.detections), ("contained", debrief.containments))
+        for m in page_marks
+        if m.page_id is None or m.page_id not in pages
     ]
     bottom = TOP + max(1, len(rows)) * ROW_HEIGHT
     ticks = [Tick(scale.x(t), ("+" if t > 0 else "") + format_duration(t)) for t in scale.ticks()]
@@ -120,13 +127,44 @@ def chart_origin(debrief: Debrief) -> float:
     return min((float(e["at"]) for e in debrief.timeline), default=0.0)
 
 
-def _page_marks(row: ChartRow, debrief: Debrief, page_id: str, origin: float, scale: _Scale) -> None:
-    page = next(p for p in debrief.pages if p.id == page_id)
+def _first_page_by_id(pages: list[PageReport]) -> dict[str, PageReport]:
+    """Each page id to the first page carrying it: every row of an id sent twice shows that page."""
+    first: dict[str, PageReport] = {}
+    for page in pages:
+        first.setdefault(page.id, page)
+    return first
 
+
+def _handoffs_by_page(handoffs: list[HandoffReport]) -> dict[str, list[HandoffReport]]:
+    """The handoffs of each page, in timeline order; a handoff naming a page twice counts once."""
+    by_page: dict[str, list[HandoffReport]] = {}
+    for handoff in handoffs:
+        for page_id in dict.fromkeys(handoff.page_ids):
+            by_page.setdefault(page_id, []).append(handoff)
+    return by_page
+
+
+def _marks_by_page(debrief: Debrief) -> dict[str | None, list[tuple[str, MarkReport]]]:
+    """The detections, then the containments, that name each page."""
+    by_page: dict[str | None, list[tuple[str, MarkReport]]] = {}
+    for kind, marks in (("detected", debrief.detections), ("contained", debrief.containments)):
+        for mark in marks:
+            by_page.setdefault(mark.page_id, []).append((kind, mark))
+    return by_page
+
+
+def _page_marks(
+    row: ChartRow,
+    page: PageReport,
+    handoffs: list[HandoffReport],
+    marks: list[tuple[str, MarkReport]],
+    end: float,
+    origin: float,
+    scale: _Scale,
+) -> None:
     def add(at: float, kind: str, what: str) -> None:
         row.marks.append(ChartMark(scale.x(at - origin), kind, f"{what} {offset(at, origin)}"))
 
-    end = debrief.ended_at or max(_all_times(debrief))
     until = page.acknowledged_at if page.acknowledged_at is not None else end
     row.spans.append(
         ChartSpan(
@@ -136,9 +174,7 @@ def _page_marks(row: ChartRow, debrief: Debrief, page_id: str, origin: float, sc
     add(page.paged_at, "page", f"{page.id} paged {page.responder}")
     if page.escalated_at is not None:
         add(page.escalated_at, "escalated", f"escalated to {page.escalated_to}")
-    for handoff in debrief.handoffs:
-        if page_id not in handoff.page_ids:
-            continue
+    for handoff in handoffs:
         done = handoff.completed_at
         row.spans.append(
             ChartSpan(scale.x(handoff.requested_at - origin), scale.x((done or end) - origin), "handoff")
@@ -146,10 +182,8 @@ def _page_marks(row: ChartRow, debrief: Debrief, page_id: str, origin: float, sc
         add(handoff.requested_at, "handoff_requested", f"handoff {handoff.from_user} → {handoff.to_user}")
         if done is not None:
             add(done, "handoff_completed", f"handoff taken by {handoff.to_user}")
-    for kind, marks in (("detected", debrief.detections), ("contained", debrief.containments)):
-        for mark in marks:
-            if mark.page_id == page_id:
-                add(mark.at, kind, f"{kind} by {mark.by or '?'}")
+    for kind, mark in marks:
+        add(mark.at, kind, f"{kind} by {mark.by or '?'}")
     if page.acknowledged_at is not None:
         add(page.acknowledged_at, "acknowledged", f"acknowledged by {page.acknowledged_by}")
 

@@ -32,8 +32,9 @@ def percent(ratio: float | None) -> str:
 
 
 # Inline markup anywhere in a line (CommonMark and GitHub's tables and strikethrough); an entity (&amp;)
-# would show as the character it names.
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|&~!])")
+# would show as the character it names. Each gets a backslash before it; the backslash itself comes first,
+# so the backslashes added for the others are not escaped again (several times faster than re.sub).
+_MD_INLINE = "\\`*_[]<>|&~!"
 # Block markup where the text starts a list item or a line: a heading, a list, a quote, a rule.
 _MD_LEADING = re.compile(r"^([#+\-=]|\d+(?=[.)]))")
 
@@ -41,8 +42,15 @@ _MD_LEADING = re.compile(r"^([#+\-=]|\d+(?=[.)]))")
 def md_escape(value: object) -> str:
     """User text shown literally in Markdown (and inside table cells): on one line, every character
     that could start markup escaped with a backslash, as CommonMark allows for any ASCII punctuation."""
-    text = _MD_INLINE.sub(r"\\\1", " ".join(str(value).split()))
-    return _MD_LEADING.sub(lambda m: m[1] + "\\" if m[1][0].isdigit() else "\\" + m[1], text)
+    text = " ".join(str(value).split())
+    for char in _MD_INLINE:
+        if char in text:
+            text = text.replace(char, "\\" + char)
+    match = _MD_LEADING.match(text)
+    if match is None:
+        return text
+    lead = match[1]
+    return (lead + "\\" if lead[0].isdigit() else "\\" + lead) + text[match.end() :]
 
 
 def xml_text(value: object) -> str:

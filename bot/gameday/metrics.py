@@ -271,13 +271,13 @@ def fault_outcomes(events: list[Event]) -> list[FaultOutcome]:
     observed: dict[str, set[str]] = {}
     reverted: dict[str, float] = {}
     for event in events:
-        fault_id = str(event.data.get("fault_id"))
-        if event.kind is Kind.FAULT_APPLIED:
-            applied[fault_id] = event
-        elif event.kind is Kind.FAULT_OBSERVED:
-            observed.setdefault(fault_id, set()).add(str(event.data.get("outcome")))
-        elif event.kind is Kind.FAULT_REVERTED:
-            reverted.setdefault(fault_id, event.at)
+        kind = event.kind
+        if kind is Kind.FAULT_APPLIED:
+            applied[str(event.data.get("fault_id"))] = event
+        elif kind is Kind.FAULT_OBSERVED:
+            observed.setdefault(str(event.data.get("fault_id")), set()).add(str(event.data.get("outcome")))
+        elif kind is Kind.FAULT_REVERTED:
+            reverted.setdefault(str(event.data.get("fault_id")), event.at)
     result = []
     for fault_id, event in applied.items():
         seen = observed.get(fault_id, set())
@@ -315,14 +315,17 @@ def failed_reverts(events: list[Event]) -> list[FailedRevert]:
 
     A fault left in place is the worst outcome of a game day, so these are shown first and loudly.
     """
+    last_reverted: dict[str, int] = {}  # fault_id -> index of its last successful revert
+    for index, event in enumerate(events):
+        reverted_id = event.data.get("fault_id") if event.kind is Kind.FAULT_REVERTED else None
+        if isinstance(reverted_id, str):
+            last_reverted[reverted_id] = index
     result = []
     for index, event in enumerate(events):
         if event.kind is not Kind.FAULT_REVERT_FAILED:
             continue
         fault_id = str(event.data.get("fault_id"))
-        later = any(
-            e.kind is Kind.FAULT_REVERTED and e.data.get("fault_id") == fault_id for e in events[index + 1 :]
-        )
+        later = last_reverted.get(fault_id, -1) > index
         result.append(FailedRevert(fault_id, event.at, str(event.data.get("error", "")), later))
     return result
 

@@ -5,6 +5,7 @@ Its JSON form (``sce debrief --format json``) is a product contract documented i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 
 from bot.gameday import metrics
@@ -32,7 +33,7 @@ from bot.gameday.report_models import (
     UpdateGapReport,
 )
 from bot.gameday.scenario import Scenario
-from bot.gameday.state import GameDayState, Note, PageState, Status, fold
+from bot.gameday.state import GameDayState, Mark, Note, PageState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
 
@@ -44,6 +45,12 @@ def build_debrief(
     final = state.status.is_over
     results = metrics.expectation_results(state, scenario.expect, now=now, final=final)
     verdict = metrics.verdict(state, results)
+    # each figure computed once, then handed to every section that shows it
+    faults = metrics.fault_outcomes(events)
+    failed = metrics.failed_reverts(events)
+    responders = metrics.responder_times(state)
+    coverage = metrics.detection_coverage(scenario.attack, state)
+    notes = _NoteReports(state.notes)
     return Debrief(
         alert_fidelity=_alert_fidelity(events),
         id=gameday_id,
@@ -56,7 +63,7 @@ def build_debrief(
         ended_at=state.ended_at,
         end_reason=state.end_reason,
         roster=roster,
-        metrics=_metrics(state, scenario, events),
+        metrics=_metrics(state, scenario, faults, failed, responders, coverage),
         pages=[_page(p) for p in state.pages.values()],
         handoffs=[
             HandoffReport(
@@ -81,31 +88,38 @@ def build_debrief(
             for r in results
         ],
         missed=[r.name for r in results if r.outcome is metrics.Outcome.MISSED],
-        gaps=[_note(n) for n in state.notes if n.kind == "gap"],
-        notes=[_note(n) for n in state.notes if n.kind != "gap"],
+        gaps=notes.of(n for n in state.notes if n.kind == "gap"),
+        notes=notes.of(n for n in state.notes if n.kind != "gap"),
         questions=list(scenario.debrief.questions),
         timeline=[e.to_json() for e in events],
         scenario_hash=_scenario_hash(events),
         attack=list(scenario.attack),
         t0=state.t0,
-        responders=_responders(state),
-        detections=[MarkReport(**asdict(m)) for m in state.detections],
-        containments=[MarkReport(**asdict(m)) for m in state.containments],
-        coverage=_coverage(scenario, state),
-        controls=_controls(events),
-        failed_reverts=[FailedRevertReport(**asdict(f)) for f in metrics.failed_reverts(events)],
+        responders=_responders(responders),
+        detections=[_mark(m) for m in state.detections],
+        containments=[_mark(m) for m in state.containments],
+        coverage=_coverage(coverage),
+        controls=_controls(faults),
+        failed_reverts=[FailedRevertReport(**asdict(f)) for f in failed],
         comms=_comms(state, scenario, events),
-        decisions=[_note(n) for n in metrics.notes_of_kind(state, "decision")],
-        actions=[_note(n) for n in metrics.notes_of_kind(state, "action")],
+        decisions=notes.of(metrics.notes_of_kind(state, "decision")),
+        actions=notes.of(metrics.notes_of_kind(state, "action")),
         runbook_fitness=[
-            StepGapsReport(step=step, label=_step_label(scenario, step), gaps=[_note(n) for n in gaps])
+            StepGapsReport(step=step, label=_step_label(scenario, step), gaps=notes.of(gaps))
             for step, gaps in metrics.gaps_by_step(state).items()
         ],
         approvals=_approvals(events),
     )
 
 
-def _metrics(state: GameDayState, scenario: Scenario, events: list[Event]) -> MetricsReport:
+def _metrics(
+    state: GameDayState,
+    scenario: Scenario,
+    faults: list[metrics.FaultOutcome],
+    failed: list[metrics.FailedRevert],
+    responders: list[metrics.ResponderTimes],
+    coverage: dict[str, bool],
+) -> MetricsReport:
     return MetricsReport(
         mtta_seconds=metrics.mean_time_to_acknowledge(state),
         mttc_seconds=metrics.mean_time_to_contain(state),
@@ -116,16 +130,16 @@ def _metrics(state: GameDayState, scenario: Scenario, events: list[Event]) -> Me
         escalations=sum(1 for p in state.pages.values() if p.escalated_at is not None),
         handoff_latency_seconds=list(metrics.handoff_latencies(state).values()),
         unacknowledged_pages=metrics.unacknowledged_pages(state),
-        mtta_by_responder={r.user: r.mtta for r in metrics.responder_times(state)},
-        detection_coverage=metrics.coverage_ratio(metrics.detection_coverage(scenario.attack, state)),
-        control_efficacy=metrics.control_efficacy(metrics.fault_outcomes(events)),
+        mtta_by_responder={r.user: r.mtta for r in responders},
+        detection_coverage=metrics.coverage_ratio(coverage),
+        control_efficacy=metrics.control_efficacy(faults),
         ack_to_first_update_seconds=metrics.ack_to_first_update(state),
         late_updates=len(metrics.late_update_gaps(state, scenario.expect.update_every)),
-        failed_reverts=len(metrics.failed_reverts(events)),
+        failed_reverts=len(failed),
     )
 
 
-def _responders(state: GameDayState) -> list[ResponderReport]:
+def _responders(responders: list[metrics.ResponderTimes]) -> list[ResponderReport]:
     return [
         ResponderReport(
             user=r.user,
@@ -134,12 +148,11 @@ def _responders(state: GameDayState) -> list[ResponderReport]:
             unacknowledged=list(r.unacknowledged),
             mtta_seconds=r.mtta,
         )
-        for r in metrics.responder_times(state)
+        for r in responders
     ]
 
 
-def _coverage(scenario: Scenario, state: GameDayState) -> CoverageReport:
-    coverage = metrics.detection_coverage(scenario.attack, state)
+def _coverage(coverage: dict[str, bool]) -> CoverageReport:
     return CoverageReport(
         simulated=len(coverage),
         detected=sum(coverage.values()),
@@ -148,8 +161,7 @@ def _coverage(scenario: Scenario, state: GameDayState) -> CoverageReport:
     )
 
 
-def _controls(events: list[Event]) -> ControlsReport:
-    outcomes = metrics.fault_outcomes(events)
+def _controls(outcomes: list[metrics.FaultOutcome]) -> ControlsReport:
     return ControlsReport(
         applied=len(outcomes),
         blocked=sum(o.blocked for o in outcomes),
@@ -255,8 +267,25 @@ def _page(page: PageState) -> PageReport:
     )
 
 
+class _NoteReports:
+    """One NoteReport per note of the timeline, shared by every list that shows the note (a gap is in
+    ``gaps`` and ``runbook_fitness``, a decision in ``notes`` and ``decisions``): a long game day has
+    thousands of notes, and each report is an object the garbage collector has to track."""
+
+    def __init__(self, notes: list[Note]):
+        self._reports = {id(note): _note(note) for note in notes}
+
+    def of(self, notes: Iterable[Note]) -> list[NoteReport]:
+        return [self._reports[id(note)] for note in notes]
+
+
 def _note(note: Note) -> NoteReport:
-    return NoteReport(**asdict(note))
+    # field by field: dataclasses.asdict deep-copies every value
+    return NoteReport(kind=note.kind, text=note.text, by=note.by, at=note.at, step=note.step)
+
+
+def _mark(mark: Mark) -> MarkReport:
+    return MarkReport(at=mark.at, by=mark.by, source=mark.source, page_id=mark.page_id)
 
 
 def is_over(events: list[Event]) -> bool:
