@@ -21,6 +21,7 @@ def serve() -> None:
     from bot.hooks import hooks_app
     from bot.logs import configure_logging
     from bot.observability import database_ready, store_snapshot, watch
+    from bot.process import prepare_for_traffic
     from bot.server import HttpServer, socket_mode_handler
     from bot.service import build_services
     from bot.slack.app import create_app
@@ -44,6 +45,7 @@ def serve() -> None:
         raise typer.Exit(2)
     services = build_services(settings)
     app = create_app(services)
+    prepare_for_traffic()
     services.timers.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     hooks = hooks_app(services.intake.handle, settings.alert_webhook_secret, time.time)

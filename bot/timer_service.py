@@ -27,6 +27,7 @@ from bot.observability import observe_timer_lateness
 log = logging.getLogger(__name__)
 STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left half-fired
 CLAIM_BATCH = 50
+PUBLISH_GIVES_WAY_SECONDS = 0.25  # at most, per game day's end
 RENEW_EVERY = 3.0  # seconds: well inside the store's stale-claim age (10 s)
 WAIT_SECONDS = 60.0  # poll(wait=True): the longest it waits for what it claimed to run
 
@@ -65,11 +66,14 @@ class TimerService:
         self._wake_lock = threading.Lock()
         self._next_wake: float | None = None
         self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
+        self._others_due: float | None = None
+        self._poll_again = False
+        self._others_asked = False
         self.shared = shared
         self._held: set[int] = set()  # claimed by this process, not yet run
         self._held_lock = threading.Lock()
         self.lanes: Lanes[Timer] = Lanes(self._fire, workers, "timers")
-        self.publish_lanes: Lanes[Timer] = Lanes(self._fire, 1, "publish")
+        self.publish_lanes: Lanes[Timer] = Lanes(self._publish, 1, "publish")
 
     def start(self) -> None:
         """Put timers a dead process left half-fired back in line, then start waking up for them."""
@@ -80,9 +84,14 @@ class TimerService:
             other.recover()
         self.scheduler.start()
         self.scheduler.add_job(
-            self._wake, "interval", seconds=self.safety_interval, id="safety", max_instances=1, coalesce=True
+            self._safety,
+            "interval",
+            seconds=self.safety_interval,
+            id="safety",
+            max_instances=1,
+            coalesce=True,
         )
-        self.scheduler.add_job(self._wake, id="first", misfire_grace_time=None)
+        self.scheduler.add_job(self._safety, id="first", misfire_grace_time=None)
         if self.shared:
             self.scheduler.add_job(
                 self._renew, "interval", seconds=RENEW_EVERY, id="renew", max_instances=1, coalesce=True
@@ -110,6 +119,12 @@ class TimerService:
             with self._held_lock:
                 self._held.difference_update(t.id for t in timers)
 
+    def _publish(self, lanes: dict[str, list[Timer]]) -> None:
+        """The end's posts give way to steps: they wait (a little) for the step lanes to be idle, so a
+        wave of game days ending together does not make the others' steps late."""
+        self.lanes.drain(PUBLISH_GIVES_WAY_SECONDS)
+        self._fire(lanes)
+
     def _renew(self) -> None:
         with self._held_lock:
             held = sorted(self._held)
@@ -118,8 +133,23 @@ class TimerService:
         except Exception:
             log.warning("could not renew %d timer claims", len(held), exc_info=True)
 
-    def _wake(self) -> None:
-        self.poll(wait=False)
+    def _wake(self, others: bool = False) -> None:
+        """A wake-up that finds a poll under way leaves it to that poll to go round once more, instead
+        of queueing behind it (under load, wake-ups come faster than polls finish)."""
+        self._others_asked |= others
+        self._poll_again = True
+        while self._poll_again:
+            if not self._poll_lock.acquire(blocking=False):
+                return  # the poll under way sees _poll_again when it ends
+            try:
+                self._poll_again = False
+                asked, self._others_asked = self._others_asked, False
+                self._poll_locked(asked)
+            finally:
+                self._poll_lock.release()
+
+    def _safety(self) -> None:
+        self._wake(others=True)
 
     def wake_at(self, at: float) -> None:
         """Called whenever a timer is scheduled: make sure the poller runs when it comes due."""
@@ -139,36 +169,58 @@ class TimerService:
                 max_instances=5,
             )
 
-    def poll(self, wait: bool = True) -> int:
-        """Claim every due timer and hand it to its lane; returns how many. ``wait``: until they ran."""
+    def poll(self, wait: bool = True, others: bool = True) -> int:
+        """Claim every due timer and hand it to its lane; returns how many. ``wait``: until they ran.
+
+        ``others`` (scheduled starts, the reaper) are looked at when asked (the safety interval) or when
+        their own next due time, remembered from the last look, has come: a wake-up for a step costs no
+        query of theirs.
+        """
         with self._poll_lock:
-            claimed = 0
-            try:
-                if self.shared and time.monotonic() >= self._next_stale_check:  # a replica may have died
-                    self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
-                    self.store.reset_stale_timers()
-                while True:
-                    now = self.clock.now()
-                    timers = self.store.claim_due_timers(now, CLAIM_BATCH)
-                    with self._held_lock:
-                        self._held.update(t.id for t in timers)
-                    for timer in timers:
-                        lanes = self.publish_lanes if timer.kind == PUBLISH else self.lanes
-                        lanes.put(timer.gameday_id, timer)
-                    batch = len(timers) + sum(other.run_due(now) for other in self.others)
-                    claimed += batch
-                    if batch == 0:
-                        break
-                dues = [self.store.next_due_at(), *(other.next_due_at() for other in self.others)]
-                following = min((d for d in dues if d is not None), default=None)
-            except Exception:  # the database may be down; the safety interval tries again
-                log.exception("timer poll failed")
-                return claimed
-            with self._wake_lock:
-                self._next_wake = None
-            if following is not None:
-                self.wake_at(following)
+            claimed = self._poll_locked(others)
         if wait:
             self.lanes.drain(WAIT_SECONDS)
             self.publish_lanes.drain(WAIT_SECONDS)
         return claimed
+
+    def _poll_locked(self, others: bool) -> int:
+        claimed = 0
+        try:
+            if self.shared and time.monotonic() >= self._next_stale_check:  # a replica may have died
+                self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
+                self.store.reset_stale_timers()
+            claimed += self._claim_due()
+            due = self._others_due
+            if others or (due is not None and due <= self.clock.now()):
+                claimed += self._run_others()
+            dues = [self.store.next_due_at(), self._others_due]
+            following = min((d for d in dues if d is not None), default=None)
+        except Exception:  # the database may be down; the safety interval tries again
+            log.exception("timer poll failed")
+            return claimed
+        with self._wake_lock:
+            self._next_wake = None
+        if following is not None:
+            self.wake_at(following)
+        return claimed
+
+    def _claim_due(self) -> int:
+        claimed = 0
+        while True:
+            timers = self.store.claim_due_timers(self.clock.now(), CLAIM_BATCH)
+            with self._held_lock:
+                self._held.update(t.id for t in timers)
+            for timer in timers:
+                lanes = self.publish_lanes if timer.kind == PUBLISH else self.lanes
+                lanes.put(timer.gameday_id, timer)
+            claimed += len(timers)
+            if len(timers) < CLAIM_BATCH:
+                return claimed
+
+    def _run_others(self) -> int:
+        done = 0
+        while batch := sum(other.run_due(self.clock.now()) for other in self.others):
+            done += batch
+        dues = [other.next_due_at() for other in self.others]
+        self._others_due = min((d for d in dues if d is not None), default=None)
+        return done

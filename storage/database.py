@@ -26,20 +26,36 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's begin hook issue BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def read_engine(engine: Engine) -> Engine:
+    """An engine for reads only. On SQLite (WAL) a reader sees the last commit without taking the one
+    write lock, so a status lookup never queues behind a step posting to Slack; elsewhere the engine."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine  # an in-memory SQLite database exists only on its own connection
+    reader = create_engine(
+        engine.url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+    )
+    _sqlite_pragmas(reader)
+    return reader
+
+
 def make_engine(url: str) -> Engine:
     """An engine whose transactions lock: BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # let SQLAlchemy's begin hook issue BEGIN itself
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+        _sqlite_pragmas(engine)
 
         # One writer at a time: the whole transaction holds the write lock from its start. Threads of
         # this process queue on a lock of their own first, handed over the moment it is free, instead

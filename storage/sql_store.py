@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
 from bot.gameday.timeline import Event, Kind
+from storage.database import read_engine
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
 from storage.timeline_cache import TimelineCache
 
@@ -209,6 +210,7 @@ THREADS_REMEMBERED = 10_000
 class SqlStore:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.reader = read_engine(engine)  # SQLite: reads that never wait for the write lock
         self._skip_locked = engine.dialect.name == "postgresql"
         # a game day's thread never changes once posted: every reply in it need not ask the database
         self._threads: OrderedDict[tuple[str, str], str] = OrderedDict()
@@ -265,12 +267,12 @@ class SqlStore:
             run_after_commit(tx.after)
 
     def get(self, gameday_id: str) -> GameDayRecord | None:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             row = session.get(GameDayRow, gameday_id)
             return _record(row) if row else None
 
     def events(self, gameday_id: str) -> list[Event]:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             return _events_after(session, {gameday_id: self._timelines.get(gameday_id)})[gameday_id]
 
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None:
@@ -279,7 +281,7 @@ class SqlStore:
             if key in self._threads:
                 self._threads.move_to_end(key)
                 return self._threads[key]
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             found = session.exec(
                 select(GameDayRow.id).where(GameDayRow.channel == channel, GameDayRow.thread_ts == thread_ts)
             ).first()
@@ -291,12 +293,12 @@ class SqlStore:
         return found
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             row = session.get(PageMessageRow, (channel, message_ts))
             return (row.gameday_id, row.target_id) if row else None
 
     def active_in_channel(self, channel: str) -> list[GameDayRecord]:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             rows = session.exec(
                 select(GameDayRow)
                 .where(GameDayRow.channel == channel, col(GameDayRow.status).not_in(OVER))
@@ -305,7 +307,7 @@ class SqlStore:
             return [_record(r) for r in rows]
 
     def active(self) -> list[GameDayRecord]:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             rows = session.exec(
                 select(GameDayRow)
                 .where(col(GameDayRow.status).not_in(OVER))
@@ -314,12 +316,12 @@ class SqlStore:
             return [_record(r) for r in rows]
 
     def latest(self) -> GameDayRecord | None:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             row = session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at).desc())).first()
             return _record(row) if row else None
 
     def all(self) -> list[GameDayRecord]:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             return [_record(r) for r in session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at)))]
 
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
@@ -348,7 +350,7 @@ class SqlStore:
             )
 
     def next_due_at(self) -> float | None:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             return session.exec(
                 select(TimerRow.due_at).where(TimerRow.state == "pending").order_by(col(TimerRow.due_at))
             ).first()

@@ -127,3 +127,23 @@ def test_a_renewed_claim_is_not_taken_back_as_stale(tmp_path: Path) -> None:
     assert store.reset_stale_timers(min_age=0.2) == 1  # the one not renewed: its process is gone
     again = store.claim_due_timers(2.0)
     assert [t.id for t in again] == [claimed[1].id]
+
+
+def test_sqlite_reads_do_not_wait_for_a_transaction_holding_the_write_lock(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    store.create(record("gd-1"))
+    with store.transaction("gd-1") as tx:
+        tx.append(Kind.STARTED, 1.0, "UFAC", {"status": "running"})
+    read: list[object] = []
+
+    def reader() -> None:
+        read.append(store.get("gd-1"))
+        read.append(len(store.events("gd-1")))
+
+    with store.transaction("gd-1") as tx:  # holds the one write lock, as a step posting to Slack does
+        tx.append(Kind.NOTE, 2.0, "U1", {"kind": "note", "text": "not committed yet"})
+        thread = threading.Thread(target=reader)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive(), "a read waited for the write lock"
+    assert read[1] == 1  # the last commit, not the transaction still open

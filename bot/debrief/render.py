@@ -56,6 +56,13 @@ _env.filters["rel"] = formatting.offset  # {{ at | rel(origin) }}
 _env.filters["who"] = formatting.who  # {{ user | who(d.roster) }}
 
 
+def compile_templates() -> int:
+    """Compile every debrief template now (``sce serve`` at start), not in the first game day's end."""
+    for name in _TEMPLATES.values():
+        _env.get_template(name)
+    return len(_TEMPLATES)
+
+
 def render_debrief(debrief: Debrief, fmt: str) -> str:
     """The debrief as text in one of ``FORMATS``."""
     if fmt == "json":

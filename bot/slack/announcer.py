@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -22,6 +22,15 @@ from bot.slack.render import render
 from bot.slack.status_line import StatusLine
 
 POST_EVENT = "sce_post"
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    name: str
+    content: str
+    title: str
+
+
 log = logging.getLogger(__name__)
 
 
@@ -184,15 +193,19 @@ class SlackAnnouncer:
             except PagerDutyError:
                 log.exception("PagerDuty did not resolve the pages of %s", record.id)
         self._post(record, render("debrief", d=debrief), key=key)
-        try:  # the full debrief as files in the thread: HTML to read and print, Markdown to paste
-            for fmt, name in (("html", "html"), ("md", "md")):
-                self.upload(
-                    record.channel,
-                    record.thread_ts,
-                    f"debrief-{record.id}.{name}",
-                    render_debrief(debrief, fmt),
-                    f"[GAME DAY] Debrief {record.id} ({fmt.upper()})",
-                )
+        try:  # the full debrief as files in the thread, in one message: HTML to read and print, Markdown
+            self.upload_files(
+                record.channel,
+                record.thread_ts,
+                [
+                    UploadFile(
+                        f"debrief-{record.id}.{fmt}",
+                        render_debrief(debrief, fmt),
+                        f"[GAME DAY] Debrief {record.id} ({fmt.upper()})",
+                    )
+                    for fmt in ("html", "md")
+                ],
+            )
         except SlackApiError:
             log.exception("could not upload the debrief files of %s", record.id)
 
@@ -206,12 +219,16 @@ class SlackAnnouncer:
         comment: str | None = None,
     ) -> None:
         """One file into a channel or thread (Slack's external upload flow)."""
+        self.upload_files(channel, thread_ts, [UploadFile(filename, content, title)], comment)
+
+    def upload_files(
+        self, channel: str, thread_ts: str | None, files: list[UploadFile], comment: str | None = None
+    ) -> None:
+        """Files into a channel or thread as one message (one completion call for all of them)."""
         self.pacer.wait(channel)
         self.client.files_upload_v2(
             channel=channel,
             thread_ts=thread_ts,
-            filename=filename,
-            content=content,
-            title=title,
+            file_uploads=[{"filename": f.name, "content": f.content, "title": f.title} for f in files],
             initial_comment=comment,
         )

@@ -39,5 +39,13 @@ _env.filters["period"] = lambda seconds: (
 )
 
 
+def compile_templates() -> int:
+    """Compile every Slack template now (``sce serve`` at start), not on its first message."""
+    names = _env.list_templates()
+    for name in names:
+        _env.get_template(name)
+    return len(names)
+
+
 def render(name: str, **context: Any) -> str:
     return _env.get_template(f"{name}.md.j2").render(**context).strip()
