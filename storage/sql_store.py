@@ -281,7 +281,8 @@ class SqlStore:
             if key in self._threads:
                 self._threads.move_to_end(key)
                 return self._threads[key]
-        with Session(self.reader) as session:
+        # the writer: on SQLite it waits for a kickoff still committing (its message is already out)
+        with Session(self.engine) as session:
             found = session.exec(
                 select(GameDayRow.id).where(GameDayRow.channel == channel, GameDayRow.thread_ts == thread_ts)
             ).first()
@@ -293,7 +294,8 @@ class SqlStore:
         return found
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
-        with Session(self.reader) as session:
+        # the writer: on SQLite a click on a page just posted waits for the page's commit to find it
+        with Session(self.engine) as session:
             row = session.get(PageMessageRow, (channel, message_ts))
             return (row.gameday_id, row.target_id) if row else None
 
