@@ -27,7 +27,7 @@ from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
 
 INBOX_WRITERS = 2
-TIMER_WORKERS = 4
+TIMER_WORKERS = 2  # more threads only contend for the interpreter (measured: bench/timers.py)
 
 
 @dataclass
@@ -100,7 +100,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         http=RequestsCaller(),
     )
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
-    timers = TimerService(store, engine, clock, workers=TIMER_WORKERS if concurrent else 2, shared=concurrent)
+    timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)
     holder.append(timers)
     catalog = ScenarioCatalog(settings.scenarios_dir)
     rotations = RotationCatalog(settings.rotations_dir)
