@@ -1,8 +1,8 @@
 """Event ingest: thread replies per second, processed and persisted, with game days running.
 
 Each reply is a `note:` in a game-day thread: the bot parses it, finds the game day and puts the note in
-its inbox, whose writers append a game day's waiting notes to its timeline in one locked transaction (a
-note alone leaves the status message as it is). A reply counts when its row is in the database. The bare
+its inbox, whose writer appends the waiting notes of up to 50 game days in one transaction, each game
+day locked (a note alone leaves the status message as it is). A reply counts when its row is in the database. The bare
 Bolt app's count is its listener having run.
 """
 

@@ -184,6 +184,10 @@ class TimerService:
         return claimed
 
     def _poll_locked(self, others: bool) -> int:
+        # forgotten before looking, not after: a timer committed while this poll runs still gets its
+        # wake-up, and the poll's own one for the next due time replaces it only if earlier
+        with self._wake_lock:
+            self._next_wake = None
         claimed = 0
         try:
             if self.shared and time.monotonic() >= self._next_stale_check:  # a replica may have died
@@ -198,8 +202,6 @@ class TimerService:
         except Exception:  # the database may be down; the safety interval tries again
             log.exception("timer poll failed")
             return claimed
-        with self._wake_lock:
-            self._next_wake = None
         if following is not None:
             self.wake_at(following)
         return claimed

@@ -12,6 +12,7 @@ from databases import STORES, make_store
 from bot.gameday.inbox import Inbox, Input
 from bot.gameday.lanes import Lanes
 from bot.gameday.outcome import Outcome
+from bot.gameday.ports import StoreUnavailable
 from bot.gameday.replies import Acknowledge, AddNote, HandOff
 from bot.gameday.state import fold
 from bot.gameday.timeline import Kind
@@ -207,3 +208,27 @@ def test_a_failing_game_day_does_not_cost_the_others_of_its_batch(h: CoreHarness
     assert inbox.close(10)
     assert [e.data["text"] for e in h.store.events(days[1]) if e.kind is Kind.NOTE] == ["kept"]
     assert [e.data["text"] for e in h.store.events(days[0]) if e.kind is Kind.NOTE] == ["also kept"]
+
+
+def test_a_database_that_stays_away_is_not_waited_for_again_part_by_part() -> None:
+    calls: list[int] = []
+    first = threading.Event()
+    release = threading.Event()
+
+    def apply(batches):  # type: ignore[no-untyped-def]
+        calls.append(sum(len(items) for items in batches.values()))
+        first.set()
+        release.wait(5)  # the next inputs gather meanwhile into one batch of three game days
+        raise StoreUnavailable("the database did not answer")
+
+    def noop(tx, scenario, state) -> Outcome:  # type: ignore[no-untyped-def]
+        return Outcome(True, "x")
+
+    inbox = Inbox(apply, writers=1)
+    inbox.put("gd-0", Input(None, noop))
+    assert first.wait(5)
+    for i in range(3):
+        inbox.put(f"gd-{i + 1}", Input(f"event:{i}", noop))
+    release.set()
+    assert inbox.close(10)
+    assert calls == [1, 3]  # each batch tried once, never again game day by game day

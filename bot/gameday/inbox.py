@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.gameday.lanes import Lanes
 from bot.gameday.outcome import Outcome
-from bot.gameday.ports import GameDayTx
+from bot.gameday.ports import GameDayTx, StoreUnavailable
 from bot.gameday.scenario import Scenario
 from bot.gameday.state import GameDayState
 
@@ -64,19 +64,25 @@ class Inbox:
         return self.lanes.close(timeout)
 
     def _apply_all(self, batches: dict[str, list[Input]]) -> None:
-        if self._applied(batches):
-            return
-        for gameday_id, items in batches.items():  # one bad input must not cost the others
-            if len(batches) > 1 and self._applied({gameday_id: items}):
-                continue
-            if len(items) > 1:
-                for item in items:
-                    self._applied({gameday_id: [item]})
+        try:
+            if self._applied(batches):
+                return
+            for gameday_id, items in batches.items():  # one bad input must not cost the others
+                if len(batches) > 1 and self._applied({gameday_id: items}):
+                    continue
+                if len(items) > 1:
+                    for item in items:
+                        self._applied({gameday_id: [item]})
+        except StoreUnavailable:  # the engine already waited for it: splitting would wait again per part
+            count = sum(len(items) for items in batches.values())
+            log.error("the database stayed away: %d input(s) of %s not written", count, ", ".join(batches))
 
     def _applied(self, batch: dict[str, list[Input]]) -> bool:
         try:
             self._apply(batch)
             return True
+        except StoreUnavailable:
+            raise
         except Exception:
             count = sum(len(items) for items in batch.values())
             log.exception("%d input(s) of %s failed", count, ", ".join(batch))
