@@ -16,6 +16,7 @@ class RecordingAnnouncer:
         self.posts: list[tuple[str, str]] = []
         self.debriefs: list[Debrief] = []
         self.keyed: dict[str, str] = {}
+        self.withdrawn: list[tuple[str, str | None]] = []
         self._last = 0.0
 
     def _post(self, kind: str, text: str, key: str | None = None) -> str:
@@ -29,6 +30,10 @@ class RecordingAnnouncer:
 
     def find_posted(self, record: GameDayRecord, key: str) -> str | None:
         return self.keyed.get(key)
+
+    def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
+        self.withdrawn.append((message_ts, page_id))
+        self.keyed = {key: ts for key, ts in self.keyed.items() if ts != message_ts}
 
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
         return self._post("kickoff", scenario.title)

@@ -19,6 +19,7 @@ METHOD_SCOPES = {
     "chat_postMessage": "chat:write",
     "chat_postEphemeral": "chat:write",
     "chat_update": "chat:write",
+    "chat_delete": "chat:write",
     "conversations_replies": "channels:history",
     "usergroups_users_list": "usergroups:read",
     "views_publish": None,  # needs no scope of its own

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bot.gameday import posting
 from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import check_fault_allowed
 from bot.gameday.more_steps import HttpCaller, MoreSteps
-from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayTx
+from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayRecord, GameDayTx
+from bot.gameday.posting import What
 from bot.gameday.roster import roster_at
 from bot.gameday.scenario import FaultSpec, Scenario, Step
 from bot.gameday.scenario_file import cached_scenario
@@ -58,14 +60,39 @@ class Injector:
         self.on_timer_scheduled = on_timer_scheduled
         self.more = MoreSteps(announcer, clock, http, self.schedule, self.posted_once)
 
-    def posted_once(self, tx: GameDayTx, key: str, replay: bool, post: Callable[[str], str]) -> str:
-        """Post a step's message, or after a crash find the one the dead process already posted."""
+    def posted_once(
+        self, tx: GameDayTx, key: str, replay: bool, what: What, post: Callable[[str], str]
+    ) -> str:
+        """Post a step's message, or take the one posted ahead of the lock (``bot/gameday/posting``),
+        or after a crash find the one the dead process already posted. ``what`` is what the message
+        says: a post made ahead is taken only if it says the same."""
         full_key = f"{tx.record.id}:{key}"
+        ahead = posting.current()
+        if ahead is not None and not ahead.locked:  # the scratch run: post now, before the lock
+            ts = self._find_or_post(tx.record, full_key, replay, post)
+            ahead.made[full_key] = (what, ts)
+            return ts
+        made = ahead.made.pop(full_key, None) if ahead is not None else None
+        if made is not None:
+            if made[0] == what:
+                return made[1]
+            self.withdraw(tx.record, made)  # said something else: gone before the replay looks for it
+        return self._find_or_post(tx.record, full_key, replay, post)
+
+    def _find_or_post(
+        self, record: GameDayRecord, full_key: str, replay: bool, post: Callable[[str], str]
+    ) -> str:
         if replay:
-            found = self.announcer.find_posted(tx.record, full_key)
+            found = self.announcer.find_posted(record, full_key)
             if found is not None:
                 return found
         return post(full_key)
+
+    def withdraw(self, record: GameDayRecord, made: tuple[What, str]) -> None:
+        """Take back a post made ahead that its transaction did not want."""
+        what, ts = made
+        page_id = str(what[1]) if what and what[0] == "page" else None
+        best_effort(lambda: self.announcer.withdraw(record, ts, page_id), "taking back a post")
 
     def run_step(
         self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, replay: bool = False
@@ -78,7 +105,9 @@ class Injector:
             self.page(tx, scenario, state, index, step, replay)
         elif step.say is not None:
             text = step.say
-            ts = self.posted_once(tx, key, replay, lambda k: self.announcer.say(tx.record, text, k))
+            ts = self.posted_once(
+                tx, key, replay, ("say", text), lambda k: self.announcer.say(tx.record, text, k)
+            )
             tx.append(Kind.SAID, float(ts), None, {"step": index, "text": step.say, "message_ts": ts})
         elif step.handoff is not None:
             roster = roster_at(tx.record.roster, self.now())
@@ -108,7 +137,11 @@ class Injector:
         responder = roster.get(spec.to.lstrip("@"), roster["primary"])
         first_inject = state.t0 is None
         ts = self.posted_once(
-            tx, f"step:{index}", replay, lambda k: self.announcer.page(tx.record, page_id, spec, responder, k)
+            tx,
+            f"step:{index}",
+            replay,
+            ("page", page_id, responder),
+            lambda k: self.announcer.page(tx.record, page_id, spec, responder, k),
         )
         paged_at = float(ts)
         tx.append(
@@ -158,6 +191,7 @@ class Injector:
             tx,
             f"escalate:{page_id}",
             replay,
+            ("escalation", page_id, secondary),
             lambda k: self.announcer.escalation(tx.record, page, secondary, k),
         )
         tx.append(Kind.ESCALATED, float(ts), None, {"page_id": page_id, "to": secondary, "message_ts": ts})
@@ -322,6 +356,7 @@ class Injector:
             tx,
             key or f"handoff:{handoff_id}",
             replay,
+            ("handoff", handoff_id, from_user, to_user),
             lambda k: self.announcer.handoff(tx.record, handoff_id, from_user, to_user, k),
         )
         requested_at = at if requested_by else float(ts)

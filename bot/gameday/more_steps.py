@@ -8,6 +8,7 @@ from typing import Protocol
 
 from bot.gameday.best_effort import best_effort
 from bot.gameday.ports import Announcer, GameDayTx
+from bot.gameday.posting import What
 from bot.gameday.sbom import find_package
 from bot.gameday.scenario import HttpProbeSpec, SbomSpec, Scenario, WebhookSpec
 from bot.gameday.timeline import Kind
@@ -28,7 +29,7 @@ class MoreSteps:
         clock: Callable[[], float],
         http: HttpCaller | None,
         schedule: Callable[[GameDayTx, str, float, str, dict[str, object]], None],
-        posted_once: Callable[[GameDayTx, str, bool, Callable[[str], str]], str],
+        posted_once: Callable[[GameDayTx, str, bool, What, Callable[[str], str]], str],
     ):
         self.announcer = announcer
         self.now = clock
@@ -47,7 +48,11 @@ class MoreSteps:
             return
         text = f"`{spec.lines[line]}`"
         ts = self.posted_once(
-            tx, f"step:{index}:line:{line}", replay, lambda k: self.announcer.say(tx.record, text, k)
+            tx,
+            f"step:{index}:line:{line}",
+            replay,
+            ("say", text),
+            lambda k: self.announcer.say(tx.record, text, k),
         )
         tx.append(Kind.SAID, float(ts), None, {"step": index, "line": line, "text": spec.lines[line]})
         if line + 1 < len(spec.lines):

@@ -163,6 +163,10 @@ class Announcer(Protocol):
 
     def find_posted(self, record: GameDayRecord, key: str) -> str | None: ...
 
+    def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
+        """Delete a post made ahead of its step that the step did not keep (and its page elsewhere)."""
+        ...
+
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str: ...
 
     def refresh_status(

@@ -90,6 +90,14 @@ class SlackAnnouncer:
             if not cursor:
                 return None
 
+    def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
+        self.client.chat_delete(channel=record.channel, ts=message_ts)
+        if page_id is not None and self.pagerduty is not None:
+            try:
+                self.pagerduty.resolve_pages(record.id, [page_id])
+            except PagerDutyError:
+                log.exception("PagerDuty did not resolve withdrawn page %s of %s", page_id, record.id)
+
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
         header = render("kickoff", record=record, scenario=scenario)
         state = GameDayState(status=Status(record.status))

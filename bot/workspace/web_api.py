@@ -130,6 +130,7 @@ class WebApi:
             "apps.connections.open": self.apps_connections_open,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
+            "chat.delete": self.chat_delete,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "reactions.add": self.reactions_add,
             "conversations.replies": self.conversations_replies,
@@ -254,6 +255,14 @@ class WebApi:
             "text": message.text,
             "message": self.state.message_to_api(message),
         }
+
+    def chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params)
+        message = self._message(channel, _str(params, "ts", "message_not_found"))
+        if message.user != BOT_USER_ID:
+            raise SlackApiFailure("cant_delete_message")  # a bot token deletes only the bot's own messages
+        self.state.delete_message(channel, message.ts)
+        return {"channel": channel, "ts": message.ts}
 
     def chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params)
