@@ -128,3 +128,26 @@ def test_a_withdrawn_post_is_deleted_from_the_thread(workspace: LocalWorkspace) 
     with pytest.raises(SlackApiError) as refused:
         client.chat_delete(channel="C1", ts=person["ts"])
     assert refused.value.response["error"] == "cant_delete_message"
+
+
+def test_a_click_on_a_page_posted_ahead_waits_for_the_page_to_commit(h: CoreHarness) -> None:
+    gd, t0 = start(h)
+    in_flight = h.engine.injects.in_flight
+    original = in_flight.add
+    found: list[tuple[str, str] | None] = []
+    clicks: list[threading.Thread] = []
+
+    def posted(channel: str, ts: str) -> None:
+        original(channel, ts)
+        if not clicks:  # the responder clicks Acknowledge on the page before it is on the timeline
+            click = threading.Thread(target=lambda: found.append(h.engine.find_target(channel, ts)))
+            click.start()
+            clicks.append(click)
+            click.join(timeout=0.2)
+            assert click.is_alive()  # still waiting: the page's transaction has not even begun
+
+    in_flight.add = posted  # type: ignore[method-assign]
+    h.advance_to(t0 + 1)
+    clicks[0].join(timeout=10)
+    assert found == [(gd, "p0")]
+    assert h.engine.find_target("C1", "1.000000") is None  # no message in flight: no wait, no target

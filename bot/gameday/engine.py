@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the database is away
 # what a pause holds; fault leases and the time box run on
 HELD_KINDS = frozenset({STEP, ESCALATE, CHECK, LOG_LINE})
+IN_FLIGHT_WAIT_SECONDS = 10.0  # a click on a message posted ahead waits at most this for its commit
 POSTS_ONLY = frozenset({STEP, ESCALATE, LOG_LINE})  # timers that may post ahead of their lock
 POSTING_STEPS = frozenset({"say", "page", "handoff", "logs"})  # steps whose only outside effect is a post
 
@@ -193,34 +194,45 @@ class Engine(ResponderInput):
             return
         if timer.kind == STEP and timer.payload.get("fault", True):  # timers from before "fault" was kept
             self._record_fault_intent(timer)
-        with posting(self._post_ahead(timer)) as ahead:
-            ahead.locked = True
-            with self.store.transaction(timer.gameday_id) as tx:
-                scenario = cached_scenario(tx.record.scenario_text)
-                state = fold(tx.events)
-                if not state.status.is_over:
-                    self._fire(tx, scenario, state, timer)
-                tx.complete_timer(timer.id)
-                self._settle(tx, scenario)
-        for made in ahead.leftovers():  # committed without them: paused, ended or changed meanwhile
-            self.injects.withdraw(tx.record, made)
+        ahead = Ahead()
+        try:
+            self._post_ahead(timer, ahead)
+            with posting(ahead):
+                ahead.locked = True
+                with self.store.transaction(timer.gameday_id) as tx:
+                    scenario = cached_scenario(tx.record.scenario_text)
+                    state = fold(tx.events)
+                    if not state.status.is_over:
+                        self._fire(tx, scenario, state, timer)
+                    tx.complete_timer(timer.id)
+                    self._settle(tx, scenario)
+            for made in ahead.leftovers():  # committed without them: paused, ended or changed meanwhile
+                self.injects.withdraw(tx.record, made)
+        finally:
+            self.injects.in_flight.end(ahead.posted)
 
-    def _post_ahead(self, timer: Timer) -> Ahead:
+    def _post_ahead(self, timer: Timer, ahead: Ahead) -> None:
         """Run a timer whose only outside effect is a post on a scratch copy of its game day, without
         the lock: its post goes out now and the locked run takes it (``bot/gameday/posting``)."""
-        ahead = Ahead()
         record = self.store.get(timer.gameday_id) if timer.kind in POSTS_ONLY else None
         if record is None:
-            return ahead
+            return
         scenario = cached_scenario(record.scenario_text)
         if timer.kind == STEP and scenario.steps[int(timer.payload["step"])].kind not in POSTING_STEPS:
-            return ahead
+            return
         scratch = ScratchTx(record, self.store.events(timer.gameday_id))
         state = fold(scratch.events)
         if state.status is Status.RUNNING:
             with posting(ahead):  # a post that fails fails the timer: its retry is a replay, which looks
                 self._fire(scratch, scenario, state, timer)  # for the post before posting again
-        return ahead
+
+    def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
+        """(game day, page or handoff) of a message, once the transaction of a message posted ahead of
+        it has ended: a click that quick waits for the page instead of missing it."""
+        found = self.store.find_target(channel, message_ts)
+        if found is None and self.injects.in_flight.wait(channel, message_ts, IN_FLIGHT_WAIT_SECONDS):
+            found = self.store.find_target(channel, message_ts)
+        return found
 
     def _fire(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, timer: Timer) -> None:
         awaiting = state.status is Status.AWAITING_APPROVAL

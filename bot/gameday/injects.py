@@ -15,7 +15,7 @@ from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import check_fault_allowed
 from bot.gameday.more_steps import HttpCaller, MoreSteps
 from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayRecord, GameDayTx
-from bot.gameday.posting import What
+from bot.gameday.posting import InFlight, What
 from bot.gameday.roster import roster_at
 from bot.gameday.scenario import FaultSpec, Scenario, Step
 from bot.gameday.scenario_file import cached_scenario
@@ -58,6 +58,7 @@ class Injector:
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
         self.on_timer_scheduled = on_timer_scheduled
+        self.in_flight = InFlight()  # posts made ahead of their transaction (bot/gameday/posting)
         self.more = MoreSteps(announcer, clock, http, self.schedule, self.posted_once)
 
     def posted_once(
@@ -70,6 +71,8 @@ class Injector:
         ahead = posting.current()
         if ahead is not None and not ahead.locked:  # the scratch run: post now, before the lock
             ts = self._find_or_post(tx.record, full_key, replay, post)
+            self.in_flight.add(tx.record.channel, ts)
+            ahead.posted.append((tx.record.channel, ts))
             ahead.made[full_key] = (what, ts)
             return ts
         made = ahead.made.pop(full_key, None) if ahead is not None else None

@@ -14,7 +14,8 @@ the replay's ``find_posted`` finds the posts made ahead, so nothing is posted tw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -32,12 +33,40 @@ class Ahead:
 
     made: dict[str, tuple[What, str]] = field(default_factory=dict)
     locked: bool = False  # False while the scratch run posts, True once the transaction claims
+    posted: list[tuple[str, str]] = field(default_factory=list)  # (channel, ts) of every post made ahead
 
     def leftovers(self) -> list[tuple[What, str]]:
         """Posts the locked run did not claim (to withdraw once it has committed)."""
         left = list(self.made.values())
         self.made.clear()
         return left
+
+
+class InFlight:
+    """Messages posted ahead whose transaction has not ended yet. A click or a reaction on one waits
+    for that transaction, so it finds the page it acknowledges (or learns it was withdrawn) instead of
+    arriving before the page is on the timeline."""
+
+    def __init__(self) -> None:
+        self._ended: dict[tuple[str, str], threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def add(self, channel: str, ts: str) -> None:
+        with self._lock:
+            self._ended[(channel, ts)] = threading.Event()
+
+    def end(self, messages: Iterable[tuple[str, str]]) -> None:
+        with self._lock:
+            ended = [self._ended.pop(message, None) for message in messages]
+        for event in ended:
+            if event is not None:
+                event.set()
+
+    def wait(self, channel: str, ts: str, timeout: float) -> bool:
+        """Wait for the transaction of a message posted ahead; False when none is in flight."""
+        with self._lock:
+            event = self._ended.get((channel, ts))
+        return event is not None and event.wait(timeout)
 
 
 _ahead: ContextVar[Ahead | None] = ContextVar("sce_posting_ahead", default=None)

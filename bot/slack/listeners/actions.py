@@ -36,7 +36,7 @@ def register(app: App, services: Services) -> None:
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
             ack()
             user, channel, at, delivery = _context(body, action)
-            found = store.find_target(channel, body["container"]["message_ts"])
+            found = engine.find_target(channel, body["container"]["message_ts"])
             if found is None:
                 client.chat_postEphemeral(
                     channel=channel, user=user, text="This message is not part of a game day."

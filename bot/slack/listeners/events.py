@@ -41,7 +41,7 @@ def register(app: App, services: Services) -> None:
         item = event.get("item") or {}
         if event.get("reaction") not in ACK_REACTIONS or item.get("type") != "message":
             return
-        found = store.find_target(item["channel"], item["ts"])
+        found = engine.find_target(item["channel"], item["ts"])
         if found is None:
             return
         gameday_id, target = found
