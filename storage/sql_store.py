@@ -262,7 +262,7 @@ class SqlStore:
             reason = str(exc.orig or exc).strip()[:200]
             raise StoreUnavailable(f"the database did not answer ({reason})") from exc
         for gameday_id, tx in txs.items():  # committed: later transactions read only what follows
-            self._timelines.put(gameday_id, tx.timeline)
+            self._timelines.put(gameday_id, tx.timeline, tx.record)
         for tx in txs.values():
             run_after_commit(tx.after)
 
@@ -270,6 +270,9 @@ class SqlStore:
         with Session(self.reader) as session:
             row = session.get(GameDayRow, gameday_id)
             return _record(row) if row else None
+
+    def peek(self, gameday_id: str) -> tuple[GameDayRecord, list[Event]] | None:
+        return self._timelines.peek(gameday_id)
 
     def events(self, gameday_id: str) -> list[Event]:
         with Session(self.reader) as session:

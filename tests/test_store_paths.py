@@ -51,6 +51,29 @@ def test_a_cached_timeline_still_sees_what_another_replica_appended(kind: str, t
 
 
 @pytest.mark.parametrize("kind", SQL)
+def test_peek_shows_this_replicas_last_commit_without_asking_the_database(kind: str, tmp_path: Path) -> None:
+    a, b = two_replicas(kind, tmp_path)
+    a.create(record("gd-1"))
+    assert a.peek("gd-1") is None  # never committed here: the caller asks the database
+    with a.transaction("gd-1") as tx:
+        tx.append(Kind.STARTED, 1.0, "UFAC", {"status": "running"})
+        tx.record.thread_ts = "100.000001"
+    with b.transaction("gd-1") as tx:
+        tx.append(Kind.NOTE, 2.0, "U2", {"kind": "note", "text": "from b"})
+        tx.record.status = "paused"
+    a.engine.dispose()  # no connection is needed for a peek
+    seen = a.peek("gd-1")
+    assert seen is not None
+    peeked, events = seen
+    assert (peeked.thread_ts, peeked.status) == ("100.000001", "running")  # behind b, as documented
+    assert [e.kind for e in events] == [Kind.STARTED]
+    peeked.roster["primary"] = "U9"
+    events.clear()
+    again = a.peek("gd-1")
+    assert again is not None and again[0].roster == {} and len(again[1]) == 1  # copies, not the cache
+
+
+@pytest.mark.parametrize("kind", SQL)
 def test_a_rolled_back_transaction_leaves_nothing_behind_in_the_cache(kind: str, tmp_path: Path) -> None:
     store = make_store(kind, tmp_path)
     store.create(record("gd-1"))

@@ -214,13 +214,19 @@ class Engine(ResponderInput):
     def _post_ahead(self, timer: Timer, ahead: Ahead) -> None:
         """Run a timer whose only outside effect is a post on a scratch copy of its game day, without
         the lock: its post goes out now and the locked run takes it (``bot/gameday/posting``)."""
-        record = self.store.get(timer.gameday_id) if timer.kind in POSTS_ONLY else None
-        if record is None:
+        if timer.kind not in POSTS_ONLY:
             return
+        seen = self.store.peek(timer.gameday_id)
+        if seen is None:  # not committed by this process lately: the database has it
+            record = self.store.get(timer.gameday_id)
+            if record is None:
+                return
+            seen = record, self.store.events(timer.gameday_id)
+        record, events = seen
         scenario = cached_scenario(record.scenario_text)
         if timer.kind == STEP and scenario.steps[int(timer.payload["step"])].kind not in POSTING_STEPS:
             return
-        scratch = ScratchTx(record, self.store.events(timer.gameday_id))
+        scratch = ScratchTx(record, events)
         state = fold(scratch.events)
         if state.status is Status.RUNNING:
             with posting(ahead):  # a post that fails fails the timer: its retry is a replay, which looks

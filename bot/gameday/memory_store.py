@@ -161,6 +161,11 @@ class MemoryStore:
     def events(self, gameday_id: str) -> list[Event]:
         return list(self.timeline.get(gameday_id, []))
 
+    def peek(self, gameday_id: str) -> tuple[GameDayRecord, list[Event]] | None:
+        with self._guard:
+            record = self.get(gameday_id)
+            return (record, self.events(gameday_id)) if record else None
+
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None:
         return next(
             (r.id for r in self.records.values() if r.channel == channel and r.thread_ts == thread_ts), None

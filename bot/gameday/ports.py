@@ -120,6 +120,12 @@ class GameDayStore(Protocol):
 
     def events(self, gameday_id: str) -> list[Event]: ...
 
+    def peek(self, gameday_id: str) -> tuple[GameDayRecord, list[Event]] | None:
+        """The game day as this process last committed it, without asking the database (None when it
+        has not): it may be behind other threads' and replicas' commits. For work a locked
+        transaction checks again (posting ahead, ``bot/gameday/posting``)."""
+        ...
+
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None: ...
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
