@@ -87,3 +87,16 @@ def test_explicit_people_override_the_rotation_and_nothing_at_all_is_a_sentence(
         resolve_roster(scenario, {})
     from_group = resolve_roster(scenario, {}, group_members=["U5", "U6", "U9"])
     assert (from_group["primary"], from_group["secondary"]) == ("U5", "U6")
+
+
+def test_an_unknown_rotation_names_the_known_ones_and_not_the_servers_folder(tmp_path: Path) -> None:
+    from bot.gameday.catalog import RotationCatalog, UnknownScenario
+
+    folder = tmp_path / "rotations"
+    folder.mkdir()
+    (folder / "secops.yaml").write_text(WEEKLY)
+    (folder / "sre.yml").write_text(WEEKLY.replace("secops", "sre"))
+    with pytest.raises(UnknownScenario) as unknown:
+        RotationCatalog(folder).text_for("netops")
+    assert str(unknown.value) == "There is no rotation `netops` (known: secops, sre)."
+    assert str(tmp_path) not in str(unknown.value)

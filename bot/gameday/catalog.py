@@ -60,6 +60,5 @@ class RotationCatalog:
             if path.stem == rotation_id:
                 return path.read_text(encoding="utf-8")
         known = ", ".join(p.stem for p in files) or "none"
-        raise UnknownScenario(
-            f"There is no rotation `{literal(rotation_id)}` in {self.directory} (known: {known})."
-        )
+        # said in Slack: names the rotations there are, never where the server keeps them
+        raise UnknownScenario(f"There is no rotation `{literal(rotation_id)}` (known: {known}).")
