@@ -32,9 +32,10 @@ def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> No
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_APP_TOKEN"):
         env.pop(name, None)
+    env.pop("SCE_SCENARIOS_DIR", None)
     out = tmp_path / "debriefs"
-    run = subprocess.run(
-        [SCE, "demo", "--out", str(out)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    run = subprocess.run(  # from a folder with no scenarios/: the demo runs the ones sce comes with
+        [SCE, "demo", "--out", str(out)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
@@ -45,7 +46,7 @@ def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> No
     latest = subprocess.run(
         [SCE, "debrief", "latest", "--format", "json"],
         env=env,
-        cwd=ROOT,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ CHANNEL = "C1"
 USERS = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
 ROLES = {"primary": "U1", "secondary": "U2", "facilitator": "UFAC"}
 SIGNING_SECRET = "demo-signing-secret"
+STARTER_PACK = Path(__file__).resolve().parents[1] / "defaults" / "scenarios"  # the repo's scenarios/
 POST_GRACE = 30.0  # seconds of real time the end's posts may take after the game day is over
 
 
@@ -61,8 +63,11 @@ def run_demo(
     if script is None:
         known = ", ".join(sorted(p.stem for p in SCRIPTS.glob("*.yaml")))
         raise SystemExit(f"No responder script for {scenario_id}; the demo knows: {known}")
+    scenarios_dir = base.scenarios_dir
+    if settings is None and not os.environ.get("SCE_SCENARIOS_DIR") and not scenarios_dir.is_dir():
+        scenarios_dir = STARTER_PACK  # run from another folder: the scenarios that come with sce
     try:
-        guardrails = ScenarioCatalog(base.scenarios_dir).load(scenario_id).scenario.guardrails
+        guardrails = ScenarioCatalog(scenarios_dir).load(scenario_id).scenario.guardrails
     except (UnknownScenario, ScenarioError) as exc:
         raise SystemExit(str(exc)) from None
     namespaces = frozenset(guardrails.namespaces)
@@ -75,7 +80,7 @@ def run_demo(
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=workspace.api_url,
         database_url=base.database_url,
-        scenarios_dir=base.scenarios_dir,
+        scenarios_dir=scenarios_dir,
         allowed_namespaces=base.allowed_namespaces | namespaces,  # every fault is simulated here
     )
     services = build_services(settings, clock, simulate_faults=True)  # the demo never touches a cluster
