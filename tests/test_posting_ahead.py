@@ -137,8 +137,8 @@ def test_a_click_on_a_page_posted_ahead_waits_for_the_page_to_commit(h: CoreHarn
     found: list[tuple[str, str] | None] = []
     clicks: list[threading.Thread] = []
 
-    def posted(channel: str, ts: str) -> None:
-        original(channel, ts)
+    def posted(gameday_id: str, channel: str, ts: str) -> None:
+        original(gameday_id, channel, ts)
         if not clicks:  # the responder clicks Acknowledge on the page before it is on the timeline
             click = threading.Thread(target=lambda: found.append(h.engine.find_target(channel, ts)))
             click.start()
@@ -151,3 +151,28 @@ def test_a_click_on_a_page_posted_ahead_waits_for_the_page_to_commit(h: CoreHarn
     clicks[0].join(timeout=10)
     assert found == [(gd, "p0")]
     assert h.engine.find_target("C1", "1.000000") is None  # no message in flight: no wait, no target
+
+
+def test_an_ack_written_while_its_page_is_in_flight_acknowledges_that_page(h: CoreHarness) -> None:
+    gd, t0 = start(h)
+    in_flight = h.engine.injects.in_flight
+    original = in_flight.add
+    acks: list[bool] = []
+    replies: list[threading.Thread] = []
+
+    def posted(gameday_id: str, channel: str, ts: str) -> None:
+        original(gameday_id, channel, ts)
+        if not replies:  # "ack" in the thread, written by the inbox before the page has committed
+            at = float(ts) + 1
+            reply = threading.Thread(target=lambda: acks.append(h.engine.acknowledge(gd, "U1", at, "Ev1").ok))
+            reply.start()
+            replies.append(reply)
+            reply.join(timeout=0.2)
+            assert reply.is_alive()
+
+    in_flight.add = posted  # type: ignore[method-assign]
+    h.advance_to(t0 + 1)
+    replies[0].join(timeout=10)
+    assert acks == [True]
+    page = fold(h.store.events(gd)).pages["p0"]
+    assert page.acknowledged_at is not None and abs(page.acknowledged_at - page.paged_at - 1) < 1e-6

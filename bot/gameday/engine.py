@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the database is away
 # what a pause holds; fault leases and the time box run on
 HELD_KINDS = frozenset({STEP, ESCALATE, CHECK, LOG_LINE})
-IN_FLIGHT_WAIT_SECONDS = 10.0  # a click on a message posted ahead waits at most this for its commit
+IN_FLIGHT_WAIT_SECONDS = 10.0  # input about a message posted ahead waits at most this for its commit
 POSTS_ONLY = frozenset({STEP, ESCALATE, LOG_LINE})  # timers that may post ahead of their lock
 POSTING_STEPS = frozenset({"say", "page", "handoff", "logs"})  # steps whose only outside effect is a post
 
@@ -299,6 +299,8 @@ class Engine(ResponderInput):
         Slack input arrives once (its ack is already sent), so a database that is restarting is waited
         for a few seconds rather than the input being lost.
         """
+        # a post of these game days out ahead of its commit may be what this input answers
+        self.injects.in_flight.wait_for_gamedays(batches.keys(), IN_FLIGHT_WAIT_SECONDS)
         for pause in (*STORE_RETRY_PAUSES, None):
             try:
                 return self._operate_across_once(batches)

@@ -71,7 +71,7 @@ class Injector:
         ahead = posting.current()
         if ahead is not None and not ahead.locked:  # the scratch run: post now, before the lock
             ts = self._find_or_post(tx.record, full_key, replay, post)
-            self.in_flight.add(tx.record.channel, ts)
+            self.in_flight.add(tx.record.id, tx.record.channel, ts)
             ahead.posted.append((tx.record.channel, ts))
             ahead.made[full_key] = (what, ts)
             return ts

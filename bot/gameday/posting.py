@@ -15,7 +15,8 @@ the replay's ``find_posted`` finds the posts made ahead, so nothing is posted tw
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -43,30 +44,38 @@ class Ahead:
 
 
 class InFlight:
-    """Messages posted ahead whose transaction has not ended yet. A click or a reaction on one waits
-    for that transaction, so it finds the page it acknowledges (or learns it was withdrawn) instead of
-    arriving before the page is on the timeline."""
+    """Messages posted ahead whose transaction has not ended yet. Input that could be about one (a
+    click or reaction on it, a reply or command in its game day) waits for that transaction, so an
+    acknowledgement finds its page on the timeline instead of arriving before it."""
 
     def __init__(self) -> None:
-        self._ended: dict[tuple[str, str], threading.Event] = {}
+        self._ended: dict[tuple[str, str], tuple[str, threading.Event]] = {}  # (channel, ts) -> game day
         self._lock = threading.Lock()
 
-    def add(self, channel: str, ts: str) -> None:
+    def add(self, gameday_id: str, channel: str, ts: str) -> None:
         with self._lock:
-            self._ended[(channel, ts)] = threading.Event()
+            self._ended[(channel, ts)] = (gameday_id, threading.Event())
 
     def end(self, messages: Iterable[tuple[str, str]]) -> None:
         with self._lock:
             ended = [self._ended.pop(message, None) for message in messages]
-        for event in ended:
-            if event is not None:
-                event.set()
+        for entry in ended:
+            if entry is not None:
+                entry[1].set()
 
     def wait(self, channel: str, ts: str, timeout: float) -> bool:
         """Wait for the transaction of a message posted ahead; False when none is in flight."""
         with self._lock:
-            event = self._ended.get((channel, ts))
-        return event is not None and event.wait(timeout)
+            entry = self._ended.get((channel, ts))
+        return entry is not None and entry[1].wait(timeout)
+
+    def wait_for_gamedays(self, gameday_ids: Collection[str], timeout: float) -> None:
+        """Wait (at most ``timeout`` in all) for every post in flight in these game days."""
+        with self._lock:
+            pending = [event for gameday_id, event in self._ended.values() if gameday_id in gameday_ids]
+        deadline = time.monotonic() + timeout
+        for event in pending:
+            event.wait(max(0.0, deadline - time.monotonic()))
 
 
 _ahead: ContextVar[Ahead | None] = ContextVar("sce_posting_ahead", default=None)
