@@ -89,6 +89,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     drivers = FaultDrivers(None) if simulate_faults else fault_drivers(settings)
     pager = PagerDuty(settings.pagerduty_events_url, settings.pagerduty_routing_key)
     announcer = SlackAnnouncer(client, pagerduty=pager if settings.pagerduty_routing_key else None)
+    concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(
         store,
         announcer,
@@ -98,8 +99,8 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
         approvers=settings.approvers,
         http=RequestsCaller(),
+        shared=concurrent,
     )
-    concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)
     holder.append(timers)
     catalog = ScenarioCatalog(settings.scenarios_dir)

@@ -176,3 +176,29 @@ def test_an_ack_written_while_its_page_is_in_flight_acknowledges_that_page(h: Co
     assert acks == [True]
     page = fold(h.store.events(gd)).pages["p0"]
     assert page.acknowledged_at is not None and abs(page.acknowledged_at - page.paged_at - 1) < 1e-6
+
+
+def test_with_replicas_a_page_posts_inside_its_lock_and_a_say_still_ahead(h: CoreHarness) -> None:
+    h.engine.shared = True  # another replica's "ack" could not wait for a page in flight here
+    gd, t0 = start(h)
+    lock_free: dict[str, bool] = {}
+
+    def probe(kind: str, post: Callable[..., str]) -> Callable[..., str]:
+        def posting(*args: object) -> str:
+            def lock_and_leave() -> None:
+                with h.store.transaction(gd):
+                    pass
+
+            other = threading.Thread(target=lock_and_leave, daemon=True)
+            other.start()
+            other.join(timeout=1)
+            lock_free.setdefault(kind, not other.is_alive())
+            return post(*args)
+
+        return posting
+
+    h.announcer.page = probe("page", h.announcer.page)  # type: ignore[method-assign]
+    h.announcer.say = probe("say", h.announcer.say)  # type: ignore[method-assign]
+    h.advance_to(t0 + SAY_AT + 1)
+    assert lock_free == {"page": False, "say": True}
+    assert fold(h.store.events(gd)).pages["p0"].paged_at > 0

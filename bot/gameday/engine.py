@@ -47,7 +47,10 @@ STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the dat
 HELD_KINDS = frozenset({STEP, ESCALATE, CHECK, LOG_LINE})
 IN_FLIGHT_WAIT_SECONDS = 10.0  # input about a message posted ahead waits at most this for its commit
 POSTS_ONLY = frozenset({STEP, ESCALATE, LOG_LINE})  # timers that may post ahead of their lock
-POSTING_STEPS = frozenset({"say", "page", "handoff", "logs"})  # steps whose only outside effect is a post
+# what may post ahead (steps by kind, other timers by theirs): its only outside effect is a post;
+# with replicas, only posts nobody answers (another replica's ack could not wait for a page in flight)
+POSTED_AHEAD = frozenset({"say", "logs", LOG_LINE, "page", "handoff", ESCALATE})
+POSTED_FOR_NOBODY = frozenset({"say", "logs", LOG_LINE})
 
 
 def _undecided(result: metrics.ExpectationResult, state: GameDayState) -> bool:
@@ -80,8 +83,12 @@ class Engine(ResponderInput):
         on_timer_scheduled: Callable[[float], None] | None = None,
         approvers: frozenset[str] = frozenset(),
         http: HttpCaller | None = None,
+        shared: bool = False,
     ):
+        """``shared``: other processes write to the same store (PostgreSQL replicas). Posts people
+        answer then stay inside their lock, so an answer another replica takes waits for them there."""
         self.approvers = approvers
+        self.shared = shared
         self.store = store
         self.announcer = announcer
         self.now = clock
@@ -224,7 +231,8 @@ class Engine(ResponderInput):
             seen = record, self.store.events(timer.gameday_id)
         record, events = seen
         scenario = cached_scenario(record.scenario_text)
-        if timer.kind == STEP and scenario.steps[int(timer.payload["step"])].kind not in POSTING_STEPS:
+        kind = scenario.steps[int(timer.payload["step"])].kind if timer.kind == STEP else timer.kind
+        if kind not in (POSTED_FOR_NOBODY if self.shared else POSTED_AHEAD):
             return
         scratch = ScratchTx(record, events)
         state = fold(scratch.events)
