@@ -27,7 +27,8 @@ from bot.observability import observe_timer_lateness
 log = logging.getLogger(__name__)
 STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left half-fired
 CLAIM_BATCH = 50
-PUBLISH_GIVES_WAY_SECONDS = 0.25  # at most, per game day's end
+PUBLISH_GIVES_WAY_SECONDS = 2.0  # at most, per game day's end
+STEPS_QUIET_SECONDS = 0.1  # no step claimed for this long: the wave of steps is over
 RENEW_EVERY = 3.0  # seconds: well inside the store's stale-claim age (10 s)
 WAIT_SECONDS = 60.0  # poll(wait=True): the longest it waits for what it claimed to run
 
@@ -120,9 +121,9 @@ class TimerService:
                 self._held.difference_update(t.id for t in timers)
 
     def _publish(self, lanes: dict[str, list[Timer]]) -> None:
-        """The end's posts give way to steps: they wait (a little) for the step lanes to be idle, so a
-        wave of game days ending together does not make the others' steps late."""
-        self.lanes.drain(PUBLISH_GIVES_WAY_SECONDS)
+        """The end's posts give way to steps: they wait (up to 2 s) for the steps' wave to be over, not
+        only for a gap in it, so game days ending together do not make the others' last steps late."""
+        self.lanes.quiet(STEPS_QUIET_SECONDS, PUBLISH_GIVES_WAY_SECONDS)
         self._fire(lanes)
 
     def _renew(self) -> None:

@@ -232,3 +232,23 @@ def test_a_database_that_stays_away_is_not_waited_for_again_part_by_part() -> No
     release.set()
     assert inbox.close(10)
     assert calls == [1, 3]  # each batch tried once, never again game day by game day
+
+
+def test_quiet_waits_for_the_end_of_a_wave_not_for_a_gap_in_it() -> None:
+    handled: list[int] = []
+    lanes: Lanes[int] = Lanes(lambda taken: handled.extend(x for items in taken.values() for x in items))
+    stop = threading.Event()
+
+    def wave() -> None:  # an item every 20 ms for 0.4 s: the lanes are idle between items
+        for i in range(20):
+            lanes.put(f"gd{i % 3}", i)
+            time.sleep(0.02)
+        stop.set()
+
+    threading.Thread(target=wave).start()
+    time.sleep(0.05)
+    assert lanes.quiet(0.1, timeout=5.0)
+    assert stop.is_set() and len(handled) == 20  # it came back after the wave, not in a gap
+    lanes.put("gd0", 99)
+    assert not lanes.quiet(0.5, timeout=0.1)  # not long enough since the last item
+    lanes.close()

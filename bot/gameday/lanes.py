@@ -9,6 +9,7 @@ more meanwhile goes to the back of the line, so one busy game day cannot starve 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -32,6 +33,7 @@ class Lanes(Generic[T]):
         self._busy: set[str] = set()
         self._cond = threading.Condition()
         self._closed = False
+        self._last_put = 0.0  # time.monotonic() of the latest put
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)
         ]
@@ -42,6 +44,7 @@ class Lanes(Generic[T]):
         with self._cond:
             waiting = self._waiting.setdefault(key, [])
             waiting.append(item)
+            self._last_put = time.monotonic()
             if len(waiting) == 1 and key not in self._busy:
                 self._ready.append(key)
                 self._cond.notify_all()  # drain() waits on the same condition as the workers
@@ -55,6 +58,20 @@ class Lanes(Generic[T]):
         """Wait until everything put so far is handled; False when ``timeout`` seconds were not enough."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout)
+
+    def quiet(self, period: float, timeout: float) -> bool:
+        """Wait until everything put is handled and nothing was put for ``period`` seconds (a wave of
+        work is over, not just paused between two items); False when ``timeout`` was not enough."""
+        deadline = time.monotonic() + timeout
+        while self.drain(max(0.0, deadline - time.monotonic())):
+            with self._cond:
+                calm = self._last_put + period - time.monotonic()
+            if calm <= 0:
+                return True
+            if time.monotonic() + calm > deadline:
+                return False
+            time.sleep(calm)
+        return False
 
     def close(self, timeout: float = 10.0) -> bool:
         """Handle what is waiting, then stop the workers."""
