@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import abort, ack, debrief, ingest, memory, procs, proposed, slack_calls, timers
-from bench.databases import postgres
+from bench.databases import drop_created, postgres
 from bench.machine import describe
 from bench.report import render
 from bench.results import Section
@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 section = Section(name, "n/a", notes=["FAILED:\n\n```\n" + traceback.format_exc() + "```"])
             section.seconds = time.monotonic() - start
             section.load = (load, os.getloadavg()[0])
+            if not args.keep:
+                drop_created()
             sections.append(section)
             print(f"bench: {name} took {section.seconds:.0f} s", file=sys.stderr, flush=True)
     text = render(sections, describe(pg_note), command, args.quick, time.monotonic() - began, args.proposed)

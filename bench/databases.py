@@ -25,6 +25,9 @@ def sqlite_url(run_dir: Path, name: str) -> str:
     return f"sqlite:///{run_dir / (name + '.db')}"
 
 
+CREATED: list[tuple[str, str]] = []  # (server URL, database) made by this run, not dropped yet
+
+
 def fresh_postgres_database(server_url: str, name: str) -> str:
     """A new empty database on the server, so benchmarks never see each other's rows."""
     database = f"bench_{name}_{uuid.uuid4().hex[:8]}"
@@ -32,7 +35,21 @@ def fresh_postgres_database(server_url: str, name: str) -> str:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
+    CREATED.append((server_url, database))
     return server_url.rsplit("/", 1)[0] + "/" + database
+
+
+def drop_created() -> None:
+    """Drop the databases this run made so far: a benchmark that follows does not share the server
+    with their autovacuum (PostgreSQL visits every database in turn)."""
+    while CREATED:
+        server_url, database = CREATED.pop()
+        admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
 
 
 def reader(url: str) -> Engine:

@@ -2,8 +2,8 @@
 
 Each reply is a `note:` in a game-day thread: the bot parses it, finds the game day and puts the note in
 its inbox, whose writer appends the waiting notes of up to 50 game days in one transaction, each game
-day locked (a note alone leaves the status message as it is). A reply counts when its row is in the database. The bare
-Bolt app's count is its listener having run.
+day locked (a note alone leaves the status message as it is). A reply counts when its row is in the
+database. The bare Bolt app's count is its listener having run.
 """
 
 from __future__ import annotations
