@@ -202,3 +202,24 @@ def test_with_replicas_a_page_posts_inside_its_lock_and_a_say_still_ahead(h: Cor
     h.advance_to(t0 + SAY_AT + 1)
     assert lock_free == {"page": False, "say": True}
     assert fold(h.store.events(gd)).pages["p0"].paged_at > 0
+
+
+def test_abort_never_waits_for_a_post_in_flight_while_a_note_does(h: CoreHarness) -> None:
+    gd, t0 = start(h)
+    in_flight = h.engine.injects.in_flight
+    in_flight.add(gd, "C1", "1800000001.000001")  # a step's post whose transaction has not ended (stuck)
+    noted: list[bool] = []
+    note = threading.Thread(
+        target=lambda: noted.append(h.engine.add_note(gd, "note", "n", "U1", t0 + 1, "Ev1").ok)
+    )
+    note.start()
+    note.join(timeout=0.3)
+    assert note.is_alive()  # a note may answer that post: it waits for it
+    aborted: list[bool] = []
+    abort = threading.Thread(target=lambda: aborted.append(h.engine.abort(gd, "UFAC", "now").ok))
+    abort.start()
+    abort.join(timeout=5)  # the wait it skips is 10 s
+    assert aborted == [True] and fold(h.store.events(gd)).status.is_over
+    in_flight.end([("C1", "1800000001.000001")])
+    note.join(timeout=10)
+    assert noted == [True]  # a note written before the end still counts (accepted after the end)

@@ -292,23 +292,27 @@ class Engine(ResponderInput):
         delivery_id: str | None,
         action: Callable[[GameDayTx, Scenario, GameDayState], Outcome],
         when_over: str = "This game day is over.",
+        urgent: bool = False,
     ) -> Outcome:
-        """One operation: lock, skip a delivery seen before, refuse when over, act, then settle."""
-        return self.operate_many(gameday_id, [Input(delivery_id, action, when_over)])[0]
+        """One operation: lock, skip a delivery seen before, refuse when over, act, then settle.
+        ``urgent`` (abort, a stop condition): no wait for the game day's posts in flight."""
+        return self.operate_many(gameday_id, [Input(delivery_id, action, when_over)], urgent)[0]
 
-    def operate_many(self, gameday_id: str, inputs: Sequence[Input]) -> list[Outcome]:
+    def operate_many(self, gameday_id: str, inputs: Sequence[Input], urgent: bool = False) -> list[Outcome]:
         """Several operations on one game day, in order, in one locked transaction."""
-        return self.operate_across({gameday_id: inputs})[gameday_id]
+        return self.operate_across({gameday_id: inputs}, urgent)[gameday_id]
 
-    def operate_across(self, batches: Mapping[str, Sequence[Input]]) -> dict[str, list[Outcome]]:
+    def operate_across(
+        self, batches: Mapping[str, Sequence[Input]], urgent: bool = False
+    ) -> dict[str, list[Outcome]]:
         """Each game day's operations in order, all game days in one transaction (the inbox's batches):
         a burst of replies over many game days pays for one commit.
 
         Slack input arrives once (its ack is already sent), so a database that is restarting is waited
         for a few seconds rather than the input being lost.
         """
-        # a post of these game days out ahead of its commit may be what this input answers
-        self.injects.in_flight.wait_for_gamedays(batches.keys(), IN_FLIGHT_WAIT_SECONDS)
+        if not urgent:  # a post of these game days out ahead of its commit may be what this answers
+            self.injects.in_flight.wait_for_gamedays(batches.keys(), IN_FLIGHT_WAIT_SECONDS)
         for pause in (*STORE_RETRY_PAUSES, None):
             try:
                 return self._operate_across_once(batches)
@@ -431,7 +435,7 @@ class Engine(ResponderInput):
                 )
             return Outcome(True, "Game day aborted; every fault reverted.")
 
-        return self._operate(gameday_id, None, act, "This game day is already over.")
+        return self._operate(gameday_id, None, act, "This game day is already over.", urgent=True)
 
     def stop_on_condition(self, gameday_id: str, reason: str, delivery_id: str) -> Outcome:
         """A guardrail's stop condition fired (a real incident): abort at once, revert every fault."""
@@ -441,7 +445,7 @@ class Engine(ResponderInput):
             self._finish(tx, scenario, Status.ABORTED, f"stopped: {reason}", final=True)
             return Outcome(True, "stopped by a stop condition")
 
-        return self._operate(gameday_id, delivery_id, act, "already over")
+        return self._operate(gameday_id, delivery_id, act, "already over", urgent=True)
 
     def _settle(self, tx: GameDayTx, scenario: Scenario) -> None:
         """After any change: finish when everything has an outcome, else refresh the status message."""

@@ -42,6 +42,7 @@ class ResponderInput:
         delivery_id: str | None,
         action: Action,
         when_over: str = "This game day is over.",
+        urgent: bool = False,
     ) -> Outcome:
         raise NotImplementedError
 
