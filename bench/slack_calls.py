@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.gameday.clock import ScaledClock
 from bot.server import HttpServer
 from bot.service import build_services
-from bot.slack.app import create_app
+from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.responders import Responders, load_script
 from bot.workspace.server import LocalWorkspace
@@ -72,7 +72,7 @@ def play(run_dir: Path, speed: float) -> tuple[list[dict[str, Any]], float, str]
         scenarios_dir=scenarios_dir(run_dir),
     )
     services = build_services(settings, clock)
-    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
     server.start()
     workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
     services.timers.start()

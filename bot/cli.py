@@ -24,7 +24,7 @@ def serve() -> None:
     from bot.process import prepare_for_traffic
     from bot.server import HttpServer, socket_mode_handler
     from bot.service import build_services
-    from bot.slack.app import create_app
+    from bot.slack.app import create_app, slack_over_http
 
     settings = Settings.from_env()
     secrets = [
@@ -48,14 +48,14 @@ def serve() -> None:
     prepare_for_traffic()
     services.timers.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    hooks = hooks_app(services.intake.handle, settings.alert_webhook_secret, time.time)
+    hooks = hooks_app(services.intake.handle, settings.alert_webhook_secret, time.time, services.replay)
     watch(lambda: store_snapshot(services.store))
     ready = lambda: database_ready(services.store.engine)  # noqa: E731
-    server = HttpServer(app, "0.0.0.0", settings.port, hooks=hooks, ready=ready)
+    server = HttpServer(slack_over_http(app, services), "0.0.0.0", settings.port, hooks=hooks, ready=ready)
     try:
         if settings.socket_mode:
             assert settings.slack_app_token
-            server.start()  # health checks and alert webhooks still arrive over HTTP
+            server.start()  # health checks and alert webhooks only: Slack payloads come over the socket
             typer.echo(f"sce: Socket Mode; HTTP on port {server.port} (GET /healthz, POST /hooks/...)")
             socket_mode_handler(app, settings.slack_app_token).start()
             return

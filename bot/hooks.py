@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.gameday.alerts import Alert, AlertError, parse_alertmanager, parse_simple_alert
+from bot.replay_guard import ReplayGuard, expires_at, request_key
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ ALERTMANAGER_PATH = "/hooks/alertmanager"
 ALERT_PATH = "/hooks/alert"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_CLOCK_SKEW_SECONDS = 5 * 60
+ALREADY_TAKEN = "This signed request was already received; nothing was done again."
 
 _STATUS = {
     200: "200 OK",
@@ -90,21 +92,23 @@ def _check_signature(environ: dict[str, Any], body: bytes, secret: str, now: flo
         )
 
 
-def _authenticate(environ: dict[str, Any], path: str, body: bytes, secret: str, now: float) -> None:
-    """Pass silently or raise a 401; a bearer token is only good for Alertmanager, which cannot sign."""
+def _authenticate(environ: dict[str, Any], path: str, body: bytes, secret: str, now: float) -> str | None:
+    """The signature of a signed request, None for a bearer token, or a 401; a bearer token is only good
+    for Alertmanager, which cannot sign."""
     signed = "HTTP_X_SCE_SIGNATURE" in environ or "HTTP_X_SCE_TIMESTAMP" in environ
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     if path == ALERTMANAGER_PATH and not signed and authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not _same(token.strip(), secret):
             raise _Refusal(401, "The bearer token is not the alert webhook secret.")
-        return
+        return None
     if not signed:
         accepted = "X-SCE-Timestamp and X-SCE-Signature headers"
         if path == ALERTMANAGER_PATH:
             accepted += ", or Authorization: Bearer <secret>"
         raise _Refusal(401, f"This webhook needs {accepted}.")
     _check_signature(environ, body, secret, now)
+    return str(environ.get("HTTP_X_SCE_SIGNATURE", "")).strip().lower()
 
 
 def _challenge(path: str) -> list[tuple[str, str]]:
@@ -137,13 +141,17 @@ def _parse(path: str, body: bytes, received_at: float) -> list[Alert]:
 
 
 def hooks_app(
-    on_alert: Callable[[Alert], list[str]], secret: str | None, clock: Callable[[], float]
+    on_alert: Callable[[Alert], list[str]],
+    secret: str | None,
+    clock: Callable[[], float],
+    replay: ReplayGuard | None = None,
 ) -> WsgiApp:
     """The WSGI application for both webhook paths; mount it for every path under ``/hooks/``.
 
     ``clock`` must be the wall clock (``time.time``): senders stamp requests with theirs. It is also
     the ``received_at`` of a simple alert without ``at``. ``on_alert`` runs once per alert, in order,
-    and returns sentences for the reply.
+    and returns sentences for the reply. With ``replay``, a signed request sent again within its
+    5-minute window is answered 200 and has no second effect.
     """
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -157,7 +165,11 @@ def hooks_app(
                 raise _Refusal(503, "Alert webhooks are off: set SCE_ALERT_WEBHOOK_SECRET to turn them on.")
             body = _read_body(environ)
             now = clock()
-            _authenticate(environ, path, body, secret, now)
+            signed = _authenticate(environ, path, body, secret, now)
+            if signed and replay is not None:
+                stamp = int(environ["HTTP_X_SCE_TIMESTAMP"].strip())
+                if not replay.first_time(request_key("hook", signed), expires_at(stamp, now), now):
+                    return _reply(start_response, 200, {"ok": True, "results": [ALREADY_TAKEN]})
             alerts = _parse(path, body, now)
             results = _deliver(alerts, on_alert)
         except _Refusal as refusal:

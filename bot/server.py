@@ -1,32 +1,103 @@
-"""The bot's front door: HTTP mode (POST /slack/events, GET /healthz) or Socket Mode."""
+"""The bot's front door: HTTP mode (POST /slack/events, GET /healthz) or Socket Mode.
+
+What answers on the HTTP port depends on the mode, and nothing else is served:
+
+- HTTP mode: ``POST /slack/events`` (Slack's signed requests), ``GET /healthz``, ``GET /readyz``,
+  ``GET /metrics``, ``POST /hooks/...`` (alert webhooks, authenticated by their own secret).
+- Socket Mode: the same without ``/slack/events``. Slack payloads arrive only over the socket the bot
+  opened itself; a Slack payload posted to the port is answered 404 however it is signed, so nobody
+  who reaches the port can act as a Slack user.
+
+Every request to ``/slack/events`` is checked here before Bolt sees it: a body of at most 1 MiB, the
+``X-Slack-Signature`` of ``v0:{timestamp}:{body}`` with the signing secret, a timestamp within 5
+minutes of this server's clock (401 otherwise), and a signature not seen before (a replay is answered
+200 and has no effect). Bolt checks the signature again.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
 from bot.observability import metrics_wsgi, readiness
+from bot.replay_guard import WINDOW_SECONDS, ReplayGuard, expires_at, request_key
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+SLACK_PATH = "/slack/events"
+MAX_SLACK_BODY_BYTES = 1024 * 1024
+
+
+def _answer(start_response: StartResponse, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class SlackDoor:
+    """``POST /slack/events``: authenticated, within its window, once; then Bolt."""
+
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        replay: ReplayGuard,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._bolt = SlackRequestHandler(app, path=SLACK_PATH)
+        self._verifier = SignatureVerifier(signing_secret)
+        self._replay = replay
+        self._clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _answer(start_response, "405 Method Not Allowed", "Slack requests are POSTs")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _answer(start_response, "400 Bad Request", "Content-Length must be a number")
+        if length > MAX_SLACK_BODY_BYTES:
+            return _answer(start_response, "413 Content Too Large", "a Slack request is at most 1 MiB")
+        body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+        timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")).strip()
+        signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", "")).strip()
+        now = self._clock()
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return _answer(start_response, "401 Unauthorized", "invalid request timestamp")
+        if abs(now - int(timestamp)) > WINDOW_SECONDS:
+            return _answer(start_response, "401 Unauthorized", "request timestamp outside 5 minutes")
+        if not self._verifier.is_valid(body, timestamp, signature):
+            return _answer(start_response, "401 Unauthorized", "invalid request signature")
+        if not self._replay.first_time(request_key("slack", signature), expires_at(int(timestamp), now), now):
+            log.info(
+                "a signed Slack request arrived again (retry %s); it has no second effect",
+                environ.get("HTTP_X_SLACK_RETRY_NUM", "none"),
+            )
+            return _answer(start_response, "200 OK", "")
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return self._bolt(environ, start_response)
 
 
 def wsgi_app(
-    app: App,
+    slack: WsgiApp | None,
     health: Callable[[], bool],
     hooks: WsgiApp | None = None,
     ready: Callable[[], bool] | None = None,
 ) -> WsgiApp:
-    slack = SlackRequestHandler(app, path="/slack/events")
+    """The routes; ``slack`` is None in Socket Mode, where no Slack payload is taken over HTTP."""
     metrics = metrics_wsgi()
     readyz = readiness(ready or health)
 
@@ -39,10 +110,7 @@ def wsgi_app(
                 "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "application/json")]
             )
             return [body]
-        if path == "/slack/events":
-            if not str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "0")).strip().isdigit():
-                start_response("401 Unauthorized", [("Content-Type", "text/plain")])
-                return [b"invalid request timestamp"]  # Bolt would raise on it: refuse it here
+        if path == SLACK_PATH and slack is not None:
             return slack(environ, start_response)
         if path == "/metrics":
             return metrics(environ, start_response)
@@ -50,8 +118,7 @@ def wsgi_app(
             return readyz(environ, start_response)
         if hooks is not None and path.startswith("/hooks/"):
             return hooks(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found"]
+        return _answer(start_response, "404 Not Found", "not found")
 
     return route
 
@@ -61,7 +128,7 @@ class HttpServer:
 
     def __init__(
         self,
-        app: App,
+        slack: WsgiApp | None,
         host: str,
         port: int,
         health: Callable[[], bool] = lambda: True,
@@ -69,7 +136,7 @@ class HttpServer:
         ready: Callable[[], bool] | None = None,
     ):
         self._server = create_server(
-            wsgi_app(app, health, hooks, ready), host=host, port=port, threads=8, ident="sce"
+            wsgi_app(slack, health, hooks, ready), host=host, port=port, threads=8, ident="sce"
         )
         self._thread: threading.Thread | None = None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -19,10 +19,12 @@ from bot.gameday.inbox import Inbox
 from bot.http_caller import RequestsCaller
 from bot.observability import CountedRetries, ObservedWebClient
 from bot.pagerduty import OnCallSchedule, PagerDuty
+from bot.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate
+from storage.replay_store import SqlReplayGuard
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
 
@@ -47,6 +49,7 @@ class Services:
     announcer: SlackAnnouncer
     inbox: Inbox
     pagerduty_schedule: OnCallSchedule | None = None
+    replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
 
     def stop(self) -> None:
         """Write the Slack input already acknowledged, then stop waking timers."""
@@ -143,4 +146,5 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         announcer,
         inbox,
         schedule,
+        SqlReplayGuard(store.engine) if concurrent else MemoryReplayGuard(),  # replicas share theirs
     )

@@ -88,3 +88,12 @@ class ScheduleRow(SQLModel, table=True):
     last_gameday_id: str | None = Field(default=None, max_length=64)
     claimed_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     created_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+
+
+class SeenRequestRow(SQLModel, table=True):
+    """A signed request already taken (its signature's hash), kept until its 5-minute window closes."""
+
+    __tablename__ = "seen_request"
+
+    key: str = Field(primary_key=True, max_length=64)
+    expires_at: float = Field(sa_column=Column(Float(precision=53), nullable=False, index=True))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 from slack_bolt import App
 
+from bot.server import SlackDoor
 from bot.service import Services
 from bot.slack.command_desk import CommandDesk
 from bot.slack.listeners import actions, commands, events, home, shortcuts
@@ -14,10 +17,11 @@ def create_app(services: Services, app_class: type[App] = App) -> App:
     settings = services.settings
     app = app_class(
         client=services.client,
-        signing_secret=settings.slack_signing_secret or "socket-mode-needs-no-signing-secret",
+        # Socket Mode takes nothing over HTTP; were a request to reach Bolt anyway, no one could sign it
+        signing_secret=_signing_secret(settings.slack_signing_secret, settings.socket_mode),
         process_before_response=False,
         token_verification_enabled=False,
-        request_verification_enabled=not settings.socket_mode,
+        request_verification_enabled=True,
     )
     commands.register(app, CommandDesk(services))
     actions.register(app, services)
@@ -25,3 +29,17 @@ def create_app(services: Services, app_class: type[App] = App) -> App:
     shortcuts.register(app, services)
     home.register(app, services)
     return app
+
+
+def _signing_secret(configured: str | None, socket_mode: bool) -> str:
+    if socket_mode or not configured:
+        return secrets.token_hex(32)
+    return configured
+
+
+def slack_over_http(app: App, services: Services) -> SlackDoor | None:
+    """What takes Slack payloads on the HTTP port: the signed, once-only door; nothing in Socket Mode."""
+    settings = services.settings
+    if settings.socket_mode or not settings.slack_signing_secret:
+        return None
+    return SlackDoor(app, settings.slack_signing_secret, services.replay)

@@ -20,7 +20,7 @@ from bot.gameday.report import Debrief
 from bot.gameday.scenario_file import ScenarioError
 from bot.server import HttpServer
 from bot.service import build_services
-from bot.slack.app import create_app
+from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.responders import SCRIPTS, Responders, load_script
 from bot.workspace.server import LocalWorkspace
@@ -84,7 +84,7 @@ def run_demo(
         allowed_namespaces=base.allowed_namespaces | namespaces,  # every fault is simulated here
     )
     services = build_services(settings, clock, simulate_faults=True)  # the demo never touches a cluster
-    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
     server.start()
     workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
     services.timers.start()
