@@ -24,7 +24,7 @@ import ipaddress
 import re
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from bot.faults.labels import fault_labels, marker, owned_metadata
 from bot.faults.params import FaultParams
@@ -62,9 +62,9 @@ class AttackPodParams(FaultParams):
 
     @field_validator("secret", "sinkhole", "image")
     @classmethod
-    def _shape(cls, value: str | None, info: Any) -> str | None:
+    def _shape(cls, value: str | None, info: ValidationInfo) -> str | None:
         check = {"secret": secret_name_problem, "sinkhole": domain_problem, "image": image_problem}
-        problem = None if value is None else check[info.field_name](value)
+        problem = None if value is None or info.field_name is None else check[info.field_name](value)
         if problem:
             raise ValueError(problem)
         return value

@@ -4,7 +4,8 @@ Fault types (the step's extra keys in brackets):
 - ``k8s.pod-delete`` [count]: delete up to ``count`` pods matching ``selector``; nothing to revert.
 - ``k8s.network-deny`` [direction: ingress|egress|both]: a NetworkPolicy isolating the selected pods.
   NetworkPolicies only add allowed traffic: traffic another policy allows still flows.
-- ``k8s.attack-pod`` [probe, target, secret, sinkhole, image]: see :mod:`bot.faults.attack_pod`.
+- ``k8s.attack-pod`` [probe, target, secret, sinkhole, image]: see :mod:`bot.faults.attack_pod`; the
+  image must be one of ``attack_images`` (SCE_ATTACK_IMAGES).
 - ``k8s.honeytoken`` [secret_name]: a Secret whose values carry the fault's marker.
 - ``k8s.scale`` [deployment, replicas]: the original replica count is written on the Deployment.
 - ``k8s.token-revoke`` [secret | service_account]: delete a service-account token Secret (a named one,
@@ -182,8 +183,9 @@ class KubernetesDriver:
                 raise FaultRejected(
                     "probe dns-beacon needs a sinkhole domain (`sinkhole:` or SCE_SINKHOLE_DOMAIN)"
                 )
-            if params.probe == "dns-beacon" and not params.sinkhole and domain_problem(sinkhole):
-                raise FaultRejected(f"SCE_SINKHOLE_DOMAIN: {domain_problem(sinkhole)}")
+            unfit = None if params.sinkhole or params.probe != "dns-beacon" else domain_problem(sinkhole)
+            if unfit:  # the deployment's sinkhole: a scenario's own was checked with the scenario
+                raise FaultRejected(f"SCE_SINKHOLE_DOMAIN: {unfit}")
             image = params.image or self.probe_image
             refusal = image_refusal(image, self.attack_images)
             if refusal:
