@@ -333,16 +333,29 @@ def test_whatever_the_scenario_says_a_value_is_refused_or_reaches_the_tools_as_w
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         values = value_strategy(str(work / MARK))
-        host = raw.draw(st.sampled_from(["db", "10.0.0.7", "[fd00::7]", "db.ns.svc"]) | values)
-        port = raw.draw(st.sampled_from(["5432", "1", "65535"]) | values)
+        key = raw.draw(st.sampled_from(["target", "secret", "sinkhole"]))
+        if key == "target":
+            host = raw.draw(st.sampled_from(["db", "10.0.0.7", "[fd00::7]", "db.ns.svc"]) | values)
+            value = f"{host}:{raw.draw(st.sampled_from(['5432', '1', '65535']) | values)}"
+        else:
+            value = raw.draw(st.sampled_from(["payments-db", "sinkhole.example"]) | values)
         try:
-            parse_scenario(scenario_with("target", f"{host}:{port}"))
+            parse_scenario(scenario_with(key, value))
         except ScenarioError as refused:
-            assert refused.problems[0].field == "steps[0].fault.target"
+            assert refused.problems[0].field == f"steps[0].fault.{key}"
             return
-        _, pod = rendered(driver(), fault(probe="tcp-connect", target=f"{host}:{port}"))
-        out, calls = run_with_stubs(pod, SHELLS[-1], work, curl_says="1")
-        assert (out, calls) == expect_tcp(work, host.strip("[]"), port)
+        _, pod = rendered(driver(), fault(probe=FIELDS[key], **{key: value}))
+        if key == "target":
+            host, _, port = value.rpartition(":")
+            out, calls = run_with_stubs(pod, SHELLS[-1], work, curl_says="1")
+            assert (out, calls) == expect_tcp(work, host.strip("[]"), port)
+        elif key == "secret":
+            out, calls = run_with_stubs(pod, SHELLS[-1], work)
+            assert calls == api_calls(work, f"{NAMESPACE}/secrets/{value}")
+            assert out == f"SCE-PROBE-RESULT allowed read Secret {value}\n"
+        else:
+            out, calls = run_with_stubs(pod, SHELLS[0], work)  # the stub nslookup, not an applet
+            assert (out, calls) == expect_beacon(f"{marker(GD, FAULT_ID)}.{value.strip('.')}")
 
 
 def test_the_scripts_are_fixed_text_kubernetes_passes_on_unchanged() -> None:
