@@ -88,7 +88,7 @@ def validate(
 ) -> None:
     """Check scenario files; every problem is reported as file:line: field: what is wrong."""
     from bot.gameday.attachments import with_attachments
-    from bot.gameday.guardrails import deployment_refusals
+    from bot.gameday.guardrails import deployment_refusals, image_refusals
     from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
 
     target = path or Settings.from_env().scenarios_dir
@@ -97,7 +97,8 @@ def validate(
         typer.echo(f"{target}: no scenario files (*.yaml) found", err=True)
         raise typer.Exit(1)
     failed = 0
-    allowed = Settings.from_env().allowed_namespaces
+    settings = Settings.from_env()
+    allowed = settings.allowed_namespaces
     for file in files:
         try:
             loaded = with_attachments(load_scenario_file(file), file.parent)
@@ -107,6 +108,7 @@ def validate(
                 typer.echo(str(problem), err=True)
             continue
         refusals = deployment_refusals(loaded.scenario, allowed) if allowed else []
+        refusals += image_refusals(loaded.scenario, settings.allowed_attack_images)
         for refusal in refusals:
             typer.echo(f"{file}: {refusal}", err=True)
         failed += bool(refusals)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.faults.attack_pod import DEFAULT_IMAGE
+
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///sce.db"
 
@@ -31,6 +33,7 @@ class Settings:
     sinkhole_domain: str | None = None
     sinkhole_cidr: str | None = None
     probe_image: str | None = None
+    attack_images: frozenset[str] = frozenset()  # SCE_ATTACK_IMAGES as written; see allowed_attack_images
     chaos_mesh: bool = False
     log_format: str = "text"
     pagerduty_routing_key: str | None = None
@@ -59,6 +62,7 @@ class Settings:
             sinkhole_domain=env.get("SCE_SINKHOLE_DOMAIN") or None,
             sinkhole_cidr=env.get("SCE_SINKHOLE_CIDR") or None,
             probe_image=env.get("SCE_PROBE_IMAGE") or None,
+            attack_images=_set(env.get("SCE_ATTACK_IMAGES")),
             chaos_mesh=(env.get("SCE_CHAOS_MESH") or "").lower() in ("1", "true", "yes", "on"),
             log_format=(env.get("SCE_LOG_FORMAT") or "text").lower(),
             pagerduty_routing_key=env.get("PAGERDUTY_ROUTING_KEY") or None,
@@ -68,6 +72,13 @@ class Settings:
             alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
         )
+
+    @property
+    def allowed_attack_images(self) -> frozenset[str]:
+        """The images an attack pod may run: SCE_ATTACK_IMAGES, else the default and SCE_PROBE_IMAGE."""
+        if self.attack_images:
+            return self.attack_images
+        return frozenset({DEFAULT_IMAGE, *([self.probe_image] if self.probe_image else [])})
 
     @property
     def socket_mode(self) -> bool:

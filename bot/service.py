@@ -71,6 +71,7 @@ def fault_drivers(settings: Settings) -> FaultDrivers:
     options: dict[str, Any] = {
         "sinkhole_domain": settings.sinkhole_domain,
         "sinkhole_cidr": settings.sinkhole_cidr,
+        "attack_images": settings.allowed_attack_images,
         **({"probe_image": settings.probe_image} if settings.probe_image else {}),
     }
     return FaultDrivers.from_environment(
@@ -103,6 +104,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         settings.allowed_namespaces,
         on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
         approvers=settings.approvers,
+        attack_images=settings.allowed_attack_images,
         http=RequestsCaller(),
         shared=concurrent,
     )

@@ -158,7 +158,7 @@ def test_the_probe_container_is_locked_down(kube: KubeTestServer) -> None:
     assert pod["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["spec"]["automountServiceAccountToken"] is False
     assert container["resources"]["limits"]["memory"] == "64Mi"
-    assert f"{marker(GD, 'f3')}.sinkhole.example" in container["command"][2]
+    assert container["args"] == [f"{marker(GD, 'f3')}.sinkhole.example"]  # an argument, not shell text
 
 
 def test_honeytoken_plants_a_secret_carrying_the_fault_marker(kube: KubeTestServer) -> None:

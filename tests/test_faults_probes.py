@@ -1,17 +1,17 @@
-"""The probe scripts, run by this machine's own sh and curl where they can be (loopback only), and the
-reading of a probe's result from its log and pod status."""
+"""The probe containers as rendered, run by this machine's own sh and curl where they can be (loopback
+only), and the reading of a probe's result from its log and pod status."""
 
 from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 
 import pytest
+from probe_container import driver, fault, rendered, run_container
 
-from bot.faults.attack_pod import AttackPodParams, probe_script, read_result
+from bot.faults.attack_pod import SCRIPTS, read_result
 from bot.gameday.ports import Observation
 
 needs_shell = pytest.mark.skipif(
@@ -41,16 +41,16 @@ def silent_listener() -> Iterator[int]:
         conn.close()
 
 
-def run(script: str) -> str:
-    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=20).stdout
+def run(probe: str, env: dict[str, str] | None = None, **keys: str) -> str:
+    """The probe's pod as the driver renders it, its container command run here."""
+    _, pod = rendered(driver(), fault(probe=probe, **keys))
+    return run_container(pod, env={"TOKEN_DIR": "/nonexistent", **(env or {})}).stdout
 
 
 @needs_shell
 def test_tcp_connect_reports_allowed_when_the_handshake_succeeds(silent_listener: int) -> None:
-    script = probe_script(
-        AttackPodParams(probe="tcp-connect", target=f"127.0.0.1:{silent_listener}"), "ns", None
-    )
-    assert run(script) == f"SCE-PROBE-RESULT allowed connected to 127.0.0.1:{silent_listener}\n"
+    answer = run("tcp-connect", target=f"127.0.0.1:{silent_listener}")
+    assert answer == f"SCE-PROBE-RESULT allowed connected to 127.0.0.1:{silent_listener}\n"
 
 
 @needs_shell
@@ -58,26 +58,20 @@ def test_tcp_connect_reports_blocked_when_nothing_answers() -> None:
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]  # bound, never listening: connections are refused
-    script = probe_script(AttackPodParams(probe="tcp-connect", target=f"127.0.0.1:{port}"), "ns", None)
-    assert run(script) == f"SCE-PROBE-RESULT blocked no TCP connection to 127.0.0.1:{port}\n"
+    answer = run("tcp-connect", target=f"127.0.0.1:{port}")
+    assert answer == f"SCE-PROBE-RESULT blocked no TCP connection to 127.0.0.1:{port}\n"
     closed.close()
 
 
 @needs_shell
 @pytest.mark.parametrize("probe", ["sa-token", "credential-read"])
 def test_token_probes_report_blocked_when_no_token_is_mounted(probe: str) -> None:
-    script = probe_script(AttackPodParams(probe=probe, secret="db"), "ns", None)  # type: ignore[arg-type]
-    assert run(script) == "SCE-PROBE-RESULT blocked no service-account token is mounted\n"
+    assert run(probe, secret="db") == "SCE-PROBE-RESULT blocked no service-account token is mounted\n"
 
 
 def test_every_probe_script_can_report_either_outcome() -> None:
-    for params in (
-        AttackPodParams(probe="metadata"),
-        AttackPodParams(probe="dns-beacon"),
-        AttackPodParams(probe="credential-read", secret="db"),
-    ):
-        script = probe_script(params, "ns", "sce0123.sinkhole.example")
-        assert "SCE-PROBE-RESULT allowed" in script and "SCE-PROBE-RESULT blocked" in script
+    for script in SCRIPTS.values():
+        assert "say allowed" in script and "say blocked" in script
 
 
 def test_the_last_result_line_wins_and_anything_else_is_ignored() -> None:
@@ -90,17 +84,16 @@ def test_the_last_result_line_wins_and_anything_else_is_ignored() -> None:
 
 @needs_shell
 def test_metadata_reports_any_http_answer_as_allowed_and_silence_as_blocked() -> None:
-    """The script as rendered, with the metadata address swapped for a local HTTP server."""
+    """The pod as rendered, with its METADATA_URL pointing at a local HTTP server."""
     import http.server
 
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    script = probe_script(AttackPodParams(probe="metadata"), "ns", None)
-    answered = run(script.replace("169.254.169.254", f"127.0.0.1:{server.server_address[1]}"))
+    answered = run("metadata", env={"METADATA_URL": f"http://127.0.0.1:{server.server_address[1]}/"})
     server.shutdown()
     assert answered == "SCE-PROBE-RESULT allowed the metadata service answered HTTP 501\n"
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
-    silent = run(script.replace("169.254.169.254", f"127.0.0.1:{closed.getsockname()[1]}"))
+    silent = run("metadata", env={"METADATA_URL": f"http://127.0.0.1:{closed.getsockname()[1]}/"})
     closed.close()
     assert silent == "SCE-PROBE-RESULT blocked the metadata service did not answer\n"

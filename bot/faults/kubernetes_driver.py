@@ -4,7 +4,8 @@ Fault types (the step's extra keys in brackets):
 - ``k8s.pod-delete`` [count]: delete up to ``count`` pods matching ``selector``; nothing to revert.
 - ``k8s.network-deny`` [direction: ingress|egress|both]: a NetworkPolicy isolating the selected pods.
   NetworkPolicies only add allowed traffic: traffic another policy allows still flows.
-- ``k8s.attack-pod`` [probe, target, secret, sinkhole, image]: see :mod:`bot.faults.attack_pod`.
+- ``k8s.attack-pod`` [probe, target, secret, sinkhole, image]: see :mod:`bot.faults.attack_pod`; the
+  image must be one of ``attack_images`` (SCE_ATTACK_IMAGES).
 - ``k8s.honeytoken`` [secret_name]: a Secret whose values carry the fault's marker.
 - ``k8s.scale`` [deployment, replicas]: the original replica count is written on the Deployment.
 - ``k8s.token-revoke`` [secret | service_account]: delete a service-account token Secret (a named one,
@@ -28,7 +29,7 @@ from bot.faults.attack_pod import (
     attack_pod,
     beacon_name,
     egress_fence,
-    probe_script,
+    probe_arguments,
     read_result,
 )
 from bot.faults.cluster import (
@@ -57,6 +58,8 @@ from bot.faults.labels import (
 )
 from bot.faults.params import FaultParams, parse_params, require_selector
 from bot.faults.undo import CORE_KINDS, reverted_sentence, undo_fault, undo_faults
+from bot.gameday.fault_values import domain_problem
+from bot.gameday.guardrails import image_refusal
 from bot.gameday.ports import FaultRejected, Observation
 from bot.gameday.scenario import FaultSpec
 
@@ -110,11 +113,15 @@ class KubernetesDriver:
         sinkhole_domain: str | None = None,
         sinkhole_cidr: str | None = None,
         probe_image: str = DEFAULT_IMAGE,
+        attack_images: frozenset[str] = frozenset(),
     ):
+        """``attack_images``: the images an attack pod may run (SCE_ATTACK_IMAGES); empty means the
+        default and ``probe_image``."""
         self.cluster = cluster
         self.sinkhole_domain = sinkhole_domain
         self.sinkhole_cidr = sinkhole_cidr
         self.probe_image = probe_image
+        self.attack_images = attack_images or frozenset({DEFAULT_IMAGE, probe_image})
 
     # -- planning: pure, no API calls ----------------------------------------------------------
     def plan(
@@ -176,7 +183,14 @@ class KubernetesDriver:
                 raise FaultRejected(
                     "probe dns-beacon needs a sinkhole domain (`sinkhole:` or SCE_SINKHOLE_DOMAIN)"
                 )
-            script = probe_script(params, namespace, beacon_name(gameday_id, fault_id, sinkhole))
+            unfit = None if params.sinkhole or params.probe != "dns-beacon" else domain_problem(sinkhole)
+            if unfit:  # the deployment's sinkhole: a scenario's own was checked with the scenario
+                raise FaultRejected(f"SCE_SINKHOLE_DOMAIN: {unfit}")
+            image = params.image or self.probe_image
+            refusal = image_refusal(image, self.attack_images)
+            if refusal:
+                raise FaultRejected(refusal)
+            arguments = probe_arguments(params, namespace, beacon_name(gameday_id, fault_id, sinkhole))
             fence = egress_fence(
                 object_name(gameday_id, fault_id, "fence"),
                 namespace,
@@ -194,8 +208,8 @@ class KubernetesDriver:
                 expires_at,
                 spec.ttl,
                 params,
-                script,
-                params.image or self.probe_image,
+                arguments,
+                image,
             )
             return [(NETWORK_POLICY, fence), (POD, pod)]  # the fence first: the pod never runs unfenced
         if spec.type == "k8s.honeytoken":

@@ -17,7 +17,7 @@ from typing import cast
 from bot.failpoints import crash_point
 from bot.gameday import metrics
 from bot.gameday.best_effort import best_effort
-from bot.gameday.guardrails import approval_refusal, check_fault_allowed
+from bot.gameday.guardrails import approval_refusal, check_fault_allowed, image_refusals
 from bot.gameday.inbox import Input
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
 from bot.gameday.more_steps import LOG_LINE, HttpCaller
@@ -84,10 +84,14 @@ class Engine(ResponderInput):
         approvers: frozenset[str] = frozenset(),
         http: HttpCaller | None = None,
         shared: bool = False,
+        attack_images: frozenset[str] = frozenset(),
     ):
         """``shared``: other processes write to the same store (PostgreSQL replicas). Posts people
-        answer then stay inside their lock, so an answer another replica takes waits for them there."""
+        answer then stay inside their lock, so an answer another replica takes waits for them there.
+        ``attack_images``: the images attack pods may run (SCE_ATTACK_IMAGES); empty leaves the check
+        to the driver, at apply."""
         self.approvers = approvers
+        self.attack_images = attack_images
         self.shared = shared
         self.store = store
         self.announcer = announcer
@@ -116,6 +120,9 @@ class Engine(ResponderInput):
                 refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
                 if refusal:
                     return Outcome(False, refusal)
+        refusals = image_refusals(scenario, self.attack_images) if self.attack_images else []
+        if refusals:
+            return Outcome(False, refusals[0])
         now = self.now()
         awaiting = scenario.approval.required
         record = GameDayRecord(

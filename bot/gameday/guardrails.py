@@ -56,6 +56,27 @@ def deployment_refusals(scenario: Scenario, deployment_allowed: frozenset[str]) 
     return refusals
 
 
+def image_refusal(image: str, allowed_images: frozenset[str]) -> str | None:
+    """None when an attack pod may run ``image`` (SCE_ATTACK_IMAGES); otherwise the sentence why not."""
+    if image in allowed_images:
+        return None
+    return (
+        f"image {image} is not in SCE_ATTACK_IMAGES for this deployment "
+        f"(allowed: {', '.join(sorted(allowed_images)) or 'none'})"
+    )
+
+
+def image_refusals(scenario: Scenario, allowed_images: frozenset[str]) -> list[str]:
+    """Every fault step whose ``image:`` this deployment does not allow, as sentences."""
+    refusals = []
+    for index, step in enumerate(scenario.steps):
+        image = (step.fault.model_extra or {}).get("image") if step.fault else None
+        refusal = image_refusal(image, allowed_images) if isinstance(image, str) else None
+        if refusal:
+            refusals.append(f"steps[{index}].fault.image: {refusal}")
+    return refusals
+
+
 FACILITATOR_COMMANDS = frozenset({"start", "end", "abort", "pause", "resume", "next", "role", "schedule"})
 
 

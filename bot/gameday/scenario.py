@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from bot.gameday.alerts import stop_condition_problems
 from bot.gameday.durations import parse_duration
+from bot.gameday.fault_values import fault_value_problem
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PRIMARY = "@primary"
@@ -269,6 +270,17 @@ class Scenario(_Strict):
                     f"{fault.namespace} is not in guardrails.namespaces ({allowed}); add it there first",
                     where,
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _fault_values_have_their_shape(self) -> Scenario:
+        """Hosts, ports, Secret names, domains and images a fault hands to the cluster (fault_values)."""
+        for index, step in enumerate(self.steps):
+            fault = step.fault
+            problem = fault and fault_value_problem(fault.type, fault.model_extra or {})
+            if problem:
+                key, sentence = problem
+                raise StepOrderError(sentence, ("steps", index, "fault", key))
         return self
 
 
