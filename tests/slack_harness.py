@@ -52,12 +52,16 @@ class SlackGameDays:
         assert outcome.ok and outcome.gameday_id, outcome.message
         return outcome.gameday_id
 
-    def run_to_end(self, gameday_id: str, seconds: float) -> None:
-        """Every step due in ``seconds`` fired, then the game day ended (its debrief posted)."""
+    def advance(self, seconds: float) -> None:
+        """Every step due in the next ``seconds`` fired, in 5 s strides."""
         end = self.clock.now() + seconds
         while self.clock.now() < end:
             self.clock.advance(min(5.0, end - self.clock.now()))
             fire_due_timers(self.store, self.engine, self.clock.now())
+
+    def run_to_end(self, gameday_id: str, seconds: float) -> None:
+        """Every step due in ``seconds`` fired, then the game day ended (its debrief posted)."""
+        self.advance(seconds)
         assert self.engine.end(gameday_id, "UFAC").ok
         self.settle()
 

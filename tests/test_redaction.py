@@ -212,7 +212,13 @@ def test_credentials_from_a_scenario_and_responders_are_redacted_in_slack_debrie
     for i, text in enumerate((GAP, NOTE)):
         kind, _, said = text.partition(": ")
         assert days.engine.add_note(gameday, kind, said, "U1", days.clock.now(), f"d{i}").ok
-    days.run_to_end(gameday, 60)
+    days.advance(60)
+    labels = {"alertname": "TokenLeak", "url": "https://svc:LEAKalert13@api.example/v1"}
+    now = days.clock.now()
+    assert days.engine.record_unmatched_alert(gameday, "alertmanager", "TokenLeak", labels, now, "a1").ok
+    stop = "Stop condition met: alert Leak fired with header=Authorization: Bearer LEAKalert14."
+    assert days.engine.stop_on_condition(gameday, stop, "a2").ok
+    days.settle()
 
     # the calls themselves went out with their credentials: only what people and files show is redacted
     assert any("LEAKhttp7" in path for path in target.paths) and any("LEAKhook9" in p for p in target.paths)
@@ -225,6 +231,7 @@ def test_credentials_from_a_scenario_and_responders_are_redacted_in_slack_debrie
     assert "<https://runbooks.example/r?sig=[redacted]>" in said
     assert "xoxb-[redacted]" in said and "AKIA[redacted]" in said
     assert "http://[redacted]@127.0.0.1" in said and "access_token=[redacted]" in said
+    assert "alert Leak fired with header=Authorization: Bearer [redacted]" in said
     for text in texts:
         assert_no_secret(text, "a Slack message")
     uploaded_files = WorkspaceClient(workspace.base_url).files("C1")
@@ -238,7 +245,10 @@ def test_credentials_from_a_scenario_and_responders_are_redacted_in_slack_debrie
     assert "LEAKgap11" in debrief.gaps[0].text  # the record keeps what was typed; what it shows does not
     for fmt in FORMATS:
         assert_no_secret(render_debrief(debrief, fmt), f"the {fmt} debrief")
-    assert "Bearer [redacted]" in render_debrief(debrief, "json")
+    shown = json.loads(render_debrief(debrief, "json"))
+    assert shown["end_reason"].endswith("Authorization: Bearer [redacted].")
+    assert "https://[redacted]@api.example/v1" in json.dumps(shown["timeline"])  # the unmatched alert
+    assert "https://[redacted]@hooks.example.com/x?token=[redacted]" in json.dumps(shown["timeline"])
 
     files = bundle_files(debrief, scenario)
     assert files[SCENARIO_FILE] == scenario.encode()  # the evidence as written: its hash must still match

@@ -10,6 +10,7 @@ their own address.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_harness import NAMESPACE, Listener, SlackGameDays, shown_texts
 
+from bot.gameday.scenario_file import cached_scenario
 from bot.slack.render import link_markup, render
 from bot.workspace.server import LocalWorkspace
 
@@ -147,9 +149,12 @@ def test_no_scenario_text_becomes_markup_in_any_message_of_a_game_day(
 ) -> None:
     text["fault"] = "k8s.pod-kill"  # a fault type the driver knows; the free text rides in its other fields
     days = SlackGameDays(workspace)
-    gameday = days.start(hostile_scenario(text, url_part, target.url))
+    scenario = json.dumps(hostile_scenario(text, url_part, target.url))
+    gameday = days.start(scenario)
     days.run_to_end(gameday, 120)
     messages = days.messages(gameday)
+    # /sce list shows the title too, and a file's problem may quote it
+    messages.append({"text": render("list", scenarios=[cached_scenario(scenario)], errors=[text["title"]])})
     kinds = " ".join(m.get("text") or "" for m in messages)
     for expected in ("you are paged", "Escalation", "Handoff", "HTTP probe", "Webhook", "Debrief:"):
         assert expected in kinds, f"no {expected!r} message: the scenario did not run through"

@@ -19,8 +19,9 @@ _ENV = r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}"
 _ENV_REFERENCE = re.compile(_ENV)
 # A value that already says it is hidden, or only names a secret, is left alone.
 _NOT_A_VALUE = rf"(?!{_ENV}|\[redacted\]|\(redacted\))"
-# Where a value ends in a URL, a header, JSON, a Python repr or a sentence.
-_VALUE = r"[^\s\"'`,;&#<>\\}\])]+"
+# Where a value ends in a URL, a header, JSON, a Python repr or a sentence (its full stop is not part of it).
+_STOP = r"\s\"'`,;&#<>\\}\])"
+_VALUE = rf"[^{_STOP}]*[^{_STOP}.]"
 _TOKEN_CHARS = r"[A-Za-z0-9._~+/-]"
 _QUERY_NAMES = (
     "token|access_token|refresh_token|id_token|auth_token|private_token|api_key|api-key|apikey|key|secret|"
