@@ -225,3 +225,12 @@ def test_the_bot_own_markup_survives_escaping(workspace: LocalWorkspace) -> None
     debrief = next(m for m in days.messages(gameday) if "Debrief:" in (m.get("text") or ""))
     assert "(aborted by <@UFAC>: &lt;!channel&gt; &lt;@UEVIL&gt; stop)" in debrief["text"]
     assert "`/sce start &lt;scenario&gt;`" in render("help", usages=["/sce start <scenario>"])
+
+
+def test_a_scenario_refused_at_start_is_quoted_literally(workspace: LocalWorkspace) -> None:
+    days = SlackGameDays(workspace)
+    scenario = hostile_scenario(dict.fromkeys(FIELDS, "ok"), "a", "http://127.0.0.1:9")
+    scenario["steps"] = [{"at": 0, "webhook": {"url": "http://evil.example<!channel>/hook"}}]
+    outcome = days.engine.start(json.dumps(scenario), "C1", "UFAC", {"primary": "U1", "secondary": "U2"})
+    assert not outcome.ok and "evil.example&lt;!channel&gt;" in outcome.message, outcome.message
+    assert not markup_in(outcome.message)

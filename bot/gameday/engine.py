@@ -112,7 +112,7 @@ class Engine(ResponderInput):
         try:
             scenario = cached_scenario(scenario_text)
         except ScenarioError as exc:
-            return Outcome(False, f"The scenario cannot run: {exc}")
+            return Outcome(False, f"The scenario cannot run: {literal(redact(str(exc)))}")  # shown in Slack
         for step in scenario.steps:
             if step.fault is not None:
                 refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
