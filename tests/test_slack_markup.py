@@ -13,15 +13,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_harness import NAMESPACE, Listener, SlackGameDays, shown_texts
+from threads import start_gameday, wait_for_block, wait_until
 
+from bot.config import Settings
+from bot.gameday.clock import VirtualClock
 from bot.gameday.scenario_file import cached_scenario
+from bot.server import HttpServer
+from bot.service import Services, build_services
+from bot.slack.app import create_app
 from bot.slack.render import link_markup, render
+from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
 MARKUP = (
@@ -234,3 +242,72 @@ def test_a_scenario_refused_at_start_is_quoted_literally(workspace: LocalWorkspa
     outcome = days.engine.start(json.dumps(scenario), "C1", "UFAC", {"primary": "U1", "secondary": "U2"})
     assert not outcome.ok and "evil.example&lt;!channel&gt;" in outcome.message, outcome.message
     assert not markup_in(outcome.message)
+
+
+HOSTILE_FILE = """
+id: hostile
+title: "<!channel> <https://evil.example|https://runbooks.example> <@U1>"
+charter: {objective: "<@U1> owns it", hypothesis: "<!everyone> will see it"}
+guardrails: {max_duration: 1h}
+oncall: {primary: "<!here>", secondary: "@secondary", escalate_after: null}
+steps:
+  - at: 0s
+    page:
+      severity: "<!channel>"
+      summary: "<@U1>"
+      runbook: "<https://evil.example|https://runbooks.example>"
+"""
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[VirtualClock, Services, WorkspaceClient]]:
+    """``sce serve``'s Bolt app on a port of its own, signed requests from a local workspace, in-process."""
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "hostile.yaml").write_text(HOSTILE_FILE)
+    clock = VirtualClock()
+    ws = LocalWorkspace(signing_secret="s", clock=clock.now).start()
+    settings = Settings(
+        slack_bot_token="xoxb-local",
+        slack_signing_secret="s",
+        slack_api_url=ws.api_url,
+        database_url=f"sqlite:///{tmp_path / 's.db'}",
+        scenarios_dir=tmp_path / "scenarios",
+        rotations_dir=tmp_path / "none",
+    )
+    services = build_services(settings, clock)
+    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server.start()
+    ws.request_url = f"http://127.0.0.1:{server.port}/slack/events"
+    people = WorkspaceClient(ws.base_url)
+    yield clock, services, people
+    people.close()
+    server.stop()
+    ws.stop()
+
+
+def test_a_hostile_scenario_through_slash_commands_shows_only_text(
+    served: tuple[VirtualClock, Services, WorkspaceClient],
+) -> None:
+    clock, services, people = served
+    listed = people.slash("UFAC", "/sce", "list")["text"]
+    assert "&lt;!channel&gt; &lt;https://evil.example|https://runbooks.example&gt; &lt;@U1&gt;" in listed
+    refused = people.slash("UFAC", "/sce", "start hostile")
+    wait_until(
+        lambda: (
+            any("is not a Slack user" in (e.get("text") or "") for e in people.ephemerals("UFAC"))
+            or "is not a Slack user" in (refused.get("text") or "")
+        ),
+        what="the roster refusal",
+    )
+    answers = [refused.get("text") or ""] + [e.get("text") or "" for e in people.ephemerals("UFAC")]
+    assert any("`&lt;!here&gt;` is not a Slack user" in a for a in answers), answers
+
+    thread = start_gameday(people, "start hostile oncall=<@U1|alice> secondary=<@U2|bob>")
+    clock.advance(1)
+    services.timers.poll()
+    page = wait_for_block(people, thread, "page:p0")
+    assert "*[GAME DAY] &lt;!channel&gt;*: <@U1>, you are paged" in page["text"]
+    assert "Runbook: &lt;https://evil.example|https://runbooks.example&gt;" in page["text"]
+    kickoff = next(m for m in people.messages("C1") if m["ts"] == thread)
+    assert_only_own_markup([kickoff, page])
+    assert_only_own_markup([{"text": a} for a in answers + [listed]])
