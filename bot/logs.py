@@ -3,14 +3,14 @@
 ``configure_logging(json=True)`` writes ``{"time", "level", "logger", "message", "gameday_id"?, ...}``;
 ``gameday_id`` comes from ``extra={"gameday_id": ...}``, a ``gameday_logger`` adapter, or the
 ``gameday_context`` around the work. Every record, whichever logger made it, goes through a filter that
-replaces Slack tokens, bearer tokens, database passwords and the configured secrets with ``[redacted]``.
+replaces the configured secrets and every literal credential ``bot.gameday.redaction`` knows (tokens,
+passwords in URLs, Authorization headers, private keys) with ``[redacted]``.
 """
 
 from __future__ import annotations
 
 import json as jsonlib
 import logging
-import re
 import sys
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -18,14 +18,9 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-REDACTED = "[redacted]"
+from bot.gameday.redaction import REDACTED, redact
+
 _GAMEDAY: ContextVar[str | None] = ContextVar("sce_gameday_id", default=None)
-_PATTERNS = (
-    # Slack tokens: bot, user, app-level, refresh and rotating ones; the prefix stays, to tell which leaked
-    re.compile(r"\b((?:xoxe\.)?xox[abpres]-|xapp-)[A-Za-z0-9-]+"),
-    re.compile(r"(?i)\b(bearer\s+|token\s+token=|routing_key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
-    re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(?=@)"),  # scheme://user:PASSWORD@host
-)
 # The attributes every LogRecord has; anything else on a record came from `extra=` and is logged too.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _OURS = "_sce_handler"
@@ -67,9 +62,7 @@ class Redactor(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-        return text
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = self.redact(record.getMessage()), None

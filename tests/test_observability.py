@@ -261,5 +261,6 @@ def test_secrets_never_reach_the_log(log_output: io.StringIO) -> None:
     output = log_output.getvalue()
     leaked = [name for name, value in SECRETS.items() if value in output]
     assert not leaked, output
-    assert "xoxb-" + REDACTED in output and "xapp-" + REDACTED in output and "postgresql://sce:" in output
+    assert "xoxb-" + REDACTED in output and "xapp-" + REDACTED in output
+    assert "postgresql://[redacted]@db:5432/sce" in output
     assert all(json.loads(line) for line in output.splitlines())

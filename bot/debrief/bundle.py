@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.debrief.render import EXTENSIONS, FORMATS, render_debrief
+from bot.debrief.render import EXTENSIONS, FORMATS, redacted, render_redacted
 from bot.gameday.report import Debrief
 
 SCENARIO_FILE = "scenario.yaml"
@@ -21,7 +21,9 @@ _EPOCH_OF_ZIP = 315532800.0  # 1980-01-01, the earliest time a zip entry can car
 
 
 def bundle_files(debrief: Debrief, scenario_text: str) -> dict[str, bytes]:
-    """The bundle's files by name, manifest last."""
+    """The bundle's files by name, manifest last. The scenario is kept as it was written (its hash is the
+    evidence); every file derived from the game day has its literal credentials redacted."""
+    debrief = redacted(debrief)
     digest = hashlib.sha256(scenario_text.encode("utf-8")).hexdigest()
     files: dict[str, bytes] = {
         SCENARIO_FILE: scenario_text.encode("utf-8"),
@@ -30,7 +32,7 @@ def bundle_files(debrief: Debrief, scenario_text: str) -> dict[str, bytes]:
         "timeline.json": _json(debrief.timeline),
     }
     for fmt in FORMATS:
-        files[f"debrief.{EXTENSIONS[fmt]}"] = render_debrief(debrief, fmt).encode("utf-8")
+        files[f"debrief.{EXTENSIONS[fmt]}"] = render_redacted(debrief, fmt).encode("utf-8")
     files["manifest.json"] = _json(
         {
             "gameday": debrief.id,

@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 from bot.debrief import formatting
 from bot.debrief.chart import chart_origin, timeline_chart
 from bot.gameday.durations import format_duration
+from bot.gameday.redaction import redact
 from bot.gameday.report import Debrief
 
 FORMATS = ("md", "json", "html", "junit", "navigator")
@@ -63,8 +64,40 @@ def compile_templates() -> int:
     return len(_TEMPLATES)
 
 
+def redacted(debrief: Debrief) -> Debrief:
+    """The debrief with every literal credential in its text replaced (``bot.gameday.redaction``): what
+    each format and the evidence bundle's derived files are made from. The same debrief when none."""
+    data = debrief.model_dump()
+    clean = _redact_strings(data)
+    return debrief if clean is data else Debrief.model_validate(clean)
+
+
+def _redact_strings(value: Any) -> Any:
+    """``value`` with its strings redacted; the very same object when nothing in it changed."""
+    if isinstance(value, str):
+        clean = redact(value)
+        return value if clean == value else clean
+    if isinstance(value, dict):
+        copy: dict[Any, Any] | None = None
+        for key, item in value.items():
+            clean = _redact_strings(item)
+            if clean is not item:
+                copy = copy if copy is not None else dict(value)
+                copy[key] = clean
+        return value if copy is None else copy
+    if isinstance(value, list):
+        elements = [_redact_strings(item) for item in value]
+        return elements if any(a is not b for a, b in zip(elements, value, strict=True)) else value
+    return value
+
+
 def render_debrief(debrief: Debrief, fmt: str) -> str:
-    """The debrief as text in one of ``FORMATS``."""
+    """The debrief as text in one of ``FORMATS``, its literal credentials redacted."""
+    return render_redacted(redacted(debrief), fmt)
+
+
+def render_redacted(debrief: Debrief, fmt: str) -> str:
+    """``render_debrief`` of a debrief ``redacted`` already (the bundle renders every format of one)."""
     if fmt == "json":
         return debrief.model_dump_json(indent=2) + "\n"
     if fmt not in _TEMPLATES:

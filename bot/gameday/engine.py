@@ -20,6 +20,7 @@ from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import approval_refusal, check_fault_allowed, image_refusals
 from bot.gameday.inbox import Input
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
+from bot.gameday.mentions import literal
 from bot.gameday.more_steps import LOG_LINE, HttpCaller
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import (
@@ -34,6 +35,7 @@ from bot.gameday.ports import (
     Timer,
 )
 from bot.gameday.posting import Ahead, ScratchTx, posting
+from bot.gameday.redaction import redact
 from bot.gameday.report import Debrief, build_debrief
 from bot.gameday.responses import ResponderInput
 from bot.gameday.scenario import Scenario, content_hash
@@ -114,7 +116,7 @@ class Engine(ResponderInput):
         try:
             scenario = cached_scenario(scenario_text)
         except ScenarioError as exc:
-            return Outcome(False, f"The scenario cannot run: {exc}")
+            return Outcome(False, f"The scenario cannot run: {literal(redact(str(exc)))}")  # shown in Slack
         for step in scenario.steps:
             if step.fault is not None:
                 refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
@@ -411,7 +413,7 @@ class Engine(ResponderInput):
                 )
             self.injects.run_step(tx, scenario, state, index)
             note = scenario.steps[index].facilitator_note
-            told = f" Facilitator note: {note}" if note else ""
+            told = f" Facilitator note: {literal(redact(note))}" if note else ""  # shown in Slack
             return Outcome(True, f"Step {index + 1} of {len(scenario.steps)} is out.{told}")
 
         return self._operate(gameday_id, None, act)

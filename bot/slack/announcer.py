@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.debrief.render import render_debrief
+from bot.debrief.render import redacted, render_redacted
 from bot.gameday import metrics
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
@@ -202,13 +202,14 @@ class SlackAnnouncer:
                 log.exception("PagerDuty did not resolve the pages of %s", record.id)
         self._post(record, render("debrief", d=debrief), key=key)
         try:  # the full debrief as files in the thread, in one message: HTML to read and print, Markdown
+            shown = redacted(debrief)  # once for both files
             self.upload_files(
                 record.channel,
                 record.thread_ts,
                 [
                     UploadFile(
                         f"debrief-{record.id}.{fmt}",
-                        render_debrief(debrief, fmt),
+                        render_redacted(shown, fmt),
                         f"[GAME DAY] Debrief {record.id} ({fmt.upper()})",
                     )
                     for fmt in ("html", "md")

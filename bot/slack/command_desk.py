@@ -11,6 +11,7 @@ from bot.gameday.commands import USAGE, Command
 from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.mentions import literal, user_id_from
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.redaction import redact
 from bot.gameday.roster import RosterError
 from bot.gameday.rotation import RotationError, on_call, parse_rotation
 from bot.gameday.scenario_file import ScenarioError
@@ -132,8 +133,10 @@ class CommandDesk:
                 self.s.clock.now(),
                 self.s.pagerduty_schedule,
             )
-        except (UnknownScenario, RosterError, ScenarioError, RotationError) as exc:
-            return str(exc)
+        except UnknownScenario as exc:
+            return str(exc)  # its sentence shows the id typed literally already
+        except (RosterError, ScenarioError, RotationError) as exc:  # they may quote the scenario's text
+            return literal(redact(str(exc)))
         dry_run = "dry-run" in inv.command.flags
 
         def run() -> str:
