@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 
 import requests
 
+from bot.gameday.redaction import redact
+
 log = logging.getLogger(__name__)
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"  # PAGERDUTY_EVENTS_URL
@@ -113,6 +115,7 @@ class PagerDuty:
         "View in sce" link of the alert; ``at`` the page's time.
         """
         key = dedup_key(gameday_id, page_id)
+        summary = redact(summary)  # PagerDuty is one more place people read: no literal credential
         title = summary if summary.startswith(EXERCISE) else f"{EXERCISE} {summary}"
         payload: dict[str, Any] = {
             "summary": title[:1024],
@@ -137,7 +140,7 @@ class PagerDuty:
             "payload": payload,
             "client": "sce game day",
             **({"client_url": thread_url} if thread_url else {}),
-            "links": [{"href": href, "text": text} for text, href in links],
+            "links": [{"href": redact(href), "text": redact(text)} for text, href in links],
         }
         answer = self._send(event)
         return str(answer.get("dedup_key") or key)

@@ -315,3 +315,21 @@ def test_a_wrong_api_token_names_the_variable(rotation: FakePagerDuty) -> None:
     schedule = OnCallSchedule(rotation.url, "wrong", sleep=lambda _: None)
     with pytest.raises(PagerDutyError, match="HTTP 401: check PAGERDUTY_API_TOKEN"):
         schedule.on_call("PSCHED1", _ts("2026-01-08T12:00:00Z"))
+
+
+def test_a_credential_in_a_page_summary_or_runbook_link_never_reaches_pagerduty(fake: FakePagerDuty) -> None:
+    pd = client(fake)
+    pd.trigger(
+        "p0",
+        "gd-pd000009",
+        "token reuse seen at https://ops:hunter2-hunter2@intranet.example/login",
+        "SEV-2",
+        "sce/t",
+        links=[("Runbook", "https://runbooks.example/r?token=abcdef0123456789abcdef")],
+    )
+    (event,) = fake.actions("trigger")
+    sent = json.dumps(event)
+    assert "hunter2" not in sent and "abcdef0123456789abcdef" not in sent
+    assert event["payload"]["summary"].startswith("[GAME DAY] token reuse seen at https://")
+    assert "intranet.example/login" in event["payload"]["summary"]
+    assert event["links"][0]["href"].startswith("https://runbooks.example/r?token=")

@@ -27,7 +27,7 @@ from bot.gameday.clock import VirtualClock
 from bot.gameday.scenario_file import cached_scenario
 from bot.server import HttpServer
 from bot.service import Services, build_services
-from bot.slack.app import create_app
+from bot.slack.app import create_app, slack_over_http
 from bot.slack.render import link_markup, render
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
@@ -275,7 +275,7 @@ def served(tmp_path: Path) -> Iterator[tuple[VirtualClock, Services, WorkspaceCl
         rotations_dir=tmp_path / "none",
     )
     services = build_services(settings, clock)
-    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
     server.start()
     ws.request_url = f"http://127.0.0.1:{server.port}/slack/events"
     people = WorkspaceClient(ws.base_url)
