@@ -20,6 +20,7 @@ from bot.http_caller import RequestsCaller
 from bot.observability import CountedRetries, ObservedWebClient
 from bot.pagerduty import OnCallSchedule, PagerDuty
 from bot.slack.announcer import SlackAnnouncer
+from bot.slack.channel_members import ChannelMembers
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate
@@ -46,6 +47,7 @@ class Services:
     intake: AlertIntake
     announcer: SlackAnnouncer
     inbox: Inbox
+    members: ChannelMembers
     pagerduty_schedule: OnCallSchedule | None = None
 
     def stop(self) -> None:
@@ -142,5 +144,6 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         intake,
         announcer,
         inbox,
+        ChannelMembers(client, clock.now, settings.admins),
         schedule,
     )
