@@ -29,6 +29,7 @@ class Settings:
     allowed_namespaces: frozenset[str] = frozenset()
     facilitators: frozenset[str] = frozenset()
     approvers: frozenset[str] = frozenset()
+    admins: frozenset[str] = frozenset()
     port: int = 3000
     sinkhole_domain: str | None = None
     sinkhole_cidr: str | None = None
@@ -58,6 +59,7 @@ class Settings:
             allowed_namespaces=_set(env.get("SCE_ALLOWED_NAMESPACES")),
             facilitators=_set(env.get("SCE_FACILITATORS")),
             approvers=_set(env.get("SCE_APPROVERS")),
+            admins=_set(env.get("SCE_ADMINS")),
             port=int(env.get("PORT") or 3000),
             sinkhole_domain=env.get("SCE_SINKHOLE_DOMAIN") or None,
             sinkhole_cidr=env.get("SCE_SINKHOLE_CIDR") or None,

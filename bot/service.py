@@ -21,6 +21,7 @@ from bot.observability import CountedRetries, ObservedWebClient
 from bot.pagerduty import OnCallSchedule, PagerDuty
 from bot.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.slack.announcer import SlackAnnouncer
+from bot.slack.channel_members import ChannelMembers
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate
@@ -48,6 +49,7 @@ class Services:
     intake: AlertIntake
     announcer: SlackAnnouncer
     inbox: Inbox
+    members: ChannelMembers
     pagerduty_schedule: OnCallSchedule | None = None
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
 
@@ -147,6 +149,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         intake,
         announcer,
         inbox,
+        ChannelMembers(client, clock.now, settings.admins),
         schedule,
         SqlReplayGuard(store.engine) if concurrent else MemoryReplayGuard(),  # replicas share theirs
     )

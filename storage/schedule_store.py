@@ -78,13 +78,15 @@ class ScheduleStore:
                 query = query.where(ScheduleRow.channel == channel)
             return [_schedule(r) for r in session.exec(query.order_by(col(ScheduleRow.next_at)))]
 
-    def cancel(self, schedule_id: str) -> bool:
+    def cancel(self, schedule_id: str, channel: str | None = None) -> bool:
+        """Cancel an active schedule; with ``channel``, only one booked into that channel."""
+        query = update(ScheduleRow).where(
+            col(ScheduleRow.id) == schedule_id, col(ScheduleRow.state) == "active"
+        )
+        if channel is not None:
+            query = query.where(col(ScheduleRow.channel) == channel)
         with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                update(ScheduleRow)
-                .where(col(ScheduleRow.id) == schedule_id, col(ScheduleRow.state) == "active")
-                .values(state="cancelled")
-            )
+            result = session.execute(query.values(state="cancelled"))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def next_due_at(self) -> float | None:

@@ -14,13 +14,14 @@ from bot.service import build_services
 from bot.slack.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-# Web API method -> the bot scope Slack requires for it
-METHOD_SCOPES = {
+# Web API method -> the bot scope(s) Slack requires for it
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "chat_postMessage": "chat:write",
     "chat_postEphemeral": "chat:write",
     "chat_update": "chat:write",
     "chat_delete": "chat:write",
     "conversations_replies": "channels:history",
+    "conversations_members": ("channels:read", "groups:read"),  # public and private channels
     "usergroups_users_list": "usergroups:read",
     "views_publish": None,  # needs no scope of its own
     "files_upload_v2": "files:write",
@@ -106,7 +107,9 @@ def test_manifest_matches_the_registered_listeners_and_api_calls(tmp_path: Path)
             f"the code calls {method}; add its scope to this test and the manifest"
         )
         scope = METHOD_SCOPES[method]
-        if scope:
+        if isinstance(scope, tuple):
+            wanted_scopes.update(scope)
+        elif scope:
             wanted_scopes.add(scope)
     if "users:read.email" in wanted_scopes:
         wanted_scopes.add("users:read")  # Slack grants the email scope only with users:read

@@ -494,7 +494,7 @@ def test_anyone_may_acknowledge_escalate_mark_hand_off_and_add_notes(
         assert f"`{gd}` (authz-live): running" in said["status"], said["status"]
         assert "/sce help" in said["help"] and "`authz-live`" in said["list"]
         assert "On call now" in said["oncall"] and "Debrief" in said["debrief"]
-        assert said["history"] == "No finished game day of `authz-live` yet.", role
+        assert said["history"] == "No finished game day of `authz-live` in this channel yet.", role
 
     events = timeline_when(
         bot,
@@ -570,10 +570,12 @@ def test_facilitators_and_the_starter_may_steer_by_command_and_by_button(
     # roles
     assert slash(slack, fac, "role commander <@U1>", channel) == "<@U1> is the commander."
     assert slash(slack, starter, "role comms <@U2>", channel) == "<@U2> is the comms."
-    # schedule, each booking one and cancelling the other's
+    # schedule, each booking one (a day apart: one game day at a time per channel) and cancelling the other's
     booked = {
-        user: re.findall(r"`(sch-[0-9a-f]+)`", slash(slack, user, SLASH_TEXT["schedule"], channel))
-        for user in (fac, starter)
+        user: re.findall(
+            r"`(sch-[0-9a-f]+)`", slash(slack, user, SLASH_TEXT["schedule"].replace("01-01", day), channel)
+        )
+        for user, day in ((fac, "01-01"), (starter, "01-02"))
     }
     assert all(len(ids) == 1 for ids in booked.values()), booked
     assert slash(slack, starter, f"schedule cancel {booked[fac][0]}", channel).endswith("cancelled.")

@@ -45,6 +45,11 @@ class Command:
     rest: str = ""
 
 
+def typed_id(word: str) -> str:
+    """A game day or schedule id as people type or paste it: ``GD-1A2B``, `` `gd-1a2b` ``, ``gd-1a2b.``"""
+    return word.strip().strip("`*_.,;:()[]'\"").lower()
+
+
 def parse_command(text: str) -> Command:
     """Split ``/sce`` text into a subcommand, positional args, ``key=value`` options and flags."""
     raw = text.strip()

@@ -50,10 +50,12 @@ def history(debriefs: list[Debrief]) -> list[HistoryRow]:
     return rows
 
 
-def finished_debriefs(store: GameDayStore, scenario_id: str) -> list[Debrief]:
-    """The debriefs of every finished run of one scenario, recomputed from their timelines."""
+def finished_debriefs(store: GameDayStore, scenario_id: str, channel: str | None = None) -> list[Debrief]:
+    """The debriefs of every finished run of one scenario (in one channel, when given), recomputed."""
     return [
         build_debrief_for(r, store.events(r.id))
         for r in store.all()
-        if r.scenario_id == scenario_id and r.status in ("completed", "aborted", "failed")
+        if r.scenario_id == scenario_id
+        and r.status in ("completed", "aborted", "failed")
+        and (channel is None or r.channel == channel)
     ]

@@ -7,21 +7,24 @@ from dataclasses import dataclass
 
 from bot.debrief.history import render_history
 from bot.gameday.catalog import UnknownScenario
-from bot.gameday.commands import USAGE, Command
+from bot.gameday.commands import USAGE, Command, typed_id
 from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.mentions import literal, user_id_from
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.redaction import redact
 from bot.gameday.roster import RosterError
 from bot.gameday.rotation import RotationError, on_call, parse_rotation
+from bot.gameday.scenario import Guardrails
 from bot.gameday.scenario_file import ScenarioError
-from bot.gameday.schedule import ScheduleError, next_event_at, parse_schedule
+from bot.gameday.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
 from bot.gameday.timeline import Kind
 from bot.gameday.trends import finished_debriefs
 from bot.gameday.trends import history as history_rows
+from bot.gameday.visibility import unseen_gameday
 from bot.service import Services
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
+from storage.schedule_store import Schedule
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class CommandDesk:
         if name == "start":
             return self.prepare_start(inv)
         if name == "debrief" and inv.command.args:
-            return self.debrief(inv.command.args[0])
+            return self.debrief_by_id(inv, inv.command.args[0])
         record = self._current(inv.channel)
         if record is None:
             return "No game day is running in this channel. Start one with `/sce start <scenario>`."
@@ -96,7 +99,7 @@ class CommandDesk:
         if name == "contain":
             return engine.mark(record.id, Kind.CONTAINED, inv.user, now, delivery, source="command").message
         if name == "debrief":
-            return self.debrief(record.id)
+            return self.debrief(record)
         if name == "pause":
             return engine.pause(record.id, inv.user).message
         if name == "resume":
@@ -146,37 +149,65 @@ class CommandDesk:
         return PreparedStart(run)
 
     def schedule(self, inv: Invocation) -> str:
-        """`/sce schedule <scenario> <date> <time> ...`, `/sce schedule list`, `/sce schedule cancel <id>`."""
+        """`/sce schedule <scenario> <date> <time> ...`, `/sce schedule list`, `/sce schedule cancel <id>`.
+
+        List and cancel see this channel's bookings (admins: every channel's); a booking goes only into
+        a channel both the person and the bot are in, and never beside another of that channel.
+        """
         args = inv.command.args
-        if not args or args[0] == "list":
-            return render("schedules", schedules=self.s.schedules.active())
-        if args[0] == "cancel":
+        sub = args[0].lower() if args else "list"
+        if sub in ("list", "cancel"):
+            where = None if self.s.members.is_admin(inv.user) else inv.channel
+            if sub == "list":
+                return render("schedules", schedules=self.s.schedules.active(where))
             if len(args) < 2:
                 return "Which one? `/sce schedule cancel <id>` (ids are in `/sce schedule list`)."
-            cancelled = self.s.schedules.cancel(args[1])
-            return (
-                f"Schedule `{args[1]}` cancelled."
-                if cancelled
-                else f"No active schedule `{literal(args[1])}`."
-            )
+            if self.s.schedules.cancel(typed_id(args[1]), where):
+                return f"Schedule `{typed_id(args[1])}` cancelled."
+            return f"No active schedule `{literal(args[1])}` here; `/sce schedule list` shows this channel's."
         now = self.s.clock.now()
         try:
             request = parse_schedule(args, inv.command.options, now)
-            self.s.catalog.load(request.scenario_id)
-        except (ScheduleError, UnknownScenario, ScenarioError) as exc:
+        except ScheduleError as exc:
             return str(exc)
-        booked = self.s.schedules.create(request, request.channel or inv.channel, inv.user, now)
+        channel = request.channel or inv.channel
+        refusal = self.s.members.booking_refusal(channel, inv.user)
+        if refusal:
+            return refusal
+        try:
+            loaded = self.s.catalog.load(request.scenario_id)
+        except (UnknownScenario, ScenarioError) as exc:
+            return str(exc)
+        duration = loaded.scenario.guardrails.max_duration
+        booked_there = [(b.id, self._slot(b)) for b in self.s.schedules.active(channel)]
+        clash = clashing(Slot(request.first_at, request.every_seconds, duration), booked_there, now)
+        if clash is not None:
+            other, at = clash
+            return (
+                f"One game day at a time per channel: this booking would run beside `{other}` in "
+                f"<#{channel}> (<!date^{int(at)}^{{date_short_pretty}} {{time}}|{int(at)}>); "
+                "pick a time after it ends."
+            )
+        booked = self.s.schedules.create(request, channel, inv.user, now)
         self.s.timers.wake_at(next_event_at(booked.next_at, booked.reminders_sent))
         return render("schedules", schedules=[booked]) + "\nReminders go to the channel 24 h and 1 h before."
 
+    def _slot(self, booked: Schedule) -> Slot:
+        """When a booking runs; a scenario that no longer loads counts with the default time box."""
+        try:
+            duration = self.s.catalog.load(booked.scenario_id).scenario.guardrails.max_duration
+        except (UnknownScenario, ScenarioError):
+            duration = Guardrails().max_duration
+        return Slot(booked.next_at, booked.every_seconds, duration)
+
     def history(self, inv: Invocation) -> str | AnswerThen:
-        """The trend as text for the person asking, then the chart uploaded to the channel."""
+        """This channel's trend as text for the person asking, then the chart uploaded to the channel."""
         if not inv.command.args:
             return "Which scenario? `/sce history <scenario>` (`/sce list` shows them)."
         scenario = inv.command.args[0]
-        rows = history_rows(finished_debriefs(self.s.store, scenario))
-        if not rows:
-            return f"No finished game day of `{literal(scenario)}` yet."
+        rows = history_rows(finished_debriefs(self.s.store, scenario, channel=inv.channel))
+        if not rows:  # only this channel's runs: the chart goes up here, for everyone in it to see
+            return f"No finished game day of `{literal(scenario)}` in this channel yet."
 
         def upload_chart() -> None:
             self.s.announcer.upload(
@@ -200,10 +231,15 @@ class CommandDesk:
             return str(exc)
         return render("oncall", rotation=rotation, now=on_call(rotation, self.s.clock.now()))
 
-    def debrief(self, gameday_id: str) -> str:
-        record = self.s.store.get(gameday_id)
-        if record is None:
-            return f"There is no game day `{literal(gameday_id)}`."
+    def debrief_by_id(self, inv: Invocation, typed: str) -> str:
+        """Asked in the game day's channel, by a member of it, or by an admin; otherwise the same
+        sentence as for an id that does not exist."""
+        record = self.s.store.get(typed_id(typed))
+        if record is None or not self.s.members.may_see(record.channel, inv.user, asked_in=inv.channel):
+            return unseen_gameday(typed)
+        return self.debrief(record)
+
+    def debrief(self, record: GameDayRecord) -> str:
         d = self.s.engine.debrief_from(record, self.s.store.events(record.id))
         return render("debrief", d=d)
 

@@ -66,16 +66,21 @@ class ScheduledStarts:
     def _start(self, claim: Claimed, now: float) -> None:
         s = claim.schedule
         gameday_id = None
-        try:
-            loaded = self.catalog.load(s.scenario_id)
-            roster = roster_for(
-                self.client, self.rotations, loaded.scenario, dict(s.options), now, self.pagerduty
-            )
-            outcome = self.engine.start(loaded.text, s.channel, s.created_by, roster)
-            gameday_id = outcome.gameday_id
-            problem = None if outcome.ok else outcome.message
-        except (UnknownScenario, ScenarioError, RosterError, RotationError) as exc:
-            problem = str(exc)
+        running = self.engine.store.active_in_channel(s.channel)
+        if running:  # one game day per channel: a booking never starts a second one beside it
+            last = running[-1]
+            problem: str | None = f"game day `{last.id}` ({last.scenario_id}) is still {last.status} here"
+        else:
+            try:
+                loaded = self.catalog.load(s.scenario_id)
+                roster = roster_for(
+                    self.client, self.rotations, loaded.scenario, dict(s.options), now, self.pagerduty
+                )
+                outcome = self.engine.start(loaded.text, s.channel, s.created_by, roster)
+                gameday_id = outcome.gameday_id
+                problem = None if outcome.ok else outcome.message
+            except (UnknownScenario, ScenarioError, RosterError, RotationError) as exc:
+                problem = str(exc)
         if problem:
             self.client.chat_postMessage(
                 channel=s.channel, text=render("schedule_failed", schedule=s, why=problem)

@@ -146,6 +146,11 @@ class WorkspaceClient:
         found: list[dict[str, Any]] = self._call("files", channel=channel)
         return found
 
+    def set_members(self, channel: str, members: list[str] | None) -> dict[str, Any]:
+        """Who is in ``channel`` from now on (None: everyone); the bot is ``UBOT``."""
+        result: dict[str, Any] = self._call("set_members", channel=channel, members=members)
+        return result
+
     def home(self, user: str) -> dict[str, Any]:
         """The Home tab view published for ``user``."""
         view: dict[str, Any] = self._call("home", user=user)["view"]

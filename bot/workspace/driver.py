@@ -75,6 +75,13 @@ class Driver:
             raise DriverError(404, "channel_not_found")
         return channel
 
+    def _where(self, who: User, ref: str) -> Channel:
+        """A channel a person acts in: Slack lets only its members type, click or react there."""
+        channel = self._channel(ref)
+        if not channel.has_member(who.id):
+            raise DriverError(403, "not_in_channel")
+        return channel
+
     def _message(self, channel: str, ts: str) -> Message:
         message = self.state.find_message(channel, ts)
         if message is None:
@@ -117,7 +124,8 @@ class Driver:
     # ----- actions ----------------------------------------------------------------------
     async def slash(self, user: str, command: str, text: str = "", channel: str = "C1") -> dict[str, Any]:
         """Invoke a slash command; an immediate response with content is shown like Slack does."""
-        who, where = self._user(user), self._channel(channel)
+        who = self._user(user)
+        where = self._where(who, channel)
         response_url = self._response_url(ResponseTarget(who.id, where.id))
         form = payloads.slash_command_form(who, where, command, text, response_url, payloads.new_trigger_id())
         result = await self._deliver("slash_commands", form)
@@ -141,7 +149,8 @@ class Driver:
         deliver_after: float = 0.0,
     ) -> dict[str, Any]:
         """A person posts a message; its event is delivered (after ``deliver_after`` real seconds)."""
-        who, where = self._user(user), self._channel(channel)
+        who = self._user(user)
+        where = self._where(who, channel)
         try:
             message = self.state.add_message(where.id, who.id, text, thread_ts=thread_ts, ts=self._ts(ts))
         except ValueError as exc:
@@ -162,7 +171,8 @@ class Driver:
         self, user: str, channel: str, ts: str, name: str, event_ts: str | float | None = None
     ) -> dict[str, Any]:
         """A person adds a reaction; ``reaction_added`` is delivered."""
-        who, where = self._user(user), self._channel(channel)
+        who = self._user(user)
+        where = self._where(who, channel)
         message = self._message(where.id, ts)
         name = name.strip(":")
         users = message.reactions.setdefault(name, [])
@@ -193,6 +203,17 @@ class Driver:
         result = await self._deliver("events_api", payloads.event_callback(self.state, event))
         return {"status": result.status, "error": result.error}
 
+    async def set_members(self, channel: str, members: list[str] | None) -> dict[str, Any]:
+        """Who is in a channel from now on (None: everyone, the bot included); join and leave in one."""
+        where = self._channel(channel)
+        if where.is_im:
+            raise DriverError(400, "cannot_change_dm_members")
+        unknown = [m for m in members or [] if m not in self.state.users]
+        if unknown:
+            raise DriverError(404, f"user_not_found: {', '.join(unknown)}")
+        where.members = None if members is None else list(dict.fromkeys(members))
+        return {"ok": True, "members": self.state.channel_members(where)}
+
     async def files(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Files uploaded (and completed), optionally only those shared into one channel."""
         stored = self.uploads.files.values() if self.uploads else []
@@ -218,7 +239,8 @@ class Driver:
         selected_user: str | None = None,
     ) -> dict[str, Any]:
         """A person clicks a button (or picks a user) on a stored message."""
-        who, where = self._user(user), self._channel(channel)
+        who = self._user(user)
+        where = self._where(who, channel)
         message = self._message(where.id, message_ts)
         chosen_ts = self.state.event_ts(self._ts(action_ts))
         action = payloads.block_action(message, action_id, chosen_ts, value, block_id, selected_user)
@@ -233,7 +255,8 @@ class Driver:
         self, user: str, channel: str, message_ts: str, callback_id: str, action_ts: str | float | None = None
     ) -> dict[str, Any]:
         """A person runs a message shortcut ("Add to debrief") on a stored message."""
-        who, where = self._user(user), self._channel(channel)
+        who = self._user(user)
+        where = self._where(who, channel)
         message = self._message(where.id, message_ts)
         chosen_ts = self.state.event_ts(self._ts(action_ts))
         response_url = self._response_url(ResponseTarget(who.id, where.id, message.ts))
@@ -305,6 +328,7 @@ ACTIONS = (
     "fail_api",
     "open_home",
     "home",
+    "set_members",
     "files",
 )
 

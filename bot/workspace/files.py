@@ -66,6 +66,12 @@ class FileUploads:
             raise SlackApiFailure("invalid_arguments")
         channel = params.get("channel_id") or params.get("channel")
         thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        if channel:
+            where = self.state.channels.get(str(channel))
+            if where is None or (where.is_private and not where.has_member(BOT_USER_ID)):
+                raise SlackApiFailure("channel_not_found")
+            if not where.has_member(BOT_USER_ID):
+                raise SlackApiFailure("not_in_channel")
         done = []
         for entry in entries:
             stored = self.files.get(str(entry.get("id")))
@@ -75,8 +81,6 @@ class FileUploads:
             stored.channel, stored.thread_ts = (str(channel) if channel else None), thread_ts
             done.append(stored)
         if channel:
-            if channel not in self.state.channels:
-                raise SlackApiFailure("channel_not_found")
             text = str(params.get("initial_comment") or "")
             message = self.state.add_message(
                 str(channel), BOT_USER_ID, text, thread_ts=thread_ts, bot_id=BOT_ID

@@ -92,6 +92,13 @@ def reaction_added_event(user: str, message: Message, name: str, event_ts: str) 
     }
 
 
+def _channel_name(channel: Channel) -> str:
+    """Slack names a DM and a private channel generically in a slash command, never by its name."""
+    if channel.is_im:
+        return "directmessage"
+    return "privategroup" if channel.is_private else channel.name
+
+
 def slash_command_form(
     user: User, channel: Channel, command: str, text: str, response_url: str, trigger_id: str
 ) -> dict[str, str]:
@@ -101,7 +108,7 @@ def slash_command_form(
         "team_id": TEAM_ID,
         "team_domain": TEAM_DOMAIN,
         "channel_id": channel.id,
-        "channel_name": "directmessage" if channel.is_im else channel.name,
+        "channel_name": _channel_name(channel),
         "user_id": user.id,
         "user_name": user.name,
         "command": command,

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -58,7 +58,11 @@ class LocalWorkspace:
         channels: Mapping[str, str] | None = None,
         delivery_timeout: float = 3.0,
         usergroups: Mapping[str, list[str]] | None = None,
+        members: Mapping[str, Sequence[str]] | None = None,
+        private_channels: Collection[str] = (),
     ) -> None:
+        """``members`` lists who is in a channel (the bot as ``UBOT``); a channel not listed has everyone.
+        ``private_channels`` are hidden from the bot when it is not in them, like Slack's."""
         self.signing_secret = signing_secret
         self.bot_token = bot_token
         self.app_token = app_token
@@ -66,6 +70,8 @@ class LocalWorkspace:
             clock,
             DEFAULT_USERS if users is None else users,
             DEFAULT_CHANNELS if channels is None else channels,
+            members,
+            private_channels,
         )
         self.state.usergroups.update({k: list(v) for k, v in (usergroups or {}).items()})
         self.calls: list[ApiCall] = []
@@ -233,6 +239,9 @@ class LocalWorkspace:
 
     def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
         return self._run(self.driver.messages(channel, thread_ts))
+
+    def set_members(self, channel: str, members: list[str] | None) -> dict[str, Any]:
+        return self._run(self.driver.set_members(channel, members))
 
     def ephemerals(self, user: str) -> list[dict[str, Any]]:
         return self._run(self.driver.ephemerals(user))

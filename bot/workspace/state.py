@@ -7,7 +7,7 @@ locks. Timestamps are integers of microseconds internally and Slack-style string
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -80,18 +80,37 @@ class User:
 
 @dataclass
 class Channel:
-    """A public channel, or a direct-message channel (``is_im``) with one user."""
+    """A channel (public or ``is_private``), or a direct-message channel (``is_im``) with one user.
+
+    ``members`` None means everyone in the workspace, the bot included (what fixtures that only name
+    their channels expect); a list names exactly who is in it, the bot (``UBOT``) only when listed.
+    """
 
     id: str
     name: str
     is_im: bool = False
     im_user: str | None = None
+    is_private: bool = False
+    members: list[str] | None = None
+
+    def has_member(self, user: str) -> bool:
+        if self.is_im:
+            return user in (self.im_user, BOT_USER_ID)
+        return self.members is None or user in self.members
 
     def to_api(self) -> dict[str, Any]:
         """The ``channel`` object as ``conversations.info``/``open`` return it."""
         if self.is_im:
             return {"id": self.id, "is_im": True, "user": self.im_user}
-        return {"id": self.id, "name": self.name, "is_channel": True, "is_im": False, "is_member": True}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": not self.is_private,
+            "is_group": self.is_private,
+            "is_private": self.is_private,
+            "is_im": False,
+            "is_member": self.has_member(BOT_USER_ID),
+        }
 
 
 @dataclass
@@ -130,12 +149,26 @@ class WorkspaceState:
     """All mutable workspace data plus the clock-driven ts sequences."""
 
     def __init__(
-        self, clock: Callable[[], float], users: Mapping[str, str], channels: Mapping[str, str]
+        self,
+        clock: Callable[[], float],
+        users: Mapping[str, str],
+        channels: Mapping[str, str],
+        members: Mapping[str, Sequence[str]] | None = None,
+        private: Collection[str] = (),
     ) -> None:
         self.clock = clock
         self.users: dict[str, User] = {uid: User(uid, name) for uid, name in users.items()}
         self.users[BOT_USER_ID] = User(BOT_USER_ID, BOT_NAME, is_bot=True, bot_id=BOT_ID)
-        self.channels: dict[str, Channel] = {cid: Channel(cid, name) for cid, name in channels.items()}
+        members = members or {}
+        self.channels: dict[str, Channel] = {
+            cid: Channel(
+                cid,
+                name,
+                is_private=cid in private,
+                members=list(members[cid]) if cid in members else None,
+            )
+            for cid, name in channels.items()
+        }
         self.messages: dict[str, dict[str, Message]] = {cid: {} for cid in self.channels}
         self.ephemerals: dict[str, list[Ephemeral]] = {}
         self.views: dict[str, dict[str, Any]] = {}
@@ -177,6 +210,14 @@ class WorkspaceState:
         if ref in self.users:
             return self.open_dm(ref)
         return None
+
+    def channel_members(self, channel: Channel) -> list[str]:
+        """Who is in a channel, in a stable order (the bot last, as a member like any other)."""
+        if channel.is_im:
+            return [m for m in (channel.im_user, BOT_USER_ID) if m]
+        if channel.members is not None:
+            return list(channel.members)
+        return [u for u in self.users if u != BOT_USER_ID] + [BOT_USER_ID]
 
     def open_dm(self, user_id: str) -> Channel:
         """The DM channel between the bot and a user, created on first use like Slack does."""

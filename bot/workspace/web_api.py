@@ -8,6 +8,8 @@ count what the bot did.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Callable
@@ -105,6 +107,23 @@ def _ts_bound(params: dict[str, Any], name: str) -> int | None:
         raise SlackApiFailure(f"invalid_ts_{name}") from exc
 
 
+def _cursor(offset: int) -> str:
+    """An opaque cursor, shaped like Slack's (base64 of where the next page starts)."""
+    return base64.b64encode(f"member:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+        if kind == "member" and offset.isdigit():
+            return int(offset)
+    except (binascii.Error, UnicodeDecodeError):
+        pass
+    raise SlackApiFailure("invalid_cursor")
+
+
 class WebApi:
     """Dispatches ``/api/<method>`` requests to handlers operating on the workspace state."""
 
@@ -137,6 +156,7 @@ class WebApi:
             "conversations.history": self.conversations_history,
             "conversations.open": self.conversations_open,
             "conversations.info": self.conversations_info,
+            "conversations.members": self.conversations_members,
             "users.info": self.users_info,
             "users.list": self.users_list,
             "usergroups.users.list": self.usergroups_users_list,
@@ -201,6 +221,21 @@ class WebApi:
             raise SlackApiFailure("channel_not_found")
         return channel.id
 
+    def _bot_channel(self, params: dict[str, Any], name: str = "channel") -> str:
+        """A channel the bot acts in: Slack hides a private channel it is not in (channel_not_found)
+        and refuses a public one it has not joined (not_in_channel)."""
+        channel = self.state.channels[self._channel(params, name)]
+        if not channel.has_member(BOT_USER_ID):
+            raise SlackApiFailure("channel_not_found" if channel.is_private else "not_in_channel")
+        return channel.id
+
+    def _visible_channel(self, params: dict[str, Any]) -> str:
+        """A channel the bot may look at: any public one, a private one only when it is in it."""
+        channel = self.state.channels[self._channel(params)]
+        if channel.is_private and not channel.has_member(BOT_USER_ID):
+            raise SlackApiFailure("channel_not_found")
+        return channel.id
+
     def _message(self, channel: str, ts: str) -> Message:
         message = self.state.find_message(channel, ts)
         if message is None:
@@ -223,7 +258,7 @@ class WebApi:
         return {"url": self.socket_url()}
 
     def chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._bot_channel(params)
         text, blocks = str(params.get("text") or ""), params.get("blocks") or None
         if not text and not blocks:
             raise SlackApiFailure("no_text")
@@ -242,7 +277,7 @@ class WebApi:
         return {"channel": channel, "ts": message.ts, "message": self.state.message_to_api(message)}
 
     def chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._bot_channel(params)
         message = self._message(channel, _str(params, "ts", "message_not_found"))
         if "text" in params:
             message.text = str(params["text"] or "")
@@ -257,7 +292,7 @@ class WebApi:
         }
 
     def chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._bot_channel(params)
         message = self._message(channel, _str(params, "ts", "message_not_found"))
         if message.user != BOT_USER_ID:
             raise SlackApiFailure("cant_delete_message")  # a bot token deletes only the bot's own messages
@@ -265,10 +300,12 @@ class WebApi:
         return {"channel": channel, "ts": message.ts}
 
     def chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._bot_channel(params)
         user = _str(params, "user", "user_not_found")
         if user not in self.state.users:
             raise SlackApiFailure("user_not_found")
+        if not self.state.channels[channel].has_member(user):
+            raise SlackApiFailure("user_not_in_channel")
         text, blocks = str(params.get("text") or ""), params.get("blocks") or None
         if not text and not blocks:
             raise SlackApiFailure("no_text")
@@ -276,7 +313,7 @@ class WebApi:
         return {"message_ts": ephemeral.ts}
 
     def reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._bot_channel(params)
         message = self._message(channel, _str(params, "timestamp", "message_not_found"))
         name = _str(params, "name", "invalid_name").strip(":")
         users = message.reactions.setdefault(name, [])
@@ -286,7 +323,7 @@ class WebApi:
         return {}
 
     def conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._bot_channel(params)
         thread = self.state.thread(channel, _str(params, "ts", "thread_not_found"))
         if not thread:
             raise SlackApiFailure("thread_not_found")
@@ -297,7 +334,7 @@ class WebApi:
         }
 
     def conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._bot_channel(params)
         inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
         oldest, latest = _ts_bound(params, "oldest"), _ts_bound(params, "latest")
         limit = _int(params, "limit", 100) or 100
@@ -327,7 +364,19 @@ class WebApi:
         return {"channel": self.state.open_dm(user).to_api()}
 
     def conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"channel": self.state.channels[self._channel(params)].to_api()}
+        return {"channel": self.state.channels[self._visible_channel(params)].to_api()}
+
+    def conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of a channel's member ids; ``next_cursor`` is empty on the last page."""
+        members = self.state.channel_members(self.state.channels[self._visible_channel(params)])
+        limit = min(max(_int(params, "limit", 100) or 100, 1), 1000)
+        start = _cursor_offset(str(params.get("cursor") or ""))
+        page = members[start : start + limit]
+        after = start + len(page)
+        return {
+            "members": page,
+            "response_metadata": {"next_cursor": _cursor(after) if after < len(members) else ""},
+        }
 
     def users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self.state.users.get(_str(params, "user", "user_not_found"))

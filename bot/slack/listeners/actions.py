@@ -18,6 +18,7 @@ from bot.slack import blocks
 from bot.slack.oncall_lookup import expand_groups
 
 Listener = Callable[..., None]
+NOT_A_GAMEDAY = "This message is not part of a game day."
 
 
 def _context(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, float, str]:
@@ -38,9 +39,7 @@ def register(app: App, services: Services) -> None:
             user, channel, at, delivery = _context(body, action)
             found = engine.find_target(channel, body["container"]["message_ts"])
             if found is None:
-                client.chat_postEphemeral(
-                    channel=channel, user=user, text="This message is not part of a game day."
-                )
+                client.chat_postEphemeral(channel=channel, user=user, text=NOT_A_GAMEDAY)
                 return
             gameday_id, target = found
             outcome: Outcome
@@ -64,8 +63,12 @@ def register(app: App, services: Services) -> None:
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
             ack()
             user, channel, at, delivery = _context(body, action)
+            record = store.get(str(action.get("value") or ""))
+            if record is None or record.channel != channel:  # a control acts only where it was posted
+                client.chat_postEphemeral(channel=channel, user=user, text=NOT_A_GAMEDAY)
+                return
             refusal = facilitator_refusal(name, user, services.settings.facilitators)
-            message = refusal or run(action["value"], user, at, delivery).message
+            message = refusal or run(record.id, user, at, delivery).message
             client.chat_postEphemeral(channel=channel, user=user, text=message)
 
         return listener

@@ -1,7 +1,9 @@
-"""The App Home tab: running and scheduled game days, the latest result of each scenario and its trend."""
+"""The App Home tab: running and scheduled game days, the latest result of each scenario and its trend,
+only of the channels the person viewing it is in (admins: every channel)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +35,10 @@ class Latest:
     runs: int
 
 
-def latest_results(services: Services) -> list[Latest]:
+def latest_results(services: Services, sees: Callable[[str], bool]) -> list[Latest]:
     by_scenario: dict[str, list[GameDayRecord]] = {}
     for record in services.store.all():
-        if record.status in OVER:
+        if record.status in OVER and sees(record.channel):
             by_scenario.setdefault(record.scenario_id, []).append(record)
     results = []
     for scenario_id, records in sorted(by_scenario.items()):
@@ -48,13 +50,27 @@ def latest_results(services: Services) -> list[Latest]:
     return results
 
 
-def home_view(services: Services) -> dict[str, Any]:
+def channels_seen_by(services: Services, user: str) -> Callable[[str], bool]:
+    """Whether ``user`` may see a channel's game days, Slack asked once per channel per view."""
+    answers: dict[str, bool] = {}
+
+    def sees(channel: str) -> bool:
+        if channel not in answers:
+            answers[channel] = services.members.may_see(channel, user)
+        return answers[channel]
+
+    return sees
+
+
+def home_view(services: Services, user: str) -> dict[str, Any]:
+    sees = channels_seen_by(services, user)
     running = [
-        Running(r, len(fold(services.store.events(r.id)).open_pages())) for r in services.store.active()
+        Running(r, len(fold(services.store.events(r.id)).open_pages()))
+        for r in services.store.active()
+        if sees(r.channel)
     ]
-    text = render(
-        "home", running=running, scheduled=services.schedules.active(), latest=latest_results(services)
-    )
+    scheduled = [s for s in services.schedules.active() if sees(s.channel)]
+    text = render("home", running=running, scheduled=scheduled, latest=latest_results(services, sees))
     return {"type": "home", "blocks": [blocks.section(part) for part in text.split("\n\n") if part.strip()]}
 
 
@@ -62,4 +78,4 @@ def register(app: App, services: Services) -> None:
     @app.event("app_home_opened")
     def on_home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") == "home":
-            client.views_publish(user_id=event["user"], view=home_view(services))
+            client.views_publish(user_id=event["user"], view=home_view(services, event["user"]))
