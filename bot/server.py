@@ -135,6 +135,8 @@ class HttpServer:
         hooks: WsgiApp | None = None,
         ready: Callable[[], bool] | None = None,
     ):
+        if isinstance(slack, App):
+            raise TypeError("HttpServer takes the Slack door (slack_over_http), never the bare Bolt app")
         self._server = create_server(
             wsgi_app(slack, health, hooks, ready), host=host, port=port, threads=8, ident="sce"
         )

@@ -26,7 +26,7 @@ from bot.gameday.visibility import NOT_BOOKABLE, unseen_gameday
 from bot.server import HttpServer
 from bot.service import Services, build_services
 from bot.slack import blocks
-from bot.slack.app import create_app
+from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 from bot.workspace.state import BOT_USER_ID
@@ -109,7 +109,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         admins=frozenset({"SADMINS"}),
     )
     services = build_services(settings, clock)
-    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
     server.start()
     workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
     people = WorkspaceClient(workspace.base_url)
