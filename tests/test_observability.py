@@ -63,11 +63,15 @@ def test_an_acknowledgement_lands_in_the_histogram() -> None:
     [
         (lambda: metrics.count_page("SEV-2"), "sce_pages_sent_total", {"severity": "SEV-2"}),
         (metrics.count_failed_revert, "sce_fault_reverts_failed_total", {}),
-        (lambda: metrics.count_slack_error("chat.update", "ratelimited"), "sce_slack_api_errors_total", {}),
+        (
+            lambda: metrics.count_slack_error("chat.update", "ratelimited"),
+            "sce_slack_api_errors_total",
+            {"method": "chat.update", "error": "ratelimited"},  # other tests of this process count others
+        ),
         (
             lambda: metrics.count_slack_retry("chat.postMessage", "ratelimited"),
             "sce_slack_api_retries_total",
-            {},
+            {"method": "chat.postMessage", "reason": "ratelimited"},
         ),
         (lambda: metrics.observe_timer_lateness(0.3), "sce_timer_lateness_seconds_count", {}),
         (
