@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.debrief.render import render_debrief
 from bot.gameday import metrics
+from bot.gameday.outbound import sends
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
@@ -92,7 +93,7 @@ class SlackAnnouncer:
 
     def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
         self.client.chat_delete(channel=record.channel, ts=message_ts)
-        if page_id is not None and self.pagerduty is not None:
+        if page_id is not None and self.pagerduty is not None and sends(record):
             try:
                 self.pagerduty.resolve_pages(record.id, [page_id])
             except PagerDutyError:
@@ -150,11 +151,17 @@ class SlackAnnouncer:
         )
 
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
-        text = render("page", spec=spec, responder=responder)
+        text = render("page", spec=spec, responder=responder, dry_run=not sends(record))
         ts = self._post(record, text, blocks.page_blocks(text, page_id), key)
         count_page(spec.severity)
         if self.pagerduty is not None:
             links = [("Runbook", spec.runbook)] if spec.runbook else []
+            if not sends(record):
+                request = self.pagerduty.would_trigger(
+                    page_id, record.id, spec.summary, spec.severity, f"sce/{record.scenario_id}", links=links
+                )
+                self._post(record, render("would_send", to="PagerDuty", request=request.sentence()))
+                return ts
             try:
                 self.pagerduty.trigger(
                     page_id,
@@ -195,7 +202,7 @@ class SlackAnnouncer:
         return self._post(record, render("fault", spec=spec, verb=verb, detail=detail))
 
     def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
-        if self.pagerduty is not None:
+        if self.pagerduty is not None and sends(record):
             try:
                 self.pagerduty.resolve_pages(record.id, [p.id for p in debrief.pages])
             except PagerDutyError:
