@@ -99,6 +99,8 @@ def validate(
     failed = 0
     allowed = Settings.from_env().allowed_namespaces
     for file in files:
+        for credential in _inline_credentials(file):  # warnings: the exit status stays as it is
+            typer.echo(str(credential), err=True)
         try:
             loaded = with_attachments(load_scenario_file(file), file.parent)
         except ScenarioError as exc:
@@ -119,6 +121,16 @@ def validate(
         )
     if failed:
         raise typer.Exit(1)
+
+
+def _inline_credentials(file: Path) -> list[object]:
+    from bot.gameday.inline_credentials import inline_credentials
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []  # the validation proper says why
+    return list(inline_credentials(text, str(file)))
 
 
 @cli.command()
