@@ -162,6 +162,11 @@ class Injector:
             },
         )
         tx.index_message(page_id, tx.record.channel, ts)
+        if not sends(tx.record):
+            for request in self.announcer.page_outbound(tx.record, page_id, spec):
+                tx.append(
+                    Kind.WOULD_SEND, paged_at, None, {"step": index, "to": "pagerduty", "request": request}
+                )
         secondary = roster.get("secondary")
         if scenario.oncall.escalate_after is not None and secondary and secondary != responder:
             self.schedule(
@@ -242,6 +247,7 @@ class Injector:
             driver = self.faults.driver_for(spec.type)
             if not sends(tx.record):
                 plan = driver.plan(tx.record.id, fault_id, spec, expires_at)
+                tx.append(Kind.WOULD_SEND, now, None, {"step": index, "to": driver.name, "calls": plan})
                 best_effort(
                     lambda: self.announcer.fault(tx.record, spec, "dry-run", describe_plan(plan)), "a plan"
                 )

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.debrief.render import render_debrief
 from bot.gameday import metrics
-from bot.gameday.outbound import sends
+from bot.gameday.outbound import OutboundRequest, sends
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
@@ -157,9 +157,7 @@ class SlackAnnouncer:
         if self.pagerduty is not None:
             links = [("Runbook", spec.runbook)] if spec.runbook else []
             if not sends(record):
-                request = self.pagerduty.would_trigger(
-                    page_id, record.id, spec.summary, spec.severity, f"sce/{record.scenario_id}", links=links
-                )
+                request = self._would_trigger(record, page_id, spec)
                 self._post(record, render("would_send", to="PagerDuty", request=request.sentence()))
                 return ts
             try:
@@ -175,6 +173,18 @@ class SlackAnnouncer:
             except PagerDutyError:
                 log.exception("PagerDuty did not take page %s of %s; Slack has it", page_id, record.id)
         return ts
+
+    def page_outbound(self, record: GameDayRecord, page_id: str, spec: PageSpec) -> list[dict[str, object]]:
+        if self.pagerduty is None:
+            return []
+        return [self._would_trigger(record, page_id, spec).shown()]
+
+    def _would_trigger(self, record: GameDayRecord, page_id: str, spec: PageSpec) -> OutboundRequest:
+        assert self.pagerduty is not None
+        links = [("Runbook", spec.runbook)] if spec.runbook else []
+        return self.pagerduty.would_trigger(
+            page_id, record.id, spec.summary, spec.severity, f"sce/{record.scenario_id}", links=links
+        )
 
     def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str:
         count_page(page.severity)
