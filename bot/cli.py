@@ -98,6 +98,8 @@ def validate(
         raise typer.Exit(1)
     failed = 0
     allowed = Settings.from_env().allowed_namespaces
+    secrets = Settings.from_env().scenario_secrets
+    unchecked_references = False
     for file in files:
         for credential in _inline_credentials(file):  # warnings: the exit status stays as it is
             typer.echo(str(credential), err=True)
@@ -109,8 +111,11 @@ def validate(
                 typer.echo(str(problem), err=True)
             continue
         refusals = deployment_refusals(loaded.scenario, allowed) if allowed else []
+        references = _unlisted_references(file, secrets)
+        refusals += references if secrets else []
+        unchecked_references = unchecked_references or bool(references and not secrets)
         for refusal in refusals:
-            typer.echo(f"{file}: {refusal}", err=True)
+            typer.echo(refusal if refusal.startswith(f"{file}:") else f"{file}: {refusal}", err=True)
         failed += bool(refusals)
         if not refusals:
             typer.echo(f"ok   {file} ({loaded.scenario.title})")
@@ -119,8 +124,19 @@ def validate(
             "note: SCE_ALLOWED_NAMESPACES is not set, so cluster faults were checked against each "
             "scenario's own guardrails.namespaces only (a deployment without it refuses them at start)"
         )
+    if unchecked_references:
+        typer.echo(
+            "note: SCE_SCENARIO_SECRETS is not set, so the ${env:NAME} references above were not "
+            "checked (a deployment without it refuses every one of them when the call is made)"
+        )
     if failed:
         raise typer.Exit(1)
+
+
+def _unlisted_references(file: Path, secrets: frozenset[str]) -> list[str]:
+    from bot.gameday.inline_credentials import unlisted_references
+
+    return unlisted_references(file.read_text(encoding="utf-8"), str(file), secrets)
 
 
 def _inline_credentials(file: Path) -> list[object]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from http.cookiejar import DefaultCookiePolicy
 from collections.abc import Mapping
 
 import requests
@@ -30,20 +31,27 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class RequestsCaller:
-    def __init__(self, timeout: float = 5.0, env: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        timeout: float = 5.0,
+        env: Mapping[str, str] | None = None,
+        referable: frozenset[str] = frozenset(),
+    ):
         self.timeout = timeout
         self.env = env  # None: the process environment, read at each call
+        self.referable = referable  # SCE_SCENARIO_SECRETS: the only variables a reference may name
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment, no credentials from .netrc
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # nothing carried over
 
     def call(self, request: OutboundRequest, hosts: list[str]) -> CallOutcome:
         """The HTTP status (0 when nothing answered), and a sentence when the call was stopped."""
         env = os.environ if self.env is None else self.env
         try:
-            url = resolve(request.url, env)
-            headers = {name: resolve(value, env) for name, value in request.headers.items()}
-            body = resolve(request.body, env) if request.body is not None else None
-            payload = resolve_all(request.json, env) if request.json is not None else None
+            url = resolve(request.url, env, self.referable)
+            headers = {name: resolve(value, env, self.referable) for name, value in request.headers.items()}
+            body = resolve(request.body, env, self.referable) if request.body is not None else None
+            payload = resolve_all(request.json, env, self.referable) if request.json is not None else None
         except UnsetVariable as exc:
             return CallOutcome(0, str(exc))
         if any(ord(ch) < 0x20 or ord(ch) == 0x7F for value in headers.values() for ch in value):
@@ -66,6 +74,7 @@ class RequestsCaller:
             location = response.headers.get("Location")
             if response.status_code not in REDIRECTS or location is None:
                 return CallOutcome(response.status_code, None, tuple(hops))
+            response.close()
             shown = location.split("?", 1)[0]
             if len(hops) >= MAX_REDIRECTS:
                 return CallOutcome(

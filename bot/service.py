@@ -100,7 +100,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         settings.allowed_namespaces,
         on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
         approvers=settings.approvers,
-        http=RequestsCaller(),
+        http=RequestsCaller(referable=settings.scenario_secrets),
         shared=concurrent,
     )
     timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)

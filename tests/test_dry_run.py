@@ -129,7 +129,7 @@ def run_every_step(
             clock.now,
             FaultDrivers(kube.cluster()),
             frozenset({NAMESPACE}),
-            http=RequestsCaller(timeout=2.0),
+            http=RequestsCaller(timeout=2.0, referable=frozenset({"SCE_DRY_SECRET"})),
         )
         gd = engine.start(loaded.text, "C1", "UFAC", {"primary": "U1", "secondary": "U2"}, dry_run=dry_run)
         assert gd.gameday_id

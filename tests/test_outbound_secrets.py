@@ -18,10 +18,14 @@ from typer.testing import CliRunner
 from bot.cli import cli
 from bot.debrief.render import FORMATS, render_debrief
 from bot.gameday.inline_credentials import inline_credentials
+from bot.gameday.outbound import OutboundRequest
+from bot.gameday.scenario_file import ScenarioError, parse_scenario
 from bot.gameday.timeline import Kind
+from bot.http_caller import RequestsCaller
 
 SECRET = "s3cr3t-Value-0123456789"
 ROSTER = {"primary": "U1", "secondary": "U2"}
+CALLER = RequestsCaller(timeout=2.0, referable=frozenset({"SCE_TEST_SECRET"}))
 
 
 @pytest.fixture
@@ -34,7 +38,7 @@ def listener() -> Iterator[RecordingListener]:
 def scenario(url: str, steps: str) -> str:
     return (
         "id: refs\ntitle: References\ncharter: {objective: o, hypothesis: h}\n"
-        "guardrails: {max_duration: 30m, hosts: [127.0.0.1]}\nsteps:\n" + steps.replace("URL", url)
+        "guardrails: {max_duration: 30m, hosts: [127.0.0.1]}\nsteps:\n" + steps.replace("URL/", url + "/")
     )
 
 
@@ -58,7 +62,7 @@ def test_references_are_resolved_on_the_wire_and_nowhere_else(
 ) -> None:
     monkeypatch.setenv("SCE_TEST_SECRET", SECRET)
     text = scenario(listener.url, STEPS)
-    h = CoreHarness()
+    h = CoreHarness(http=CALLER)
     gd = h.engine.start(text, "C1", "UFAC", ROSTER).gameday_id
     assert gd
     h.advance_to(h.clock.now() + 3)
@@ -84,7 +88,7 @@ def test_an_unset_variable_fails_the_step_with_a_sentence_naming_it(
     listener: RecordingListener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SCE_TEST_SECRET", raising=False)
-    h = CoreHarness()
+    h = CoreHarness(http=CALLER)
     gd = h.engine.start(scenario(listener.url, STEPS), "C1", "UFAC", ROSTER).gameday_id
     assert gd
     h.advance_to(h.clock.now() + 3)
@@ -106,7 +110,7 @@ def test_a_reference_that_resolves_to_a_line_break_is_not_sent(
     listener: RecordingListener, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("SCE_TEST_SECRET", value)
-    h = CoreHarness()
+    h = CoreHarness(http=CALLER)
     gd = h.engine.start(scenario(listener.url, STEPS), "C1", "UFAC", ROSTER).gameday_id
     assert gd
     h.advance_to(h.clock.now() + 3)
@@ -214,3 +218,62 @@ def test_known_token_shapes_are_found_wherever_they_are_written(token: str, befo
     found = inline_credentials(text, "t.yaml")
     assert [(f.line, f.field) for f in found] == [(7, f"steps[0].{'say' if field == 'say' else 'http.url'}")]
     assert token not in str(found[0])  # the warning never repeats the credential
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SLACK_BOT_TOKEN",
+        "slack_signing_secret",
+        "DATABASE_URL",
+        "PAGERDUTY_ROUTING_KEY",
+        "SCE_ALERT_WEBHOOK_SECRET",
+        "AWS_SECRET_ACCESS_KEY",
+        "HTTPS_PROXY",
+    ],
+)
+def test_the_bots_own_credentials_can_never_be_referenced(
+    listener: RecordingListener, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    steps = f'  - {{at: 0s, webhook: {{url: "URL/hook", headers: {{X-Leak: "${{env:{name}}}"}}}}}}\n'
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario(scenario(listener.url, steps), "leak.yaml")
+    problem = raised.value.problems[0]
+    assert problem.field == "steps[0].webhook.headers" and "bot's own credentials" in problem.message
+    monkeypatch.setenv(name, "xoxb-the-real-one")
+    listed = RequestsCaller(timeout=2.0, referable=frozenset({name}))  # even when an operator lists it
+    outcome = listed.call(
+        OutboundRequest("POST", f"{listener.url}/hook", {"X-Leak": f"${{env:{name}}}"}), ["127.0.0.1"]
+    )
+    assert outcome.status == 0 and outcome.problem and "bot's own credentials" in outcome.problem
+    assert listener.hits == []
+
+
+def test_a_reference_the_deployment_does_not_list_is_refused_at_call_time_and_by_validate(
+    listener: RecordingListener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SCE_TEST_SECRET", SECRET)
+    h = CoreHarness(http=RequestsCaller(timeout=2.0, referable=frozenset({"SOMETHING_ELSE"})))
+    gd = h.engine.start(scenario(listener.url, STEPS), "C1", "UFAC", ROSTER).gameday_id
+    assert gd
+    h.advance_to(h.clock.now() + 3)
+    assert listener.hits == []
+    probed = next(e for e in h.store.events(gd) if e.kind is Kind.HTTP_PROBED)
+    assert "is not in SCE_SCENARIO_SECRETS" in probed.data["problem"]
+    (tmp_path / "refs.yaml").write_text(
+        scenario("https://ci.example.com", STEPS).replace("127.0.0.1]", "ci.example.com]")
+    )
+    runner = CliRunner()
+    unlisted = runner.invoke(
+        cli, ["validate", str(tmp_path / "refs.yaml")], env={"SCE_SCENARIO_SECRETS": "OTHER"}
+    )
+    assert unlisted.exit_code == 1
+    lines = [line.replace(str(tmp_path / "refs.yaml"), "f") for line in unlisted.stderr.splitlines()]
+    assert "f:8: steps[0].http.url: ${env:SCE_TEST_SECRET} is not in SCE_SCENARIO_SECRETS" in "\n".join(lines)
+    assert any(line.startswith("f:15: steps[1].webhook.headers.X-Api-Key: ") for line in lines)
+    listed = runner.invoke(
+        cli, ["validate", str(tmp_path / "refs.yaml")], env={"SCE_SCENARIO_SECRETS": "SCE_TEST_SECRET"}
+    )
+    assert listed.exit_code == 0, listed.output
+    unset = runner.invoke(cli, ["validate", str(tmp_path / "refs.yaml")], env={"SCE_SCENARIO_SECRETS": ""})
+    assert unset.exit_code == 0 and "SCE_SCENARIO_SECRETS is not set" in unset.stdout

@@ -118,7 +118,9 @@ def test_every_confusion_variant_is_refused_at_validate_and_at_call_and_reaches_
     fresh: tuple[RecordingListener, RecordingListener],
 ) -> None:
     allowed, other = fresh
-    caller = RequestsCaller(timeout=2.0, env={"HOST": "127.0.0.2", "PORT": str(other.port)})
+    caller = RequestsCaller(
+        timeout=2.0, env={"HOST": "127.0.0.2", "PORT": str(other.port)}, referable=frozenset({"HOST", "PORT"})
+    )
     for url in confusion_variants(allowed.port):
         with pytest.raises(UrlRefused):
             check_url(url, ALLOWED)
@@ -219,7 +221,9 @@ def test_credentials_do_not_follow_a_redirect_off_the_checked_origin(
         request = OutboundRequest(
             "GET", f"{allowed.url}/redirect?to={target.url}/next", {"Authorization": "Bearer ${env:TOKEN}"}
         )
-        outcome = RequestsCaller(timeout=2.0, env={"TOKEN": "t0ps3cret"}).call(request, ALLOWED)
+        outcome = RequestsCaller(
+            timeout=2.0, env={"TOKEN": "t0ps3cret"}, referable=frozenset({"TOKEN"})
+        ).call(request, ALLOWED)
         assert outcome.status == 200
         assert allowed.hits[0].headers["Authorization"] == "Bearer t0ps3cret"
         assert "Authorization" not in target.hits[0].headers  # another port is another origin
@@ -273,7 +277,7 @@ def test_generated_urls_never_reach_the_host_not_allowed(
     allowed, other = listeners
     url = prefix + "".join(parts).replace("PORT", str(allowed.port))
     before = len(allowed.hits)
-    outcome = RequestsCaller(timeout=1.0, env={"HOST": "127.0.0.2"}).call(
+    outcome = RequestsCaller(timeout=1.0, env={"HOST": "127.0.0.2"}, referable=frozenset({"HOST"})).call(
         OutboundRequest("GET", url), ALLOWED
     )
     assert other.hits == [], url

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import yaml
 
-from bot.gameday.secret_refs import REFERENCE
+from bot.gameday.secret_refs import REFERENCE, refusal
 
 TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a Slack token", re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{8,}")),
@@ -67,21 +67,20 @@ def _literal(value: str) -> bool:
     return not _SCHEME_WORDS.match(REFERENCE.sub("", value))
 
 
-def _field(path: tuple[str | int, ...]) -> str:
+def field_name(path: tuple[str | int, ...]) -> str:
     name = ""
     for part in path:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     return name
 
 
-def inline_credentials(text: str, source: str) -> list[InlineCredential]:
-    """Every literal credential in a scenario's YAML, with its line and field (nothing when the text is
-    not YAML: the validation proper reports that)."""
+def scalars(text: str) -> list[tuple[tuple[str | int, ...], int, str]]:
+    """(path, line, value) of every string in a scenario's YAML; empty when the text is not YAML."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError):
         return []
-    found: list[InlineCredential] = []
+    found: list[tuple[tuple[str | int, ...], int, str]] = []
     pending: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())] if root is not None else []
     seen: set[int] = set()
     while pending:
@@ -94,11 +93,31 @@ def inline_credentials(text: str, source: str) -> list[InlineCredential]:
         elif isinstance(node, yaml.SequenceNode):
             pending.extend((child, (*path, index)) for index, child in enumerate(node.value))
         elif isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) and path:
-            problems = _problems(path, node.value)
-            if problems:
-                what = " and ".join(problems)
-                found.append(InlineCredential(source, node.start_mark.line + 1, _field(path), what))
+            found.append((path, node.start_mark.line + 1, node.value))
+    return found
+
+
+def inline_credentials(text: str, source: str) -> list[InlineCredential]:
+    """Every literal credential in a scenario's YAML, with its line and field (nothing when the text is
+    not YAML: the validation proper reports that)."""
+    found = []
+    for path, line, value in scalars(text):
+        problems = _problems(path, value)
+        if problems:
+            found.append(InlineCredential(source, line, field_name(path), " and ".join(problems)))
     return sorted(found, key=lambda f: (f.line, f.field))
+
+
+def unlisted_references(text: str, source: str, referable: frozenset[str]) -> list[str]:
+    """``file:line: field: sentence`` for each ``${env:NAME}`` this deployment would refuse at call time."""
+    lines = []
+    for path, line, value in scalars(text):
+        for name in dict.fromkeys(REFERENCE.findall(value)):
+            why = refusal(name, referable)
+            if why is not None:
+                sentence = f"{field_name(path)}: ${{env:{name}}} {why.format(name=name)}"
+                lines.append((line, f"{source}:{line}: {sentence}"))
+    return [text for _, text in sorted(lines, key=lambda pair: pair[0])]
 
 
 def _problems(path: tuple[str | int, ...], value: str) -> list[str]:
