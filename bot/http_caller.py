@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-from http.cookiejar import DefaultCookiePolicy
 from collections.abc import Mapping
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 

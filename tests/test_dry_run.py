@@ -33,6 +33,7 @@ from bot.http_caller import RequestsCaller
 from bot.pagerduty import PagerDuty
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.pacing import ChannelPacer
+from bot.slack.status_line import StatusLine
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
@@ -116,11 +117,13 @@ def run_every_step(
         users={"U1": "alice", "U2": "bob", "UFAC": "carol"}, channels={"C1": "gameday"}, clock=clock.now
     ).start()
     people = WorkspaceClient(workspace.base_url)
+    status_line = StatusLine()
     try:
         announcer = SlackAnnouncer(
             WebClient(token=workspace.bot_token, base_url=workspace.api_url),
             pacer=ChannelPacer(per_second=1000.0, burst=1000),
             pagerduty=PagerDuty(f"{pagerduty.url}/v2/enqueue", ROUTING_KEY, sleep=lambda _: None),
+            status_line=status_line,
         )
         store = MemoryStore()
         engine = Engine(
@@ -137,6 +140,9 @@ def run_every_step(
         while clock.now() < end:
             clock.advance(0.5)
             fire_due_timers(store, engine, clock.now())
+        engine.end(gd.gameday_id, "UFAC")  # the end resolves pages and reverts faults: outbound too
+        clock.advance(0.5)
+        fire_due_timers(store, engine, clock.now())
         record = store.get(gd.gameday_id)
         assert record is not None and record.thread_ts is not None
         thread = [m.get("text", "") for m in people.messages("C1", record.thread_ts)]
@@ -149,6 +155,7 @@ def run_every_step(
             pods_left=kube.names("pods", NAMESPACE),
         )
     finally:
+        status_line.close()  # its last chat.update goes out before the workspace stops
         people.close()
         workspace.stop()
 
@@ -213,10 +220,13 @@ def test_the_same_scenario_not_in_dry_run_reaches_every_listener(
     monkeypatch.setenv("SCE_DRY_SECRET", SECRET)
     run = run_every_step(tmp_path, listener, pagerduty, kube, dry_run=False)
     assert run.http_hits == 2 and listener.hits[0].headers["Authorization"] == f"Bearer {SECRET}"
-    assert pagerduty.attempts == 1 and pagerduty.actions("trigger")[0]["routing_key"] == ROUTING_KEY
+    assert pagerduty.attempts == 2 and pagerduty.actions("trigger")[0]["routing_key"] == ROUTING_KEY
+    assert len(pagerduty.actions("resolve")) == 1
     assert {"POST", "DELETE"} <= set(run.kube_methods)
-    assert run.pods_left == [] and kube.names("networkpolicies", NAMESPACE) != []
-    assert kube.names("podchaos", NAMESPACE) != []
+    assert run.pods_left == []  # deleted by the fault; the network policy and PodChaos were created
+    assert {"networkpolicies", "podchaos"} <= {
+        str(r.resource.plural) for r in kube.bot_requests() if r.resource and str(r.method.value) == "POST"
+    }
     assert not [e for e in run.events if e.kind is Kind.WOULD_SEND]
 
 
