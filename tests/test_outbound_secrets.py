@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from core_harness import CoreHarness
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recording_listener import RecordingListener
 from typer.testing import CliRunner
@@ -200,7 +200,8 @@ TOKENS = st.one_of(
     st.from_regex(r"github_pat_[0-9A-Za-z_]{40}", fullmatch=True),
     st.from_regex(r"AKIA[0-9A-Z]{16}", fullmatch=True),
     st.from_regex(r"eyJ[0-9A-Za-z_-]{10}\.eyJ[0-9A-Za-z_-]{10}\.[0-9A-Za-z_-]{10}", fullmatch=True),
-    st.from_regex(r"Bearer [0-9A-Za-z]{20}", fullmatch=True),
+    st.from_regex(r"Bearer [0-9A-Za-z]{12}[0-9][0-9A-Za-z]{7}", fullmatch=True),
+    st.from_regex(r"Basic [0-9A-Za-z+/]{10}[0-9]=", fullmatch=True),
 )
 
 
@@ -209,7 +210,7 @@ TOKENS = st.one_of(
     token=TOKENS, before=st.sampled_from(["", "see ", "key: ", "("]), field=st.sampled_from(["say", "url"])
 )
 def test_known_token_shapes_are_found_wherever_they_are_written(token: str, before: str, field: str) -> None:
-    if field == "say" or token.startswith("Bearer"):
+    if field == "say" or token.startswith(("Bearer", "Basic")):
         field = "say"
         step = f"    say: {json.dumps(before + token)}\n"
     else:
@@ -277,3 +278,56 @@ def test_a_reference_the_deployment_does_not_list_is_refused_at_call_time_and_by
     assert listed.exit_code == 0, listed.output
     unset = runner.invoke(cli, ["validate", str(tmp_path / "refs.yaml")], env={"SCE_SCENARIO_SECRETS": ""})
     assert unset.exit_code == 0 and "SCE_SCENARIO_SECRETS is not set" in unset.stdout
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Honey-token tripwire (lure credentials)",
+        "WARN token rejected (401) by inventory-api; re-reading token; retry 1/5 in 400ms",
+        "the bearer of bad news",
+        "Basic steps first, then escalate to the security lead",
+        "rotate the api key and the password policy",
+        "the AKIA prefix marks AWS access keys",
+    ],
+)
+def test_prose_about_credentials_is_not_a_credential(prose: str) -> None:
+    text = INLINE.split("steps:\n")[0] + f"steps:\n  - at: 0s\n    say: {json.dumps(prose)}\n"
+    assert inline_credentials(text, "t.yaml") == []
+
+
+def test_the_shipped_scenarios_have_no_inline_credentials() -> None:
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "scenarios").glob("*.yaml")) + sorted(
+        (root / "bot" / "defaults" / "scenarios").glob("*.yaml")
+    )
+    assert files
+    assert [str(c) for f in files for c in inline_credentials(f.read_text(), f.name)] == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.text(
+        st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="\\\"'#"),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_whatever_the_value_it_reaches_the_wire_and_nothing_else(
+    listener: RecordingListener, value: str
+) -> None:
+    secret = f"S3cr:{value}"
+    before = len(listener.hits)
+    caller = RequestsCaller(
+        timeout=2.0, env={"SCE_TEST_SECRET": secret}, referable=frozenset({"SCE_TEST_SECRET"})
+    )
+    h = CoreHarness(http=caller)
+    gd = h.engine.start(scenario(listener.url, STEPS), "C1", "UFAC", ROSTER).gameday_id
+    assert gd
+    h.advance_to(h.clock.now() + 3)
+    probe, hook = listener.hits[before:]
+    assert probe.headers["Authorization"] == f"Bearer {secret}" and hook.headers["X-Api-Key"] == secret
+    assert json.loads(hook.body)["auth"] == secret
+    stored = [e.to_json() for e in h.store.events(gd)]
+    assert secret not in json.dumps(stored) and secret not in repr(stored)
+    assert not [text for _, text in h.announcer.posts if secret in text]

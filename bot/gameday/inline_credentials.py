@@ -22,7 +22,11 @@ TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("a JSON Web Token", re.compile(r"\beyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}\.[0-9A-Za-z_-]{8,}")),
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a bearer token", re.compile(r"(?i)\b(?:bearer|basic|token)\s+(?!\$\{env:)[0-9A-Za-z._~+/=-]{8,}")),
+    # an Authorization value written out: the credential has a digit, so prose ("basic steps") is not one
+    (
+        "a bearer token",
+        re.compile(r"(?i)\b(?:bearer|basic)\s+(?!\$\{env:)(?=[^\s]*[0-9])[0-9A-Za-z._~+/=-]{8,}"),
+    ),
 )
 CREDENTIAL_HEADERS = frozenset(
     {
