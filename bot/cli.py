@@ -99,7 +99,11 @@ def validate(
     failed = 0
     settings = Settings.from_env()
     allowed = settings.allowed_namespaces
+    secrets = settings.scenario_secrets
+    unchecked_references = False
     for file in files:
+        for credential in _inline_credentials(file):  # warnings: the exit status stays as it is
+            typer.echo(str(credential), err=True)
         try:
             loaded = with_attachments(load_scenario_file(file), file.parent)
         except ScenarioError as exc:
@@ -109,8 +113,11 @@ def validate(
             continue
         refusals = deployment_refusals(loaded.scenario, allowed) if allowed else []
         refusals += image_refusals(loaded.scenario, settings.allowed_attack_images)
+        references = _unlisted_references(file, secrets)
+        refusals += references if secrets else []
+        unchecked_references = unchecked_references or bool(references and not secrets)
         for refusal in refusals:
-            typer.echo(f"{file}: {refusal}", err=True)
+            typer.echo(refusal if refusal.startswith(f"{file}:") else f"{file}: {refusal}", err=True)
         failed += bool(refusals)
         if not refusals:
             typer.echo(f"ok   {file} ({loaded.scenario.title})")
@@ -119,8 +126,29 @@ def validate(
             "note: SCE_ALLOWED_NAMESPACES is not set, so cluster faults were checked against each "
             "scenario's own guardrails.namespaces only (a deployment without it refuses them at start)"
         )
+    if unchecked_references:
+        typer.echo(
+            "note: SCE_SCENARIO_SECRETS is not set, so the ${env:NAME} references above were not "
+            "checked (a deployment without it refuses every one of them when the call is made)"
+        )
     if failed:
         raise typer.Exit(1)
+
+
+def _unlisted_references(file: Path, secrets: frozenset[str]) -> list[str]:
+    from bot.gameday.inline_credentials import unlisted_references
+
+    return unlisted_references(file.read_text(encoding="utf-8"), str(file), secrets)
+
+
+def _inline_credentials(file: Path) -> list[object]:
+    from bot.gameday.inline_credentials import inline_credentials
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []  # the validation proper says why
+    return list(inline_credentials(text, str(file)))
 
 
 @cli.command()

@@ -43,6 +43,7 @@ class Settings:
     pagerduty_api_url: str = "https://api.pagerduty.com"
     alert_webhook_secret: str | None = None
     alerts_channel: str | None = None
+    scenario_secrets: frozenset[str] = frozenset()  # variables a scenario may name as ${env:NAME}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +74,7 @@ class Settings:
             pagerduty_api_url=env.get("PAGERDUTY_API_URL") or "https://api.pagerduty.com",
             alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
+            scenario_secrets=_set(env.get("SCE_SCENARIO_SECRETS")),
         )
 
     @property

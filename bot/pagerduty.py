@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import requests
 
+from bot.gameday.outbound import OutboundRequest
 from bot.gameday.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ SEVERITIES = {"SEV-1": "critical", "SEV-2": "error", "SEV-3": "warning", "SEV-4"
 UNKNOWN_SEVERITY = "error"  # a drill page with a severity of its own still pages like a SEV-2
 EXERCISE = "[GAME DAY]"
 TIMEOUT = 10.0
+ROUTING_KEY_REFERENCE = "${env:PAGERDUTY_ROUTING_KEY}"  # how a dry run shows the key it would send
 
 
 class PagerDutyError(RuntimeError):
@@ -114,6 +116,60 @@ class PagerDuty:
         ``links`` are (text, href) pairs (the runbook); ``thread_url``, the game day's Slack thread, is the
         "View in sce" link of the alert; ``at`` the page's time.
         """
+        event = self.trigger_event(
+            page_id,
+            gameday_id,
+            summary,
+            severity,
+            source,
+            routing_key=self._key(routing_key),
+            links=links,
+            details=details,
+            at=at,
+            thread_url=thread_url,
+        )
+        answer = self._send(event)
+        return str(answer.get("dedup_key") or event["dedup_key"])
+
+    def would_trigger(
+        self,
+        page_id: str,
+        gameday_id: str,
+        summary: str,
+        severity: str,
+        source: str,
+        *,
+        links: Iterable[tuple[str, str]] = (),
+        at: float | None = None,
+    ) -> OutboundRequest:
+        """The request ``trigger`` would send, for a dry run: the routing key shown as its reference."""
+        event = self.trigger_event(
+            page_id,
+            gameday_id,
+            summary,
+            severity,
+            source,
+            routing_key=ROUTING_KEY_REFERENCE,
+            links=links,
+            at=at,
+        )
+        return OutboundRequest("POST", self.events_url, {"Content-Type": "application/json"}, json=event)
+
+    def trigger_event(
+        self,
+        page_id: str,
+        gameday_id: str,
+        summary: str,
+        severity: str,
+        source: str,
+        *,
+        routing_key: str,
+        links: Iterable[tuple[str, str]] = (),
+        details: Mapping[str, Any] | None = None,
+        at: float | None = None,
+        thread_url: str | None = None,
+    ) -> dict[str, Any]:
+        """The Events API v2 trigger of one page."""
         key = dedup_key(gameday_id, page_id)
         summary = redact(summary)  # PagerDuty is one more place people read: no literal credential
         title = summary if summary.startswith(EXERCISE) else f"{EXERCISE} {summary}"
@@ -133,8 +189,8 @@ class PagerDuty:
         }
         if at is not None:
             payload["timestamp"] = _iso(at)
-        event = {
-            "routing_key": self._key(routing_key),
+        return {
+            "routing_key": routing_key,
             "event_action": "trigger",
             "dedup_key": key,
             "payload": payload,
@@ -142,8 +198,6 @@ class PagerDuty:
             **({"client_url": thread_url} if thread_url else {}),
             "links": [{"href": redact(href), "text": redact(text)} for text, href in links],
         }
-        answer = self._send(event)
-        return str(answer.get("dedup_key") or key)
 
     def resolve(self, dedup_key: str, *, routing_key: str | None = None) -> None:
         self._send({"routing_key": self._key(routing_key), "event_action": "resolve", "dedup_key": dedup_key})

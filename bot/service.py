@@ -107,7 +107,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
         approvers=settings.approvers,
         attack_images=settings.allowed_attack_images,
-        http=RequestsCaller(),
+        http=RequestsCaller(referable=settings.scenario_secrets),
         shared=concurrent,
     )
     timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)

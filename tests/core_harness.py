@@ -20,14 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class CoreHarness:
     def __init__(
-        self, store: GameDayStore | None = None, allowed_namespaces: frozenset[str] = frozenset()
+        self,
+        store: GameDayStore | None = None,
+        allowed_namespaces: frozenset[str] = frozenset(),
+        http: RequestsCaller | None = None,
     ) -> None:
         self.clock = VirtualClock()
         self.store: GameDayStore = store or MemoryStore()
         self.announcer = RecordingAnnouncer(self.clock.now)
         self.faults = SimulatedDriver()
         self.engine = Engine(
-            self.store, self.announcer, self.clock.now, self.faults, allowed_namespaces, http=RequestsCaller()
+            self.store,
+            self.announcer,
+            self.clock.now,
+            self.faults,
+            allowed_namespaces,
+            http=http or RequestsCaller(),
         )
         self._delivery = 0
 

@@ -46,6 +46,9 @@ class RecordingAnnouncer:
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
         return self._post("page", f"{page_id} {responder} {spec.summary}", key)
 
+    def page_outbound(self, record: GameDayRecord, page_id: str, spec: PageSpec) -> list[dict[str, object]]:
+        return []
+
     def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str:
         return self._post("escalation", f"{page.page_id} {to}", key)
 

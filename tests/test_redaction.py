@@ -186,8 +186,9 @@ def leaky_scenario(target_url: str) -> dict[str, object]:
                 },
             },
             {"at": 10, "logs": {"lines": ["login with xoxb-1-2-LEAKlog5", "key AKIAIOSFODNN7EXAMPLE"]}},
-            {"at": 30, "http": {"url": f"http://probe:LEAKhttp6@{host}/health?api_key=LEAKhttp7"}},
-            {"at": 40, "webhook": {"url": f"http://hook:LEAKhook8@{host}/hook?access_token=LEAKhook9"}},
+            # a user:pass@ URL is refused outright (tests/test_outbound_urls.py); a token in the query is not
+            {"at": 30, "http": {"url": f"http://{host}/health?api_key=LEAKhttp7"}},
+            {"at": 40, "webhook": {"url": f"http://{host}/hook?access_token=LEAKhook9"}},
         ],
         "debrief": {"questions": ["Why was ghp_LEAKquestion10aaaaaaaaaaaaa in the log?"]},
     }
@@ -230,7 +231,7 @@ def test_credentials_from_a_scenario_and_responders_are_redacted_in_slack_debrie
         assert expected in said
     assert "<https://runbooks.example/r?sig=[redacted]>" in said
     assert "xoxb-[redacted]" in said and "AKIA[redacted]" in said
-    assert "http://[redacted]@127.0.0.1" in said and "access_token=[redacted]" in said
+    assert "api_key=[redacted]" in said and "access_token=[redacted]" in said
     assert "alert Leak fired with header=Authorization: Bearer [redacted]" in said
     for text in texts:
         assert_no_secret(text, "a Slack message")

@@ -78,6 +78,7 @@ def assert_only_own_markup(messages: list[dict[str, Any]]) -> None:
 
 
 def hostile_scenario(text: dict[str, str], url_part: str, target: str) -> dict[str, Any]:
+    wire = url_part.replace(" ", "%20")  # a URL with a space is refused (tests/test_outbound_urls.py)
     return {
         "id": "hostile-drill",
         "title": text["title"],
@@ -107,8 +108,8 @@ def hostile_scenario(text: dict[str, str], url_part: str, target: str) -> dict[s
                 "fault": {"type": text["fault"], "namespace": NAMESPACE, "reason": text["fault_field"]},
             },
             {"at": 20, "logs": {"lines": [text["log"], text["say"]], "every": "5s"}},
-            {"at": 40, "http": {"url": f"{target}/{url_part}?q={url_part}"}},
-            {"at": 45, "webhook": {"url": f"{target}/hook/{url_part}", "payload": {"text": text["say"]}}},
+            {"at": 40, "http": {"url": f"{target}/{wire}?q={wire}"}},
+            {"at": 45, "webhook": {"url": f"{target}/hook/{wire}", "payload": {"text": text["say"]}}},
             {"at": 90, "handoff": {"to": "secondary"}},
         ],
         "debrief": {"questions": [text["question"]]},
@@ -240,8 +241,12 @@ def test_a_scenario_refused_at_start_is_quoted_literally(workspace: LocalWorkspa
     scenario = hostile_scenario(dict.fromkeys(FIELDS, "ok"), "a", "http://127.0.0.1:9")
     scenario["steps"] = [{"at": 0, "webhook": {"url": "http://evil.example<!channel>/hook"}}]
     outcome = days.engine.start(json.dumps(scenario), "C1", "UFAC", {"primary": "U1", "secondary": "U2"})
-    assert not outcome.ok and "evil.example&lt;!channel&gt;" in outcome.message, outcome.message
+    assert not outcome.ok and "steps[0].webhook.url" in outcome.message, outcome.message
     assert not markup_in(outcome.message)
+    scenario["steps"] = [{"at": 0, "say": "ok"}]
+    scenario["guardrails"] = {"max_duration": "1h", "hosts": ["evil.example<!channel>"]}
+    outcome = days.engine.start(json.dumps(scenario), "C1", "UFAC", {"primary": "U1", "secondary": "U2"})
+    assert not outcome.ok and not markup_in(outcome.message), outcome.message
 
 
 HOSTILE_FILE = """

@@ -14,6 +14,7 @@ from bot.gameday import posting
 from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import check_fault_allowed
 from bot.gameday.more_steps import HttpCaller, MoreSteps
+from bot.gameday.outbound import sends
 from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayRecord, GameDayTx
 from bot.gameday.posting import InFlight, What
 from bot.gameday.roster import roster_at
@@ -123,11 +124,11 @@ class Injector:
             self.more.stream_log(tx, scenario, index, 0, replay)
             return  # the step has run once its last line is out
         elif step.http is not None:
-            self.more.http_probe(tx, index, step.http)
+            self.more.http_probe(tx, index, step.http, scenario.guardrails.hosts)
         elif step.sbom is not None:
             self.more.sbom(tx, index, step.sbom)
         elif step.webhook is not None:
-            self.more.webhook(tx, index, step.webhook)
+            self.more.webhook(tx, index, step.webhook, scenario.guardrails.hosts)
         tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": step.kind})
 
     def page(
@@ -161,6 +162,11 @@ class Injector:
             },
         )
         tx.index_message(page_id, tx.record.channel, ts)
+        if not sends(tx.record):
+            for request in self.announcer.page_outbound(tx.record, page_id, spec):
+                tx.append(
+                    Kind.WOULD_SEND, paged_at, None, {"step": index, "to": "pagerduty", "request": request}
+                )
         secondary = roster.get("secondary")
         if scenario.oncall.escalate_after is not None and secondary and secondary != responder:
             self.schedule(
@@ -207,7 +213,11 @@ class Injector:
         """
         step = scenario.steps[index]
         spec = step.fault
-        if spec is None or tx.record.dry_run or check_fault_allowed(spec, scenario, self.allowed_namespaces):
+        if (
+            spec is None
+            or not sends(tx.record)
+            or check_fault_allowed(spec, scenario, self.allowed_namespaces)
+        ):
             return None
         try:
             driver = self.faults.driver_for(spec.type)
@@ -235,8 +245,9 @@ class Injector:
         expires_at = now + spec.ttl
         try:
             driver = self.faults.driver_for(spec.type)
-            if tx.record.dry_run:
+            if not sends(tx.record):
                 plan = driver.plan(tx.record.id, fault_id, spec, expires_at)
+                tx.append(Kind.WOULD_SEND, now, None, {"step": index, "to": driver.name, "calls": plan})
                 best_effort(
                     lambda: self.announcer.fault(tx.record, spec, "dry-run", describe_plan(plan)), "a plan"
                 )

@@ -4,9 +4,9 @@ lookup and a webhook call. Each records what happened on the timeline and says i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from bot.gameday.best_effort import best_effort
+from bot.gameday.outbound import CallOutcome, HttpCaller, OutboundRequest, sends
 from bot.gameday.ports import Announcer, GameDayTx
 from bot.gameday.posting import What
 from bot.gameday.sbom import find_package
@@ -16,10 +16,7 @@ from bot.gameday.timeline import Kind
 LOG_LINE = "log_line"
 
 
-class HttpCaller(Protocol):
-    """The one way the core reaches an HTTP target: returns the status (0 when nothing answered)."""
-
-    def call(self, method: str, url: str, body: str | None = None, json: object = None) -> int: ...
+__all__ = ["LOG_LINE", "HttpCaller", "MoreSteps"]
 
 
 class MoreSteps:
@@ -68,29 +65,66 @@ class MoreSteps:
         else:
             tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": "logs"})
 
-    def http_probe(self, tx: GameDayTx, index: int, spec: HttpProbeSpec) -> None:
-        statuses = [self._call(spec.method, spec.url, spec.body, None) for _ in range(spec.count)]
-        ok = all(status in spec.expect for status in statuses)
+    def http_probe(self, tx: GameDayTx, index: int, spec: HttpProbeSpec, hosts: list[str]) -> None:
+        request = OutboundRequest(spec.method, spec.url, dict(spec.headers), spec.body)
+        if not sends(tx.record):
+            self._would_send(tx, index, "http", request, spec.count)
+            return
+        outcomes = [self._call(request, hosts) for _ in range(spec.count)]
+        statuses = [outcome.status for outcome in outcomes]
+        problem = next((outcome.problem for outcome in outcomes if outcome.problem), None)
+        ok = problem is None and all(status in spec.expect for status in statuses)
         tx.append(
             Kind.HTTP_PROBED,
             self.now(),
             None,
-            {"step": index, "url": spec.url, "statuses": statuses, "expected": spec.expect, "ok": ok},
+            {
+                "step": index,
+                "url": spec.url,
+                "statuses": statuses,
+                "expected": spec.expect,
+                "ok": ok,
+                "problem": problem,
+                "redirects": list(outcomes[-1].redirects),
+            },
         )
         verdict = "as expected" if ok else f"NOT as expected ({', '.join(map(str, spec.expect))})"
         shown = ", ".join(str(s or "no answer") for s in statuses)
-        self._say(tx, f"HTTP probe: {spec.count} x {spec.method} {spec.url} answered {shown}: {verdict}.")
+        said = f"HTTP probe: {spec.count} x {spec.method} {spec.url} answered {shown}: {verdict}."
+        self._say(tx, said + (f" Stopped: {problem}." if problem else ""))
 
-    def webhook(self, tx: GameDayTx, index: int, spec: WebhookSpec) -> None:
+    def webhook(self, tx: GameDayTx, index: int, spec: WebhookSpec, hosts: list[str]) -> None:
         payload = {
             **spec.payload,
             "gameday_id": tx.record.id,
             "scenario": tx.record.scenario_id,
             "step": index,
         }
-        status = self._call("POST", spec.url, None, payload)
-        tx.append(Kind.WEBHOOK_CALLED, self.now(), None, {"step": index, "url": spec.url, "status": status})
-        self._say(tx, f"Webhook {spec.url} answered {status or 'nothing'}.")
+        request = OutboundRequest("POST", spec.url, dict(spec.headers), json=payload)
+        if not sends(tx.record):
+            self._would_send(tx, index, "webhook", request, 1)
+            return
+        outcome = self._call(request, hosts)
+        tx.append(
+            Kind.WEBHOOK_CALLED,
+            self.now(),
+            None,
+            {
+                "step": index,
+                "url": spec.url,
+                "status": outcome.status,
+                "problem": outcome.problem,
+                "redirects": list(outcome.redirects),
+            },
+        )
+        said = f"Webhook {spec.url} answered {outcome.status or 'nothing'}."
+        self._say(tx, said + (f" Stopped: {outcome.problem}." if outcome.problem else ""))
+
+    def _would_send(self, tx: GameDayTx, index: int, to: str, request: OutboundRequest, count: int) -> None:
+        """A dry run's report of a call it did not make: on the timeline and in the thread."""
+        tx.append(Kind.WOULD_SEND, self.now(), None, {"step": index, "to": to, "request": request.shown()})
+        times = f"{count} x " if count > 1 else ""
+        self._say(tx, f"Dry run: {to} step would have sent {times}{request.sentence()}; nothing was sent.")
 
     def sbom(self, tx: GameDayTx, index: int, spec: SbomSpec) -> None:
         match = find_package(spec.document or {}, spec.package)
@@ -107,10 +141,10 @@ class MoreSteps:
             text = f"SBOM: {spec.package} is not in {spec.file}."
         self._say(tx, text)
 
-    def _call(self, method: str, url: str, body: str | None, json: object) -> int:
+    def _call(self, request: OutboundRequest, hosts: list[str]) -> CallOutcome:
         if self.http is None:
-            return 0
-        return self.http.call(method, url, body=body, json=json)
+            return CallOutcome(0, "no HTTP caller is configured")
+        return self.http.call(request, hosts)
 
     def _say(self, tx: GameDayTx, text: str) -> None:
         best_effort(lambda: self.announcer.say(tx.record, text, f"note:{len(tx.events)}"), "a step result")

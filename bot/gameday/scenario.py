@@ -7,14 +7,16 @@ reported instead of silently ignored.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from bot.gameday.alerts import stop_condition_problems
 from bot.gameday.durations import parse_duration
 from bot.gameday.fault_values import fault_value_problem
+from bot.gameday.outbound_url import UrlRefused, check_host, check_url, parse_url
+from bot.gameday.secret_refs import reference_problem, strings_in
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PRIMARY = "@primary"
@@ -60,6 +62,18 @@ class Guardrails(_Strict):
     dry_run: bool = False
     stop_on: list[dict[str, Any]] = []
     hosts: list[str] = []  # the only hosts http and webhook steps may call
+
+    @field_validator("hosts")
+    @classmethod
+    def _plain_host_names(cls, hosts: list[str]) -> list[str]:
+        """Each entry is read by the rule URLs are read by, so the comparison is exact."""
+        for host in hosts:
+            try:
+                check_host(host)
+            except UrlRefused as exc:
+                sentence = str(exc).replace("the URL's host", "the host")
+                raise ValueError(f"{host!r}: {sentence}") from None
+        return hosts
 
     @field_validator("stop_on")
     @classmethod
@@ -132,14 +146,68 @@ class LogsSpec(_Strict):
         return self
 
 
-class HttpProbeSpec(_Strict):
-    """Requests to a target the scenario allows (guardrails.hosts); each status is checked against expect."""
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
-    url: str = Field(pattern=r"^https?://")
+
+def _outbound_url(url: str) -> str:
+    """An http or webhook URL, read by the one parser calls use (``bot/gameday/outbound_url``)."""
+    problem = reference_problem(url)
+    if problem:
+        raise ValueError(problem)
+    try:
+        parse_url(url)
+    except UrlRefused as exc:
+        raise ValueError(str(exc)) from None
+    return url
+
+
+def _outbound_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+            raise ValueError(f"header {name} holds a line break or control character")
+        problem = reference_problem(value)
+        if problem:
+            raise ValueError(f"header {name}: {problem}")
+    return headers
+
+
+def _outbound_strings(data: object) -> None:
+    for text in strings_in(data):
+        problem = reference_problem(text)
+        if problem:
+            raise ValueError(problem)
+
+
+class HttpProbeSpec(_Strict):
+    """Requests to a target the scenario allows (guardrails.hosts); each status is checked against expect.
+
+    ``${env:NAME}`` in the url's path and query, a header or the body is read from the environment
+    only when the call is made (``bot/gameday/secret_refs``)."""
+
+    url: str
     method: Literal["GET", "POST", "HEAD"] = "GET"
     count: int = Field(1, ge=1, le=100)
     expect: list[int] = [200]
     body: str | None = None
+    headers: dict[str, str] = {}
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _outbound_url(url)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        return _outbound_headers(headers)
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, body: str | None) -> str | None:
+        _outbound_strings(body)
+        return body
 
 
 class SbomSpec(_Strict):
@@ -153,8 +221,25 @@ class SbomSpec(_Strict):
 class WebhookSpec(_Strict):
     """Call the team's pipeline or feature-flag service (a host in guardrails.hosts), on the timeline."""
 
-    url: str = Field(pattern=r"^https?://")
+    url: str
     payload: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _outbound_url(url)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        return _outbound_headers(headers)
+
+    @field_validator("payload")
+    @classmethod
+    def _payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        _outbound_strings(payload)
+        return payload
 
 
 StepKind = Literal["page", "say", "fault", "handoff", "logs", "http", "sbom", "webhook"]
@@ -239,13 +324,10 @@ class Scenario(_Strict):
                 spec = getattr(step, kind)
                 if spec is None:
                     continue
-                host = urlsplit(spec.url).hostname or ""
-                if host not in self.guardrails.hosts:
-                    allowed = ", ".join(self.guardrails.hosts) or "none"
-                    raise StepOrderError(
-                        f"{host or spec.url} is not in guardrails.hosts ({allowed}); add it there first",
-                        ("steps", index, kind, "url"),
-                    )
+                try:
+                    check_url(spec.url, self.guardrails.hosts)
+                except UrlRefused as exc:
+                    raise StepOrderError(str(exc), ("steps", index, kind, "url")) from None
         return self
 
     @model_validator(mode="after")

@@ -25,6 +25,9 @@ class Kind(StrEnum):
     SAID = "said"
     HTTP_PROBED = "http_probed"  # data: step, url, statuses, expected, ok
     WEBHOOK_CALLED = "webhook_called"  # data: step, url, status
+    WOULD_SEND = (
+        "would_send"  # dry run: data step, to ("http" | "webhook" | "pagerduty"), request (unresolved)
+    )
     FAULT_INTENT = (
         "fault_intent"  # committed before the driver is called: data fault_id, type, driver, expires_at
     )

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.debrief.render import redacted, render_redacted
 from bot.gameday import metrics
+from bot.gameday.outbound import OutboundRequest, sends
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
@@ -92,7 +93,7 @@ class SlackAnnouncer:
 
     def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
         self.client.chat_delete(channel=record.channel, ts=message_ts)
-        if page_id is not None and self.pagerduty is not None:
+        if page_id is not None and self.pagerduty is not None and sends(record):
             try:
                 self.pagerduty.resolve_pages(record.id, [page_id])
             except PagerDutyError:
@@ -150,11 +151,15 @@ class SlackAnnouncer:
         )
 
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
-        text = render("page", spec=spec, responder=responder)
+        text = render("page", spec=spec, responder=responder, dry_run=not sends(record))
         ts = self._post(record, text, blocks.page_blocks(text, page_id), key)
         count_page(spec.severity)
         if self.pagerduty is not None:
             links = [("Runbook", spec.runbook)] if spec.runbook else []
+            if not sends(record):
+                request = self._would_trigger(record, page_id, spec)
+                self._post(record, render("would_send", to="PagerDuty", request=request.sentence()))
+                return ts
             try:
                 self.pagerduty.trigger(
                     page_id,
@@ -168,6 +173,18 @@ class SlackAnnouncer:
             except PagerDutyError:
                 log.exception("PagerDuty did not take page %s of %s; Slack has it", page_id, record.id)
         return ts
+
+    def page_outbound(self, record: GameDayRecord, page_id: str, spec: PageSpec) -> list[dict[str, object]]:
+        if self.pagerduty is None:
+            return []
+        return [self._would_trigger(record, page_id, spec).shown()]
+
+    def _would_trigger(self, record: GameDayRecord, page_id: str, spec: PageSpec) -> OutboundRequest:
+        assert self.pagerduty is not None
+        links = [("Runbook", spec.runbook)] if spec.runbook else []
+        return self.pagerduty.would_trigger(
+            page_id, record.id, spec.summary, spec.severity, f"sce/{record.scenario_id}", links=links
+        )
 
     def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str:
         count_page(page.severity)
@@ -195,7 +212,7 @@ class SlackAnnouncer:
         return self._post(record, render("fault", spec=spec, verb=verb, detail=detail))
 
     def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
-        if self.pagerduty is not None:
+        if self.pagerduty is not None and sends(record):
             try:
                 self.pagerduty.resolve_pages(record.id, [p.id for p in debrief.pages])
             except PagerDutyError:
