@@ -7,8 +7,10 @@ the whole body, so the same signature means the same request: the guard remember
 its window has closed, and only the first arrival has an effect. Slack's own retries of an event are
 no threat either way: the event id already makes a retry a no-op.
 
-On SQLite (one process) the guard lives in memory; with PostgreSQL (replicas behind one URL) it is a
-table every replica shares (``storage/replay_store.py``), so a replay sent to another replica is caught.
+With PostgreSQL (replicas behind one URL) the guard is a table every replica shares
+(``storage/replay_store.py``), so a replay sent to another replica is caught. On SQLite (one process) it
+answers from memory and writes the same table behind, at most half a second later, so a restart reads
+back the windows still open and a replay sent just after a restart is caught too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ PRUNE_EVERY_SECONDS = 60.0
 class ReplayGuard(Protocol):
     def first_time(self, key: str, expires_at: float, now: float) -> bool:
         """Remember ``key`` until ``expires_at``; False when it is already remembered (a replay)."""
+        ...
+
+    def close(self) -> None:
+        """Write what is remembered where the next process will find it (when there is such a place)."""
         ...
 
 
@@ -46,6 +52,10 @@ class MemoryReplayGuard:
         self._lock = threading.Lock()
         self._pruned_at = 0.0
 
+    def remember(self, key: str, expires_at: float) -> None:
+        with self._lock:
+            self._seen[key] = max(expires_at, self._seen.get(key, 0.0))
+
     def first_time(self, key: str, expires_at: float, now: float) -> bool:
         with self._lock:
             if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
@@ -56,3 +66,6 @@ class MemoryReplayGuard:
                 return False
             self._seen[key] = expires_at
             return True
+
+    def close(self) -> None:
+        pass  # nothing outlives the process

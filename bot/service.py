@@ -25,7 +25,7 @@ from bot.slack.channel_members import ChannelMembers
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate
-from storage.replay_store import SqlReplayGuard
+from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
 
@@ -58,6 +58,7 @@ class Services:
         self.inbox.close()
         self.timers.stop()
         self.announcer.status_line.close()
+        self.replay.close()  # the signatures taken are written, so a replay after a restart is caught too
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -151,5 +152,5 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         inbox,
         ChannelMembers(client, clock.now, settings.admins),
         schedule,
-        SqlReplayGuard(store.engine) if concurrent else MemoryReplayGuard(),  # replicas share theirs
+        SqlReplayGuard(store.engine) if concurrent else WrittenBehindReplayGuard(store.engine),
     )

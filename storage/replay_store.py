@@ -1,14 +1,21 @@
-"""The replay guard replicas share: one row per signed request seen, kept until its window closes."""
+"""The replay guard in the database: one row per signed request seen, kept until its window closes."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 from sqlalchemy import Engine, Table, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.replay_guard import PRUNE_EVERY_SECONDS
+from bot.replay_guard import PRUNE_EVERY_SECONDS, MemoryReplayGuard
 from storage.tables import SeenRequestRow
 
 SEEN_TABLE: Table = SeenRequestRow.__table__  # type: ignore[attr-defined]
+WRITE_BEHIND_SECONDS = 0.5
+log = logging.getLogger(__name__)
 
 
 class SqlReplayGuard:
@@ -36,7 +43,7 @@ class SqlReplayGuard:
                     .returning(table.c.key)
                 )
                 inserted = connection.execute(statement).first() is not None
-            else:  # SQLite keeps its guard in memory; this path serves tests of the table itself
+            else:  # SQLite answers from memory (WrittenBehindReplayGuard); this path tests the table itself
                 seen = connection.execute(
                     select(func.count()).select_from(table).where(table.c.key == key)
                 ).scalar_one()
@@ -47,3 +54,62 @@ class SqlReplayGuard:
                 connection.execute(delete(table).where(table.c.expires_at <= now))
                 self._pruned_at = now
         return inserted
+
+    def close(self) -> None:
+        pass  # every row is already committed
+
+
+class WrittenBehindReplayGuard:
+    """SQLite's guard: answered from memory (no wait for the one write lock before Slack's ack), the keys
+    written to the table every half second, and the windows still open read back at start-up."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.memory = MemoryReplayGuard()
+        self._pending: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pruned_at = 0.0
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(SEEN_TABLE.c.key, SEEN_TABLE.c.expires_at).where(SEEN_TABLE.c.expires_at > time.time())
+            ).all()
+        for key, expires_at in rows:
+            self.memory.remember(key, expires_at)
+        self._thread = threading.Thread(target=self._write_behind, name="sce-replay-guard", daemon=True)
+        self._thread.start()
+
+    def first_time(self, key: str, expires_at: float, now: float) -> bool:
+        if not self.memory.first_time(key, expires_at, now):
+            return False
+        with self._lock:
+            self._pending.append({"key": key, "expires_at": expires_at})
+        return True
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._pending = self._pending, []
+        now = time.time()
+        prune = now - self._pruned_at >= PRUNE_EVERY_SECONDS
+        if not rows and not prune:
+            return
+        try:
+            with self.engine.begin() as connection:
+                if rows:
+                    connection.execute(insert(SEEN_TABLE).prefix_with("OR IGNORE"), rows)
+                if prune:
+                    connection.execute(delete(SEEN_TABLE).where(SEEN_TABLE.c.expires_at <= now))
+            self._pruned_at = now if prune else self._pruned_at
+        except SQLAlchemyError as exc:  # memory still guards this process; the next flush tries again
+            log.warning("could not write %d seen request(s): %s", len(rows), exc.__class__.__name__)
+            with self._lock:
+                self._pending[:0] = rows
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.flush()
+
+    def _write_behind(self) -> None:
+        while not self._stop.wait(WRITE_BEHIND_SECONDS):
+            self.flush()

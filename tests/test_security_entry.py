@@ -24,6 +24,7 @@ import requests
 from bot_process import ROOT, SIGNING_SECRET, BotProcess
 from databases import POSTGRES_URL, fresh_postgres_url
 from slack_bolt.request import BoltRequest
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.hooks import hooks_app
@@ -39,7 +40,7 @@ from bot.workspace.delivery import sign
 from bot.workspace.server import LocalWorkspace
 from bot.workspace.state import Message
 from storage.database import make_engine, migrate
-from storage.replay_store import SqlReplayGuard
+from storage.replay_store import SEEN_TABLE, SqlReplayGuard, WrittenBehindReplayGuard
 
 HOOK_SECRET = "entry-hook-secret"
 USERS = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
@@ -400,6 +401,35 @@ def test_the_replay_guard_takes_a_key_once_until_its_window_closes(kind: str, tm
     # once a minute, keys whose window has closed are forgotten (their requests are refused as stale)
     assert guard.first_time(request_key("slack", "v0=bb"), now + 2000, now + 400)
     assert guard.first_time(a, now + 2000, now + 1000)
+    guard.close()
+
+
+def test_on_sqlite_a_replay_just_after_a_restart_is_caught(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    migrate(engine)
+    now = time.time()
+    before = WrittenBehindReplayGuard(engine)
+    taken, closed = request_key("slack", "v0=taken"), request_key("slack", "v0=closed")
+    assert before.first_time(taken, now + 301, now)
+    assert before.first_time(closed, now - 1, now - 302)  # its window closed a second ago
+    before.close()  # SIGTERM: what was taken is written
+    after = WrittenBehindReplayGuard(engine)
+    assert not after.first_time(taken, now + 301, now + 5)
+    assert after.first_time(request_key("slack", "v0=new"), now + 301, now + 5)
+    assert after.first_time(closed, now + 301, now + 5)  # not read back: refused as stale anyway
+    # written behind: without a close, the next process still finds it within half a second
+    fresh = request_key("slack", "v0=fresh")
+    assert after.first_time(fresh, now + 301, now + 6)
+    wait_until(lambda: written(engine, fresh), "the key written behind", timeout=5)
+    another = WrittenBehindReplayGuard(engine)
+    assert not another.first_time(fresh, now + 301, now + 7)
+    another.close()
+    after.close()
+
+
+def written(engine: Any, key: str) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.execute(select(SEEN_TABLE.c.key).where(SEEN_TABLE.c.key == key)).first())
 
 
 # --- the process: every port it listens on -----------------------------------------------------------------
