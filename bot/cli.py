@@ -88,7 +88,7 @@ def validate(
 ) -> None:
     """Check scenario files; every problem is reported as file:line: field: what is wrong."""
     from bot.gameday.attachments import with_attachments
-    from bot.gameday.guardrails import deployment_refusals, image_refusals
+    from bot.gameday.guardrails import ceiling_refusals, deployment_refusals, image_refusals
     from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
 
     target = path or Settings.from_env().scenarios_dir
@@ -113,6 +113,7 @@ def validate(
             continue
         refusals = deployment_refusals(loaded.scenario, allowed) if allowed else []
         refusals += image_refusals(loaded.scenario, settings.allowed_attack_images)
+        refusals += ceiling_refusals(loaded.scenario, settings.max_ttl)
         references = _unlisted_references(file, secrets)
         refusals += references if secrets else []
         unchecked_references = unchecked_references or bool(references and not secrets)
@@ -236,4 +237,10 @@ def history(scenario: str, format: str = typer.Option("text", "--format", "-f"))
 
 
 def main() -> None:
-    cli()
+    from bot.config import SettingError
+
+    try:
+        cli()
+    except SettingError as exc:  # a setting that cannot be read is one sentence, not a traceback
+        typer.echo(f"sce: {exc}", err=True)
+        raise SystemExit(2) from None
