@@ -21,12 +21,21 @@ class ScenarioCatalog:
         return [path.stem for path in scenario_files(self.directory)]
 
     def load(self, scenario_id: str) -> LoadedScenario:
-        """Load one scenario by id; ScenarioError for a broken file, UnknownScenario for a wrong name."""
+        """Load one scenario by id with its attachments read in (``load_file`` then ``attach``)."""
+        return self.attach(self.load_file(scenario_id))
+
+    def load_file(self, scenario_id: str) -> LoadedScenario:
+        """Load one scenario file by id, attachments not yet read; ScenarioError for a broken file,
+        UnknownScenario for a wrong name."""
         for path in scenario_files(self.directory):
             if path.stem == scenario_id:
-                return with_attachments(load_scenario_file(path), self.directory)
+                return load_scenario_file(path)
         available = ", ".join(self.ids()) or "(none: add YAML files to the scenarios directory)"
         raise UnknownScenario(f"There is no scenario `{literal(scenario_id)}`. Available: {available}.")
+
+    def attach(self, loaded: LoadedScenario) -> LoadedScenario:
+        """Read a scenario's ``logs.file`` and ``sbom.file`` in (slow work: never before Slack's ack)."""
+        return with_attachments(loaded, self.directory)
 
     def load_all(self) -> tuple[list[LoadedScenario], list[ScenarioError]]:
         loaded, errors = [], []
