@@ -60,15 +60,27 @@ def register(app: App, desk: CommandDesk) -> None:
             ack(text=f"Working on `/sce {parsed.name}`; the answer follows here.")
             # the answer follows from the worker that finishes it, not from this listener thread
             work.add_done_callback(
-                lambda done: _deliver(
-                    _finished(done.result, parsed.name), afterwards, afterwards, scenario, after_ack
-                )
+                lambda done: _answer_later(done.result, parsed.name, scenario, afterwards, after_ack)
             )
             return
         except Exception:
             log.exception("/sce %s failed", parsed.name)
             reply = FAILED
         _deliver(reply, with_ack, afterwards, scenario, after_ack)
+
+
+def _answer_later(
+    result: Callable[[], Reply],
+    name: str,
+    scenario: str,
+    afterwards: Callable[[str], None],
+    after_ack: ThreadPoolExecutor,
+) -> None:
+    """The answer of a command that outlived its ack, sent from the worker that finished it."""
+    try:
+        _deliver(_finished(result, name), afterwards, afterwards, scenario, after_ack)
+    except Exception:
+        log.exception("the answer to /sce %s could not be sent", name)
 
 
 def _finished(result: Callable[[], Reply], name: str) -> Reply:
