@@ -429,3 +429,56 @@ def test_apply_refuses_a_ttl_over_the_ceiling_as_the_last_line() -> None:
     assert Kind.FAULT_APPLIED not in kinds and Kind.FAULT_INTENT not in kinds
     assert ("fault", "refused simulated.pod-delete") in core.announcer.posts
     assert core.faults.active == {}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    levels=st.integers(1, 12),
+    branching=st.integers(1, 12),
+    leaves=st.integers(1, 8),
+    merge=st.booleans(),
+)
+def test_an_alias_chain_is_refused_exactly_when_it_expands_past_the_limit(
+    levels: int, branching: int, leaves: int, merge: bool
+) -> None:
+    """Every shape of nested aliases or merges: refused iff what it adds beyond the text passes 10,000."""
+    if merge:  # level i: {<<: [*l(i-1) x branching], own: i}
+        lines = ["l0: &l0 {" + ", ".join(f"k{j}: {j}" for j in range(leaves)) + "}"]
+        lines += [
+            f"l{i}: &l{i} {{<<: [{', '.join([f'*l{i - 1}'] * branching)}], own{i}: {i}}}"
+            for i in range(1, levels + 1)
+        ]
+        # a mapping counts itself and its keys and values; a merge adds the merged node's whole subtree
+        size = [1 + 2 * leaves]
+        for _ in range(levels):
+            size.append(1 + 1 + 1 + branching * size[-1] + 2)  # mapping, "<<", the list, the aliases, own
+    else:  # level i: [*l(i-1) x branching]
+        lines = ["l0: &l0 [" + ", ".join(["x"] * leaves) + "]"]
+        lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * branching)}]" for i in range(1, levels + 1)]
+        size = [1 + leaves]
+        for _ in range(levels):
+            size.append(1 + branching * size[-1])
+    aliases = levels * branching
+    added = sum(
+        branching * (size[i - 1] - 1) for i in range(1, levels + 1)
+    )  # each alias: its subtree less itself
+    text = scenario("drill", "x-chain:\n" + "\n".join("  " + line for line in lines) + "\n" + STEP)
+    with pytest.raises(ScenarioError) as caught:  # x-chain is an unknown field: refused either way
+        parse_scenario(text, "s.yaml")
+    refused_for_aliases = "expand the document by more than 10,000 values" in str(caught.value)
+    assert refused_for_aliases == (added > 10_000), (added, aliases, str(caught.value))
+
+
+@pytest.mark.timeout(10)
+def test_a_rotation_file_is_read_as_carefully_as_a_scenario(tmp_path: Path) -> None:
+    from bot.gameday.catalog import RotationCatalog
+    from bot.gameday.rotation import RotationError, parse_rotation
+
+    os.mkfifo(tmp_path / "secops.yaml")
+    with pytest.raises(
+        RotationError, match=r"^The rotation file secops.yaml is a named pipe, not a regular file\.$"
+    ):
+        RotationCatalog(tmp_path).text_for("secops")
+    levels = ["m0: &m0 {a: 1, b: 2}"] + [f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}" for i in range(1, 40)]
+    with pytest.raises(RotationError, match=r"^r.yaml: aliases \(here \*m.* \(line \d+\)$"):
+        parse_rotation("\n".join(levels) + "\n", "r.yaml")

@@ -148,3 +148,24 @@ def test_abort_answers_and_reverts_while_every_other_command_is_stuck_on_a_slow_
         assert gate.waiting == 8  # the abort did not wait for them, nor they for it
     finally:
         gate.released.set()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("tail", "words"),
+    [
+        ("x: " + "[" * 50_000 + "]" * 50_000 + "\n", "is nested deeper than 32 levels"),
+        ("\n".join(f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}" for i in range(1, 40)), "aliases (here *m"),
+        ("#" * (300 * 1024), "is larger than 256 KiB"),
+    ],
+    ids=["deep", "merge bomb", "large"],
+)
+def test_start_refuses_a_hostile_scenario_in_its_ack_with_one_sentence(
+    live: tuple[Services, WorkspaceClient], tail: str, words: str
+) -> None:
+    services, people = live
+    folder = services.settings.scenarios_dir
+    (folder / "hostile.yaml").write_text("id: hostile\nm0: &m0 {a: 1}\n" + tail + "\n")
+    ack = people.slash("UFAC", "/sce", "start hostile oncall=<@U1> secondary=<@U2>")
+    assert ack["text"].startswith(f"{folder / 'hostile.yaml'}:") and words in ack["text"], ack
+    assert "\n" not in ack["text"] and services.store.active_in_channel("C1") == []
