@@ -37,7 +37,7 @@ def with_attachments(loaded: LoadedScenario, directory: Path) -> LoadedScenario:
     """The scenario with every ``logs.file`` and ``sbom.file`` read in; unchanged when it has none."""
     if not has_attachments(loaded):
         return loaded
-    data: dict[str, Any] = yaml.safe_load(loaded.text)
+    data: dict[str, Any] = yaml.safe_load(loaded.text)  # already within FILE_LIMITS
     budget = [ATTACHMENTS_MAX_BYTES]
     for index, step in enumerate(data["steps"]):
         logs, sbom = step.get("logs") or {}, step.get("sbom") or {}
@@ -55,7 +55,9 @@ def with_attachments(loaded: LoadedScenario, directory: Path) -> LoadedScenario:
                 _refuse(loaded, where, f"{sbom['file']} is not JSON (CycloneDX or SPDX)")
             if _depth(sbom["document"]) > SBOM_MAX_DEPTH:
                 _refuse(loaded, where, f"{sbom['file']} is nested deeper than {SBOM_MAX_DEPTH} levels")
-    text = "# attachments read in when the game day started\n" + yaml.safe_dump(data, sort_keys=False)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    dumped = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=False)
+    text = "# attachments read in when the game day started\n" + dumped
     scenario = parse_scenario(text, loaded.path, limits=STORED_LIMITS)
     return LoadedScenario(scenario=scenario, text=text, path=loaded.path)
 

@@ -62,7 +62,7 @@ def parse_scenario(text: str, source: str = "<scenario>", limits: ScenarioLimits
     try:
         check_text_size(len(text), limits)
         check_structure(text, limits)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=limits.loader)
         if node is None or not isinstance(node, yaml.MappingNode):
             raise ScenarioError(
                 [ScenarioProblem(source, 1, "", "a scenario must be a YAML mapping (id, title, ...)")]
