@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.gameday.timeline import Kind
 from bot.server import HttpServer
 from bot.service import Services, build_services
-from bot.slack.app import create_app
+from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
@@ -83,7 +83,7 @@ def live(tmp_path: Path) -> Iterator[tuple[Services, WorkspaceClient]]:
         rotations_dir=tmp_path / "none",
     )
     services = build_services(settings, simulate_faults=True)
-    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
     server.start()
     workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
     people = WorkspaceClient(workspace.base_url)
