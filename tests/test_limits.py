@@ -482,3 +482,27 @@ def test_a_rotation_file_is_read_as_carefully_as_a_scenario(tmp_path: Path) -> N
     levels = ["m0: &m0 {a: 1, b: 2}"] + [f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}" for i in range(1, 40)]
     with pytest.raises(RotationError, match=r"^r.yaml: aliases \(here \*m.* \(line \d+\)$"):
         parse_rotation("\n".join(levels) + "\n", "r.yaml")
+
+
+REDACTION_ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "a.a.a. after a keyword": lambda n: "token " + "a." * n,
+    "a-a-a- after a keyword": lambda n: "token " + "a-" * n,
+    "jwt-like words": lambda n: "eyJaaaaaaaaaa." * n,
+    "dots after token=": lambda n: "?token=" + "." * n,
+    "bearer and digits": lambda n: "bearer " + "1" * n,
+    "bearer bearer": lambda n: "bearer " * n,
+    "authorization: x n": lambda n: "authorization: " * n,
+    "a://a://": lambda n: "a://" * n,
+    "userinfo colons": lambda n: "https://" + "a:" * n,
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", list(REDACTION_ADVERSARIAL))
+def test_redaction_of_a_hostile_note_runs_in_linear_time(name: str) -> None:
+    """Notes and replies people type are redacted for every debrief: "token a.a.a..." took 7 s at 40 kB."""
+    from bot.gameday.redaction import redact
+
+    make = REDACTION_ADVERSARIAL[name]
+    small, large = _cost(make(2000), redact), _cost(make(20000), redact)
+    assert large <= 30 * small + 0.005, (name, small, large)
