@@ -359,6 +359,9 @@ def test_a_reply_longer_than_slack_allows_is_read_to_the_limit_only() -> None:
     assert parse_reply("handing off to <@U2>" + " x" * 30_000) == HandOff("U2")
     assert parse_reply("handing off to " + "x" * 40_000 + " <@U2>") is None
     assert parse_command("note " + "y" * 100_000).rest == "y" * (40_000 - 5)
+    from bot.gameday.alerts import alert_from_slack_message
+
+    assert len(alert_from_slack_message("C1", "incident " * 10_000, "1.5").text) == 40_000
 
 
 @settings(max_examples=200, deadline=None)
