@@ -108,8 +108,13 @@ def test_start_acks_before_it_reads_the_scenarios_attachments(
         assert services.store.active_in_channel("C1") == []
     finally:
         gate.released.set()
-    wait_until(lambda: services.store.active_in_channel("C1"), what="the game day")
+    wait_until(lambda: started(people) == 1, what="the start's own answer")
     assert "second line" in services.store.active_in_channel("C1")[0].scenario_text
+
+
+def started(people: WorkspaceClient) -> int:
+    """How many starts have answered that their game day started."""
+    return sum(" started: " in (e.get("text") or "") for e in people.ephemerals("UFAC"))
 
 
 @pytest.mark.timeout(60)
@@ -135,7 +140,10 @@ def test_abort_answers_and_reverts_while_every_other_command_is_stuck_on_a_slow_
         with ThreadPoolExecutor(len(stuck_channels)) as senders:
             acks = list(
                 senders.map(
-                    lambda channel: people.slash("UFAC", "/sce", "start faulty", channel), stuck_channels
+                    lambda channel: people.slash(
+                        "UFAC", "/sce", "start faulty oncall=<@U1> secondary=<@U2>", channel
+                    ),
+                    stuck_channels,
                 )
             )
         assert all(a["text"] == "Working on `/sce start`; the answer follows here." for a in acks), acks
@@ -148,6 +156,8 @@ def test_abort_answers_and_reverts_while_every_other_command_is_stuck_on_a_slow_
         assert gate.waiting == 8  # the abort did not wait for them, nor they for it
     finally:
         gate.released.set()
+    # the stuck starts go on once the disk is back: each starts its game day and says so
+    wait_until(lambda: started(people) == 1 + len(stuck_channels), what="every stuck start's answer")
 
 
 @pytest.mark.timeout(30)
