@@ -509,3 +509,22 @@ def test_redaction_of_a_hostile_note_runs_in_linear_time(name: str) -> None:
     make = REDACTION_ADVERSARIAL[name]
     small, large = _cost(make(2000), redact), _cost(make(20000), redact)
     assert large <= 30 * small + 0.005, (name, small, large)
+
+
+def test_a_bad_sce_max_ttl_is_one_sentence_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from bot.cli import main
+
+    path = tmp_path / "faulty.yaml"
+    path.write_text(FAULTY)
+    monkeypatch.setenv("SCE_MAX_TTL", "a while")
+    monkeypatch.setattr(sys, "argv", ["sce", "validate", str(path)])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "sce: SCE_MAX_TTL: 'a while' is not a duration; use forms like 90s, 5m or 1h30m\n"
+    )
