@@ -17,6 +17,7 @@ import yaml
 
 KIB = 1024
 MIB = 1024 * KIB
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, when PyYAML was built with it
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ STORED_LIMITS = ScenarioLimits(
     max_expansion=FILE_LIMITS.max_expansion,
     max_steps=FILE_LIMITS.max_steps,
     max_text=None,
-    loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+    loader=_FAST_LOADER,
 )
 """Scenario text with its attachments read in (an SBOM's own strings may be long). It is our own YAML
 dump, megabytes of it at worst, so it is read with libyaml when PyYAML has it (ten times faster)."""
@@ -73,12 +74,25 @@ def check_text_size(size: int, limits: ScenarioLimits) -> None:
 def check_structure(text: str, limits: ScenarioLimits) -> None:
     """Walk YAML's events once: depth, long texts and what aliases expand to; LimitExceeded on the first.
 
-    Syntax errors are left to PyYAML (they raise its own MarkedYAMLError, with a line).
+    Syntax errors are left to PyYAML (they raise its own MarkedYAMLError, with a line). The events are
+    read with libyaml when PyYAML has it: PyYAML's own scanner takes a second over a line of 100,000
+    ``[``; where libyaml stops at a syntax error, PyYAML's reader checks the whole text again, so no part
+    of what PyYAML will compose goes unchecked.
     """
+    if limits.loader is not _FAST_LOADER:
+        try:
+            _check_events(text, limits, _FAST_LOADER)
+            return
+        except yaml.YAMLError:
+            pass
+    _check_events(text, limits, limits.loader)
+
+
+def _check_events(text: str, limits: ScenarioLimits, loader: Any) -> None:
     open_nodes: list[tuple[str | None, int]] = []  # (anchor, nodes counted when it opened)
     sizes: dict[str, int] = {}  # anchor -> nodes in its subtree, once it is complete
     written = expanded = 0
-    for event in yaml.parse(text, Loader=limits.loader):
+    for event in yaml.parse(text, Loader=loader):
         line = event.start_mark.line + 1 if event.start_mark else 1
         if isinstance(event, yaml.AliasEvent):
             anchor = event.anchor or ""
