@@ -528,3 +528,11 @@ def test_a_bad_sce_max_ttl_is_one_sentence_from_the_command_line(
     assert capsys.readouterr().err == (
         "sce: SCE_MAX_TTL: 'a while' is not a duration; use forms like 90s, 5m or 1h30m\n"
     )
+
+
+def test_a_lone_surrogate_is_a_problem_for_both_readers() -> None:
+    from bot.gameday.scenario_limits import STORED_LIMITS
+
+    for limits in (None, STORED_LIMITS):
+        with pytest.raises(ScenarioError):
+            parse_scenario("id: \ud800\n", "s.yaml", **({"limits": limits} if limits else {}))

@@ -87,6 +87,8 @@ def parse_scenario(text: str, source: str = "<scenario>", limits: ScenarioLimits
         raise ScenarioError([ScenarioProblem(source, 1, "", f"YAML syntax: {exc}")]) from None
     except RecursionError:
         raise ScenarioError([ScenarioProblem(source, 1, "", "YAML is nested too deeply")]) from None
+    except UnicodeError:  # libyaml, for stored text, cannot encode a lone surrogate
+        raise ScenarioError([ScenarioProblem(source, 1, "", "is not UTF-8 text")]) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

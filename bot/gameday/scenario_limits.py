@@ -83,7 +83,7 @@ def check_structure(text: str, limits: ScenarioLimits) -> None:
         try:
             _check_events(text, limits, _FAST_LOADER)
             return
-        except yaml.YAMLError:
+        except (yaml.YAMLError, UnicodeError):  # libyaml cannot even encode a lone surrogate
             pass
     _check_events(text, limits, limits.loader)
 
