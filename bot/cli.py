@@ -88,7 +88,7 @@ def validate(
 ) -> None:
     """Check scenario files; every problem is reported as file:line: field: what is wrong."""
     from bot.gameday.attachments import with_attachments
-    from bot.gameday.guardrails import deployment_refusals, image_refusals
+    from bot.gameday.guardrails import ceiling_refusals, deployment_refusals, image_refusals
     from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
 
     target = path or Settings.from_env().scenarios_dir
@@ -113,6 +113,7 @@ def validate(
             continue
         refusals = deployment_refusals(loaded.scenario, allowed) if allowed else []
         refusals += image_refusals(loaded.scenario, settings.allowed_attack_images)
+        refusals += ceiling_refusals(loaded.scenario, settings.max_ttl)
         references = _unlisted_references(file, secrets)
         refusals += references if secrets else []
         unchecked_references = unchecked_references or bool(references and not secrets)
@@ -138,17 +139,31 @@ def validate(
 def _unlisted_references(file: Path, secrets: frozenset[str]) -> list[str]:
     from bot.gameday.inline_credentials import unlisted_references
 
-    return unlisted_references(file.read_text(encoding="utf-8"), str(file), secrets)
+    text = _scenario_text(file)
+    return unlisted_references(text, str(file), secrets) if text is not None else []
 
 
 def _inline_credentials(file: Path) -> list[object]:
     from bot.gameday.inline_credentials import inline_credentials
 
+    text = _scenario_text(file)
+    return list(inline_credentials(text, str(file))) if text is not None else []
+
+
+def _scenario_text(file: Path) -> str | None:
+    """The file's text when it is a regular file within the scenario limits; None and the validation
+    proper says why (a FIFO or /dev/zero is never read, an alias bomb never composed)."""
+    import yaml
+
+    from bot.gameday.file_reading import UnsafeFile, read_regular_file
+    from bot.gameday.scenario_limits import FILE_LIMITS, LimitExceeded, check_structure
+
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []  # the validation proper says why
-    return list(inline_credentials(text, str(file)))
+        text = read_regular_file(file, FILE_LIMITS.max_bytes).decode("utf-8")
+        check_structure(text, FILE_LIMITS)
+    except (UnsafeFile, UnicodeDecodeError, LimitExceeded, yaml.YAMLError):
+        return None
+    return text
 
 
 @cli.command()
@@ -236,4 +251,10 @@ def history(scenario: str, format: str = typer.Option("text", "--format", "-f"))
 
 
 def main() -> None:
-    cli()
+    from bot.config import SettingError
+
+    try:
+        cli()
+    except SettingError as exc:  # a setting that cannot be read is one sentence, not a traceback
+        typer.echo(f"sce: {exc}", err=True)
+        raise SystemExit(2) from None

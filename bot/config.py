@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.faults.attack_pod import DEFAULT_IMAGE
+from bot.gameday.durations import DurationError, parse_duration
+from bot.gameday.guardrails import DEFAULT_MAX_TTL
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///sce.db"
@@ -15,6 +17,22 @@ DEFAULT_DATABASE_URL = "sqlite:///sce.db"
 
 def _set(value: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip())
+
+
+class SettingError(ValueError):
+    """An environment variable that cannot be read; the message names it."""
+
+
+def _duration(value: str | None, name: str, default: float) -> float:
+    if not value:
+        return default
+    try:
+        seconds = parse_duration(value)
+    except DurationError as exc:
+        raise SettingError(f"{name}: {exc}") from None
+    if seconds <= 0:
+        raise SettingError(f"{name}: {value!r} must be longer than 0s")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,7 @@ class Settings:
     alert_webhook_secret: str | None = None
     alerts_channel: str | None = None
     scenario_secrets: frozenset[str] = frozenset()  # variables a scenario may name as ${env:NAME}
+    max_ttl: float = DEFAULT_MAX_TTL  # ceiling of every fault ttl and guardrails.max_duration
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +94,7 @@ class Settings:
             alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
             scenario_secrets=_set(env.get("SCE_SCENARIO_SECRETS")),
+            max_ttl=_duration(env.get("SCE_MAX_TTL"), "SCE_MAX_TTL", DEFAULT_MAX_TTL),
         )
 
     @property

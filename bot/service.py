@@ -110,6 +110,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         attack_images=settings.allowed_attack_images,
         http=RequestsCaller(referable=settings.scenario_secrets),
         shared=concurrent,
+        max_ttl=settings.max_ttl,
     )
     timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)
     holder.append(timers)

@@ -38,6 +38,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
+from bot.gameday.mentions import TEXT_LIMIT
+
 Source = Literal["alertmanager", "webhook", "slack"]
 AlertStatus = Literal["firing", "resolved"]
 
@@ -291,6 +293,7 @@ def parse_simple_alert(payload: object, received_at: float) -> Alert:
 
 def alert_from_slack_message(channel: str, text: str, ts: str) -> Alert:
     """A Slack message in a watched channel as an alert, timed by the message's own ``ts``."""
+    text = text[:TEXT_LIMIT]
     first_line = text.strip().splitlines()[0][:80] if text.strip() else "Slack message"
     return Alert(
         source="slack",

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.gameday.attachments import with_attachments
+from bot.gameday.file_reading import UnsafeFile, read_regular_file
 from bot.gameday.mentions import literal
+from bot.gameday.rotation import RotationError
 from bot.gameday.scenario_file import LoadedScenario, ScenarioError, load_scenario_file, scenario_files
+from bot.gameday.scenario_limits import FILE_LIMITS
 
 
 class UnknownScenario(LookupError):
@@ -21,12 +24,21 @@ class ScenarioCatalog:
         return [path.stem for path in scenario_files(self.directory)]
 
     def load(self, scenario_id: str) -> LoadedScenario:
-        """Load one scenario by id; ScenarioError for a broken file, UnknownScenario for a wrong name."""
+        """Load one scenario by id with its attachments read in (``load_file`` then ``attach``)."""
+        return self.attach(self.load_file(scenario_id))
+
+    def load_file(self, scenario_id: str) -> LoadedScenario:
+        """Load one scenario file by id, attachments not yet read; ScenarioError for a broken file,
+        UnknownScenario for a wrong name."""
         for path in scenario_files(self.directory):
             if path.stem == scenario_id:
-                return with_attachments(load_scenario_file(path), self.directory)
+                return load_scenario_file(path)
         available = ", ".join(self.ids()) or "(none: add YAML files to the scenarios directory)"
         raise UnknownScenario(f"There is no scenario `{literal(scenario_id)}`. Available: {available}.")
+
+    def attach(self, loaded: LoadedScenario) -> LoadedScenario:
+        """Read a scenario's ``logs.file`` and ``sbom.file`` in (slow work: never before Slack's ack)."""
+        return with_attachments(loaded, self.directory)
 
     def load_all(self) -> tuple[list[LoadedScenario], list[ScenarioError]]:
         loaded, errors = [], []
@@ -55,10 +67,20 @@ class RotationCatalog:
         """The named rotation's text; with no name, the only rotation there is (or None)."""
         files = self.files()
         if rotation_id is None:
-            return files[0].read_text(encoding="utf-8") if len(files) == 1 else None
+            return _rotation_text(files[0]) if len(files) == 1 else None
         for path in files:
             if path.stem == rotation_id:
-                return path.read_text(encoding="utf-8")
+                return _rotation_text(path)
         known = ", ".join(p.stem for p in files) or "none"
         # said in Slack: names the rotations there are, never where the server keeps them
         raise UnknownScenario(f"There is no rotation `{literal(rotation_id)}` (known: {known}).")
+
+
+def _rotation_text(path: Path) -> str:
+    """A rotation file, read as carefully as a scenario (no FIFO, no device, at most 256 KiB)."""
+    try:
+        return read_regular_file(path, FILE_LIMITS.max_bytes, "a rotation file").decode("utf-8")
+    except UnsafeFile as exc:
+        raise RotationError(f"The rotation file {path.name} {exc}.") from None
+    except UnicodeDecodeError:
+        raise RotationError(f"The rotation file {path.name} is not UTF-8 text.") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from bot.gameday.mentions import literal
+from bot.gameday.mentions import TEXT_LIMIT, literal
 
 USAGE = {
     "help": "/sce help",
@@ -51,8 +51,11 @@ def typed_id(word: str) -> str:
 
 
 def parse_command(text: str) -> Command:
-    """Split ``/sce`` text into a subcommand, positional args, ``key=value`` options and flags."""
-    raw = text.strip()
+    """Split ``/sce`` text into a subcommand, positional args, ``key=value`` options and flags.
+
+    Only the first ``TEXT_LIMIT`` characters are read.
+    """
+    raw = text[:TEXT_LIMIT].strip()
     if not raw:
         return Command("help")
     try:

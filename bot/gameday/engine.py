@@ -17,7 +17,13 @@ from typing import cast
 from bot.failpoints import crash_point
 from bot.gameday import metrics
 from bot.gameday.best_effort import best_effort
-from bot.gameday.guardrails import approval_refusal, check_fault_allowed, image_refusals
+from bot.gameday.guardrails import (
+    DEFAULT_MAX_TTL,
+    approval_refusal,
+    ceiling_refusals,
+    check_fault_allowed,
+    image_refusals,
+)
 from bot.gameday.inbox import Input
 from bot.gameday.injects import CHECK, ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
 from bot.gameday.mentions import literal
@@ -87,11 +93,14 @@ class Engine(ResponderInput):
         http: HttpCaller | None = None,
         shared: bool = False,
         attack_images: frozenset[str] = frozenset(),
+        max_ttl: float = DEFAULT_MAX_TTL,
     ):
         """``shared``: other processes write to the same store (PostgreSQL replicas). Posts people
         answer then stay inside their lock, so an answer another replica takes waits for them there.
         ``attack_images``: the images attack pods may run (SCE_ATTACK_IMAGES); empty leaves the check
-        to the driver, at apply."""
+        to the driver, at apply. ``max_ttl`` (SCE_MAX_TTL) is the ceiling of every fault ttl and of
+        the time box."""
+        self.max_ttl = max_ttl
         self.approvers = approvers
         self.attack_images = attack_images
         self.shared = shared
@@ -105,7 +114,13 @@ class Engine(ResponderInput):
             else SingleDriver(cast(FaultDriver, faults))
         )
         self.injects = Injector(
-            announcer, router, clock, allowed_namespaces, on_timer_scheduled or (lambda due: None), http=http
+            announcer,
+            router,
+            clock,
+            allowed_namespaces,
+            on_timer_scheduled or (lambda due: None),
+            http=http,
+            max_ttl=max_ttl,
         )
 
     # -- starting -------------------------------------------------------------------------------
@@ -117,6 +132,9 @@ class Engine(ResponderInput):
             scenario = cached_scenario(scenario_text)
         except ScenarioError as exc:
             return Outcome(False, f"The scenario cannot run: {literal(redact(str(exc)))}")  # shown in Slack
+        over = ceiling_refusals(scenario, self.max_ttl)
+        if over:
+            return Outcome(False, "The scenario cannot run: " + "; ".join(over) + ".")
         for step in scenario.steps:
             if step.fault is not None:
                 refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.gameday.durations import format_duration
 from bot.gameday.mentions import user_id_from
 from bot.gameday.scenario import SYSTEM_NAMESPACES, FaultSpec, Scenario
 
@@ -26,6 +27,35 @@ def check_fault_allowed(
     if namespace not in deployment_allowed:
         return f"namespace {namespace} is not in SCE_ALLOWED_NAMESPACES for this deployment"
     return None
+
+
+DEFAULT_MAX_TTL = 24 * 3600.0
+"""SCE_MAX_TTL when it is not set: no fault lease and no time box longer than a day."""
+
+
+def ttl_refusal(spec: FaultSpec, max_ttl: float) -> str | None:
+    """None when the fault's lease is within the deployment's ceiling (SCE_MAX_TTL); else why not."""
+    if spec.ttl <= max_ttl:
+        return None
+    return (
+        f"fault.ttl {format_duration(spec.ttl)} is above this deployment's ceiling "
+        f"SCE_MAX_TTL={format_duration(max_ttl)}; shorten the ttl"
+    )
+
+
+def ceiling_refusals(scenario: Scenario, max_ttl: float) -> list[str]:
+    """Every fault ttl and the time box above SCE_MAX_TTL, as sentences naming the field."""
+    refusals = []
+    if scenario.guardrails.max_duration > max_ttl:
+        refusals.append(
+            f"guardrails.max_duration: {format_duration(scenario.guardrails.max_duration)} is above this "
+            f"deployment's ceiling SCE_MAX_TTL={format_duration(max_ttl)}; shorten the time box"
+        )
+    for index, step in enumerate(scenario.steps):
+        refusal = ttl_refusal(step.fault, max_ttl) if step.fault is not None else None
+        if refusal:
+            refusals.append(f"steps[{index}].{refusal}")
+    return refusals
 
 
 def approval_refusal(

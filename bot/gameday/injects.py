@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.gameday import posting
 from bot.gameday.best_effort import best_effort
-from bot.gameday.guardrails import check_fault_allowed
+from bot.gameday.guardrails import DEFAULT_MAX_TTL, check_fault_allowed, ttl_refusal
 from bot.gameday.more_steps import HttpCaller, MoreSteps
 from bot.gameday.outbound import sends
 from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayRecord, GameDayTx
@@ -53,7 +53,9 @@ class Injector:
         allowed_namespaces: frozenset[str],
         on_timer_scheduled: Callable[[float], None],
         http: HttpCaller | None = None,
+        max_ttl: float = DEFAULT_MAX_TTL,
     ):
+        self.max_ttl = max_ttl
         self.announcer = announcer
         self.faults = faults
         self.now = clock
@@ -213,11 +215,7 @@ class Injector:
         """
         step = scenario.steps[index]
         spec = step.fault
-        if (
-            spec is None
-            or not sends(tx.record)
-            or check_fault_allowed(spec, scenario, self.allowed_namespaces)
-        ):
+        if spec is None or not sends(tx.record) or self._refusal(spec, scenario):
             return None
         try:
             driver = self.faults.driver_for(spec.type)
@@ -233,10 +231,14 @@ class Injector:
             "expires_at": now + spec.ttl,
         }
 
+    def _refusal(self, spec: FaultSpec, scenario: Scenario) -> str | None:
+        """The last line: a fault outside the allow-lists or over SCE_MAX_TTL is never applied."""
+        return check_fault_allowed(spec, scenario, self.allowed_namespaces) or ttl_refusal(spec, self.max_ttl)
+
     def apply_fault(self, tx: GameDayTx, scenario: Scenario, index: int, step: Step) -> None:
         spec = step.fault
         assert spec is not None
-        refusal = check_fault_allowed(spec, scenario, self.allowed_namespaces)
+        refusal = self._refusal(spec, scenario)
         if refusal:
             best_effort(lambda: self.announcer.fault(tx.record, spec, "refused", refusal), "a refusal")
             return

@@ -73,7 +73,8 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         re.compile(rf"(?i)\b(bearer\s+){_NOT_A_VALUE}(?={_TOKEN_CHARS}*[A-Za-z]){_TOKEN_CHARS}{{16,}}=*"),
         _keep_prefix,
     ),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^\s/?#@\"'`<>\\]+)@"), _userinfo),
+    # the scheme is bounded: unbounded, every word of "a.a.a..." was scanned to the text's end (quadratic)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://)([^\s/?#@\"'`<>\\]+)@"), _userinfo),
     (re.compile(rf"(?i)([?&;](?:{_QUERY_NAMES})=){_NOT_A_VALUE}{_VALUE}"), _keep_prefix),
     (
         re.compile(rf"(?i)\b((?:{_ASSIGNED_NAMES})\\?[\"']?\s*[:=]\s*\\?[\"']?){_NOT_A_VALUE}{_VALUE}"),

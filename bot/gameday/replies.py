@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.gameday.mentions import MENTION_IN_TEXT
+from bot.gameday.mentions import MENTION_IN_TEXT, TEXT_LIMIT
 
 NOTE_KINDS = ("gap", "note", "action", "decision", "update")
 # The phrase must stand alone: followed by nothing, punctuation or an emoji ("ack!", "on it :eyes:",
@@ -41,8 +41,11 @@ Reply = Acknowledge | HandOff | AddNote
 
 
 def parse_reply(text: str) -> Reply | None:
-    """Read one thread reply; ordinary conversation returns None and is left alone."""
-    stripped = text.strip()
+    """Read one thread reply; ordinary conversation returns None and is left alone.
+
+    Only the first ``TEXT_LIMIT`` characters are read, and every pattern here runs in linear time.
+    """
+    stripped = text[:TEXT_LIMIT].strip()
     note = _NOTE.match(stripped)
     if note:
         return AddNote(note["kind"].lower(), note["text"].strip())

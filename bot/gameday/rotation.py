@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.gameday.mentions import user_id_from
+from bot.gameday.scenario_limits import FILE_LIMITS, LimitExceeded, check_structure
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -73,7 +74,10 @@ class OnCall:
 
 def parse_rotation(text: str, source: str = "<rotation>") -> Rotation:
     try:
+        check_structure(text, FILE_LIMITS)  # aliases, nesting and long texts bounded before building
         document = yaml.safe_load(text)
+    except LimitExceeded as exc:
+        raise RotationError(f"{source}: {exc} (line {exc.line})") from None
     except yaml.YAMLError as exc:
         raise RotationError(f"{source}: not valid YAML ({exc})") from None
     except (ValueError, RecursionError, OverflowError) as exc:  # odd dates, nesting

@@ -10,7 +10,17 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from bot.gameday.file_reading import UnsafeFile, read_regular_file
 from bot.gameday.scenario import Scenario
+from bot.gameday.scenario_limits import (
+    FILE_LIMITS,
+    STORED_LIMITS,
+    LimitExceeded,
+    ScenarioLimits,
+    check_steps,
+    check_structure,
+    check_text_size,
+)
 
 # what PyYAML counts as a line break when it numbers lines in its error marks
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
@@ -44,15 +54,23 @@ class LoadedScenario:
     path: str
 
 
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    """Validate scenario YAML text; raise ScenarioError naming line and field on any mistake."""
+def parse_scenario(text: str, source: str = "<scenario>", limits: ScenarioLimits = FILE_LIMITS) -> Scenario:
+    """Validate scenario YAML text; raise ScenarioError naming line and field on any mistake.
+
+    ``limits`` are checked before the document is composed (see ``scenario_limits``).
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        check_text_size(len(text), limits)
+        check_structure(text, limits)
+        node = yaml.compose(text, Loader=limits.loader)
         if node is None or not isinstance(node, yaml.MappingNode):
             raise ScenarioError(
                 [ScenarioProblem(source, 1, "", "a scenario must be a YAML mapping (id, title, ...)")]
             )
+        check_steps(node, limits)
         data = _construct(node, source)
+    except LimitExceeded as exc:
+        raise ScenarioError([ScenarioProblem(source, exc.line, exc.field, str(exc))]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -69,6 +87,8 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([ScenarioProblem(source, 1, "", f"YAML syntax: {exc}")]) from None
     except RecursionError:
         raise ScenarioError([ScenarioProblem(source, 1, "", "YAML is nested too deeply")]) from None
+    except UnicodeError:  # libyaml, for stored text, cannot encode a lone surrogate
+        raise ScenarioError([ScenarioProblem(source, 1, "", "is not UTF-8 text")]) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -124,16 +144,16 @@ def _first_unreadable_scalar(node: yaml.Node) -> yaml.ScalarNode | None:
 @lru_cache(maxsize=256)
 def cached_scenario(text: str) -> Scenario:
     """Parse stored scenario text once; a game day keeps the exact text it started with."""
-    return parse_scenario(text)
+    return parse_scenario(text, limits=STORED_LIMITS)
 
 
 def load_scenario_file(path: Path) -> LoadedScenario:
     """Load one scenario file; the ``id`` must match the file name."""
     shown = str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError([ScenarioProblem(shown, 1, "", f"cannot be read ({exc.strerror})")]) from None
+        raw = read_regular_file(path, FILE_LIMITS.max_bytes)
+    except UnsafeFile as exc:
+        raise ScenarioError([ScenarioProblem(shown, 1, "", str(exc))]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -185,6 +205,12 @@ def _sentence(error_type: str, message: str) -> str:
         if message.startswith(prefix):
             message = message[len(prefix) :]
     return message
+
+
+def field_line(text: str, loc: tuple[str | int, ...]) -> int:
+    """The line of a field in scenario text already parsed (1 when it cannot be found)."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return _line_of(node, loc) if node is not None else 1
 
 
 def _line_of(node: yaml.Node, loc: tuple[str | int, ...]) -> int:

@@ -126,7 +126,7 @@ class CommandDesk:
                 "`/sce end` or `/sce abort` it first, or start the new one in another channel."
             )
         try:
-            loaded = self.s.catalog.load(scenario_id)
+            loaded = self.s.catalog.load_file(scenario_id)  # its attachments are read after the ack
             options = inv.command.options
             roster = roster_for(
                 self.s.client,
@@ -143,7 +143,11 @@ class CommandDesk:
         dry_run = "dry-run" in inv.command.flags
 
         def run() -> str:
-            outcome = self.s.engine.start(loaded.text, inv.channel, inv.user, roster, dry_run=dry_run)
+            try:
+                complete = self.s.catalog.attach(loaded)
+            except ScenarioError as exc:  # it may quote the scenario's text
+                return literal(redact(str(exc)))
+            outcome = self.s.engine.start(complete.text, inv.channel, inv.user, roster, dry_run=dry_run)
             return outcome.message
 
         return PreparedStart(run)
@@ -175,7 +179,7 @@ class CommandDesk:
         if refusal:
             return refusal
         try:
-            loaded = self.s.catalog.load(request.scenario_id)
+            loaded = self.s.catalog.load_file(request.scenario_id)  # attachments are read when it starts
         except (UnknownScenario, ScenarioError) as exc:
             return str(exc)
         duration = loaded.scenario.guardrails.max_duration
@@ -195,7 +199,7 @@ class CommandDesk:
     def _slot(self, booked: Schedule) -> Slot:
         """When a booking runs; a scenario that no longer loads counts with the default time box."""
         try:
-            duration = self.s.catalog.load(booked.scenario_id).scenario.guardrails.max_duration
+            duration = self.s.catalog.load_file(booked.scenario_id).scenario.guardrails.max_duration
         except (UnknownScenario, ScenarioError):
             duration = Guardrails().max_duration
         return Slot(booked.next_at, booked.every_seconds, duration)

@@ -43,7 +43,7 @@ class DemoResult:
 
 
 def _plain(text: str) -> str:
-    text = re.sub(r"<@(U[A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "@" + USERS.get(m[1], m[1]), text)
+    text = re.sub(r"<@(U[A-Z0-9]+)(?:\|[^<>]*)?>", lambda m: "@" + USERS.get(m[1], m[1]), text)
     return re.sub(r"[*`]", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

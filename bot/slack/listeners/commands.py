@@ -3,6 +3,10 @@
 Slack shows the person an error when the ack takes more than 3 seconds, although the command may well
 have taken effect. So the work runs beside the listener: when it has not answered within
 ``ACK_BUDGET``, the ack says it is under way and the answer follows through ``respond``.
+
+No slow work holds a listener thread: what follows an ack (a start reading its attachments and posting
+its kickoff, a chart to upload, the answer of a command past its budget) runs on threads of its own,
+and `/sce abort` has workers of its own, so it answers while other commands are stuck.
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ log = logging.getLogger(__name__)
 ACK_BUDGET = 2.5
 """Seconds the command may take before the ack goes out without its answer (Slack allows 3)."""
 FAILED = "Something went wrong on our side; the facilitator can retry or `/sce abort`."
+URGENT = frozenset({"abort"})
+"""Commands that never queue behind others: stopping a drill must work while anything else is slow."""
 Reply = str | PreparedStart | AnswerThen
 
 
 def register(app: App, desk: CommandDesk) -> None:
     workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sce-command")
+    urgent = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sce-urgent")
+    after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sce-after-ack")
 
     @app.command("/sce")
     def sce(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
@@ -37,7 +45,8 @@ def register(app: App, desk: CommandDesk) -> None:
             ack(text=str(exc))
             return
         inv = Invocation(parsed, command["user_id"], command["channel_id"], command.get("trigger_id", ""))
-        work = workers.submit(desk.handle, inv)
+        work = (urgent if parsed.name in URGENT else workers).submit(desk.handle, inv)
+        scenario = parsed.args[0] if parsed.args else ""
 
         def with_ack(text: str) -> None:
             ack(text=text)
@@ -45,16 +54,33 @@ def register(app: App, desk: CommandDesk) -> None:
         def afterwards(text: str) -> None:
             respond(text=text, response_type="ephemeral")
 
-        answer = with_ack
         try:
             reply: Reply = work.result(timeout=ACK_BUDGET)
         except FutureTimeout:
             ack(text=f"Working on `/sce {parsed.name}`; the answer follows here.")
-            answer, reply = afterwards, _finished(work.result, parsed.name)
+            # the answer follows from the worker that finishes it, not from this listener thread
+            work.add_done_callback(
+                lambda done: _answer_later(done.result, parsed.name, scenario, afterwards, after_ack)
+            )
+            return
         except Exception:
             log.exception("/sce %s failed", parsed.name)
             reply = FAILED
-        _deliver(reply, answer, afterwards, parsed.args[0] if parsed.args else "")
+        _deliver(reply, with_ack, afterwards, scenario, after_ack)
+
+
+def _answer_later(
+    result: Callable[[], Reply],
+    name: str,
+    scenario: str,
+    afterwards: Callable[[str], None],
+    after_ack: ThreadPoolExecutor,
+) -> None:
+    """The answer of a command that outlived its ack, sent from the worker that finished it."""
+    try:
+        _deliver(_finished(result, name), afterwards, afterwards, scenario, after_ack)
+    except Exception:
+        log.exception("the answer to /sce %s could not be sent", name)
 
 
 def _finished(result: Callable[[], Reply], name: str) -> Reply:
@@ -66,23 +92,38 @@ def _finished(result: Callable[[], Reply], name: str) -> Reply:
 
 
 def _deliver(
-    reply: Reply, answer: Callable[[str], None], afterwards: Callable[[str], None], scenario: str
+    reply: Reply,
+    answer: Callable[[str], None],
+    afterwards: Callable[[str], None],
+    scenario: str,
+    after_ack: ThreadPoolExecutor,
 ) -> None:
-    """Send the answer; then what follows it (a start's own answer, a chart to upload)."""
+    """Send the answer; then, on an ``after_ack`` thread, what follows it (a start's own answer, a chart)."""
     if isinstance(reply, PreparedStart):
         answer(f"Starting `{literal(scenario)}`...")
-        try:
-            text = reply.run()
-        except Exception:
-            log.exception("start failed")
-            text = "The game day could not start; nothing was left running."
-        afterwards(text)
+        after_ack.submit(_start, reply, afterwards)
         return
     if isinstance(reply, AnswerThen):
         answer(reply.text)
-        try:
-            reply.then()
-        except Exception:
-            log.exception("the work after a command's answer failed")
+        after_ack.submit(_then, reply)
         return
     answer(reply)
+
+
+def _start(reply: PreparedStart, afterwards: Callable[[str], None]) -> None:
+    try:
+        text = reply.run()
+    except Exception:
+        log.exception("start failed")
+        text = "The game day could not start; nothing was left running."
+    try:
+        afterwards(text)
+    except Exception:
+        log.exception("the answer to /sce start could not be sent")
+
+
+def _then(reply: AnswerThen) -> None:
+    try:
+        reply.then()
+    except Exception:
+        log.exception("the work after a command's answer failed")
