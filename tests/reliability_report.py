@@ -40,8 +40,8 @@ TESTS = [
     ),
     (
         "tests/test_e2e_http.py, tests/test_security_*.py",
-        "forged and stale signatures on every entry point; retried deliveries",
-        "401 and no change; one record per delivery",
+        "forged, stale and replayed requests on every entry point and port, both modes; retried deliveries",
+        "401 (404 for Slack payloads in Socket Mode) and no change; one effect per request and delivery",
     ),
     (
         "tests/test_fuzz_parsers.py, tests/test_parsers.py, tests/test_scenario_file.py",
@@ -49,6 +49,7 @@ TESTS = [
         "no exception escapes; every rejection a sentence",
     ),
 ]
+ATTACKS = ROOT / "tests" / "attacks_tried.md"  # the security attack families, kept by hand
 FIGURES = ["lost_steps", "doubled_steps", "lost_messages", "doubled_messages", "faults_left", "debriefs"]
 
 
@@ -81,6 +82,8 @@ def main() -> None:
     lines += [
         "",
         "`debriefs` counts debriefs posted (one per run is right); every other figure must be 0.",
+        "",
+        ATTACKS.read_text().rstrip(),
         "",
     ]
     (ROOT / "RELIABILITY.md").write_text("\n".join(lines))
