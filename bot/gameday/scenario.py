@@ -180,17 +180,12 @@ def _outbound_strings(data: object) -> None:
             raise ValueError(problem)
 
 
-class HttpProbeSpec(_Strict):
-    """Requests to a target the scenario allows (guardrails.hosts); each status is checked against expect.
-
-    ``${env:NAME}`` in the url's path and query, a header or the body is read from the environment
-    only when the call is made (``bot/gameday/secret_refs``)."""
+class _OutboundCall(_Strict):
+    """A call out of the game day: its url is checked as it will be connected, its headers may name
+    secrets as ``${env:NAME}``, read from the environment only when the call is made
+    (``bot/gameday/secret_refs``)."""
 
     url: str
-    method: Literal["GET", "POST", "HEAD"] = "GET"
-    count: int = Field(1, ge=1, le=100)
-    expect: list[int] = [200]
-    body: str | None = None
     headers: dict[str, str] = {}
 
     @field_validator("url")
@@ -202,6 +197,16 @@ class HttpProbeSpec(_Strict):
     @classmethod
     def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
         return _outbound_headers(headers)
+
+
+class HttpProbeSpec(_OutboundCall):
+    """Requests to a target the scenario allows (guardrails.hosts); each status is checked against expect.
+    ``${env:NAME}`` may stand in the url's path and query, a header or the body."""
+
+    method: Literal["GET", "POST", "HEAD"] = "GET"
+    count: int = Field(1, ge=1, le=100)
+    expect: list[int] = [200]
+    body: str | None = None
 
     @field_validator("body")
     @classmethod
@@ -218,22 +223,10 @@ class SbomSpec(_Strict):
     document: dict[str, Any] | None = None  # filled from ``file`` when the game day starts
 
 
-class WebhookSpec(_Strict):
+class WebhookSpec(_OutboundCall):
     """Call the team's pipeline or feature-flag service (a host in guardrails.hosts), on the timeline."""
 
-    url: str
     payload: dict[str, Any] = {}
-    headers: dict[str, str] = {}
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        return _outbound_url(url)
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        return _outbound_headers(headers)
 
     @field_validator("payload")
     @classmethod
