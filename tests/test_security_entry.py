@@ -14,7 +14,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,17 +22,14 @@ import pytest
 import requests
 from bot_process import ROOT, SIGNING_SECRET, BotProcess
 from databases import POSTGRES_URL, fresh_postgres_url
+from inprocess_bot import HOOK_SECRET, Bot, run_bot
 from slack_bolt.request import BoltRequest
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.hooks import hooks_app
 from bot.hooks import signature as hook_signature
 from bot.replay_guard import MemoryReplayGuard, request_key
-from bot.server import HttpServer
-from bot.service import Services, build_services
 from bot.slack import blocks
-from bot.slack.app import create_app, slack_over_http
+from bot.slack.app import create_app
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.delivery import sign
@@ -42,44 +38,9 @@ from bot.workspace.state import Message
 from storage.database import make_engine, migrate
 from storage.replay_store import SEEN_TABLE, SqlReplayGuard, WrittenBehindReplayGuard
 
-HOOK_SECRET = "entry-hook-secret"
 USERS = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
 NOWHERE = "http://127.0.0.1:9/unused"
 FORM = "application/x-www-form-urlencoded"
-
-
-@dataclass
-class Bot:
-    services: Services
-    server: HttpServer
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
-
-    def stop(self) -> None:
-        self.services.stop()
-        self.server.stop()
-
-
-def run_bot(ws: LocalWorkspace, database_url: str, socket_mode: bool = False) -> Bot:
-    settings = Settings(
-        slack_bot_token="xoxb-local",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_app_token="xapp-local" if socket_mode else None,
-        slack_api_url=ws.api_url,
-        database_url=database_url,
-        scenarios_dir=ROOT / "scenarios",
-        rotations_dir=ROOT / "rotations",
-        alert_webhook_secret=HOOK_SECRET,
-    )
-    services = build_services(settings)
-    app = create_app(services)
-    hooks = hooks_app(services.intake.handle, HOOK_SECRET, time.time, services.replay)
-    server = HttpServer(slack_over_http(app, services), "127.0.0.1", 0, hooks=hooks)
-    server.start()
-    services.timers.start()
-    return Bot(services, server)
 
 
 @pytest.fixture

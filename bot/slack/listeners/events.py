@@ -17,7 +17,7 @@ def register(app: App, services: Services) -> None:
     engine, store, inbox = services.engine, services.store, services.inbox
 
     @app.event("message")
-    def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+    def on_message(event: dict[str, Any]) -> None:
         if event.get("bot_id") or event.get("subtype") == "message_changed":
             return  # our own posts carry the markers: never count them as detections
         channel = event.get("channel", "")
@@ -33,11 +33,13 @@ def register(app: App, services: Services) -> None:
             return
         reply = parse_reply(event.get("text") or "")
         if reply is not None:  # written by the inbox, in order, batched with the game day's other input
-            at, delivery = float(event["ts"]), f"event:{body['event_id']}"
+            # one message, one effect: Slack may deliver it again under another event id (a proxy's
+            # retry, `message` and `app_mention` for the same post), so the message itself is the key
+            at, delivery = float(event["ts"]), f"message:{channel}:{event['ts']}"
             inbox.put(gameday_id, engine.reply_input(reply, event["user"], at, delivery))
 
     @app.event("reaction_added")
-    def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
+    def on_reaction(event: dict[str, Any]) -> None:
         item = event.get("item") or {}
         if event.get("reaction") not in ACK_REACTIONS or item.get("type") != "message":
             return
@@ -46,5 +48,6 @@ def register(app: App, services: Services) -> None:
             return
         gameday_id, target = found
         at = float(event.get("event_ts") or item["ts"])
-        delivery = f"event:{body['event_id']}"
+        # the reaction itself (who, on what, which emoji, when) is the key, whatever event id brought it
+        delivery = f"reaction:{item['channel']}:{item['ts']}:{event['user']}:{event['reaction']}:{at:.6f}"
         inbox.put(gameday_id, engine.reaction_input(event["user"], at, delivery, target))

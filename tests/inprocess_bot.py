@@ -1,0 +1,55 @@
+"""`sce serve`'s Slack side in this process: the Bolt app behind its signed HTTP door on a free port, the
+timers running, pointed at a local workspace. For tests whose point is not the process boundary."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot_process import ROOT, SIGNING_SECRET
+
+from bot.config import Settings
+from bot.hooks import hooks_app
+from bot.server import HttpServer
+from bot.service import Services, build_services
+from bot.slack.app import create_app, slack_over_http
+from bot.workspace.server import LocalWorkspace
+
+HOOK_SECRET = "entry-hook-secret"
+
+
+@dataclass
+class Bot:
+    services: Services
+    server: HttpServer
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def stop(self) -> None:
+        self.services.stop()
+        self.server.stop()
+
+
+def run_bot(
+    ws: LocalWorkspace, database_url: str, socket_mode: bool = False, scenarios_dir: Path = ROOT / "scenarios"
+) -> Bot:
+    settings = Settings(
+        slack_bot_token="xoxb-local",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_app_token="xapp-local" if socket_mode else None,
+        slack_api_url=ws.api_url,
+        database_url=database_url,
+        scenarios_dir=scenarios_dir,
+        rotations_dir=ROOT / "rotations",
+        alert_webhook_secret=HOOK_SECRET,
+    )
+    services = build_services(settings)
+    app = create_app(services)
+    hooks = hooks_app(services.intake.handle, HOOK_SECRET, time.time, services.replay)
+    server = HttpServer(slack_over_http(app, services), "127.0.0.1", 0, hooks=hooks)
+    server.start()
+    services.timers.start()
+    return Bot(services, server)
