@@ -11,6 +11,13 @@ from bot.gameday.ports import GameDayStore, Timer
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5.0
+RETRY_CEILING_SECONDS = 300.0
+
+
+def retry_delay(attempts: int) -> float:
+    """How long a timer that has failed ``attempts`` times waits before its next try: 5 s, doubling each
+    time, at most 5 minutes, so a dependency that stays down is not hammered by every timer it holds."""
+    return min(RETRY_AFTER_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
 OnFire = Callable[[Timer, float], None]
 
 
@@ -46,8 +53,13 @@ def fire_timers(
             engine.fire(timer)
             fired += 1
         except Exception:
+            delay = retry_delay(timer.attempts)
             log.exception(
-                "timer %s of %s failed; retrying in %.0fs", timer.key, timer.gameday_id, RETRY_AFTER_SECONDS
+                "timer %s of %s failed (attempt %d); retrying in %.0fs",
+                timer.key,
+                timer.gameday_id,
+                timer.attempts,
+                delay,
             )
-            store.release_timer(timer.id, now + RETRY_AFTER_SECONDS)
+            store.release_timer(timer.id, now + delay)
     return fired

@@ -1,0 +1,74 @@
+"""A timer whose effect keeps failing is retried with a growing wait (5 s, doubling, at most 5 minutes),
+never marked done while undone, and runs once as soon as its dependency is back; other game days' timers
+are not held up by it. On every store, with the virtual clock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from core_harness import CoreHarness
+from databases import STORES, make_store
+
+from bot.gameday.poller import RETRY_AFTER_SECONDS, RETRY_CEILING_SECONDS, retry_delay
+from bot.gameday.timeline import Kind
+
+ROSTER = {"primary": "U1", "secondary": "U2"}
+
+
+def scenario(say: str, at: int = 10) -> str:
+    return json.dumps(
+        {
+            "id": "retries",
+            "title": "Retries",
+            "charter": {"objective": "o", "hypothesis": "h"},
+            "guardrails": {"max_duration": "2h"},
+            "oncall": {"escalate_after": None},
+            "steps": [{"at": at, "say": say}],
+        }
+    )
+
+
+@pytest.fixture(params=STORES)
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> CoreHarness:
+    return CoreHarness(make_store(request.param, tmp_path))
+
+
+def test_the_wait_doubles_from_five_seconds_up_to_five_minutes() -> None:
+    waits = [retry_delay(n) for n in range(1, 10)]
+    expected, wait = [], RETRY_AFTER_SECONDS
+    for _ in range(9):
+        expected.append(min(wait, RETRY_CEILING_SECONDS))
+        wait *= 2
+    assert waits == expected == [5, 10, 20, 40, 80, 160, 300, 300, 300]
+
+
+def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back(h: CoreHarness) -> None:
+    tries: list[float] = []
+    say = h.announcer.say
+
+    def failing_say(record, text, key):  # type: ignore[no-untyped-def]
+        if text == "flaky":
+            tries.append(h.clock.now())
+            if len(tries) <= 5:
+                raise ConnectionError("Slack is down")
+        return say(record, text, key)
+
+    h.announcer.say = failing_say  # type: ignore[method-assign]
+    origin = h.clock.now()
+    flaky = h.engine.start(scenario("flaky"), "C1", "UFAC", ROSTER).gameday_id
+    steady = h.engine.start(scenario("steady", at=30), "C2", "UFAC", ROSTER).gameday_id
+    assert flaky and steady
+    h.advance_to(origin + 400)
+
+    # independently: first try at the step's time, then each wait doubles from 5 s
+    expected, at, wait = [], origin + 10, RETRY_AFTER_SECONDS
+    for _ in range(6):
+        expected.append(at)
+        at, wait = at + wait, wait * 2
+    assert [round(t - origin, 3) for t in tries] == [round(t - origin, 3) for t in expected]
+    said = [e for e in h.store.events(flaky) if e.kind is Kind.SAID]
+    assert [e.data.get("text") for e in said] == ["flaky"]  # once, after the failures
+    steady_said = [e for e in h.store.events(steady) if e.kind is Kind.SAID]
+    assert [round(e.at - origin) for e in steady_said] == [30]  # the other game day kept its time
