@@ -72,3 +72,26 @@ def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back
     assert [e.data.get("text") for e in said] == ["flaky"]  # once, after the failures
     steady_said = [e for e in h.store.events(steady) if e.kind is Kind.SAID]
     assert [round(e.at - origin) for e in steady_said] == [30]  # the other game day kept its time
+
+
+def test_a_debrief_slack_fails_to_take_is_posted_once_when_slack_is_back(h: CoreHarness) -> None:
+    tries: list[float] = []
+    finished = h.announcer.finished
+
+    def failing_finished(record, debrief, key):  # type: ignore[no-untyped-def]
+        tries.append(h.clock.now())
+        if len(tries) <= 3:
+            raise ConnectionError("Slack is down")
+        finished(record, debrief, key)
+
+    h.announcer.finished = failing_finished  # type: ignore[method-assign]
+    origin = h.clock.now()
+    gameday = h.engine.start(scenario("the only step"), "C1", "UFAC", ROSTER).gameday_id
+    assert gameday
+    h.advance_to(origin + 200)  # its one step runs at 10 s and ends it
+    (end,) = [e for e in h.store.events(gameday) if e.kind is Kind.ENDED]
+    ended = end.at
+    assert 0 <= tries[0] - ended <= 1  # due at the end; the harness's clock moves in 1 s steps
+    assert [round(b - a, 3) for a, b in zip(tries, tries[1:], strict=False)] == [5, 10, 20]
+    assert [d.id for d in h.announcer.debriefs] == [gameday]  # posted once, never given up
+    assert [kind for kind, _ in h.announcer.posts].count("debrief") == 1

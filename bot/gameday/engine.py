@@ -530,7 +530,8 @@ class Engine(ResponderInput):
         """Post the end: the final status line, the debrief and its files (once, even when replayed).
 
         The game day is over and its timeline only grows by late notes, so this reads without the lock:
-        rendering and posting hold up no one. The timer is completed once the posts are out.
+        rendering and posting hold up no one. The timer is completed only once the debrief is out: a
+        Slack that fails the post fails the timer, which is retried with its backoff until it posts.
         """
         record = self.store.get(timer.gameday_id)
         if record is not None:
@@ -544,12 +545,12 @@ class Engine(ResponderInput):
             return
         debrief = self.debrief_from(record, events)  # notes that came just after the end count
         crash_point("debrief.render")
-        try:
+        try:  # the status message says "over" on a best-effort basis; the debrief itself must get out
             scenario = cached_scenario(record.scenario_text)
             self.announcer.refresh_status(record, scenario, fold(events), self.now())
-            self.announcer.finished(record, debrief, key)
-        except Exception:  # the game day is over even when Slack is not listening
-            log.exception("could not post the end of %s", record.id)
+        except Exception:
+            log.exception("could not show the end of %s in its status message", record.id)
+        self.announcer.finished(record, debrief, key)
 
     def debrief_from(self, record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
         return build_debrief_for(record, events, self.now() if now is None else now)
