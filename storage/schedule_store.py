@@ -124,6 +124,21 @@ class ScheduleStore:
                 claimed.append(Claimed(schedule, action))
         return claimed
 
+    def remind_again(self, claim: Claimed, now: float) -> None:
+        """A reminder that did not get out is owed again (the next poll claims it) unless the row moved."""
+        s = claim.schedule
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(ScheduleRow)
+                .where(
+                    col(ScheduleRow.id) == s.id,
+                    col(ScheduleRow.state) == "active",
+                    col(ScheduleRow.next_at) == s.next_at,
+                    col(ScheduleRow.reminders_sent) == reminders_skipped(s.next_at, now),
+                )
+                .values(reminders_sent=s.reminders_sent)
+            )
+
     def started(self, schedule_id: str, gameday_id: str | None, now: float) -> None:
         """After a start: the next occurrence (repeating schedules) or done."""
         with Session(self.engine) as session, session.begin():

@@ -114,3 +114,25 @@ def test_a_scheduled_game_day_starts_on_time_after_both_reminders(
     cancelled = people.slash("UFAC", "/sce", f"schedule cancel {upcoming[0].id}")
     assert "cancelled" in cancelled["text"]
     assert services.schedules.active() == []
+
+
+def test_a_reminder_slack_fails_to_take_is_sent_at_the_next_look(
+    live: tuple[VirtualClock, Services, WorkspaceClient],
+) -> None:
+    clock, services, people = live
+    assert "sch-" in people.slash("UFAC", "/sce", "schedule pager-stress 2026-12-03 14:00")["text"]
+    start = ts("2026-12-03T14:00:00")
+
+    def reminders() -> list[str]:
+        return [m.get("text") or "" for m in people.messages("C1") if "Reminder" in (m.get("text") or "")]
+
+    clock.advance(start - 86400 + 1 - clock.now())
+    people.fail_api("chat.postMessage", status=500, times=1)
+    services.timers.poll()
+    assert reminders() == []  # Slack failed it
+    clock.advance(2)
+    services.timers.poll()
+    assert len(reminders()) == 1 and "starts in 23h59m57s" in reminders()[0]
+    clock.advance(600)
+    services.timers.poll()
+    assert len(reminders()) == 1  # once: the next one is owed an hour before

@@ -57,11 +57,15 @@ class ScheduledStarts:
 
     def _remind(self, claim: Claimed, now: float) -> None:
         s = claim.schedule
-        self.client.chat_postMessage(
-            channel=s.channel,
-            text=render("reminder", schedule=s, seconds=s.next_at - now),
-            unfurl_links=False,
-        )
+        try:
+            self.client.chat_postMessage(
+                channel=s.channel,
+                text=render("reminder", schedule=s, seconds=s.next_at - now),
+                unfurl_links=False,
+            )
+        except Exception:  # not lost: owed again, and the next look at the schedules tries once more
+            self.schedules.remind_again(claim, now)
+            raise
 
     def _start(self, claim: Claimed, now: float) -> None:
         s = claim.schedule
