@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
 from bot.gameday.timeline import Event, Kind
+from bot.gameday.timer_types import TimerKind, TimerState
 from storage.database import read_engine
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
 from storage.timeline_cache import TimelineCache
@@ -68,7 +69,9 @@ def _events_after(session: Session, known: dict[str, tuple[Event, ...]]) -> dict
 
 def _timer(row: TimerRow) -> Timer:
     assert row.id is not None
-    return Timer(row.id, row.gameday_id, row.key, row.due_at, row.kind, dict(row.payload), row.attempts)
+    return Timer(
+        row.id, row.gameday_id, row.key, row.due_at, TimerKind(row.kind), dict(row.payload), row.attempts
+    )
 
 
 class SqlTx:
@@ -94,7 +97,9 @@ class SqlTx:
         self._events.append(event)  # written in one statement with the others at the end (write_pending)
         return event
 
-    def schedule(self, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None) -> None:
+    def schedule(
+        self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
+    ) -> None:
         self._session.flush()
         exists = self._session.exec(select(TimerRow.id).where(TimerRow.key == key)).first()
         if exists is None:
@@ -105,35 +110,40 @@ class SqlTx:
             )
 
     def complete_timer(self, timer_id: int) -> None:
-        self._session.execute(update(TimerRow).where(col(TimerRow.id) == timer_id).values(state="done"))
+        self._session.execute(
+            update(TimerRow).where(col(TimerRow.id) == timer_id).values(state=TimerState.DONE)
+        )
 
     def cancel_pending_timers(self) -> None:
         self._session.flush()
         self._session.execute(
             update(TimerRow)
-            .where(col(TimerRow.gameday_id) == self.record.id, col(TimerRow.state).in_(["pending", "held"]))
-            .values(state="cancelled")
+            .where(
+                col(TimerRow.gameday_id) == self.record.id,
+                col(TimerRow.state).in_([TimerState.PENDING, TimerState.HELD]),
+            )
+            .values(state=TimerState.CANCELLED)
         )
 
-    def hold_pending_timers(self, kinds: frozenset[str]) -> None:
+    def hold_pending_timers(self, kinds: frozenset[TimerKind]) -> None:
         self._session.flush()
         self._session.execute(
             update(TimerRow)
             .where(
                 col(TimerRow.gameday_id) == self.record.id,
-                col(TimerRow.state) == "pending",
+                col(TimerRow.state) == TimerState.PENDING,
                 col(TimerRow.kind).in_(sorted(kinds)),
             )
-            .values(state="held")
+            .values(state=TimerState.HELD)
         )
 
     def release_held_timers(self, shift: float) -> list[float]:
         self._session.flush()
         held = self._session.exec(
-            select(TimerRow).where(TimerRow.gameday_id == self.record.id, TimerRow.state == "held")
+            select(TimerRow).where(TimerRow.gameday_id == self.record.id, TimerRow.state == TimerState.HELD)
         ).all()
         for row in held:
-            row.state = "pending"
+            row.state = TimerState.PENDING
             row.due_at = row.due_at + shift
             self._session.add(row)
         return [row.due_at for row in held]
@@ -333,7 +343,7 @@ class SqlStore:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             query = (
                 select(TimerRow)
-                .where(TimerRow.state == "pending", col(TimerRow.due_at) <= now)
+                .where(TimerRow.state == TimerState.PENDING, col(TimerRow.due_at) <= now)
                 .order_by(col(TimerRow.due_at), col(TimerRow.id))
                 .limit(limit)
             )
@@ -342,7 +352,7 @@ class SqlStore:
             rows = list(session.exec(query))
             claimed_at = time.time()  # wall clock: replicas share it, whatever the game-day clock does
             for row in rows:
-                row.state = "firing"
+                row.state = TimerState.FIRING
                 row.attempts += 1
                 row.claimed_at = claimed_at
                 session.add(row)
@@ -351,13 +361,17 @@ class SqlStore:
     def release_timer(self, timer_id: int, retry_at: float) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(
-                update(TimerRow).where(col(TimerRow.id) == timer_id).values(state="pending", due_at=retry_at)
+                update(TimerRow)
+                .where(col(TimerRow.id) == timer_id)
+                .values(state=TimerState.PENDING, due_at=retry_at)
             )
 
     def next_due_at(self) -> float | None:
         with Session(self.reader) as session:
             return session.exec(
-                select(TimerRow.due_at).where(TimerRow.state == "pending").order_by(col(TimerRow.due_at))
+                select(TimerRow.due_at)
+                .where(TimerRow.state == TimerState.PENDING)
+                .order_by(col(TimerRow.due_at))
             ).first()
 
     def renew_claims(self, timer_ids: list[int]) -> None:
@@ -366,7 +380,7 @@ class SqlStore:
         with Session(self.engine) as session, session.begin():
             session.execute(
                 update(TimerRow)
-                .where(col(TimerRow.id).in_(timer_ids), col(TimerRow.state) == "firing")
+                .where(col(TimerRow.id).in_(timer_ids), col(TimerRow.state) == TimerState.FIRING)
                 .values(claimed_at=time.time())
             )
 
@@ -381,17 +395,23 @@ class SqlStore:
         with Session(self.engine) as session, session.begin():
             if not self._skip_locked:
                 result = session.execute(
-                    update(TimerRow).where(col(TimerRow.state) == "firing").values(state="pending")
+                    update(TimerRow)
+                    .where(col(TimerRow.state) == TimerState.FIRING)
+                    .values(state=TimerState.PENDING)
                 )
                 return int(result.rowcount or 0)  # type: ignore[attr-defined]
             stale = list(
                 session.exec(
                     select(TimerRow.id)
                     .join(GameDayRow, col(GameDayRow.id) == col(TimerRow.gameday_id))
-                    .where(TimerRow.state == "firing", col(TimerRow.claimed_at) < time.time() - min_age)
+                    .where(
+                        TimerRow.state == TimerState.FIRING, col(TimerRow.claimed_at) < time.time() - min_age
+                    )
                     .with_for_update(skip_locked=True, of=GameDayRow)
                 )
             )
             if stale:
-                session.execute(update(TimerRow).where(col(TimerRow.id).in_(stale)).values(state="pending"))
+                session.execute(
+                    update(TimerRow).where(col(TimerRow.id).in_(stale)).values(state=TimerState.PENDING)
+                )
             return len(stale)

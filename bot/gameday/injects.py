@@ -22,12 +22,12 @@ from bot.gameday.scenario import FaultSpec, Scenario, Step
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import FaultState, GameDayState, fold
 from bot.gameday.timeline import Kind
+from bot.gameday.timer_types import TimerKind
 
-STEP, ESCALATE, CHECK, TIME_BOX, FAULT_EXPIRY = "step", "escalate", "check", "time_box", "fault_expiry"
-PUBLISH = "publish"  # the posts of a game day's end: status line, debrief, files
+STEP, ESCALATE, CHECK, TIME_BOX = TimerKind.STEP, TimerKind.ESCALATE, TimerKind.CHECK, TimerKind.TIME_BOX
+FAULT_EXPIRY, PUBLISH, OBSERVE = TimerKind.FAULT_EXPIRY, TimerKind.PUBLISH, TimerKind.OBSERVE
 log = logging.getLogger(__name__)
 REVERT_WORKERS = 8  # driver reverts in flight at once when a game day ends with many faults
-OBSERVE = "observe"
 OBSERVE_EVERY = 15.0  # seconds between looks at a probe's result
 OBSERVED_TYPES = frozenset({"k8s.attack-pod"})  # faults whose outcome (blocked / allowed) is read back
 
@@ -395,7 +395,7 @@ class Injector:
             )
 
     def schedule(
-        self, tx: GameDayTx, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None
+        self, tx: GameDayTx, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
     ) -> None:
         tx.schedule(f"{tx.record.id}:{key}", due_at, kind, payload or {})
         tx.after_commit(lambda: self.on_timer_scheduled(due_at))  # woken before, it would find nothing

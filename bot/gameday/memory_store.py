@@ -15,12 +15,13 @@ from typing import Any
 
 from bot.gameday.ports import GameDayRecord, Timer, run_after_commit
 from bot.gameday.timeline import Event, Kind
+from bot.gameday.timer_types import TimerKind, TimerState
 
 
 @dataclass
 class _TimerRow:
     timer: Timer
-    state: str = "pending"
+    state: TimerState = TimerState.PENDING
     attempts: int = 0
 
 
@@ -50,7 +51,9 @@ class _MemoryTx:
         self.new_events.append(event)
         return event
 
-    def schedule(self, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None) -> None:
+    def schedule(
+        self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
+    ) -> None:
         if key in self.store.timer_keys or any(t.key == key for t in self.new_timers):
             return
         self.new_timers.append(Timer(0, self.record.id, key, due_at, kind, dict(payload or {})))
@@ -62,7 +65,7 @@ class _MemoryTx:
         self.cancel = True
         self.new_timers.clear()
 
-    def hold_pending_timers(self, kinds: frozenset[str]) -> None:
+    def hold_pending_timers(self, kinds: frozenset[TimerKind]) -> None:
         self.hold = kinds
 
     def release_held_timers(self, shift: float) -> list[float]:
@@ -70,7 +73,7 @@ class _MemoryTx:
         return [
             row.timer.due_at + shift
             for row in self.store.timers.values()
-            if row.timer.gameday_id == self.record.id and row.state == "held"
+            if row.timer.gameday_id == self.record.id and row.state == TimerState.HELD
         ]
 
     def seen_delivery(self, delivery_id: str) -> bool:
@@ -135,16 +138,16 @@ class MemoryStore:
         self.timeline[gameday_id].extend(tx.new_events)
         for timer_id in tx.completed:
             if timer_id in self.timers:
-                self.timers[timer_id].state = "done"
+                self.timers[timer_id].state = TimerState.DONE
         for row in self.timers.values():
             if row.timer.gameday_id != gameday_id:
                 continue
-            if tx.cancel and row.state in ("pending", "held"):
-                row.state = "cancelled"
-            elif row.state == "pending" and row.timer.kind in tx.hold:
-                row.state = "held"
-            elif row.state == "held" and tx.release_shift is not None:
-                row.state = "pending"
+            if tx.cancel and row.state in (TimerState.PENDING, TimerState.HELD):
+                row.state = TimerState.CANCELLED
+            elif row.state == TimerState.PENDING and row.timer.kind in tx.hold:
+                row.state = TimerState.HELD
+            elif row.state == TimerState.HELD and tx.release_shift is not None:
+                row.state = TimerState.PENDING
                 row.timer = replace(row.timer, due_at=row.timer.due_at + tx.release_shift)
         for timer in tx.new_timers:
             timer_id = len(self.timers) + 1
@@ -191,11 +194,15 @@ class MemoryStore:
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
         with self._guard:
             due = sorted(
-                (row for row in self.timers.values() if row.state == "pending" and row.timer.due_at <= now),
+                (
+                    row
+                    for row in self.timers.values()
+                    if row.state == TimerState.PENDING and row.timer.due_at <= now
+                ),
                 key=lambda row: (row.timer.due_at, row.timer.id),
             )[:limit]
             for row in due:
-                row.state = "firing"
+                row.state = TimerState.FIRING
                 row.timer = replace(row.timer, attempts=row.attempts + 1)
                 row.attempts += 1
             return [row.timer for row in due]
@@ -203,10 +210,10 @@ class MemoryStore:
     def release_timer(self, timer_id: int, retry_at: float) -> None:
         with self._guard:
             row = self.timers[timer_id]
-            row.state, row.timer = "pending", replace(row.timer, due_at=retry_at)
+            row.state, row.timer = TimerState.PENDING, replace(row.timer, due_at=retry_at)
 
     def next_due_at(self) -> float | None:
-        pending = [row.timer.due_at for row in self.timers.values() if row.state == "pending"]
+        pending = [row.timer.due_at for row in self.timers.values() if row.state == TimerState.PENDING]
         return min(pending, default=None)
 
     def renew_claims(self, timer_ids: list[int]) -> None:
@@ -214,7 +221,7 @@ class MemoryStore:
 
     def reset_stale_timers(self, min_age: float = 10.0) -> int:
         with self._guard:
-            stale = [row for row in self.timers.values() if row.state == "firing"]
+            stale = [row for row in self.timers.values() if row.state == TimerState.FIRING]
             for row in stale:
-                row.state = "pending"
+                row.state = TimerState.PENDING
             return len(stale)

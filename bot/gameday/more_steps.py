@@ -4,6 +4,7 @@ lookup and a webhook call. Each records what happened on the timeline and says i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from bot.gameday.best_effort import best_effort
 from bot.gameday.outbound import CallOutcome, HttpCaller, OutboundRequest, sends
@@ -12,8 +13,9 @@ from bot.gameday.posting import What
 from bot.gameday.sbom import find_package
 from bot.gameday.scenario import HttpProbeSpec, SbomSpec, Scenario, WebhookSpec
 from bot.gameday.timeline import Kind
+from bot.gameday.timer_types import TimerKind
 
-LOG_LINE = "log_line"
+LOG_LINE = TimerKind.LOG_LINE
 
 
 __all__ = ["LOG_LINE", "HttpCaller", "MoreSteps"]
@@ -25,7 +27,7 @@ class MoreSteps:
         announcer: Announcer,
         clock: Callable[[], float],
         http: HttpCaller | None,
-        schedule: Callable[[GameDayTx, str, float, str, dict[str, object]], None],
+        schedule: Callable[[GameDayTx, str, float, TimerKind, dict[str, Any] | None], None],
         posted_once: Callable[[GameDayTx, str, bool, What, Callable[[str], str]], str],
     ):
         self.announcer = announcer

@@ -15,6 +15,7 @@ from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, PageState
 from bot.gameday.timeline import Event, Kind
+from bot.gameday.timer_types import TimerKind
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class Timer:
     gameday_id: str
     key: str
     due_at: float
-    kind: str
+    kind: TimerKind
     payload: dict[str, Any] = field(default_factory=dict)
     attempts: int = 1
 
@@ -63,7 +64,9 @@ class GameDayTx(Protocol):
         self, kind: Kind, at: float, actor: str | None = None, data: dict[str, Any] | None = None
     ) -> Event: ...
 
-    def schedule(self, key: str, due_at: float, kind: str, payload: dict[str, Any] | None = None) -> None:
+    def schedule(
+        self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
+    ) -> None:
         """Create a durable timer; a key that exists already is left as it is."""
         ...
 
@@ -71,7 +74,7 @@ class GameDayTx(Protocol):
 
     def cancel_pending_timers(self) -> None: ...
 
-    def hold_pending_timers(self, kinds: frozenset[str]) -> None:
+    def hold_pending_timers(self, kinds: frozenset[TimerKind]) -> None:
         """Pause: pending timers of these kinds stop being due until released."""
         ...
 

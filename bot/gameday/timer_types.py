@@ -1,0 +1,25 @@
+"""What a durable timer does when it comes due, and where it is in its life. The values are the ones
+stored in the ``timer`` table: a member compares equal to its stored string."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TimerKind(StrEnum):
+    STEP = "step"  # a scenario step comes due
+    ESCALATE = "escalate"  # a page left unacknowledged for escalate_after
+    CHECK = "check"  # an expectation's deadline (detect_within, contain_within)
+    TIME_BOX = "time_box"  # guardrails.max_duration is reached
+    FAULT_EXPIRY = "fault_expiry"  # a fault's lease ends: revert it
+    OBSERVE = "observe"  # look at a probe's result
+    LOG_LINE = "log_line"  # the next line of a logs step
+    PUBLISH = "publish"  # the posts of a game day's end: status line, debrief, files
+
+
+class TimerState(StrEnum):
+    PENDING = "pending"  # waits for its due time
+    FIRING = "firing"  # claimed by a worker
+    HELD = "held"  # its game day is paused; due again after the paused time on resume
+    DONE = "done"
+    CANCELLED = "cancelled"  # its game day ended first
