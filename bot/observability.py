@@ -72,6 +72,12 @@ TIMER_LATENESS = Histogram(
     buckets=LATENESS_BUCKETS,
     registry=REGISTRY,
 )
+TIMER_FAILURES = Counter(
+    "sce_timer_failures",
+    "Timer runs that failed and were put back for a retry, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
 WEBHOOK_ALERTS = Counter(
     "sce_webhook_alerts",
     "Alerts received, by outcome (detection, unmatched, stop, ignored, rejected).",
@@ -102,6 +108,10 @@ def count_slack_retry(method: str, reason: str) -> None:
 
 def observe_timer_lateness(seconds: float) -> None:
     TIMER_LATENESS.observe(max(0.0, seconds))
+
+
+def count_timer_failure(kind: str) -> None:
+    TIMER_FAILURES.labels(kind=kind).inc()
 
 
 def count_webhook_alert(outcome: str) -> None:

@@ -22,7 +22,7 @@ from bot.gameday.injects import PUBLISH
 from bot.gameday.lanes import Lanes
 from bot.gameday.poller import fire_timers
 from bot.gameday.ports import GameDayStore, Timer
-from bot.observability import observe_timer_lateness
+from bot.observability import count_timer_failure, observe_timer_lateness
 
 log = logging.getLogger(__name__)
 STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left half-fired
@@ -115,6 +115,7 @@ class TimerService:
                 timers,
                 self.clock.now,
                 on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
+                on_failed=lambda t: count_timer_failure(t.kind),
             )
         finally:
             with self._held_lock:

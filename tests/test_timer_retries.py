@@ -1,6 +1,7 @@
 """A timer whose effect keeps failing is retried with a growing wait (5 s, doubling, at most 5 minutes),
 never marked done while undone, and runs once as soon as its dependency is back; other game days' timers
-are not held up by it. On every store, with the virtual clock."""
+are not held up by it. Each failure is counted in /metrics, and from the fifth on it is logged as an error.
+On every store, with the virtual clock."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def test_the_wait_doubles_from_five_seconds_up_to_five_minutes() -> None:
     assert waits == expected == [5, 10, 20, 40, 80, 160, 300, 300, 300]
 
 
-def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back(h: CoreHarness) -> None:
+def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back(
+    h: CoreHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     tries: list[float] = []
     say = h.announcer.say
 
@@ -72,6 +75,45 @@ def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back
     assert [e.data.get("text") for e in said] == ["flaky"]  # once, after the failures
     steady_said = [e for e in h.store.events(steady) if e.kind is Kind.SAID]
     assert [round(e.at - origin) for e in steady_said] == [30]  # the other game day kept its time
+    # the first failures are warnings; from the fifth on it is surfaced as an error that says it goes on
+    failures = [r for r in caplog.records if r.name == "bot.gameday.poller"]
+    assert [r.levelname for r in failures] == ["WARNING"] * 4 + ["ERROR"]
+    assert "is not lost" in failures[-1].getMessage() and "failed 5 time(s)" in failures[-1].getMessage()
+
+
+def test_the_process_counts_each_failed_timer_run_by_kind(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from bot.gameday.memory_store import MemoryStore
+    from bot.gameday.timer_types import TimerKind
+    from bot.observability import metrics_wsgi
+    from bot.timer_service import TimerService
+
+    def failures() -> float:
+        body = b"".join(metrics_wsgi()({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}, lambda *a: None))
+        for family in text_string_to_metric_families(body.decode()):
+            for sample in family.samples:
+                if sample.name == "sce_timer_failures_total" and sample.labels == {"kind": "escalate"}:
+                    return float(sample.value)
+        return 0.0
+
+    h = CoreHarness(MemoryStore())
+    gameday = h.engine.start(scenario("x", at=5), "C1", "UFAC", ROSTER).gameday_id
+    assert gameday
+    with h.store.transaction(gameday) as tx:
+        tx.schedule(f"{gameday}:broken", 0.0, TimerKind.ESCALATE, {"page_id": "nope"})
+
+    def broken(timer: object) -> None:
+        raise RuntimeError("the page it names was never sent")
+
+    h.engine.fire = broken  # type: ignore[method-assign]
+    before = failures()
+    timers = TimerService(h.store, h.engine, h.clock, workers=1)  # the process's own wiring
+    try:
+        assert timers.poll() == 1
+    finally:
+        timers.stop()
+    assert failures() == before + 1
 
 
 def test_a_debrief_slack_fails_to_take_is_posted_once_when_slack_is_back(h: CoreHarness) -> None:

@@ -12,6 +12,7 @@ from bot.gameday.ports import GameDayStore, Timer
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5.0
 RETRY_CEILING_SECONDS = 300.0
+SURFACE_AFTER_ATTEMPTS = 5  # from then on each failure is logged as an error, not a passing warning
 
 
 def retry_delay(attempts: int) -> float:
@@ -21,6 +22,7 @@ def retry_delay(attempts: int) -> float:
 
 
 OnFire = Callable[[Timer, float], None]
+OnFailed = Callable[[Timer], None]
 
 
 def fire_due_timers(
@@ -43,8 +45,10 @@ def fire_timers(
     timers: Sequence[Timer],
     clock: Callable[[], float],
     on_fire: OnFire | None = None,
+    on_failed: OnFailed | None = None,
 ) -> int:
-    """Run claimed timers in order; one that fails is put back for a retry. Returns how many ran."""
+    """Run claimed timers in order; one that fails is put back for a retry with a growing wait, never
+    dropped, and ``on_failed`` hears of it (the edge counts it). Returns how many ran."""
     fired = 0
     for timer in timers:
         crash_point("timer.claimed")
@@ -56,12 +60,17 @@ def fire_timers(
             fired += 1
         except Exception:
             delay = retry_delay(timer.attempts)
-            log.exception(
-                "timer %s of %s failed (attempt %d); retrying in %.0fs",
+            surfaced = timer.attempts >= SURFACE_AFTER_ATTEMPTS
+            (log.error if surfaced else log.warning)(
+                "timer %s of %s failed %d time(s)%s; retrying in %.0fs",
                 timer.key,
                 timer.gameday_id,
                 timer.attempts,
+                ": it is not lost, and will keep trying until what it waits for is back" if surfaced else "",
                 delay,
+                exc_info=True,
             )
             store.release_timer(timer.id, now + delay)
+            if on_failed is not None:
+                on_failed(timer)
     return fired
