@@ -29,6 +29,7 @@ STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left
 CLAIM_BATCH = 50
 PUBLISH_GIVES_WAY_SECONDS = 2.0  # at most, per game day's end
 STEPS_QUIET_SECONDS = 0.1  # no step claimed for this long: the wave of steps is over
+PUBLISH_WORKERS = 4  # game days whose end is posted at once
 RENEW_EVERY = 3.0  # seconds: well inside the store's stale-claim age (10 s)
 WAIT_SECONDS = 60.0  # poll(wait=True): the longest it waits for what it claimed to run
 
@@ -74,7 +75,8 @@ class TimerService:
         self._held: set[int] = set()  # claimed by this process, not yet run
         self._held_lock = threading.Lock()
         self.lanes: Lanes[Timer] = Lanes(self._fire, workers, "timers")
-        self.publish_lanes: Lanes[Timer] = Lanes(self._publish, 1, "publish")
+        # several: one game day whose debrief upload hangs on Slack never holds up another's
+        self.publish_lanes: Lanes[Timer] = Lanes(self._publish, PUBLISH_WORKERS, "publish")
 
     def start(self) -> None:
         """Put timers a dead process left half-fired back in line, then start waking up for them."""

@@ -6,6 +6,7 @@ On every store, with the virtual clock."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,39 @@ def test_a_debrief_slack_fails_to_take_is_posted_once_when_slack_is_back(h: Core
     assert [round(b - a, 3) for a, b in zip(tries, tries[1:], strict=False)] == [5, 10, 20]
     assert [d.id for d in h.announcer.debriefs] == [gameday]  # posted once, never given up
     assert [kind for kind, _ in h.announcer.posts].count("debrief") == 1
+
+
+def test_one_debrief_stuck_on_slack_does_not_hold_up_another_game_days(tmp_path: Path) -> None:
+    import threading
+
+    from bot.gameday.memory_store import MemoryStore
+    from bot.timer_service import TimerService
+
+    h = CoreHarness(MemoryStore())
+    release = threading.Event()
+    finished = h.announcer.finished
+    stuck_in: list[str] = []
+
+    def slack(record, debrief, key):  # type: ignore[no-untyped-def]
+        if record.channel == "C-stuck":
+            stuck_in.append(record.id)
+            release.wait(30)  # Slack holds this upload open
+        finished(record, debrief, key)
+
+    h.announcer.finished = slack  # type: ignore[method-assign]
+    stuck = h.engine.start(scenario("a"), "C-stuck", "UFAC", ROSTER).gameday_id
+    other = h.engine.start(scenario("b"), "C-other", "UFAC", ROSTER).gameday_id
+    assert stuck and other
+    h.clock.advance(11)  # both steps are due; each game day ends with its one step
+    timers = TimerService(h.store, h.engine, h.clock, workers=2)
+    try:
+        timers.poll(wait=False)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (stuck_in and h.announcer.debriefs):
+            timers.poll(wait=False)
+            time.sleep(0.05)
+        assert stuck_in == [stuck]
+        assert [d.id for d in h.announcer.debriefs] == [other]  # posted while the other still hangs
+    finally:
+        release.set()
+        timers.stop()
