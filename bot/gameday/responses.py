@@ -98,7 +98,14 @@ class ResponderInput:
         return done
 
     def _confirm(self, tx: GameDayTx, user: str, what: str, took: float) -> None:
-        best_effort(lambda: self.announcer.acknowledged(tx.record, user, what, took), "an acknowledgement")
+        """The thread's "acknowledged" line, posted once the acknowledgement is committed and the game day
+        unlocked: a slow Slack call then holds up no other input of this or any game day."""
+        record = tx.record
+        tx.after_commit(
+            lambda: best_effort(
+                lambda: self.announcer.acknowledged(record, user, what, took), "an acknowledgement"
+            )
+        )
 
     def request_handoff(
         self, gameday_id: str, from_user: str, to_user: str, at: float, delivery_id: str
