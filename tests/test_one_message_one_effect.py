@@ -39,18 +39,9 @@ steps:
 
 
 @pytest.fixture
-def ws() -> Iterator[LocalWorkspace]:
-    users = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
-    workspace = LocalWorkspace(signing_secret=SIGNING_SECRET, users=users, channels={"C1": "gameday"}).start()
-    yield workspace
-    workspace.stop()
-
-
-@pytest.fixture
-def people(ws: LocalWorkspace) -> Iterator[WorkspaceClient]:
-    client = WorkspaceClient(ws.base_url)
-    yield client
-    client.close()
+def ws(workspace: LocalWorkspace) -> LocalWorkspace:
+    """conftest's local workspace: alice (U1), bob (U2) and carol (UFAC) in #gameday (C1)."""
+    return workspace
 
 
 @pytest.fixture

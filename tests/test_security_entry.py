@@ -44,17 +44,9 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-def ws() -> Iterator[LocalWorkspace]:
-    workspace = LocalWorkspace(signing_secret=SIGNING_SECRET, users=USERS, channels={"C1": "gameday"}).start()
-    yield workspace
-    workspace.stop()
-
-
-@pytest.fixture
-def people(ws: LocalWorkspace) -> Iterator[WorkspaceClient]:
-    client = WorkspaceClient(ws.base_url)
-    yield client
-    client.close()
+def ws(workspace: LocalWorkspace) -> LocalWorkspace:
+    """conftest's local workspace: alice (U1), bob (U2) and carol (UFAC) in #gameday (C1)."""
+    return workspace
 
 
 @pytest.fixture
