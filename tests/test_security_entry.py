@@ -38,7 +38,6 @@ from bot.workspace.state import Message
 from storage.database import make_engine, migrate
 from storage.replay_store import SEEN_TABLE, SqlReplayGuard, WrittenBehindReplayGuard
 
-USERS = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
 NOWHERE = "http://127.0.0.1:9/unused"
 FORM = "application/x-www-form-urlencoded"
 
