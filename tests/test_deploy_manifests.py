@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +298,19 @@ def test_every_shipped_data_file_is_put_back_under_data() -> None:
     items = {item["key"]: item["path"] for item in data["items"]}
     shipped = {p.name for p in (REPO / "scenarios" / "data").iterdir() if p.is_file()}
     assert items == {name: f"data/{name}" for name in shipped}
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl's kustomize builds deploy/")
+def test_kustomize_builds_deploy_into_valid_objects_running_the_image_it_names() -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(DEPLOY)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    docs = [doc for doc in yaml.safe_load_all(built) if doc]
+    for doc in docs:
+        kubernetes_validate.validate(doc, SCHEMA, strict=True)
+    listed = [doc for path in MANIFESTS if path != SECRET_EXAMPLE for doc in load(path)]
+    assert sorted(d["kind"] for d in docs) == sorted(d["kind"] for d in listed)
+    (image,) = load(KUSTOMIZATION)[0]["images"]
+    (deployment,) = [doc for doc in docs if doc["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"{image['newName']}:{image['newTag']}"
