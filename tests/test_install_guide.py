@@ -29,6 +29,7 @@ DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 # before it exists. Once it does, it is checked like every other command.
 PENDING_COMMANDS = {"doctor"}
 REPO_FILES_WITHOUT_SUFFIX = {"Containerfile", "Makefile", "Procfile"}
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 PATH_SUFFIXES = (".yaml", ".yml", ".md", ".py", ".toml", ".json", ".log", "/")
 
 
@@ -278,3 +279,32 @@ def test_the_guide_runs_its_steps_in_an_order_the_cluster_accepts() -> None:
     assert namespaces < secret < install and namespaces < config_maps < install < check
     # the Secret applied is a copy outside the repository, never the template itself
     assert "deploy/secret.example.yaml" not in lines[secret]
+
+
+def test_the_guide_s_validate_step_refuses_exactly_the_scenarios_it_says_need_another_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    (words,) = [w for w in guide_commands() if any(inv[1:2] == ["validate"] for inv in sce_invocations(w))]
+    assignments = dict(word.split("=", 1) for word in words if re.fullmatch(r"[A-Z_]+=\S*", word))
+    env = {
+        item["name"]: item.get("value")
+        for item in deployment()["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert assignments["SCE_ALLOWED_NAMESPACES"] == env["SCE_ALLOWED_NAMESPACES"], "validate as deployed"
+    for name, value in assignments.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+    (invocation,) = list(sce_invocations(words))
+    result = CliRunner().invoke(cli, invocation[1:])
+    refused = {
+        Path(line.split(":")[0]).stem
+        for line in result.output.splitlines()
+        if not line.startswith(("ok", "note"))
+    }
+    said = re.search(r"the (\w+)\s+scenarios\s+that\s+use\s+`([\w-]+)`\s+are\s+refused", GUIDE.read_text())
+    assert said, "the guide says which starter scenarios validate refuses"
+    uses = {p.stem for p in (ROOT / "scenarios").glob("*.yaml") if f"namespace: {said[2]}" in p.read_text()}
+    assert refused == uses and len(uses) == NUMBERS[said[1]]
+    assert said[2] not in env["SCE_ALLOWED_NAMESPACES"].split(",")
