@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench reliability serve clean
+.PHONY: demo test lint bench reliability require-postgres serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,16 +30,21 @@ bench: $(STAMP)
 # RELIABILITY.md: the crash, replica and failure tests listed in tests/reliability_report.py, run
 # RELIABILITY_RUNS times (each run of tests/test_crash_points.py appends its figures to
 # artifacts/reliability.jsonl), then the report from those figures. A failing run stops it before the
-# report. tests/test_replicas.py runs only with SCE_TEST_POSTGRES_URL (.ci/postgres.sh starts one).
+# report. The replica tests need PostgreSQL, so without SCE_TEST_POSTGRES_URL (.ci/postgres.sh starts
+# one) nothing runs: the report never lists tests that were skipped.
 RELIABILITY_RUNS ?= 3
 RELIABILITY_TESTS := tests/test_crash_points.py tests/test_e2e_restart.py tests/test_replicas.py \
 	tests/test_dependencies_failing.py tests/test_slack_etiquette.py tests/test_e2e_http.py \
 	tests/test_security_*.py tests/test_fuzz_parsers.py tests/test_parsers.py tests/test_scenario_file.py
 
-reliability: $(STAMP)
+reliability: require-postgres $(STAMP)
 	rm -f artifacts/reliability.jsonl
 	for run in $$(seq $(RELIABILITY_RUNS)); do $(VENV)/bin/pytest -q $(RELIABILITY_TESTS) || exit 1; done
 	$(PY) tests/reliability_report.py
+
+require-postgres:
+	@test -n "$$SCE_TEST_POSTGRES_URL" || { echo "make reliability needs SCE_TEST_POSTGRES_URL, a PostgreSQL \
+	server for the replica tests (as root, bash .ci/postgres.sh /tmp/sce-pg prints one)." >&2; exit 2; }
 
 serve: $(STAMP)
 	$(VENV)/bin/sce serve

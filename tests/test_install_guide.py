@@ -5,6 +5,7 @@ and the commands create what deploy/ needs, in an order the cluster accepts.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -131,6 +132,30 @@ def test_make_reliability_runs_the_tests_its_report_lists_then_writes_the_report
     report = [i for i, line in enumerate(lines) if "tests/reliability_report.py" in line]
     cleared = [i for i, line in enumerate(lines) if re.search(r"rm -f \S*reliability\.jsonl", line)]
     assert cleared and report and cleared[0] < lines.index(runs[0]) < report[0]
+    guard = [i for i, line in enumerate(lines) if "SCE_TEST_POSTGRES_URL" in line]
+    assert guard and guard[0] < lines.index(runs[0]), "the PostgreSQL check comes before any test runs"
+
+
+@pytest.mark.parametrize("url", [None, "", "postgresql://postgres@127.0.0.1:5432/postgres"])
+def test_make_reliability_refuses_with_a_sentence_without_postgresql(url: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SCE_TEST_POSTGRES_URL"}
+    if url is not None:
+        env["SCE_TEST_POSTGRES_URL"] = url
+    done = subprocess.run(
+        ["make", "--no-print-directory", "require-postgres"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if url:
+        assert done.returncode == 0 and not done.stderr
+        return
+    assert done.returncode != 0
+    sentence = done.stderr.splitlines()[0]
+    assert "SCE_TEST_POSTGRES_URL" in sentence and sentence.endswith(".")
+    assert "Traceback" not in done.stderr
 
 
 # -- the install guide ------------------------------------------------------------------------------
