@@ -1,4 +1,6 @@
-"""deploy/: every manifest is schema-valid, the kustomization lists them, the Deployment is locked down."""
+"""deploy/: every manifest is schema-valid, the kustomization lists them, the Deployment is locked down,
+every namespace it uses is created and restricted, the Service reaches the bot, and the team's scenarios
+and rotations load from the read-only ConfigMap volumes as the pod sees them."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from test_attack_pod_policy import restricted_violations
 from test_faults_manifests import SCHEMA
+
+from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 KUSTOMIZATION = DEPLOY / "kustomization.yaml"
@@ -152,8 +157,6 @@ def test_every_game_day_namespace_has_the_role_the_drivers_need() -> None:
 
 
 def test_the_namespaces_enforce_restricted_and_the_bot_s_pod_meets_it() -> None:
-    from test_attack_pod_policy import restricted_violations
-
     for name, namespace in namespaces_created().items():
         labels = namespace["metadata"].get("labels", {})
         assert labels.get("pod-security.kubernetes.io/enforce") == "restricted", name
@@ -270,8 +273,6 @@ FOLDERS = {
 
 
 def test_the_shipped_scenarios_load_from_the_config_map_volume_as_the_pod_sees_it(tmp_path: Path) -> None:
-    from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
-
     sources = config_map_sources()
     assert {s["name"] for found in sources.values() for s in found} == FOLDERS.keys()
     scenarios = kubelet_volume(
