@@ -1,9 +1,10 @@
 """Slack that talks back, through the surface people touch: the local workspace over real HTTP, the bot's
 Bolt app behind its signed door in this process.
 
-- A page acknowledged (reply, button, on the escalation too) is updated in place: no buttons, who and
-  after how long (expected values from the two Slack timestamps, computed here); once, however often
-  Slack delivers the acknowledgement again.
+- A page acknowledged (reply, button, on the escalation too) is updated in place: who and after how long
+  (expected values from the two Slack timestamps, computed here), its Acknowledge and Escalate buttons
+  gone (Mark detected, Mark contained and Hand off still apply); once, however often Slack delivers the
+  acknowledgement again. A handoff taken over loses its button and says who took it, after how long.
 - `gap:` and `note:` replies get a reaction, once, and a failing reactions.add costs the note nothing.
 """
 
@@ -114,6 +115,13 @@ def shown(ws: LocalWorkspace, ts: str) -> tuple[str, list[dict[str, Any]]]:
     return message.text, list(message.blocks or [])
 
 
+STILL_APPLY = [blocks.DETECTED, blocks.CONTAINED, blocks.HANDOFF]
+
+
+def buttons(payload: list[dict[str, Any]]) -> list[str]:
+    return [e["action_id"] for b in payload if b["type"] == "actions" for e in b["elements"]]
+
+
 def later(ts: str, seconds: int) -> str:
     """A Slack ts ``seconds`` after ``ts``, exactly (Slack's ts are decimal strings, not floats)."""
     return str(Decimal(ts) + seconds)
@@ -138,14 +146,14 @@ def test_an_ack_reply_updates_the_page_in_place_once(
 ) -> None:
     gameday, thread, page_ts = start(bot, people)
     text, before = shown(workspace, page_ts)
-    assert any(b["type"] == "actions" for b in before), "the page starts with its buttons"
+    assert buttons(before) == [blocks.ACK, blocks.ESCALATE, blocks.DETECTED, blocks.CONTAINED, blocks.HANDOFF]
 
     ack_ts = later(page_ts, 90)
     people.post("U1", "C1", "ack", thread_ts=thread, ts=ack_ts)
     wait_for(lambda: updates_of(workspace, page_ts), "the page's update")
     text, after = shown(workspace, page_ts)
     tta = Decimal(ack_ts) - Decimal(page_ts)
-    assert not any(b["type"] == "actions" for b in after), after
+    assert buttons(after) == STILL_APPLY, after
     assert f"Acknowledged by <@U1> after {as_written(tta)}" in text == after[0]["text"]["text"], text
     assert "the login API answers 500" in text  # the page still says what it was about
 
@@ -185,11 +193,30 @@ def test_a_button_ack_on_the_escalation_updates_the_page_and_the_escalation(
     for ts in (page_ts, escalation_ts):
         wait_for(lambda ts=ts: updates_of(workspace, ts), f"the update of {ts}")
         text, after = shown(workspace, ts)
-        assert not any(b["type"] == "actions" for b in after), (ts, after)
+        assert buttons(after) == STILL_APPLY, (ts, after)
         assert f"Acknowledged by <@U2> after {as_written(tta)}" in text, text
     assert "<@U2>, it is yours now" in shown(workspace, escalation_ts)[0]
     settle(bot)
     assert [len(updates_of(workspace, ts)) for ts in (page_ts, escalation_ts)] == [1, 1]
+    people.slash("UFAC", "/sce", "abort done")
+
+
+def test_a_handoff_taken_over_loses_its_button_and_says_who_and_after_how_long(
+    bot: Bot, workspace: LocalWorkspace, people: WorkspaceClient
+) -> None:
+    gameday, thread, page_ts = start(bot, people)
+    asked = later(page_ts, 60)  # alice hands her open page to bob
+    people.post("U1", "C1", "handing off to <@U2>", thread_ts=thread, ts=asked)
+    handoff = wait_for(lambda: events(bot, gameday, "handoff_requested"), "the handoff")[0]
+    handoff_ts = str(handoff.data["message_ts"])
+    assert buttons(shown(workspace, handoff_ts)[1]) == [blocks.ACK]
+    taken = later(page_ts, 105)
+    people.post("U2", "C1", "ack", thread_ts=thread, ts=taken)
+    wait_for(lambda: updates_of(workspace, handoff_ts), "the handoff's update")
+    text, after = shown(workspace, handoff_ts)
+    assert buttons(after) == [] and after[0]["block_id"] == "handoff:h1"
+    assert f"Taken over by <@U2> after {as_written(Decimal(taken) - Decimal(asked))}" in text, text
+    assert "acknowledge to take over" not in text
     people.slash("UFAC", "/sce", "abort done")
 
 

@@ -217,16 +217,17 @@ class SlackAnnouncer:
         return self._post(record, text, blocks.handoff_blocks(text, handoff_id), key)
 
     def page_taken(self, record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
-        """chat.update of the page (and of its escalation): who acknowledged it and when, no buttons."""
+        """chat.update of the page (and of its escalation): who acknowledged it and when; its Acknowledge
+        and Escalate buttons go, Mark detected, Mark contained and Hand off stay (they still apply)."""
         taken = Taken(by, seconds)
         spec = cached_scenario(record.scenario_text).steps[page.step].page
         if spec is not None:
             text = render("page", spec=spec, responder=page.responder, dry_run=not sends(record), taken=taken)
-            self._replace(record, page.message_ts, text)
+            self._replace(record, page.message_ts, text, blocks.taken_page_blocks(text, page.page_id))
         if page.escalation_ts is not None and page.escalated_to is not None:
-            self._replace(
-                record, page.escalation_ts, render("escalation", page=page, to=page.escalated_to, taken=taken)
-            )
+            text = render("escalation", page=page, to=page.escalated_to, taken=taken)
+            payload = blocks.taken_page_blocks(text, page.page_id, role="escalation")
+            self._replace(record, page.escalation_ts, text, payload)
 
     def handoff_taken(self, record: GameDayRecord, handoff: HandoffState, by: str, seconds: float) -> None:
         """chat.update of the handoff message: who took over and when, no button."""
@@ -235,13 +236,12 @@ class SlackAnnouncer:
         text = render(
             "handoff", from_user=handoff.from_user, to_user=handoff.to_user, taken=Taken(by, seconds)
         )
-        self._replace(record, handoff.message_ts, text)
+        self._replace(record, handoff.message_ts, text, blocks.taken_handoff_blocks(text, handoff.handoff_id))
 
-    def _replace(self, record: GameDayRecord, message_ts: str, text: str) -> None:
-        """The message's text, and nothing else: its buttons go (the same update twice shows the same)."""
-        self.client.chat_update(
-            channel=record.channel, ts=message_ts, text=text, blocks=[blocks.section(text)]
-        )
+    def _replace(
+        self, record: GameDayRecord, message_ts: str, text: str, payload: list[blocks.Block]
+    ) -> None:
+        self.client.chat_update(channel=record.channel, ts=message_ts, text=text, blocks=payload)
 
     def noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
         """A reaction on the reply recorded for the debrief; one there already is as good."""
