@@ -41,8 +41,9 @@ def test_the_debrief_is_there_after_the_end_by_default_latest_and_id(
     gameday, thread, _ = start(bot, people)
     running = people.slash("U1", "/sce", "debrief")["text"]
     assert f"`{gameday}`" in running and "running" in running  # the interim debrief
-    people.post("U1", "C1", "ack", thread_ts=thread)  # the last thing it waited for: it completes
-    wait_for(lambda: events(bot, gameday, "gameday_ended"), "the end")
+    people.post("U1", "C1", "ack", thread_ts=thread)
+    wait_for(lambda: events(bot, gameday, "acknowledged"), "the acknowledgement")
+    assert "ended" in people.slash("UFAC", "/sce", "end")["text"]
     assert "No game day is running" in people.slash("UFAC", "/sce", "status")["text"]
 
     for text in ("debrief", "debrief latest", f"debrief {gameday}", f"debrief `{gameday.upper()}`"):

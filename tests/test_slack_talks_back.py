@@ -36,6 +36,7 @@ title: One page
 charter: {objective: o, hypothesis: h}
 guardrails: {max_duration: 30m}
 oncall: {primary: "@primary", secondary: "@secondary", escalate_after: 20m}
+expect: {acknowledge_within: 5m, contain_within: 20m}  # it runs on after the page is acknowledged
 steps:
   - at: 0s
     page: {severity: SEV-2, summary: the login API answers 500, to: "@primary"}
@@ -141,15 +142,25 @@ def settle(bot: Bot) -> None:
 
 
 # -- the page, updated in place --------------------------------------------------------------------
-def test_an_ack_reply_updates_the_page_in_place_once(
-    bot: Bot, workspace: LocalWorkspace, people: WorkspaceClient
+@pytest.mark.parametrize("how", ["reply", "reaction"])
+def test_an_acknowledged_page_is_updated_in_place_once(
+    bot: Bot, workspace: LocalWorkspace, people: WorkspaceClient, how: str
 ) -> None:
     gameday, thread, page_ts = start(bot, people)
     text, before = shown(workspace, page_ts)
     assert buttons(before) == [blocks.ACK, blocks.ESCALATE, blocks.DETECTED, blocks.CONTAINED, blocks.HANDOFF]
 
     ack_ts = later(page_ts, 90)
-    people.post("U1", "C1", "ack", thread_ts=thread, ts=ack_ts)
+    if how == "reply":
+        people.post("U1", "C1", "ack", thread_ts=thread, ts=ack_ts)
+        reply = workspace.state.find_message("C1", ack_ts)
+        assert reply is not None
+        again = payloads.message_event(workspace.state, reply)
+    else:
+        people.react("U1", "C1", page_ts, "eyes", event_ts=ack_ts)
+        page = workspace.state.find_message("C1", page_ts)
+        assert page is not None
+        again = payloads.reaction_added_event("U1", page, "eyes", ack_ts)
     wait_for(lambda: updates_of(workspace, page_ts), "the page's update")
     text, after = shown(workspace, page_ts)
     tta = Decimal(ack_ts) - Decimal(page_ts)
@@ -157,13 +168,12 @@ def test_an_ack_reply_updates_the_page_in_place_once(
     assert f"Acknowledged by <@U1> after {as_written(tta)}" in text == after[0]["text"]["text"], text
     assert "the login API answers 500" in text  # the page still says what it was about
 
-    reply = workspace.state.find_message("C1", ack_ts)
-    assert reply is not None
-    for _ in range(3):  # Slack (or a proxy) delivers the very same reply again, in new envelopes
-        redeliver(bot, workspace, payloads.message_event(workspace.state, reply))
+    for _ in range(3):  # Slack (or a proxy) delivers the very same acknowledgement again, in new envelopes
+        redeliver(bot, workspace, again)
     people.react("U2", "C1", page_ts, "eyes")  # bob's :eyes: comes after: the page is taken already
     people.post("U1", "C1", "ack", thread_ts=thread, ts=later(page_ts, 200))  # alice again, later
     settle(bot)
+    assert bot.services.store.get(gameday).status == "running"  # refused as taken, not as over
     assert len(updates_of(workspace, page_ts)) == 1
     assert shown(workspace, page_ts)[0] == text
     acks = events(bot, gameday, "acknowledged")
@@ -218,6 +228,24 @@ def test_a_handoff_taken_over_loses_its_button_and_says_who_and_after_how_long(
     assert f"Taken over by <@U2> after {as_written(Decimal(taken) - Decimal(asked))}" in text, text
     assert "acknowledge to take over" not in text
     people.slash("UFAC", "/sce", "abort done")
+
+
+def test_a_failing_update_costs_the_acknowledgement_nothing(
+    bot: Bot, workspace: LocalWorkspace, people: WorkspaceClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    gameday, thread, page_ts = start(bot, people)
+    workspace.web_api.faults.add("chat.update", 500, times=20)  # Slack refuses every update for a while
+    with caplog.at_level(logging.WARNING):
+        people.post("U1", "C1", "ack", thread_ts=thread, ts=later(page_ts, 90))
+        wait_for(lambda: events(bot, gameday, "acknowledged"), "the acknowledgement")
+        wait_for(
+            lambda: any("acknowledged page p0" in m["text"] for m in workspace.messages("C1", thread)),
+            "the thread's confirmation",
+        )
+        settle(bot)
+    assert updates_of(workspace, page_ts) == []
+    assert blocks.ACK in buttons(shown(workspace, page_ts)[1])  # unchanged: it could not be updated
+    assert any("a page" in r.getMessage() for r in caplog.records), caplog.text
 
 
 # -- reactions on notes ----------------------------------------------------------------------------
