@@ -25,6 +25,7 @@ def serve() -> None:
     from bot.server import HttpServer, socket_mode_handler
     from bot.service import build_services
     from bot.slack.app import create_app, slack_over_http
+    from bot.slack.debrief_pages import debrief_pages
 
     settings = Settings.from_env()
     secrets = [
@@ -51,7 +52,10 @@ def serve() -> None:
     hooks = hooks_app(services.intake.handle, settings.alert_webhook_secret, time.time, services.replay)
     watch(lambda: store_snapshot(services.store))
     ready = lambda: database_ready(services.store.engine)  # noqa: E731
-    server = HttpServer(slack_over_http(app, services), "0.0.0.0", settings.port, hooks=hooks, ready=ready)
+    pages = debrief_pages(services)
+    server = HttpServer(
+        slack_over_http(app, services), "0.0.0.0", settings.port, hooks=hooks, ready=ready, debriefs=pages
+    )
     try:
         if settings.socket_mode:
             assert settings.slack_app_token

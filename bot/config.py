@@ -63,6 +63,7 @@ class Settings:
     alerts_channel: str | None = None
     scenario_secrets: frozenset[str] = frozenset()  # variables a scenario may name as ${env:NAME}
     max_ttl: float = DEFAULT_MAX_TTL  # ceiling of every fault ttl and guardrails.max_duration
+    public_url: str | None = None  # where people reach `sce serve` (links to hosted debriefs); none: no links
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -95,6 +96,7 @@ class Settings:
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
             scenario_secrets=_set(env.get("SCE_SCENARIO_SECRETS")),
             max_ttl=_duration(env.get("SCE_MAX_TTL"), "SCE_MAX_TTL", DEFAULT_MAX_TTL),
+            public_url=env.get("SCE_PUBLIC_URL") or None,
         )
 
     @property

@@ -22,6 +22,7 @@ from bot.pagerduty import OnCallSchedule, PagerDuty
 from bot.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.channel_members import ChannelMembers
+from bot.slack.debrief_links import DebriefLinks
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate
@@ -52,6 +53,7 @@ class Services:
     members: ChannelMembers
     pagerduty_schedule: OnCallSchedule | None = None
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
+    links: DebriefLinks = field(default_factory=DebriefLinks.unlinked)  # to the hosted HTML debriefs
 
     def stop(self) -> None:
         """Write the Slack input already acknowledged, then stop waking timers."""
@@ -154,4 +156,5 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         ChannelMembers(client, clock.now, settings.admins),
         schedule,
         SqlReplayGuard(store.engine) if concurrent else WrittenBehindReplayGuard(store.engine),
+        DebriefLinks.from_settings(settings, clock.now),
     )

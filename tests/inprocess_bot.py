@@ -14,6 +14,7 @@ from bot.hooks import hooks_app
 from bot.server import HttpServer
 from bot.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
+from bot.slack.debrief_pages import debrief_pages
 from bot.workspace.server import LocalWorkspace
 
 HOOK_SECRET = "entry-hook-secret"
@@ -49,7 +50,8 @@ def run_bot(
     services = build_services(settings)
     app = create_app(services)
     hooks = hooks_app(services.intake.handle, HOOK_SECRET, time.time, services.replay)
-    server = HttpServer(slack_over_http(app, services), "127.0.0.1", 0, hooks=hooks)
+    pages = debrief_pages(services)
+    server = HttpServer(slack_over_http(app, services), "127.0.0.1", 0, hooks=hooks, debriefs=pages)
     server.start()
     services.timers.start()
     return Bot(services, server)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
-from bot.gameday.state import GameDayState, PageState
+from bot.gameday.state import GameDayState, HandoffState, PageState
 
 
 class RecordingAnnouncer:
@@ -17,6 +17,8 @@ class RecordingAnnouncer:
         self.debriefs: list[Debrief] = []
         self.keyed: dict[str, str] = {}
         self.withdrawn: list[tuple[str, str | None]] = []
+        self.updated: list[tuple[str, str]] = []  # (message ts, what it now shows)
+        self.reactions: list[tuple[str, str]] = []  # (message ts, note kind)
         self._last = 0.0
 
     def _post(self, kind: str, text: str, key: str | None = None) -> str:
@@ -65,6 +67,15 @@ class RecordingAnnouncer:
 
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
         self.posts.append(("ack", f"{who} {what}"))
+
+    def page_taken(self, record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
+        self.updated.append((page.message_ts, f"{page.page_id} taken by {by} after {seconds}"))
+
+    def handoff_taken(self, record: GameDayRecord, handoff: HandoffState, by: str, seconds: float) -> None:
+        self.updated.append((handoff.message_ts or "", f"{handoff.handoff_id} taken by {by} after {seconds}"))
+
+    def noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
+        self.reactions.append((message_ts, kind))
 
     def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
         return self._post("fault", f"{verb} {spec.type}")

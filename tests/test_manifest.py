@@ -26,6 +26,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "views_publish": None,  # needs no scope of its own
     "files_upload_v2": "files:write",
     "users_lookupByEmail": "users:read.email",
+    "reactions_add": "reactions:write",
 }
 # event -> the subscriptions (and scopes) that deliver it
 EVENT_SUBSCRIPTIONS = {

@@ -45,3 +45,32 @@ def test_a_slow_confirmation_post_holds_no_lock(h: CoreHarness) -> None:
     kinds = [e.kind for e in h.store.events(gameday)]
     assert Kind.ACKNOWLEDGED in kinds and kinds.index(Kind.ACKNOWLEDGED) < kinds.index(Kind.NOTE)
     assert any(kind == "ack" for kind, _ in h.announcer.posts)
+
+
+def test_the_page_shown_as_taken_and_a_notes_reaction_hold_no_lock_and_go_once(h: CoreHarness) -> None:
+    outcome = h.engine.start(scenario_text(), "C1", "UFAC", ROSTER)
+    gameday = outcome.gameday_id
+    assert outcome.ok and gameday
+    h.advance_to(h.clock.now() + 1)
+    went_through: list[bool] = []
+
+    def meanwhile(delivery: str) -> None:
+        """Another input of the same game day while this Slack call is in flight: it must commit."""
+        note = threading.Thread(
+            target=lambda: h.engine.add_note(gameday, "note", "meanwhile", "U2", h.clock.now(), delivery)
+        )
+        note.start()
+        note.join(3)
+        went_through.append(not note.is_alive())
+
+    taken, noted = h.announcer.page_taken, h.announcer.noted
+    h.announcer.page_taken = lambda *args: (meanwhile("d-1"), taken(*args))  # type: ignore[method-assign]
+    h.announcer.noted = lambda *args: (meanwhile("d-2"), noted(*args))  # type: ignore[method-assign]
+    page_ts = h.page_ts(gameday, "p0")
+    for _ in range(2):  # the second is Slack delivering the same click again
+        assert h.engine.acknowledge(gameday, "U1", page_ts + 42, "d-ack").ok
+        assert h.engine.add_note(gameday, "gap", "no runbook", "U1", page_ts + 50, "d-gap", "123.4").ok
+    assert went_through == [True, True]
+    assert [ts for ts, _ in h.announcer.updated] == [f"{page_ts:.6f}"]
+    assert h.announcer.updated[0][1] == "p0 taken by U1 after 42.0"
+    assert h.announcer.reactions == [("123.4", "gap")]

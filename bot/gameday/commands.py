@@ -23,7 +23,7 @@ USAGE = {
     "gap": "/sce gap <text>",
     "detected": "/sce detected",
     "contain": "/sce contain",
-    "debrief": "/sce debrief [id]",
+    "debrief": "/sce debrief [latest|id]",
     "history": "/sce history <scenario>",
     "schedule": "/sce schedule <scenario> <YYYY-MM-DD> <HH:MM> [#channel] [every 90d] | list | cancel <id>",
 }

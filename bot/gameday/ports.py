@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
-from bot.gameday.state import GameDayState, PageState
+from bot.gameday.state import GameDayState, HandoffState, PageState
 from bot.gameday.timeline import Event, Kind
 from bot.gameday.timer_types import TimerKind
 
@@ -202,6 +202,19 @@ class Announcer(Protocol):
     ) -> str: ...
 
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None: ...
+
+    def page_taken(self, record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
+        """Show on the page's own messages (the page, its escalation) who acknowledged it and after how
+        long, without the buttons that no longer apply."""
+        ...
+
+    def handoff_taken(self, record: GameDayRecord, handoff: HandoffState, by: str, seconds: float) -> None:
+        """Show on the handoff's message who took it over and after how long, without its button."""
+        ...
+
+    def noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
+        """Mark a message recorded for the debrief (a ``gap:`` or ``note:`` reply) with a reaction."""
+        ...
 
     def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str: ...
 

@@ -6,6 +6,10 @@ refuse when over, act, settle), timed by Slack's own ``at``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+
 from bot.gameday.best_effort import best_effort
 from bot.gameday.inbox import Action, Input
 from bot.gameday.injects import Injector
@@ -46,14 +50,18 @@ class ResponderInput:
     ) -> Outcome:
         raise NotImplementedError
 
-    def reply_input(self, reply: Reply, user: str, at: float, delivery_id: str) -> Input:
-        """A thread reply as input for the inbox (written later, in order, with its game day's others)."""
+    def reply_input(
+        self, reply: Reply, user: str, at: float, delivery_id: str, message_ts: str | None = None
+    ) -> Input:
+        """A thread reply as input for the inbox (written later, in order, with its game day's others).
+        ``message_ts``: the reply itself, marked with a reaction once a note from it is recorded."""
         if isinstance(reply, Acknowledge):
             return Input(delivery_id, self._acknowledging(user, at, None), NOTHING_TO_ACKNOWLEDGE)
         if isinstance(reply, HandOff):
             return Input(delivery_id, self._handing_off(user, reply.to_user, at))
         assert isinstance(reply, AddNote)
-        return Input(delivery_id, self._noting(reply.kind, reply.text, user, at), ACCEPTED_AFTER_END)
+        action = self._noting(reply.kind, reply.text, user, at, message_ts)
+        return Input(delivery_id, action, ACCEPTED_AFTER_END)
 
     def reaction_input(self, user: str, at: float, delivery_id: str, target_id: str) -> Input:
         """An acknowledging reaction on a page or handoff message, as input for the inbox."""
@@ -79,6 +87,7 @@ class ResponderInput:
         self, tx: GameDayTx, state: GameDayState, user: str, at: float, target_id: str | None
     ) -> list[str]:
         done: list[str] = []
+        record = tx.record
         # an acknowledgement written before a handoff was requested cannot accept it, however late it arrives
         handoffs = [h for h in state.pending_handoffs() if h.to_user == user and h.requested_at <= at]
         if target_id is not None:
@@ -89,13 +98,25 @@ class ResponderInput:
             pages = mine or ([] if handoffs else state.open_pages())
         for handoff in handoffs:
             tx.append(Kind.HANDOFF_COMPLETED, at, user, {"handoff_id": handoff.handoff_id})
-            self._confirm(tx, user, "the handoff", handoff.latency_at(at))
+            took = handoff.latency_at(at)
+            # a copy: the state goes on changing in this transaction; bound now, not when the loop is done
+            show = partial(self.announcer.handoff_taken, record, replace(handoff), user, took)
+            self._after(tx, show, "a handoff's message")
+            self._confirm(tx, user, "the handoff", took)
             done.append(handoff.handoff_id)
         for page in pages:
             tx.append(Kind.ACKNOWLEDGED, at, user, {"page_id": page.page_id})
-            self._confirm(tx, user, f"page {page.page_id}", at - page.paged_at)
+            tta = at - page.paged_at
+            self._after(tx, partial(self.announcer.page_taken, record, replace(page), user, tta), "a page")
+            self._confirm(tx, user, f"page {page.page_id}", tta)
             done.append(page.page_id)
         return done
+
+    @staticmethod
+    def _after(tx: GameDayTx, call: Callable[[], None], what: str) -> None:
+        """A message that only follows what committed (a page shown as taken, a reaction): sent once the
+        game day is unlocked, and only if the change it shows committed; a failure is logged."""
+        tx.after_commit(lambda: best_effort(call, what))
 
     def _confirm(self, tx: GameDayTx, user: str, what: str, took: float) -> None:
         """The thread's "acknowledged" line, posted once the acknowledgement is committed and the game day
@@ -155,16 +176,27 @@ class ResponderInput:
         return self._operate(gameday_id, delivery_id, act)
 
     def add_note(
-        self, gameday_id: str, kind: str, text: str, user: str, at: float, delivery_id: str
+        self,
+        gameday_id: str,
+        kind: str,
+        text: str,
+        user: str,
+        at: float,
+        delivery_id: str,
+        message_ts: str | None = None,
     ) -> Outcome:
-        """Record a gap, note, action, decision or update for the debrief."""
+        """Record a gap, note, action, decision or update for the debrief; ``message_ts``, the message it
+        came from, gets a reaction once it is recorded."""
         # a note sent just before /sce end may be processed just after it: it still belongs to the debrief
-        return self._operate(gameday_id, delivery_id, self._noting(kind, text, user, at), ACCEPTED_AFTER_END)
+        action = self._noting(kind, text, user, at, message_ts)
+        return self._operate(gameday_id, delivery_id, action, ACCEPTED_AFTER_END)
 
-    @staticmethod
-    def _noting(kind: str, text: str, user: str, at: float) -> Action:
+    def _noting(self, kind: str, text: str, user: str, at: float, message_ts: str | None = None) -> Action:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             tx.append(Kind.NOTE, at, user, {"kind": kind, "text": text, "step": state.last_step})
+            if message_ts is not None:  # a redelivered message is skipped before this: one reaction
+                record = tx.record
+                self._after(tx, lambda: self.announcer.noted(record, message_ts, kind), "a note's reaction")
             return Outcome(True, f"{kind.capitalize()} recorded for the debrief.")
 
         return act

@@ -36,6 +36,7 @@ class PageState:
     acknowledged_by: str | None = None
     escalated_at: float | None = None
     escalated_to: str | None = None
+    escalation_ts: str | None = None  # the escalation's own message, which carries the page's buttons too
     contained_at: float | None = None
 
     @property
@@ -174,6 +175,7 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
     elif kind is Kind.ESCALATED:
         page = state.pages[data["page_id"]]
         page.escalated_at, page.escalated_to = event.at, data["to"]
+        page.escalation_ts = data.get("message_ts")
     elif kind is Kind.HANDOFF_REQUESTED:
         state.handoffs.append(
             HandoffState(

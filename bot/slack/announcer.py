@@ -14,7 +14,8 @@ from bot.gameday.outbound import OutboundRequest, sends
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
-from bot.gameday.state import GameDayState, PageState, Status
+from bot.gameday.scenario_file import cached_scenario
+from bot.gameday.state import GameDayState, HandoffState, PageState, Status
 from bot.observability import count_page, observe_ack
 from bot.pagerduty import PagerDuty, PagerDutyError
 from bot.slack import blocks
@@ -23,6 +24,18 @@ from bot.slack.render import render
 from bot.slack.status_line import StatusLine
 
 POST_EVENT = "sce_post"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """Who took a page or handoff and after how long (Slack's timestamps), shown on its message."""
+
+    by: str
+    seconds: float
+
+
+NOTE_REACTIONS = {"gap": "warning", "note": "memo", "action": "pushpin", "decision": "memo", "update": "memo"}
+"""The reaction a reply recorded for the debrief gets, by kind: a gap stands out, the rest are noted."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,7 @@ class SlackAnnouncer:
         )
 
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
-        text = render("page", spec=spec, responder=responder, dry_run=not sends(record))
+        text = render("page", spec=spec, responder=responder, dry_run=not sends(record), taken=None)
         ts = self._post(record, text, blocks.page_blocks(text, page_id), key)
         count_page(spec.severity)
         if self.pagerduty is not None:
@@ -188,7 +201,7 @@ class SlackAnnouncer:
 
     def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str:
         count_page(page.severity)
-        text = render("escalation", page=page, to=to)
+        text = render("escalation", page=page, to=to, taken=None)
         return self._post(record, text, blocks.page_blocks(text, page.page_id, role="escalation"), key)
 
     def say(self, record: GameDayRecord, text: str, key: str) -> str:
@@ -200,8 +213,45 @@ class SlackAnnouncer:
     def handoff(
         self, record: GameDayRecord, handoff_id: str, from_user: str | None, to_user: str, key: str
     ) -> str:
-        text = render("handoff", from_user=from_user, to_user=to_user)
+        text = render("handoff", from_user=from_user, to_user=to_user, taken=None)
         return self._post(record, text, blocks.handoff_blocks(text, handoff_id), key)
+
+    def page_taken(self, record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
+        """chat.update of the page (and of its escalation): who acknowledged it and when; its Acknowledge
+        and Escalate buttons go, Mark detected, Mark contained and Hand off stay (they still apply)."""
+        taken = Taken(by, seconds)
+        spec = cached_scenario(record.scenario_text).steps[page.step].page
+        if spec is not None:
+            text = render("page", spec=spec, responder=page.responder, dry_run=not sends(record), taken=taken)
+            self._replace(record, page.message_ts, text, blocks.taken_page_blocks(text, page.page_id))
+        if page.escalation_ts is not None and page.escalated_to is not None:
+            text = render("escalation", page=page, to=page.escalated_to, taken=taken)
+            payload = blocks.taken_page_blocks(text, page.page_id, role="escalation")
+            self._replace(record, page.escalation_ts, text, payload)
+
+    def handoff_taken(self, record: GameDayRecord, handoff: HandoffState, by: str, seconds: float) -> None:
+        """chat.update of the handoff message: who took over and when, no button."""
+        if handoff.message_ts is None:
+            return
+        text = render(
+            "handoff", from_user=handoff.from_user, to_user=handoff.to_user, taken=Taken(by, seconds)
+        )
+        self._replace(record, handoff.message_ts, text, blocks.taken_handoff_blocks(text, handoff.handoff_id))
+
+    def _replace(
+        self, record: GameDayRecord, message_ts: str, text: str, payload: list[blocks.Block]
+    ) -> None:
+        self.client.chat_update(channel=record.channel, ts=message_ts, text=text, blocks=payload)
+
+    def noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
+        """A reaction on the reply recorded for the debrief; one there already is as good."""
+        try:
+            self.client.reactions_add(
+                channel=record.channel, timestamp=message_ts, name=NOTE_REACTIONS.get(kind, "memo")
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_reacted":
+                raise
 
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
         if what.startswith("page ") and seconds is not None:

@@ -79,8 +79,26 @@ def page_blocks(text: str, target_id: str, role: str = "page") -> list[Block]:
     ]
 
 
+def taken_page_blocks(text: str, target_id: str, role: str = "page") -> list[Block]:
+    """A page someone acknowledged: Acknowledge and Escalate are gone; what still applies stays."""
+    return [
+        section(text),
+        actions(
+            f"{role}:{target_id}",
+            button("Mark detected", DETECTED, target_id),
+            button("Mark contained", CONTAINED, target_id),
+            user_picker(HANDOFF, "Hand off to..."),
+        ),
+    ]
+
+
 def handoff_blocks(text: str, target_id: str) -> list[Block]:
     return [section(text), actions(f"handoff:{target_id}", button("Acknowledge", ACK, target_id, "primary"))]
+
+
+def taken_handoff_blocks(text: str, target_id: str) -> list[Block]:
+    """A handoff taken over: no button left; the block id still says which handoff it was."""
+    return [{**section(text), "block_id": f"handoff:{target_id}"}]
 
 
 def kickoff_blocks(header: str, status: str, gameday_id: str, state: str, mode: str = "live") -> list[Block]:

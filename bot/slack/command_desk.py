@@ -17,11 +17,13 @@ from bot.gameday.rotation import RotationError, on_call, parse_rotation
 from bot.gameday.scenario import Guardrails
 from bot.gameday.scenario_file import ScenarioError
 from bot.gameday.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
+from bot.gameday.state import Status
 from bot.gameday.timeline import Kind
 from bot.gameday.trends import finished_debriefs
 from bot.gameday.trends import history as history_rows
 from bot.gameday.visibility import unseen_gameday
 from bot.service import Services
+from bot.slack.debrief_pages import current_debrief
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
 from storage.schedule_store import Schedule
@@ -71,8 +73,8 @@ class CommandDesk:
             return self.history(inv)
         if name == "start":
             return self.prepare_start(inv)
-        if name == "debrief" and inv.command.args:
-            return self.debrief_by_id(inv, inv.command.args[0])
+        if name == "debrief":
+            return self.debrief_command(inv)
         record = self._current(inv.channel)
         if record is None:
             return "No game day is running in this channel. Start one with `/sce start <scenario>`."
@@ -98,8 +100,6 @@ class CommandDesk:
             return engine.mark(record.id, Kind.DETECTED, inv.user, now, delivery, source="command").message
         if name == "contain":
             return engine.mark(record.id, Kind.CONTAINED, inv.user, now, delivery, source="command").message
-        if name == "debrief":
-            return self.debrief(record)
         if name == "pause":
             return engine.pause(record.id, inv.user).message
         if name == "resume":
@@ -235,18 +235,38 @@ class CommandDesk:
             return str(exc)
         return render("oncall", rotation=rotation, now=on_call(rotation, self.s.clock.now()))
 
+    def debrief_command(self, inv: Invocation) -> str:
+        """`/sce debrief`: the game day running in this channel, else its latest finished one;
+        `/sce debrief latest`: this channel's latest; `/sce debrief <id>`: that one, if the person may
+        see it. The summary, with a link to the whole debrief made for the person asking."""
+        typed = inv.command.args[0] if inv.command.args else None
+        if typed is not None and typed_id(typed) != "latest":
+            return self.debrief_by_id(inv, typed)
+        ran_here = [r for r in self.s.store.all() if r.channel == inv.channel]
+        if typed is None:
+            record = self._current(inv.channel) or next((r for r in reversed(ran_here) if _over(r)), None)
+        else:
+            record = ran_here[-1] if ran_here else None
+        if record is None:
+            return "No game day has run in this channel yet. Start one with `/sce start <scenario>`."
+        return self.debrief(record, inv.user)
+
     def debrief_by_id(self, inv: Invocation, typed: str) -> str:
         """Asked in the game day's channel, by a member of it, or by an admin; otherwise the same
         sentence as for an id that does not exist."""
         record = self.s.store.get(typed_id(typed))
         if record is None or not self.s.members.may_see(record.channel, inv.user, asked_in=inv.channel):
             return unseen_gameday(typed)
-        return self.debrief(record)
+        return self.debrief(record, inv.user)
 
-    def debrief(self, record: GameDayRecord) -> str:
-        d = self.s.engine.debrief_from(record, self.s.store.events(record.id))
-        return render("debrief", d=d)
+    def debrief(self, record: GameDayRecord, user: str) -> str:
+        link = self.s.links.url(record.id, user)
+        return render("debrief", d=current_debrief(self.s, record), link=link, ttl=self.s.links.ttl)
 
     def _current(self, channel: str) -> GameDayRecord | None:
         active = self.s.store.active_in_channel(channel)
         return active[-1] if active else None
+
+
+def _over(record: GameDayRecord) -> bool:
+    return Status(record.status).is_over

@@ -101,7 +101,7 @@ class Responders:
         for message in self.ws.messages(self.channel, thread_ts=self.thread_ts):
             for block in message.get("blocks") or []:
                 block_id = block.get("block_id") or ""
-                if block.get("type") == "actions" and ":" in block_id:
+                if block.get("type") in ("actions", "section") and ":" in block_id:  # a taken handoff
                     found.setdefault(block_id, message)
         return found
 

@@ -48,11 +48,12 @@ def register(app: App, desk: CommandDesk) -> None:
         work = (urgent if parsed.name in URGENT else workers).submit(desk.handle, inv)
         scenario = parsed.args[0] if parsed.args else ""
 
+        # no previews: an answer may carry a debrief link made for this person alone
         def with_ack(text: str) -> None:
-            ack(text=text)
+            ack(text=text, unfurl_links=False, unfurl_media=False)
 
         def afterwards(text: str) -> None:
-            respond(text=text, response_type="ephemeral")
+            respond(text=text, response_type="ephemeral", unfurl_links=False, unfurl_media=False)
 
         try:
             reply: Reply = work.result(timeout=ACK_BUDGET)

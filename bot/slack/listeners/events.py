@@ -36,7 +36,7 @@ def register(app: App, services: Services) -> None:
             # one message, one effect: Slack may deliver it again under another event id (a proxy's
             # retry, `message` and `app_mention` for the same post), so the message itself is the key
             at, delivery = float(event["ts"]), f"message:{channel}:{event['ts']}"
-            inbox.put(gameday_id, engine.reply_input(reply, event["user"], at, delivery))
+            inbox.put(gameday_id, engine.reply_input(reply, event["user"], at, delivery, event["ts"]))
 
     @app.event("reaction_added")
     def on_reaction(event: dict[str, Any]) -> None:

@@ -30,6 +30,6 @@ def register(app: App, services: Services) -> None:
         note = f"{text} (from <@{author}>)" if author and author != user else text
         at = float(shortcut.get("action_ts") or message["ts"])
         outcome = services.engine.add_note(
-            gameday_id, "note", note, user, at, f"shortcut:{shortcut['trigger_id']}"
+            gameday_id, "note", note, user, at, f"shortcut:{shortcut['trigger_id']}", message.get("ts")
         )
         client.chat_postEphemeral(channel=channel, user=user, text=outcome.message)
