@@ -9,15 +9,19 @@ import json
 import os
 import shutil
 import signal
+import string
 import subprocess
 import time
 import xml.etree.ElementTree as ET
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
 from bot_process import ROOT, SCE
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from inprocess_bot import run_bot
 from typer.testing import CliRunner
 
@@ -220,6 +224,7 @@ def test_the_default_database_is_in_the_user_data_folder_whatever_the_current_fo
         assert f"sqlite:///{tmp_path / 'xdg' / 'sce' / 'sce.db'}" in result.stderr  # named, and the same
         assert list((tmp_path / folder).iterdir()) == []
     assert (tmp_path / "xdg" / "sce" / "sce.db").exists()  # made on first use
+    assert (tmp_path / "xdg" / "sce").stat().st_mode & 0o077 == 0  # the user's alone
     # no XDG_DATA_HOME, or a relative one (the spec says to ignore it): ~/.local/share/sce
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for value in ("", "relative/xdg"):
@@ -242,6 +247,26 @@ def test_the_default_database_is_in_the_user_data_folder_whatever_the_current_fo
 def test_a_database_named_in_a_message_never_shows_its_password(url: str, secret: str) -> None:
     shown = shown_url(url)
     assert secret not in shown and "***" in shown
+
+
+SECRETS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=6, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(user=st.text(string.ascii_letters, min_size=1, max_size=8), password=SECRETS)
+def test_no_password_survives_shown_url_however_it_is_written(user: str, password: str) -> None:
+    encoded = quote(password, safe="")
+    for template in (
+        f"postgresql://{user}:PW@db.internal:5432/sce",
+        f"postgresql://db.internal/sce?user={user}&password=PW",
+        f"postgresql+psycopg://{user}:PW@db/sce?sslmode=require",
+    ):
+        rest = template.replace("PW", "")
+        assume(encoded not in rest and password not in rest)  # only the password itself may carry it
+        url = template.replace("PW", encoded)
+        shown = shown_url(url)
+        assert encoded not in shown and password not in shown, (url, shown)
+        assert "db" in shown  # still says which database
 
 
 def test_every_not_found_names_the_database(tmp_path: Path) -> None:
