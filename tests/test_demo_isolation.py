@@ -179,6 +179,7 @@ def test_a_signal_to_sce_demo_aborts_its_game_day_and_says_so(tmp_path: Path, se
         **os.environ,
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'real.db'}",
+        "PYTHONUNBUFFERED": "1",  # each line as it is said: the signal comes right after the first page
     }
     env.pop("SCE_SCENARIOS_DIR", None)
     proc = subprocess.Popen(
@@ -195,6 +196,7 @@ def test_a_signal_to_sce_demo_aborts_its_game_day_and_says_so(tmp_path: Path, se
         seen.append(line)
         if "you are paged" in line:
             break
+    assert proc.poll() is None, "".join(seen)  # still running: the signal lands mid-game-day
     proc.send_signal(sent)
     rest, err = proc.communicate(timeout=30)
     out = "".join(seen) + rest
@@ -256,14 +258,14 @@ SECRETS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_
 @given(user=st.text(string.ascii_letters, min_size=1, max_size=8), password=SECRETS)
 def test_no_password_survives_shown_url_however_it_is_written(user: str, password: str) -> None:
     encoded = quote(password, safe="")
-    for template in (
-        f"postgresql://{user}:PW@db.internal:5432/sce",
-        f"postgresql://db.internal/sce?user={user}&password=PW",
-        f"postgresql+psycopg://{user}:PW@db/sce?sslmode=require",
+    for template in (  # users are letters only, so "{pw}" is the password's place alone
+        "postgresql://" + user + ":{pw}@db.internal:5432/sce",
+        "postgresql://db.internal/sce?user=" + user + "&password={pw}",
+        "postgresql+psycopg://" + user + ":{pw}@db/sce?sslmode=require",
     ):
-        rest = template.replace("PW", "")
+        rest = template.format(pw="")
         assume(encoded not in rest and password not in rest)  # only the password itself may carry it
-        url = template.replace("PW", encoded)
+        url = template.format(pw=encoded)
         shown = shown_url(url)
         assert encoded not in shown and password not in shown, (url, shown)
         assert "db" in shown  # still says which database

@@ -99,7 +99,7 @@ def run_demo(
     guardrails = loaded.scenario.guardrails
     namespaces = frozenset(guardrails.namespaces)
     timeout = max(timeout, guardrails.max_duration / speed + 30)  # its time box ends it at the latest
-    database_url = database_url or new_demo_database(scenario_id)
+    database_url = database_url or new_demo_database(loaded.scenario.id)  # an id: [a-z0-9-] only
     workspace = LocalWorkspace(
         signing_secret=SIGNING_SECRET, clock=clock.now, users=USERS, channels={CHANNEL: "gameday"}
     ).start()
