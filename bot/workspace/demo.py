@@ -155,7 +155,7 @@ def run_demo(
             who = USERS.get(page.acknowledged_by or "", "nobody")
             say(f"  page {page.id}: TTA {format_duration(page.tta_seconds)} by {who}")
         say(f"Debrief written to {', '.join(str(f) for f in files)}")
-        say("The demo's database is its own (`sce serve` never sees it); to show this debrief again:")
+        say("This demo kept its own database (`sce serve` never sees it). To show this debrief again:")
         say(f"sce debrief {record.id} --demo")
         performed = [(p.who, p.what, p.at - origin) for p in responders.performed]
         return DemoResult(debrief, files, performed, database_url)
