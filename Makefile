@@ -49,5 +49,7 @@ require-postgres:
 serve: $(STAMP)
 	$(VENV)/bin/sce serve
 
+# the database and the demos' live in the data folder ($XDG_DATA_HOME/sce, else ~/.local/share/sce):
+# `clean` leaves them; remove that folder to forget every recorded game day
 clean:
-	rm -rf $(VENV) debriefs sce.db sce.db-wal sce.db-shm
+	rm -rf $(VENV) debriefs

@@ -10,14 +10,38 @@ from pathlib import Path
 
 import typer
 
-from bot.config import Settings
+from bot.config import Settings, scenario_folder
 
-cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Security game days run from Slack.")
+# plain help (no rich panels): typer's rich help shows the type of every flag, `--help <bool>` included
+cli = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"sce {version('sce')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("sce (not installed: no version recorded; `pip install .` records one)")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _sce(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Security game days run from Slack."""
 
 
 @cli.command()
 def serve() -> None:
-    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (/slack/events, /healthz)."""
+    """Run the bot in Slack.
+
+    Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (/slack/events, /healthz).
+    """
     from bot.hooks import hooks_app
     from bot.logs import configure_logging
     from bot.observability import database_ready, store_snapshot, watch
@@ -73,29 +97,59 @@ def serve() -> None:
 
 @cli.command()
 def demo(
-    scenario: str = typer.Argument("pager-stress"),
-    out: Path = typer.Option(Path("debriefs")),
-    speed: float = typer.Option(40.0, help="how many times faster than real time the game day runs"),
+    scenario: str = typer.Argument(
+        "pager-stress", metavar="SCENARIO", help="A scenario id, as sce list shows"
+    ),
+    out: Path = typer.Option(Path("debriefs"), metavar="FOLDER", help="Where the debrief files go"),
+    speed: float = typer.Option(40.0, metavar="TIMES", help="How many times faster than real time it runs"),
 ) -> None:
-    """Run a whole game day on the local workspace with scripted responders; write the debrief."""
+    """Rehearse a scenario locally, with scripted responders.
+
+    The game day is recorded in a database of the demo's own, never in the one sce serve uses; the
+    debrief is written as Markdown, JSON and HTML. A scenario without a responder script of its own
+    is played by default responders.
+    """
     from bot.workspace.demo import run_demo
 
     if speed <= 0:
         typer.echo("--speed must be above 0 (40 runs a 12-minute drill in about 20 seconds).", err=True)
         raise typer.Exit(2)
-    run_demo(scenario, out_dir=out, speed=speed)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped demo ends its game day too
+    try:
+        run_demo(scenario, out_dir=out, speed=speed)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 @cli.command()
 def validate(
-    path: Path = typer.Argument(None, help="A scenario file or folder (default: SCE_SCENARIOS_DIR)"),
+    path: Path = typer.Argument(
+        None,
+        metavar="PATH",
+        show_default=False,
+        help="A scenario file or folder (default: the scenarios sce list shows)",
+    ),
 ) -> None:
-    """Check scenario files; every problem is reported as file:line: field: what is wrong."""
+    """Check scenario files for every problem.
+
+    Each problem is reported as file:line: field: what is wrong.
+    """
     from bot.gameday.attachments import with_attachments
     from bot.gameday.guardrails import ceiling_refusals, deployment_refusals, image_refusals
     from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
+    from bot.gameday.suggestions import did_you_mean
 
-    target = path or Settings.from_env().scenarios_dir
+    target = path or scenario_folder()
+    if not target.exists():
+        nearby = {p.stem: p.name for p in target.parent.iterdir()} if target.parent.is_dir() else {}
+        typer.echo(f"{target}: no such file or folder.{did_you_mean(target.stem, nearby)}", err=True)
+        raise typer.Exit(1)
     files = scenario_files(target) if target.is_dir() else [target]
     if not files:
         typer.echo(f"{target}: no scenario files (*.yaml) found", err=True)
@@ -175,7 +229,10 @@ def new(
     scenario_id: str = typer.Argument(..., metavar="ID", help="The new scenario's id (lowercase, digits, -)"),
     title: str | None = typer.Option(None, help="Its title (default: from the id)"),
 ) -> None:
-    """Write SCE_SCENARIOS_DIR/<id>.yaml: a charter-complete scenario, every field commented."""
+    """Write a new scenario file, every field commented.
+
+    It goes to SCE_SCENARIOS_DIR (default: ./scenarios) as ID.yaml, charter included.
+    """
     from bot.gameday.charter_template import NewScenarioError, write_new_scenario
 
     try:
@@ -188,10 +245,13 @@ def new(
 
 @cli.command("list")
 def list_scenarios() -> None:
-    """List the scenarios in SCE_SCENARIOS_DIR."""
+    """List the scenarios sce demo and sce validate see.
+
+    They are in SCE_SCENARIOS_DIR, else in ./scenarios when it exists, else the starter pack.
+    """
     from bot.gameday.catalog import ScenarioCatalog
 
-    loaded, errors = ScenarioCatalog(Settings.from_env().scenarios_dir).load_all()
+    loaded, errors = ScenarioCatalog(scenario_folder()).load_all()
     for item in loaded:
         s = item.scenario
         typer.echo(f"{s.id:24} {s.mode:9} {s.title}")
@@ -199,58 +259,96 @@ def list_scenarios() -> None:
         typer.echo(str(error), err=True)
 
 
+SUFFIX_FORMATS = {".md": "md", ".markdown": "md", ".json": "json", ".html": "html", ".htm": "html"}
+SUFFIX_FORMATS[".xml"] = "junit"
+
+
 @cli.command()
 def debrief(
-    gameday: str = typer.Argument("latest"),
+    gameday: str = typer.Argument("latest", metavar="ID", help="A game day id, or latest"),
     format: str | None = typer.Option(
-        None, "--format", "-f", help="md (default), json, html, junit or navigator (ATT&CK Navigator layer)"
+        None,
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="md (the default), json, html, junit or navigator (an ATT&CK Navigator layer)",
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write it to FILE; without --format, its suffix says which (.md .json .html .xml)",
     ),
     bundle: Path | None = typer.Option(
-        None, "--bundle", help="Write an evidence zip (scenario, hash, approvals, timeline, every format)"
+        None,
+        "--bundle",
+        metavar="ZIP",
+        help="Write an evidence zip (scenario, hash, approvals, timeline, every format)",
     ),
+    demo: bool = typer.Option(False, "--demo", help="Look in the demos' databases instead"),
 ) -> None:
-    """Print a game day's debrief; `latest` is the most recent game day. --bundle writes an evidence zip."""
+    """Print or write a game day's debrief (the latest one by default)."""
     from bot.debrief.bundle import write_bundle
     from bot.debrief.render import FORMATS, render_debrief
     from bot.gameday.engine import build_debrief_for
-    from bot.service import open_store
+    from bot.recorded import NotRecorded, find_gameday
 
     if format is not None and format not in FORMATS:
         typer.echo(f"--format must be one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
-    store = open_store(Settings.from_env())
-    record = store.latest() if gameday == "latest" else store.get(gameday)
-    if record is None:
-        typer.echo(
-            "No game day recorded yet; run `sce demo`."
-            if gameday == "latest"
-            else f"There is no game day `{gameday}` in this database.",
-            err=True,
-        )
-        raise typer.Exit(1)
+    if output is not None and format is None:
+        format = SUFFIX_FORMATS.get(output.suffix.lower())
+        if format is None:
+            typer.echo(
+                f"--output {output}: give --format ({', '.join(FORMATS)}), or end the file name "
+                "in .md, .json, .html or .xml (JUnit).",
+                err=True,
+            )
+            raise typer.Exit(2)
+    if output is not None and not output.parent.is_dir():
+        typer.echo(f"--output {output}: the folder {output.parent} does not exist.", err=True)
+        raise typer.Exit(2)
+    try:
+        store, record = find_gameday(Settings.from_env(), gameday, demo)
+    except NotRecorded as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     report = build_debrief_for(record, store.events(record.id))
     if bundle is not None:
         write_bundle(report, record.scenario_text, bundle)
         typer.echo(f"Evidence bundle for {record.id} written to {bundle}", err=True)
-    if format is not None or bundle is None:
+    if output is not None:
+        output.write_text(render_debrief(report, format or "md"), encoding="utf-8")
+        typer.echo(f"Debrief of {record.id} written to {output} ({format}).", err=True)
+    elif format is not None or bundle is None:
         typer.echo(render_debrief(report, format or "md"), nl=False)
 
 
 @cli.command()
-def history(scenario: str, format: str = typer.Option("text", "--format", "-f")) -> None:
-    """MTTA, TTD and TTC of every finished run of a scenario, and the change against the run before."""
+def history(
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="A scenario id"),
+    format: str = typer.Option(
+        "text", "--format", "-f", metavar="FORMAT", help="text (the default), json or svg"
+    ),
+    demo: bool = typer.Option(False, "--demo", help="The demos' runs instead"),
+) -> None:
+    """MTTA, TTD and TTC of a scenario, run after run.
+
+    Each run shows the change from the run before.
+    """
     from bot.debrief.history import HISTORY_FORMATS, render_history
-    from bot.gameday.trends import finished_debriefs
     from bot.gameday.trends import history as history_rows
-    from bot.service import open_store
+    from bot.recorded import NotRecorded, finished_runs
 
     if format not in HISTORY_FORMATS:
         typer.echo(f"--format must be one of {', '.join(HISTORY_FORMATS)}", err=True)
         raise typer.Exit(2)
-    rows = history_rows(finished_debriefs(open_store(Settings.from_env()), scenario))
-    if not rows:
-        typer.echo(f"No finished game day of `{scenario}` yet; run one (or `sce demo {scenario}`).", err=True)
-        raise typer.Exit(1)
+    try:
+        rows = history_rows(finished_runs(Settings.from_env(), scenario, demo))
+    except NotRecorded as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     typer.echo(render_history(scenario, rows, format), nl=False)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.faults.attack_pod import DEFAULT_IMAGE
@@ -12,7 +12,47 @@ from bot.gameday.durations import DurationError, parse_duration
 from bot.gameday.guardrails import DEFAULT_MAX_TTL
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
-DEFAULT_DATABASE_URL = "sqlite:///sce.db"
+STARTER_PACK = Path(__file__).resolve().parent / "defaults" / "scenarios"  # the scenarios sce comes with
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """sce's own folder for the user: $XDG_DATA_HOME/sce, else ~/.local/share/sce (XDG Base Directory).
+
+    The same folder whatever the current folder is, so `sce serve`, `sce debrief` and `sce history`
+    run from anywhere agree on one database. A relative XDG_DATA_HOME is ignored, as the spec says.
+    """
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    return root / "sce"
+
+
+def default_database_url(env: Mapping[str, str] | None = None) -> str:
+    """The database when DATABASE_URL is not set: a SQLite file in the data folder."""
+    return f"sqlite:///{data_dir(env) / 'sce.db'}"
+
+
+def demo_folder(env: Mapping[str, str] | None = None) -> Path:
+    """Where each `sce demo` records its game day: a database of its own per run, never the one
+    `sce serve` uses, so nothing of a demo (an interrupted one included) can reach a real workspace."""
+    return data_dir(env) / "demos"
+
+
+def demo_databases(env: Mapping[str, str] | None = None) -> list[Path]:
+    """The demos' databases, newest first."""
+    folder = demo_folder(env)
+    found = list(folder.glob("*.db")) if folder.is_dir() else []
+    return sorted(found, key=lambda path: (path.stat().st_mtime, path.name), reverse=True)
+
+
+def scenario_folder(env: Mapping[str, str] | None = None) -> Path:
+    """The scenarios `sce list`, `sce demo` and `sce validate` see: SCE_SCENARIOS_DIR, else ./scenarios
+    when there is one, else the starter pack that comes with sce (so a demo runs from any folder)."""
+    env = os.environ if env is None else env
+    if env.get("SCE_SCENARIOS_DIR"):
+        return Path(env["SCE_SCENARIOS_DIR"])
+    here = Path("scenarios")
+    return here if here.is_dir() else STARTER_PACK
 
 
 def _set(value: str | None) -> frozenset[str]:
@@ -41,7 +81,7 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = SLACK_DEFAULT_API_URL
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default_factory=default_database_url)
     scenarios_dir: Path = Path("scenarios")
     rotations_dir: Path = Path("rotations")
     allowed_namespaces: frozenset[str] = frozenset()
@@ -74,7 +114,7 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
-            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=env.get("DATABASE_URL") or default_database_url(env),
             scenarios_dir=Path(env.get("SCE_SCENARIOS_DIR") or "scenarios"),
             rotations_dir=Path(env.get("SCE_ROTATIONS_DIR") or "rotations"),
             allowed_namespaces=_set(env.get("SCE_ALLOWED_NAMESPACES")),

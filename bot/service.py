@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.alert_intake import AlertIntake
-from bot.config import Settings
+from bot.config import Settings, data_dir
 from bot.faults.reaper_service import FaultReaper
 from bot.faults.registry import FaultDrivers
 from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
@@ -25,7 +25,7 @@ from bot.slack.channel_members import ChannelMembers
 from bot.slack.debrief_links import DebriefLinks
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
-from storage.database import make_engine, migrate
+from storage.database import make_engine, migrate, sqlite_file
 from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
@@ -85,7 +85,10 @@ def fault_drivers(settings: Settings) -> FaultDrivers:
 
 
 def open_store(settings: Settings) -> SqlStore:
-    """The store on DATABASE_URL, migrated to the newest schema."""
+    """The store on DATABASE_URL, migrated to the newest schema; sce's data folder is made on first use."""
+    file = sqlite_file(settings.database_url)
+    if file is not None and file.parent.is_relative_to(data_dir()):
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     migrate(engine)
     return SqlStore(engine)

@@ -366,6 +366,15 @@ class SqlStore:
                 .values(state=TimerState.PENDING, due_at=retry_at)
             )
 
+    def unfinished_timers(self, gameday_id: str) -> int:
+        """How many of a game day's timers are still to run (pending, held or firing)."""
+        waiting = [TimerState.PENDING, TimerState.HELD, TimerState.FIRING]
+        with Session(self.reader) as session:
+            rows = session.exec(
+                select(TimerRow.id).where(TimerRow.gameday_id == gameday_id, col(TimerRow.state).in_(waiting))
+            )
+            return len(rows.all())
+
     def next_due_at(self) -> float | None:
         with Session(self.reader) as session:
             return session.exec(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +14,24 @@ from bot_process import ROOT, SIGNING_SECRET, BotProcess
 
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
+
+RUN_DATA_HOME = tempfile.mkdtemp(prefix="sce-test-data-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Never the real home: sce's data folder (the default database, every demo's) is the run's own."""
+    os.environ["XDG_DATA_HOME"] = RUN_DATA_HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(RUN_DATA_HOME, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """sce's data folder for one test (``XDG_DATA_HOME``/sce): each test starts with none."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    return tmp_path / "data-home" / "sce"
 
 
 @pytest.fixture

@@ -29,7 +29,12 @@ def scripted_ttas() -> dict[str, float]:
 
 
 def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    serve_database = tmp_path / "serve.db"  # the database `sce serve` would use: the demo leaves it alone
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{serve_database}",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_APP_TOKEN"):
         env.pop(name, None)
     env.pop("SCE_SCENARIOS_DIR", None)
@@ -41,10 +46,14 @@ def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> No
     assert "Traceback" not in run.stderr
     assert "[GAME DAY]" in run.stdout and "Verdict: validated" in run.stdout
     written = sorted(p.suffix for p in out.iterdir())
-    assert written == [".json", ".md"]
+    assert written == [".html", ".json", ".md"]
     from_file = json.loads(next(out.glob("*.json")).read_text())
+    assert "<html" in next(out.glob("*.html")).read_text().lower()
+    next_command = run.stdout.strip().splitlines()[-1]  # the last line is the next command, as typed
+    assert next_command == f"sce debrief {from_file['id']} --demo"
+    assert not serve_database.exists()
     latest = subprocess.run(
-        [SCE, "debrief", "latest", "--format", "json"],
+        [SCE, *next_command.split()[1:], "--format", "json"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

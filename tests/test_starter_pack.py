@@ -89,6 +89,7 @@ def sce_env(tmp_path: Path) -> dict[str, str]:
         "SCE_SCENARIOS_DIR": str(SCENARIOS),
         "SCE_ALLOWED_NAMESPACES": ",".join(sorted(fault_namespaces())),
         "HOME": str(tmp_path),  # no ~/.kube/config
+        "XDG_DATA_HOME": str(tmp_path / "data-home"),  # each demo's database in a folder of its own
     }
     for name in (
         "SLACK_BOT_TOKEN",

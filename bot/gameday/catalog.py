@@ -10,10 +10,11 @@ from bot.gameday.mentions import literal
 from bot.gameday.rotation import RotationError
 from bot.gameday.scenario_file import LoadedScenario, ScenarioError, load_scenario_file, scenario_files
 from bot.gameday.scenario_limits import FILE_LIMITS
+from bot.gameday.suggestions import did_you_mean
 
 
 class UnknownScenario(LookupError):
-    """No scenario by that name; the message lists the ones there are."""
+    """No scenario by that name; the message suggests the closest ones and lists those there are."""
 
 
 class ScenarioCatalog:
@@ -33,8 +34,10 @@ class ScenarioCatalog:
         for path in scenario_files(self.directory):
             if path.stem == scenario_id:
                 return load_scenario_file(path)
-        available = ", ".join(self.ids()) or "(none: add YAML files to the scenarios directory)"
-        raise UnknownScenario(f"There is no scenario `{literal(scenario_id)}`. Available: {available}.")
+        ids = self.ids()
+        available = ", ".join(ids) or "(none: add YAML files to the scenarios directory)"
+        hint = literal(did_you_mean(scenario_id, ids))
+        raise UnknownScenario(f"There is no scenario `{literal(scenario_id)}`.{hint} Available: {available}.")
 
     def attach(self, loaded: LoadedScenario) -> LoadedScenario:
         """Read a scenario's ``logs.file`` and ``sbom.file`` in (slow work: never before Slack's ack)."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, demo_databases, demo_folder, scenario_folder
 from bot.debrief.render import render_debrief
 from bot.gameday.catalog import ScenarioCatalog, UnknownScenario
 from bot.gameday.clock import ScaledClock
@@ -18,12 +18,15 @@ from bot.gameday.durations import format_duration
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario_file import ScenarioError
+from bot.gameday.state import Status
 from bot.server import HttpServer
-from bot.service import build_services
+from bot.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
-from bot.workspace.responders import SCRIPTS, Responders, load_script
+from bot.workspace.default_script import default_script
+from bot.workspace.responders import Responders, load_script
 from bot.workspace.server import LocalWorkspace
+from storage.database import shown_url
 from storage.sql_store import SqlStore
 
 DEMO_SPEED = 40.0
@@ -31,8 +34,10 @@ CHANNEL = "C1"
 USERS = {"U1": "alice", "U2": "bob", "UFAC": "carol"}
 ROLES = {"primary": "U1", "secondary": "U2", "facilitator": "UFAC"}
 SIGNING_SECRET = "demo-signing-secret"
-STARTER_PACK = Path(__file__).resolve().parents[1] / "defaults" / "scenarios"  # the repo's scenarios/
 POST_GRACE = 30.0  # seconds of real time the end's posts may take after the game day is over
+END_GRACE = 10.0  # seconds of real time an interrupted demo waits for its abort's posts
+FORMATS = ("md", "json", "html")
+KEEP_DEMOS = 20  # demo databases kept; older ones are removed when a demo starts
 
 
 @dataclass
@@ -40,11 +45,23 @@ class DemoResult:
     debrief: Debrief
     files: list[Path]
     performed: list[tuple[str, str, float]]
+    database_url: str = ""
 
 
 def _plain(text: str) -> str:
     text = re.sub(r"<@(U[A-Z0-9]+)(?:\|[^<>]*)?>", lambda m: "@" + USERS.get(m[1], m[1]), text)
     return re.sub(r"[*`]", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def new_demo_database(scenario_id: str) -> str:
+    """A fresh SQLite database for one demo, in the demos folder (the oldest beyond KEEP_DEMOS go)."""
+    folder = demo_folder()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for old in demo_databases()[KEEP_DEMOS - 1 :]:
+        for path in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
+            path.unlink(missing_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return f"sqlite:///{folder / f'{stamp}-{scenario_id}-{secrets.token_hex(3)}.db'}"
 
 
 def run_demo(
@@ -54,24 +71,35 @@ def run_demo(
     out_dir: Path = Path("debriefs"),
     say: Callable[[str], None] = print,
     timeout: float = 90.0,
+    database_url: str | None = None,
 ) -> DemoResult:
-    """Run one scripted game day and write its debrief (Markdown and JSON) into ``out_dir``."""
+    """Run one scripted game day and write its debrief (Markdown, JSON and HTML) into ``out_dir``.
+
+    The game day is recorded in a database of the demo's own (``database_url``, default a fresh one in
+    the demos folder), never in ``settings.database_url``: the database `sce serve` resumes game days
+    from never holds a demo's. Interrupted (KeyboardInterrupt), the demo aborts its game day, lets
+    the abort's posts go out and says so before the interrupt goes on.
+    """
     logging.getLogger("slack_bolt").setLevel(logging.ERROR)
     base = settings or Settings.from_env()
     clock = ScaledClock(speed)
+    scenarios_dir = base.scenarios_dir if settings is not None else scenario_folder()
+    try:
+        loaded = ScenarioCatalog(scenarios_dir).load(scenario_id)
+    except (UnknownScenario, ScenarioError) as exc:
+        raise SystemExit(str(exc).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")) from None
     script = load_script(scenario_id)
     if script is None:
-        known = ", ".join(sorted(p.stem for p in SCRIPTS.glob("*.yaml")))
-        raise SystemExit(f"No responder script for {scenario_id}; the demo knows: {known}")
-    scenarios_dir = base.scenarios_dir
-    if settings is None and not os.environ.get("SCE_SCENARIOS_DIR") and not scenarios_dir.is_dir():
-        scenarios_dir = STARTER_PACK  # run from another folder: the scenarios that come with sce
-    try:
-        guardrails = ScenarioCatalog(scenarios_dir).load(scenario_id).scenario.guardrails
-    except (UnknownScenario, ScenarioError) as exc:
-        raise SystemExit(str(exc)) from None
+        say(
+            f"No responder script for {scenario_id}: default responders rehearse it (alice acknowledges "
+            "each page, bob takes each handoff, one gap is noted, detection and containment are marked "
+            "halfway to their targets)."
+        )
+        script = default_script(loaded.scenario)
+    guardrails = loaded.scenario.guardrails
     namespaces = frozenset(guardrails.namespaces)
     timeout = max(timeout, guardrails.max_duration / speed + 30)  # its time box ends it at the latest
+    database_url = database_url or new_demo_database(loaded.scenario.id)  # an id: [a-z0-9-] only
     workspace = LocalWorkspace(
         signing_secret=SIGNING_SECRET, clock=clock.now, users=USERS, channels={CHANNEL: "gameday"}
     ).start()
@@ -79,8 +107,9 @@ def run_demo(
         slack_bot_token="xoxb-local",
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=workspace.api_url,
-        database_url=base.database_url,
+        database_url=database_url,
         scenarios_dir=scenarios_dir,
+        rotations_dir=base.rotations_dir,
         allowed_namespaces=base.allowed_namespaces | namespaces,  # every fault is simulated here
     )
     services = build_services(settings, clock, simulate_faults=True)  # the demo never touches a cluster
@@ -92,6 +121,7 @@ def run_demo(
     responders: Responders | None = None
     try:
         say(f"Local workspace on {workspace.base_url}; bot on port {server.port}; time runs {speed:g}x.")
+        say(f"This demo records into its own database, {shown_url(database_url)}.")
         command = f"start {scenario_id} oncall=<@U1|alice> secondary=<@U2|bob>"
         say(f"carol> /sce {command}")
         result = people.slash("UFAC", "/sce", command, channel=CHANNEL)
@@ -111,7 +141,7 @@ def run_demo(
         debrief = services.engine.debrief_from(record, services.store.events(record.id))
         out_dir.mkdir(parents=True, exist_ok=True)
         files = []
-        for fmt in ("md", "json"):
+        for fmt in FORMATS:
             path = out_dir / f"{record.id}.{fmt}"
             path.write_text(render_debrief(debrief, fmt), encoding="utf-8")
             files.append(path)
@@ -125,8 +155,15 @@ def run_demo(
             who = USERS.get(page.acknowledged_by or "", "nobody")
             say(f"  page {page.id}: TTA {format_duration(page.tta_seconds)} by {who}")
         say(f"Debrief written to {', '.join(str(f) for f in files)}")
+        say("This demo kept its own database (`sce serve` never sees it). To show this debrief again:")
+        say(f"sce debrief {record.id} --demo")
         performed = [(p.who, p.what, p.at - origin) for p in responders.performed]
-        return DemoResult(debrief, files, performed)
+        return DemoResult(debrief, files, performed, database_url)
+    except BaseException as exc:  # Ctrl-C, SIGTERM (made one by `sce demo`) or the demo's own failure
+        if responders:
+            responders.stop()
+        _end_unfinished(services, say, database_url, interrupted=isinstance(exc, KeyboardInterrupt))
+        raise
     finally:
         if responders:
             responders.stop()
@@ -134,6 +171,30 @@ def run_demo(
         server.stop()
         workspace.stop()
         people.close()
+
+
+def _end_unfinished(
+    services: Services, say: Callable[[str], None], database_url: str, interrupted: bool
+) -> None:
+    """Abort this demo's game day if it still runs, wait (briefly) for the abort's posts, say so."""
+    why = "the demo was interrupted" if interrupted else "the demo stopped early"
+    records = services.store.all()
+    running = [r.id for r in records if not Status(r.status).is_over]
+    for gameday_id in running:
+        services.engine.abort(gameday_id, ROLES["facilitator"], why)
+    deadline = time.monotonic() + END_GRACE
+    while any(services.store.unfinished_timers(i) for i in running) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    where = f"the demo's own database ({shown_url(database_url)}), which `sce serve` never sees"
+    what = "Interrupted" if interrupted else "Stopped early"
+    if running:
+        ended = ", ".join(running)
+        say(f"{what}: the demo's game day {ended} was aborted, with no timer left to run, in {where}.")
+    elif records:
+        last = records[-1].id
+        say(f"{what}: the demo's game day {last} had already ended; nothing of it runs on ({where}).")
+    elif interrupted:  # a demo that failed to start says why itself
+        say(f"{what} before the demo's game day started; nothing of it runs on.")
 
 
 def _follow(

@@ -22,13 +22,14 @@ from bot.workspace.client import WorkspaceClient
 
 log = logging.getLogger(__name__)
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
+COMMAND_RETRY = 15.0  # seconds (the bot's clock) before a refused `/sce next` is typed again
 
 
 class Cue(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     who: str
-    when: str
+    when: str  # page:<id>, escalation:<id>, handoff:<id>, or start (the kickoff message)
     from_: str | None = None
     after: float
     reply: str | None = None
@@ -52,6 +53,7 @@ class Script:
 
 
 def load_script(scenario_id: str) -> Script | None:
+    """The hand-written script of a scenario in ``scripts/``, or None (see ``default_script``)."""
     path = SCRIPTS / f"{scenario_id}.yaml"
     if not path.exists():
         return None
@@ -97,7 +99,7 @@ class Responders:
         self._thread.join(timeout=5)
 
     def _markers(self) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, dict[str, Any]] = {"start": {"ts": self.thread_ts}}  # the kickoff message
         for message in self.ws.messages(self.channel, thread_ts=self.thread_ts):
             for block in message.get("blocks") or []:
                 block_id = block.get("block_id") or ""
@@ -107,6 +109,7 @@ class Responders:
 
     def _run(self) -> None:
         pending = list(self.script.cues)
+        retry_at: dict[int, float] = {}  # a `/sce next` refused while a log streams is typed again
         while pending and not self._stop.is_set():
             markers = self._markers()
             now = self.clock.now()
@@ -115,17 +118,22 @@ class Responders:
                 reference = markers.get(cue.from_ or cue.when)
                 if trigger is None or reference is None:
                     continue
-                at = float(reference["ts"]) + cue.after
+                at = max(float(reference["ts"]) + cue.after, retry_at.get(id(cue), 0.0))
                 if now >= at:
-                    self._perform(cue, _target(cue, trigger, reference), at)
-                    pending.remove(cue)
+                    if self._perform(cue, _target(cue, trigger, reference), at):
+                        pending.remove(cue)
+                    else:
+                        retry_at[id(cue)] = now + COMMAND_RETRY
             time.sleep(0.02)
 
-    def _perform(self, cue: Cue, message: dict[str, Any], at: float) -> None:
+    def _perform(self, cue: Cue, message: dict[str, Any], at: float) -> bool:
+        """Act out one cue; False when it is to be tried again (a step still streaming its log)."""
         user = self.users[cue.who]
         ts = f"{at:.6f}"
         if cue.command is not None:
-            self.ws.slash(user, "/sce", cue.command, channel=self.channel)
+            answer = self.ws.slash(user, "/sce", cue.command, channel=self.channel)
+            if "still streaming" in str(answer.get("text") or ""):
+                return False
             what = f"types /sce {cue.command}"
         elif cue.reply is not None:
             self.ws.post(user, self.channel, cue.reply, thread_ts=self.thread_ts, ts=ts)
@@ -144,6 +152,7 @@ class Responders:
             self.ws.react(user, self.channel, message["ts"], cue.react or "eyes", event_ts=ts)
             what = f"reacts :{cue.react}:"
         self.performed.append(Performed(user, what, at, cue))
+        return True
 
 
 def _target(cue: Cue, trigger: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
