@@ -93,8 +93,8 @@ class TimerService:
             id="safety",
             max_instances=1,
             coalesce=True,
+            next_run_time=datetime.now(UTC),  # once at once, then every interval: no one-shot job to remove
         )
-        self.scheduler.add_job(self._safety, id="first", misfire_grace_time=None)
         if self.shared:
             self.scheduler.add_job(
                 self._renew, "interval", seconds=RENEW_EVERY, id="renew", max_instances=1, coalesce=True
