@@ -19,6 +19,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.debrief.event_log import event_log
 from bot.debrief.render import render_debrief
 from bot.debrief.schema import SCHEMA_PATH
 from bot.gameday.report import Debrief, build_debrief
@@ -209,6 +210,8 @@ def test_a_run_whose_faults_were_all_simulated_is_not_validated_on_them(inject: 
     )
     assert "detect_within: every fault was simulated" in " ".join(shown.by_id["not-measured"].split())
     assert shown.by_id["verdict-reason"].strip().startswith("Verdict: validated (met: acknowledge_within;")
+    assert shown.by_id["verdict-scope"].strip() == "on 1 of 3 expectations measured"
+    assert "not measured" in shown.by_id["ttd"] and "not measured" in shown.by_id["ttc"]
 
     document = schema_valid(d)
     assert [n["name"] for n in document["not_measured"]] == ["detect_within", "contain_within"]
@@ -236,7 +239,9 @@ def test_nothing_measured_is_inconclusive() -> None:
         "contain_within": False,
     }
     assert d.verdict == "inconclusive" and d.verdict_reason.startswith("nothing measured")
-    assert "| Verdict | **inconclusive** (nothing measured" in render_debrief(d, "md")
+    assert "| Verdict | **inconclusive** on 0 of 3 expectations measured (nothing measured" in render_debrief(
+        d, "md"
+    )
     schema_valid(d)
 
 
@@ -652,3 +657,34 @@ def test_a_hostile_name_is_shown_literally_and_never_as_markup(name: str) -> Non
     assert f"{shown} acknowledged page p0" in " ".join(" ".join(c[2].split()) for c in visible(html).log)
     layer = json.loads(render_debrief(d, "navigator"))
     check_layer(layer)
+
+
+# every key an event's data may carry, and values of any shape: a legacy or hand-edited timeline still reads
+DATA_KEYS = sorted(
+    {key for _, _, _, data in every_kind_of_event() for key in data}
+    | {"scenario", "status", "dry_run", "reason", "line", "sbom", "versions", "affected", "calls", "roster"}
+)
+WORDS = st.text(alphabet="abcdefghij klmnop0123456789.-", max_size=12)
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats(0, 1e4) | WORDS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(WORDS, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(list(Kind)),
+    st.dictionaries(st.sampled_from(DATA_KEYS), VALUES, max_size=6),
+    st.sampled_from([None, "U1", "webhook:Disk", ""]),
+)
+def test_any_event_data_reads_without_python_values(
+    kind: Kind, data: dict[str, Any], actor: str | None
+) -> None:
+    d = run([page()], names=NAMES)
+    event = {"seq": 1, "kind": str(kind), "at": BASE + 12.7, "actor": actor, "data": data}
+    (line,) = event_log(d.model_copy(update={"timeline": [event]}))
+    assert line.offset == "+13s"
+    for needle in ("None", "True", "False", "{", "}", "[", "]", "'"):
+        assert needle not in line.text, (needle, line.text)
+    assert "U1" not in line.text

@@ -34,9 +34,10 @@ class LogLine:
 
 def person(user: object, d: Debrief) -> str:
     """Who did something: a name, an alert's name, or sce itself."""
+    if not isinstance(user, str):
+        user = plain(user)
     if not user:
         return "sce"
-    user = str(user)
     if user in d.people:
         return d.people[user]
     if ":" in user:  # an alert's actor: "alertmanager:HighErrorRate"
@@ -50,17 +51,33 @@ def mentions(text: object, d: Debrief) -> str:
     def named(match: re.Match[str]) -> str:
         return "@" + (d.people.get(match[1]) or match[2] or match[1])
 
-    return _MENTION.sub(named, str(text or ""))
+    return _MENTION.sub(named, plain(text))
 
 
 def source(value: object) -> str:
     return _SOURCES.get(str(value), str(value or "unknown source"))
 
 
-def pairs(value: object) -> str:
+def plain(value: object) -> str:
+    """Any value as a person reads it: no Python repr of None, booleans, lists or dicts."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+        return ", ".join(f"{plain(k)}={plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return ", ".join(plain(v) for v in value)
     return str(value)
+
+
+def listed(value: object) -> list[object]:
+    """A value as a list of its items (an event written with a single value, or none, still reads)."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [plain(v) if v is not None else None for v in value]
+    return [plain(value)]
 
 
 def wall_clock(at: float) -> str:
@@ -73,8 +90,11 @@ _env = Environment(
     undefined=StrictUndefined,
     autoescape=False,
     auto_reload=False,
+    finalize=plain,  # whatever an event's data holds, it is printed as plain text
 )
-_env.filters.update(person=person, mentions=mentions, source=source, pairs=pairs, dur=format_duration)
+_env.filters.update(
+    person=person, mentions=mentions, source=source, plain=plain, listed=listed, dur=format_duration
+)
 
 
 def event_log(debrief: Debrief) -> list[LogLine]:

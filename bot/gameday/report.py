@@ -237,7 +237,9 @@ def _coverage(attack: list[str], status: evidence.TechniqueVerdict) -> CoverageR
             )
             for t in techniques
         ],
-        not_measured_reason=None if measured or not techniques else status.comment,
+        not_measured_reason=None
+        if measured or not techniques
+        else status.comment.removeprefix("not measured: "),
     )
 
 
