@@ -25,6 +25,7 @@ from bot.debrief.schema import SCHEMA_PATH
 from bot.gameday.report import Debrief, build_debrief
 from bot.gameday.scenario import Scenario
 from bot.gameday.timeline import Event, Kind
+from bot.slack.render import render
 
 BASE = 1_700_000_000.0
 GREEN, AMBER, RED, GREY = "#31a354", "#fdae61", "#de2d26", "#bdbdbd"
@@ -228,6 +229,12 @@ def test_a_run_whose_faults_were_all_simulated_is_not_validated_on_them(inject: 
     layer = json.loads(render_debrief(d, "navigator"))
     assert {(t["color"], "score" in t) for t in layer["techniques"]} == {(GREY, False)}
     assert all("simulated" in t["comment"] for t in layer["techniques"])
+
+    summary = render("debrief", d=d)  # the message posted in the game day's thread
+    assert (
+        "*Not measured* (the verdict does not cover these): detect_within (every fault was simulated"
+        in summary
+    )
 
 
 def test_nothing_measured_is_inconclusive() -> None:
