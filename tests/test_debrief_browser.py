@@ -99,9 +99,13 @@ class Page(HTMLParser):
         self.chart_rect: str | None = None
         self._open: list[tuple[str, str | None]] = []
         self.body: list[str] = []
+        self.page_times: dict[str, str] = {}
+        self._page_time: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        if tag == "td" and "page-time" in (a.get("class") or "").split():
+            self._page_time = a.get("data-page")
         self.scripts += tag == "script"
         self.chart_rect = self.chart_rect or a.get("data-chart-rect")
         if tag == "svg" and a.get("id") == "timeline-chart":
@@ -111,6 +115,8 @@ class Page(HTMLParser):
         self._open.append((tag, a.get("id")))
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._page_time = None
         if tag == "svg":
             self.in_chart = False
         while self._open and self._open.pop()[0] != tag:
@@ -118,6 +124,8 @@ class Page(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.body.append(data)
+        if self._page_time is not None:
+            self.page_times[self._page_time] = self.page_times.get(self._page_time, "") + data
         for _, element_id in self._open:
             if element_id:
                 self.text[element_id] = self.text.get(element_id, "") + data
@@ -222,3 +230,23 @@ def test_a_person_sees_the_verdict_mtta_and_a_chart_row_per_page(tmp_path: Path)
     assert inked > 2000, "the chart area is (nearly) blank"
     for name, color in (("page", "#2563eb"), ("acknowledged", "#16a34a"), ("escalated", "#ea580c")):
         assert any(near(c, color) for c in colors), f"no {name} mark drawn in the chart"
+
+
+def test_the_page_times_a_person_sees_are_the_markdowns(tmp_path: Path) -> None:
+    """The Markdown and the HTML debrief give each page the same time, from the same T0."""
+    debrief = realistic_debrief()
+    page_file = tmp_path / "debrief.html"
+    page_file.write_text(render_debrief(debrief, "html"), encoding="utf-8")
+    shown = parse(chromium("--dump-dom", page_file.as_uri(), profile=tmp_path / "p1").stdout)
+    markdown = render_debrief(debrief, "md").split("## Pages\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split(" | ") for line in markdown.splitlines() if line.startswith("| p")]
+    in_markdown = {cells[0].strip(): cells[3].strip() for cells in rows}
+    assert {k: v.strip() for k, v in shown.page_times.items()} == in_markdown
+    # and both are whole seconds from T0, the first page, worked out here from the JSON's own times
+    origin = debrief.time_origin
+    assert origin is not None and origin == min(p.paged_at for p in debrief.pages)
+    for p in debrief.pages:
+        minutes, seconds = divmod(round(p.paged_at - origin), 60)
+        assert in_markdown[p.id] == "+" + (f"{minutes}m" if minutes else "") + (
+            f"{seconds}s" if seconds or not minutes else ""
+        )

@@ -137,7 +137,14 @@ def test_navigator_layer_scores_detected_techniques() -> None:
 def test_navigator_marks_missed_techniques_red() -> None:
     scenario = Scenario.model_validate(yaml.safe_load(SCENARIO_TEXT))
     quiet = [e for e in events() if e.kind is not Kind.DETECTED]
-    layer = json.loads(render_debrief(build_debrief("gd-q", scenario, {}, quiet, BASE + 1000), "navigator"))
+    noise = Event(
+        99, Kind.ALERT_UNMATCHED, BASE + 50, None, {"source": "webhook", "name": "Noise", "labels": {}}
+    )
+    layer = json.loads(
+        render_debrief(
+            build_debrief("gd-q", scenario, {}, [*quiet[:-1], noise, quiet[-1]], BASE + 1000), "navigator"
+        )
+    )
     assert {(t["score"], t["color"]) for t in layer["techniques"]} == {(0, "#de2d26")}
 
 
@@ -203,7 +210,7 @@ def test_markdown_has_the_new_sections_and_escapes_user_text() -> None:
     assert "WARNING: 1 fault revert(s) FAILED" in text
     assert "<script>" not in text and "<!channel>" not in text and "<@U123>" not in text
     assert "\\<script\\>" in text
-    assert "| U2 | p0 | p0 (1m40s) | 1m40s | - |" in text  # TTA from the escalation to U2
+    assert "| U2 (secondary) | p0 | p0 (1m40s) | 1m40s | - |" in text  # TTA from the escalation to U2
 
 
 def test_html_escapes_user_text() -> None:

@@ -188,7 +188,7 @@ def reference_chart(debrief: Debrief) -> Chart:
         reference_page_marks(row, debrief, page.id, origin, scale)
         rows.append(row)
     lines = [
-        ChartLine(scale.x(m.at - origin), kind, f"{kind} +{format_duration(m.at - origin)} by {m.by or '?'}")
+        ChartLine(scale.x(m.at - origin), kind, f"{kind} {offset(m.at, origin)} by {m.by or '?'}")
         for kind, marks in (("detected", debrief.detections), ("contained", debrief.containments))
         for m in marks
         if m.page_id is None or m.page_id not in {p.id for p in debrief.pages}
@@ -201,6 +201,9 @@ def reference_chart(debrief: Debrief) -> Chart:
 def reference_page_marks(row: ChartRow, debrief: Debrief, page_id: str, origin: float, scale: _Scale) -> None:
     page = next(p for p in debrief.pages if p.id == page_id)
 
+    def who(user: str | None) -> str:  # a name where the debrief has one; "?" for nobody, never "None"
+        return debrief.people.get(user, user) if user else "?"
+
     def add(at: float, kind: str, what: str) -> None:
         row.marks.append(ChartMark(scale.x(at - origin), kind, f"{what} {offset(at, origin)}"))
 
@@ -208,9 +211,9 @@ def reference_page_marks(row: ChartRow, debrief: Debrief, page_id: str, origin: 
     until = page.acknowledged_at if page.acknowledged_at is not None else end
     kind = "wait" if row.acknowledged else "open"
     row.spans.append(ChartSpan(scale.x(page.paged_at - origin), scale.x(until - origin), kind))
-    add(page.paged_at, "page", f"{page.id} paged {page.responder}")
+    add(page.paged_at, "page", f"{page.id} paged {who(page.responder)}")
     if page.escalated_at is not None:
-        add(page.escalated_at, "escalated", f"escalated to {page.escalated_to}")
+        add(page.escalated_at, "escalated", f"escalated to {who(page.escalated_to)}")
     for handoff in debrief.handoffs:
         if page_id not in handoff.page_ids:
             continue
@@ -218,15 +221,16 @@ def reference_page_marks(row: ChartRow, debrief: Debrief, page_id: str, origin: 
         row.spans.append(
             ChartSpan(scale.x(handoff.requested_at - origin), scale.x((done or end) - origin), "handoff")
         )
-        add(handoff.requested_at, "handoff_requested", f"handoff {handoff.from_user} → {handoff.to_user}")
+        moved = f"handoff {who(handoff.from_user)} → {who(handoff.to_user)}"
+        add(handoff.requested_at, "handoff_requested", moved)
         if done is not None:
-            add(done, "handoff_completed", f"handoff taken by {handoff.to_user}")
+            add(done, "handoff_completed", f"handoff taken by {who(handoff.to_user)}")
     for mark_kind, marks in (("detected", debrief.detections), ("contained", debrief.containments)):
         for mark in marks:
             if mark.page_id == page_id:
-                add(mark.at, mark_kind, f"{mark_kind} by {mark.by or '?'}")
+                add(mark.at, mark_kind, f"{mark_kind} by {who(mark.by)}")
     if page.acknowledged_at is not None:
-        add(page.acknowledged_at, "acknowledged", f"acknowledged by {page.acknowledged_by}")
+        add(page.acknowledged_at, "acknowledged", f"acknowledged by {who(page.acknowledged_by)}")
 
 
 def reference_failed_reverts(events: list[Event]) -> list[metrics.FailedRevert]:

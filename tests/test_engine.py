@@ -81,7 +81,9 @@ def test_silence_misses_expectations_and_the_time_box_ends_it(h: CoreHarness) ->
     h.advance_to(h.clock.now() + 31 * 60, step=15)
     debrief = h.posted_debrief()
     assert debrief.status == "completed" and debrief.verdict == "falsified"
-    assert set(debrief.missed) == {"acknowledge_within", "detect_within", "contain_within", "handoff_within"}
+    assert set(debrief.missed) == {"acknowledge_within", "contain_within", "handoff_within"}
+    # nobody recorded a detection and no alert reached it: a miss cannot be told from missing telemetry
+    assert [(n.name, n.evidence) for n in debrief.not_measured] == [("detect_within", "no_telemetry")]
     assert debrief.metrics.pages_unacknowledged == 2
 
 

@@ -206,9 +206,13 @@ def test_metrics_match_the_raw_times(raw: RawGameDay) -> None:
     assert all(close(a, b) for a, b in zip(m.handoff_latency_seconds, latencies, strict=True))
     assert [h.page_ids for h in d.handoffs] == [h.page_ids for h in in_request_order]
 
-    blocked = [f for f in raw.faults if "blocked" in f[2] and "allowed" not in f[2]]
-    assert close(m.control_efficacy, len(blocked) / len(raw.faults) if raw.faults else None)
-    assert m.detection_coverage == (1.0 if raw.detections else 0.0)
+    # every fault here has the simulated driver: only one observed blocked or allowed reached a control
+    reached = [f for f in raw.faults if f[2]]
+    blocked = [f for f in reached if "blocked" in f[2] and "allowed" not in f[2]]
+    assert close(m.control_efficacy, len(blocked) / len(reached) if reached else None)
+    # the detections come from alerts (source "slack": a matched alert message) and nothing sets
+    # detect_within, so any one covers the technique; with none, no alert reached: not measured
+    assert m.detection_coverage == (1.0 if raw.detections else None)
     check_responders(raw, d)
 
 
@@ -309,15 +313,29 @@ def test_without_a_cadence_no_gap_is_late() -> None:
     assert d.comms.ack_to_first_update_seconds is None  # nobody acknowledged
 
 
-def test_detection_coverage_counts_any_detection_for_every_technique() -> None:
-    missed = Timeline().page("p0", 0).debrief(attack=["T1078", "T1071.004"])
-    assert [(t.id, t.detected) for t in missed.coverage.techniques] == [
-        ("T1078", False),
-        ("T1071.004", False),
+def test_detection_coverage_counts_alerts_in_time_and_leaves_out_what_was_not_measured() -> None:
+    techniques = ["T1078", "T1071.004"]
+    quiet = Timeline().page("p0", 0).debrief(attack=techniques)  # no alert reached the game day at all
+    assert [(t.id, t.detected, t.status) for t in quiet.coverage.techniques] == [
+        ("T1078", False, "not_measured"),
+        ("T1071.004", False, "not_measured"),
     ]
+    assert quiet.metrics.detection_coverage is None and quiet.coverage.not_measured_reason
+    noisy = (
+        Timeline().page("p0", 0).add(Kind.ALERT_UNMATCHED, 30, None, source="webhook", name="x", labels={})
+    )
+    missed = noisy.debrief(attack=techniques)  # alerts arrived, none carried the marker
+    assert [t.status for t in missed.coverage.techniques] == ["missed", "missed"]
     assert missed.metrics.detection_coverage == 0.0
-    seen = Timeline().page("p0", 0).add(Kind.DETECTED, 50, "U1", source="alert", page_id=None)
-    assert seen.debrief(attack=["T1078", "T1071.004"]).coverage.ratio == 1.0
+    seen = Timeline().page("p0", 0).add(Kind.DETECTED, 50, "alertmanager:Beacon", source="alertmanager")
+    assert seen.debrief(attack=techniques).coverage.ratio == 1.0
+    person = Timeline().page("p0", 0).add(Kind.DETECTED, 50, "U1", source="command", page_id=None)
+    by_hand = person.debrief(attack=techniques, expect={"detect_within": "5m"})
+    assert [t.status for t in by_hand.coverage.techniques] == ["person_only", "person_only"]
+    assert by_hand.metrics.detection_coverage is None  # a person detected it: the control did not
+    assert [(e.name, e.met, e.detected_by) for e in by_hand.expectations] == [
+        ("detect_within", True, "person")
+    ]
     assert Timeline().page("p0", 0).debrief().metrics.detection_coverage is None
 
 
@@ -332,10 +350,12 @@ def test_control_efficacy_and_failed_reverts() -> None:
     tl.add(Kind.FAULT_REVERTED, 45, None, fault_id="f2")
     tl.add(Kind.FAULT_REVERT_FAILED, 50, None, fault_id="f3", error="connection refused")
     d = tl.debrief()
+    # f3 was never observed: it may have been blocked or not, so it counts neither way (1 of 2 observed)
     assert (
         d.controls.applied == 3
+        and d.controls.observed == 2
         and d.controls.blocked == 1
-        and math.isclose(d.metrics.control_efficacy or 0, 1 / 3)
+        and math.isclose(d.metrics.control_efficacy or 0, 1 / 2)
     )
     assert [(f.fault_id, f.observed, f.blocked) for f in d.controls.faults] == [
         ("f1", "blocked", True),

@@ -235,6 +235,9 @@ class Scripted:
 
     @property
     def verdict(self) -> str:
+        """Over the measured expectations only; with none measured, nothing was shown either way."""
+        if not self.outcomes:
+            return "inconclusive"
         return "validated" if all(self.outcomes.values()) else "falsified"
 
 
@@ -387,9 +390,13 @@ def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
         result.outcomes["handoff_within"] = len(accepted) == len(handoffs) and all(
             latency <= expect.handoff_within for latency in result.handoffs.values()
         )
-    if expect.detect_within is not None:
+    # `sce demo` has no cluster: every fault runs on the simulated driver, so once a fault step ran there was
+    # nothing real to detect or contain, and those two expectations are not measured. Nor is a detection
+    # nobody recorded while no alert could reach the game day (the scripts send none).
+    simulated = any(steps[i].fault for i in release)
+    if expect.detect_within is not None and not simulated and result.detected is not None:
         result.outcomes["detect_within"] = result.ttd is not None and result.ttd <= expect.detect_within
-    if expect.contain_within is not None:
+    if expect.contain_within is not None and not simulated:
         result.outcomes["contain_within"] = result.ttc is not None and result.ttc <= expect.contain_within
     for act in marks:
         note = NOTE_REPLY.match(act.raw.get("reply", ""))

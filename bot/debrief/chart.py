@@ -6,6 +6,7 @@ Only numbers and labels are computed here; the SVG markup lives in ``templates/d
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.debrief.formatting import offset
@@ -87,6 +88,11 @@ class Chart:
 def timeline_chart(debrief: Debrief) -> Chart:
     """Lay out every page of the debrief as a row of marks on a shared axis starting at T0."""
     origin = chart_origin(debrief)
+    people = debrief.people
+
+    def who(user: str | None) -> str:
+        return "?" if not user else people.get(user, user)
+
     times = _all_times(debrief)
     lo = min([0.0, *(t - origin for t in times)])
     hi = max([lo + 60.0, *(t - origin for t in times)])
@@ -99,14 +105,17 @@ def timeline_chart(debrief: Debrief) -> Chart:
     for index, page in enumerate(debrief.pages):
         y = TOP + index * ROW_HEIGHT + ROW_HEIGHT / 2
         row = ChartRow(
-            page.id, f"{page.id} · {page.severity} · {page.responder}", y, page.acknowledged_at is not None
+            page.id,
+            f"{page.id} · {page.severity} · {who(page.responder)}",
+            y,
+            page.acknowledged_at is not None,
         )
         _page_marks(
-            row, pages[page.id], handoffs.get(page.id, []), marks.get(page.id, []), end, origin, scale
+            row, pages[page.id], handoffs.get(page.id, []), marks.get(page.id, []), end, origin, scale, who
         )
         rows.append(row)
     lines = [
-        ChartLine(scale.x(m.at - origin), kind, f"{kind} +{format_duration(m.at - origin)} by {m.by or '?'}")
+        ChartLine(scale.x(m.at - origin), kind, f"{kind} {offset(m.at, origin)} by {who(m.by)}")
         for kind, page_marks in (("detected", debrief.detections), ("contained", debrief.containments))
         for m in page_marks
         if m.page_id is None or m.page_id not in pages
@@ -119,12 +128,8 @@ def timeline_chart(debrief: Debrief) -> Chart:
 
 
 def chart_origin(debrief: Debrief) -> float:
-    """T0 (the first inject); before any inject, the start of the game day."""
-    if debrief.t0 is not None:
-        return debrief.t0
-    if debrief.started_at is not None:
-        return debrief.started_at
-    return min((float(e["at"]) for e in debrief.timeline), default=0.0)
+    """The debrief's one time origin (``Debrief.time_origin``: T0, else the start), as every format uses."""
+    return debrief.time_origin if debrief.time_origin is not None else 0.0
 
 
 def _first_page_by_id(pages: list[PageReport]) -> dict[str, PageReport]:
@@ -161,6 +166,7 @@ def _page_marks(
     end: float,
     origin: float,
     scale: _Scale,
+    who: Callable[[str | None], str],
 ) -> None:
     def add(at: float, kind: str, what: str) -> None:
         row.marks.append(ChartMark(scale.x(at - origin), kind, f"{what} {offset(at, origin)}"))
@@ -171,21 +177,25 @@ def _page_marks(
             scale.x(page.paged_at - origin), scale.x(until - origin), "wait" if row.acknowledged else "open"
         )
     )
-    add(page.paged_at, "page", f"{page.id} paged {page.responder}")
+    add(page.paged_at, "page", f"{page.id} paged {who(page.responder)}")
     if page.escalated_at is not None:
-        add(page.escalated_at, "escalated", f"escalated to {page.escalated_to}")
+        add(page.escalated_at, "escalated", f"escalated to {who(page.escalated_to)}")
     for handoff in handoffs:
         done = handoff.completed_at
         row.spans.append(
             ChartSpan(scale.x(handoff.requested_at - origin), scale.x((done or end) - origin), "handoff")
         )
-        add(handoff.requested_at, "handoff_requested", f"handoff {handoff.from_user} → {handoff.to_user}")
+        add(
+            handoff.requested_at,
+            "handoff_requested",
+            f"handoff {who(handoff.from_user)} → {who(handoff.to_user)}",
+        )
         if done is not None:
-            add(done, "handoff_completed", f"handoff taken by {handoff.to_user}")
+            add(done, "handoff_completed", f"handoff taken by {who(handoff.to_user)}")
     for kind, mark in marks:
-        add(mark.at, kind, f"{kind} by {mark.by or '?'}")
+        add(mark.at, kind, f"{kind} by {who(mark.by)}")
     if page.acknowledged_at is not None:
-        add(page.acknowledged_at, "acknowledged", f"acknowledged by {page.acknowledged_by}")
+        add(page.acknowledged_at, "acknowledged", f"acknowledged by {who(page.acknowledged_by)}")
 
 
 def _all_times(debrief: Debrief) -> list[float]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.gameday.durations import format_duration
+from bot.gameday.durations import format_offset
+from bot.gameday.report_models import ExpectationReport
 
 # XML 1.0 forbids most control characters even when escaped; user text may carry them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -19,11 +20,8 @@ def iso(at: float | None) -> str:
 
 
 def offset(at: float | None, origin: float | None) -> str:
-    """A time as seconds after T0, written like a scenario duration: ``+1m30s``."""
-    if at is None or origin is None:
-        return "-"
-    delta = at - origin
-    return ("+" if delta >= 0 else "") + format_duration(delta)
+    """A time as seconds after T0, written like a scenario duration: ``+1m30s`` (``format_offset``)."""
+    return format_offset(at, origin)
 
 
 def percent(ratio: float | None) -> str:
@@ -58,17 +56,34 @@ def xml_text(value: object) -> str:
     return _XML_INVALID.sub("\ufffd", str(value))
 
 
-def details(data: dict[str, object]) -> str:
-    """A timeline event's data as short `key: value` pairs for a table cell."""
-    hidden = {"message_ts", "scenario_hash"}
-    return ", ".join(
-        f"{key}: {value}" for key, value in data.items() if key not in hidden and value is not None
-    )
-
-
-def who(user: str | None, roster: dict[str, str]) -> str:
-    """A user id with the roster role it filled, e.g. ``U1 (primary)``."""
+def who(user: str | None, roster: dict[str, str], people: dict[str, str] | None = None) -> str:
+    """A person by name with the roster role they filled, e.g. ``alice (primary)``; the id itself when
+    ``people`` has no name for it."""
     if not user:
         return "-"
+    name = (people or {}).get(user) or user
     roles = [role for role, member in roster.items() if member == user]
-    return f"{user} ({', '.join(roles)})" if roles else user
+    return f"{name} ({', '.join(roles)})" if roles else name
+
+
+def name(user: str | None, people: dict[str, str]) -> str:
+    """A person by the name people know them by; the id when unknown, ``-`` for nobody."""
+    if not user:
+        return "-"
+    return people.get(user) or user
+
+
+_TIMING = {"in_time": "in time", "late": "late", "never": "never happened", "pending": "still open"}
+
+
+def outcome_text(expectation: ExpectationReport) -> str:
+    """An expectation's outcome as every format words it: ``met, in time``, ``missed, late``, ``not
+    measured``; a detection also says who made it (an alert, or a person)."""
+    if not expectation.measured:
+        return "not applicable" if expectation.outcome == "not_applicable" else "not measured"
+    words = expectation.outcome.replace("_", " ")
+    if expectation.timing and expectation.outcome in ("met", "missed"):
+        words += ", " + _TIMING.get(expectation.timing, expectation.timing)
+    if expectation.detected_by:
+        words += f" (detected by {'an alert' if expectation.detected_by == 'alert' else 'a person'})"
+    return words

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 
 from bot.debrief import formatting
 from bot.debrief.chart import chart_origin, timeline_chart
+from bot.debrief.event_log import event_log, mentions
 from bot.gameday.durations import format_duration
 from bot.gameday.redaction import redact
 from bot.gameday.report import Debrief
@@ -35,8 +36,16 @@ _TEMPLATES = {
 }
 # ATT&CK Navigator layer format this renderer writes, and the ATT&CK release it names.
 NAVIGATOR_VERSIONS = {"attack": "16", "navigator": "5.1.0", "layer": "4.5"}
-DETECTED_COLOR = "#31a354"
-MISSED_COLOR = "#de2d26"
+# Navigator colours by TechniqueStatus: green only for an alert within detect_within
+NAVIGATOR_COLORS = {
+    "in_time": "#31a354",
+    "late": "#fdae61",
+    "missed": "#de2d26",
+    "person_only": "#bdbdbd",
+    "not_measured": "#bdbdbd",
+    "pending": "#bdbdbd",
+}
+NAVIGATOR_SCORES = {"in_time": 1, "late": 0.5, "missed": 0}  # grey ones carry no score
 
 _env = Environment(
     loader=PackageLoader("bot.debrief", "templates"),
@@ -48,13 +57,17 @@ _env = Environment(
 _env.filters["dur"] = format_duration
 _env.filters["iso"] = formatting.iso
 _env.filters["mdesc"] = formatting.md_escape
-_env.filters["details"] = formatting.details
 _env.filters["pct"] = formatting.percent
 _env.filters["xmltext"] = formatting.xml_text
 # Filters, not functions in the context: a template calls a filter directly, without Context.call's
 # inspection of every callable, which costs more than the formatting itself on a long timeline.
 _env.filters["rel"] = formatting.offset  # {{ at | rel(origin) }}
-_env.filters["who"] = formatting.who  # {{ user | who(d.roster) }}
+_env.filters["who"] = formatting.who  # {{ user | who(d.roster, d.people) }}
+_env.filters["name"] = formatting.name
+_env.filters["outcome_text"] = formatting.outcome_text
+_env.filters["mentions"] = (
+    mentions  # {{ text | mentions(d) }}: <@U1> as @alice  # {{ user | name(d.people) }}
+)
 
 
 def compile_templates() -> int:
@@ -113,12 +126,13 @@ def _context(debrief: Debrief, fmt: str) -> dict[str, Any]:
     origin = chart_origin(debrief)
     return {
         "d": debrief,
-        "start": debrief.started_at or 0.0,
         "origin": origin,
         "pages": {p.id: p for p in debrief.pages},
         "chart": timeline_chart(debrief) if fmt == "html" else None,
+        "log": event_log(debrief) if fmt in ("md", "html") else [],
         "navigator": NAVIGATOR_VERSIONS,
-        "colors": {"detected": DETECTED_COLOR, "missed": MISSED_COLOR},
+        "colors": NAVIGATOR_COLORS,
+        "scores": NAVIGATOR_SCORES,
     }
 
 

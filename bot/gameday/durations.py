@@ -78,3 +78,15 @@ def format_duration(seconds: float | None) -> str:
     if secs or not parts:
         parts.append(f"{secs:.3f}".rstrip("0").rstrip(".") + "s")
     return ("-" if negative else "") + "".join(parts)
+
+
+def format_offset(at: float | None, origin: float | None) -> str:
+    """A point in time as whole seconds after ``origin`` (T0), written like a duration: ``+1m40s``.
+
+    The one function behind every time a debrief shows, in every format, so the same event never reads
+    differently in two of them; whole seconds because a person reads a log, not a stopwatch.
+    """
+    if at is None or origin is None:
+        return "-"
+    delta = round(at - origin)
+    return ("+" if delta >= 0 else "") + format_duration(delta)

@@ -260,6 +260,11 @@ class FaultOutcome:
     def blocked(self) -> bool:
         return self.observed == "blocked"
 
+    @property
+    def simulated(self) -> bool:
+        """Applied by the simulated driver and never observed: nothing ran for a control to act on."""
+        return self.driver == "simulated" and self.observed is None
+
 
 def fault_outcomes(events: list[Event]) -> list[FaultOutcome]:
     """Each applied fault, in order, with its observed outcome.
@@ -298,8 +303,13 @@ def fault_outcomes(events: list[Event]) -> list[FaultOutcome]:
 
 
 def control_efficacy(outcomes: list[FaultOutcome]) -> float | None:
-    """Faults observed blocked / faults applied; None when no fault was applied."""
-    return sum(o.blocked for o in outcomes) / len(outcomes) if outcomes else None
+    """Faults observed blocked / faults observed at all; None when none was observed.
+
+    Only an observation measures a control: a simulated fault never reached one, and a fault nobody
+    read back (no probe for its type) may have been blocked or not, so neither counts either way.
+    """
+    observed = [o for o in outcomes if o.observed is not None]
+    return sum(o.blocked for o in observed) / len(observed) if observed else None
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,15 @@ Its JSON form (``sce debrief --format json``) is a product contract documented i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 
-from bot.gameday import metrics
+from bot.gameday import evidence, metrics, participants
 from bot.gameday.durations import format_duration
 from bot.gameday.report_models import (
     AlertFidelityReport,
     ApprovalReport,
+    CharterReport,
     CommsReport,
     ControlsReport,
     CoverageReport,
@@ -24,6 +25,7 @@ from bot.gameday.report_models import (
     MarkReport,
     MetricsReport,
     NoteReport,
+    NotMeasuredReport,
     PageReport,
     ResponderAck,
     ResponderReport,
@@ -36,20 +38,33 @@ from bot.gameday.scenario import Scenario
 from bot.gameday.state import GameDayState, Mark, Note, PageState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
+ALERT_SOURCES = evidence.ALERT_SOURCES
+
 
 def build_debrief(
-    gameday_id: str, scenario: Scenario, roster: dict[str, str], events: list[Event], now: float
+    gameday_id: str,
+    scenario: Scenario,
+    roster: dict[str, str],
+    events: list[Event],
+    now: float,
+    names: Mapping[str, str] | None = None,
 ) -> Debrief:
-    """Compute the whole debrief from the timeline; ``now`` decides expectations still open."""
+    """Compute the whole debrief from the timeline; ``now`` decides expectations still open.
+
+    ``names`` maps user ids to the names people know them by (the Slack edge fills it); an id it does
+    not name is shown as the id itself.
+    """
     state = fold(events)
     final = state.status.is_over
     results = metrics.expectation_results(state, scenario.expect, now=now, final=final)
-    verdict = metrics.verdict(state, results)
     # each figure computed once, then handed to every section that shows it
     faults = metrics.fault_outcomes(events)
+    facts = evidence.inject_facts(scenario, state, events, faults)
+    judged = evidence.judge(results, facts)
+    verdict, verdict_reason = evidence.verdict(state, judged)
     failed = metrics.failed_reverts(events)
     responders = metrics.responder_times(state)
-    coverage = metrics.detection_coverage(scenario.attack, state)
+    coverage = _coverage(scenario.attack, evidence.technique_status(judged, facts, state.t0))
     notes = _NoteReports(state.notes)
     return Debrief(
         alert_fidelity=_alert_fidelity(events),
@@ -58,6 +73,7 @@ def build_debrief(
         title=scenario.title,
         status=str(state.status),
         verdict=str(verdict),
+        verdict_reason=verdict_reason,
         hypothesis=scenario.charter.hypothesis,
         started_at=state.started_at,
         ended_at=state.ended_at,
@@ -77,17 +93,13 @@ def build_debrief(
             )
             for h in state.handoffs
         ],
-        expectations=[
-            ExpectationReport(
-                name=r.name,
-                target_seconds=r.target_seconds,
-                actual_seconds=r.actual_seconds,
-                met=r.met,
-                outcome=str(r.outcome),
-            )
-            for r in results
+        expectations=[_expectation(j) for j in judged],
+        not_measured=[
+            NotMeasuredReport(name=j.result.name, evidence=str(j.evidence), reason=j.reason or "")
+            for j in judged
+            if not j.measured
         ],
-        missed=[r.name for r in results if r.outcome is metrics.Outcome.MISSED],
+        missed=[j.result.name for j in judged if j.measured and j.result.outcome is metrics.Outcome.MISSED],
         gaps=notes.of(n for n in state.notes if n.kind == "gap"),
         notes=notes.of(n for n in state.notes if n.kind != "gap"),
         questions=list(scenario.debrief.questions),
@@ -98,8 +110,8 @@ def build_debrief(
         responders=_responders(responders),
         detections=[_mark(m) for m in state.detections],
         containments=[_mark(m) for m in state.containments],
-        coverage=_coverage(coverage),
-        controls=_controls(faults),
+        coverage=coverage,
+        controls=_controls(faults, facts.simulated_faults - sum(f.simulated for f in faults)),
         failed_reverts=[FailedRevertReport(**asdict(f)) for f in failed],
         comms=_comms(state, scenario, events),
         decisions=notes.of(metrics.notes_of_kind(state, "decision")),
@@ -109,6 +121,57 @@ def build_debrief(
             for step, gaps in metrics.gaps_by_step(state).items()
         ],
         approvals=_approvals(events),
+        time_origin=time_origin(state, events),
+        people=participants.people_names(events, roster, names or {}),
+        charter=_charter(scenario),
+        participants=participants.participants(events, roster, names or {}),
+    )
+
+
+def time_origin(state: GameDayState, events: list[Event]) -> float | None:
+    """The one origin of every "+time" a debrief shows: T0 (the first inject, as the metrics use it);
+    before any inject, the game day's recorded start; with no start, its first event."""
+    if state.t0 is not None:
+        return state.t0
+    if state.started_at is not None:
+        return state.started_at
+    return min((e.at for e in events), default=None)
+
+
+def _charter(scenario: Scenario) -> CharterReport:
+    c = scenario.charter
+    owners = {k: v for k, v in c.owners.model_dump().items() if v}
+    return CharterReport(
+        objective=c.objective,
+        hypothesis=c.hypothesis,
+        scope=c.scope,
+        method=c.method,
+        owners=owners,
+        rollback=c.rollback,
+    )
+
+
+def with_names(debrief: Debrief, names: Mapping[str, str]) -> Debrief:
+    """The debrief with people shown by ``names`` (user id -> name) where it names them: what the Slack
+    edge does after resolving the ids of ``debrief.people`` (the builder itself knows no names)."""
+    people = {user: (names.get(user) or "").strip() or shown for user, shown in debrief.people.items()}
+    crew = [p.model_copy(update={"name": people.get(p.user, p.name)}) for p in debrief.participants]
+    return debrief.model_copy(update={"people": people, "participants": crew})
+
+
+def _expectation(j: evidence.Judged) -> ExpectationReport:
+    r = j.result
+    return ExpectationReport(
+        name=r.name,
+        target_seconds=r.target_seconds,
+        actual_seconds=r.actual_seconds,
+        met=j.met,
+        outcome=j.outcome,
+        measured=j.measured,
+        evidence=str(j.evidence),
+        timing=None if j.timing is None else str(j.timing),
+        not_measured_reason=j.reason,
+        detected_by=j.detected_by,
     )
 
 
@@ -118,7 +181,7 @@ def _metrics(
     faults: list[metrics.FaultOutcome],
     failed: list[metrics.FailedRevert],
     responders: list[metrics.ResponderTimes],
-    coverage: dict[str, bool],
+    coverage: CoverageReport,
 ) -> MetricsReport:
     return MetricsReport(
         mtta_seconds=metrics.mean_time_to_acknowledge(state),
@@ -131,7 +194,7 @@ def _metrics(
         handoff_latency_seconds=list(metrics.handoff_latencies(state).values()),
         unacknowledged_pages=metrics.unacknowledged_pages(state),
         mtta_by_responder={r.user: r.mtta for r in responders},
-        detection_coverage=metrics.coverage_ratio(coverage),
+        detection_coverage=coverage.ratio,
         control_efficacy=metrics.control_efficacy(faults),
         ack_to_first_update_seconds=metrics.ack_to_first_update(state),
         late_updates=len(metrics.late_update_gaps(state, scenario.expect.update_every)),
@@ -152,21 +215,53 @@ def _responders(responders: list[metrics.ResponderTimes]) -> list[ResponderRepor
     ]
 
 
-def _coverage(coverage: dict[str, bool]) -> CoverageReport:
+def _coverage(attack: list[str], status: evidence.TechniqueVerdict) -> CoverageReport:
+    """Every simulated technique shares the game day's detection (a detection names no technique):
+    coverage counts those an alert detected in time, over those whose detection was measured."""
+    techniques = list(dict.fromkeys(attack))
+    S = evidence.TechniqueStatus
+    measured = status.status in (S.IN_TIME, S.LATE, S.MISSED)
+    in_time = len(techniques) if status.status is S.IN_TIME else 0
     return CoverageReport(
-        simulated=len(coverage),
-        detected=sum(coverage.values()),
-        ratio=metrics.coverage_ratio(coverage),
-        techniques=[TechniqueReport(id=t, detected=d) for t, d in coverage.items()],
+        simulated=len(techniques),
+        detected=in_time,
+        late=len(techniques) if status.status is S.LATE else 0,
+        measured=len(techniques) if measured else 0,
+        ratio=in_time / len(techniques) if techniques and measured else None,
+        techniques=[
+            TechniqueReport(
+                id=t,
+                detected=status.status in (S.IN_TIME, S.LATE),
+                status=str(status.status),
+                comment=status.comment,
+            )
+            for t in techniques
+        ],
+        not_measured_reason=None
+        if measured or not techniques
+        else status.comment.removeprefix("not measured: "),
     )
 
 
-def _controls(outcomes: list[metrics.FaultOutcome]) -> ControlsReport:
+def _controls(outcomes: list[metrics.FaultOutcome], planned: int) -> ControlsReport:
+    """``planned``: faults a dry run planned without applying them."""
+    simulated = sum(o.simulated for o in outcomes)
+    observed = sum(o.observed is not None for o in outcomes)
+    reason = None
+    if not outcomes and planned:
+        reason = "a dry run only planned its faults: no control ran, so none could block or let one through"
+    elif outcomes and simulated == len(outcomes):
+        reason = "every fault was simulated: no control ran, so none could block or let one through"
+    elif outcomes and not observed:
+        reason = "no fault was observed blocked or allowed (nothing reads these fault types back)"
     return ControlsReport(
         applied=len(outcomes),
         blocked=sum(o.blocked for o in outcomes),
         efficacy=metrics.control_efficacy(outcomes),
-        faults=[FaultReport(**asdict(o), blocked=o.blocked) for o in outcomes],
+        faults=[FaultReport(**asdict(o), blocked=o.blocked, simulated=o.simulated) for o in outcomes],
+        simulated=simulated,
+        observed=observed,
+        not_measured_reason=reason,
     )
 
 
@@ -234,12 +329,11 @@ def _step_label(scenario: Scenario, step: int | None) -> str:
     return f"step {step} at {format_duration(spec.at)}: {what}"
 
 
-ALERT_SOURCES = frozenset({"alertmanager", "webhook", "slack"})
-
-
 def _alert_fidelity(events: list[Event]) -> AlertFidelityReport:
     """Signal quality: detections that came from alerts carrying the marker, against alerts without it."""
-    matched = sum(1 for e in events if e.kind is Kind.DETECTED and e.data.get("source") in ALERT_SOURCES)
+    matched = sum(
+        1 for e in events if e.kind is Kind.DETECTED and e.data.get("source") in evidence.ALERT_SOURCES
+    )
     noise = [e for e in events if e.kind is Kind.ALERT_UNMATCHED]
     total = matched + len(noise)
     return AlertFidelityReport(

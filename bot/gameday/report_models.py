@@ -38,11 +38,27 @@ class HandoffReport(BaseModel):
 
 
 class ExpectationReport(BaseModel):
+    """``met`` is None unless the expectation was measured; ``outcome`` is met, missed, pending,
+    not_applicable (nothing to time) or not_measured (simulated faults, no telemetry)."""
+
     name: str
     target_seconds: float
     actual_seconds: float | None
     met: bool | None
     outcome: str
+    measured: bool = True
+    evidence: str = "measured"  # measured | simulated | no_telemetry | nothing_to_time
+    timing: str | None = None  # in_time | late | never | pending; None when not measured
+    not_measured_reason: str | None = None
+    detected_by: str | None = None  # detect_within: alert | person
+
+
+class NotMeasuredReport(BaseModel):
+    """An expectation the verdict does not cover, and why."""
+
+    name: str
+    evidence: str
+    reason: str
 
 
 class NoteReport(BaseModel):
@@ -94,15 +110,26 @@ class MarkReport(BaseModel):
 
 
 class TechniqueReport(BaseModel):
+    """``detected``: an alert detected it during the game day (in time or late); ``status`` says which
+    (in_time, late, missed, person_only, not_measured, pending) and ``comment`` why."""
+
     id: str
     detected: bool
+    status: str = "not_measured"
+    comment: str = ""
 
 
 class CoverageReport(BaseModel):
+    """``detected`` counts techniques an alert detected in time; ``ratio`` is detected / measured
+    techniques, None when none was measured (``not_measured_reason`` says why)."""
+
     simulated: int = 0
     detected: int = 0
+    late: int = 0
+    measured: int = 0
     ratio: float | None = None
     techniques: list[TechniqueReport] = []
+    not_measured_reason: str | None = None
 
 
 class FaultReport(BaseModel):
@@ -114,13 +141,21 @@ class FaultReport(BaseModel):
     reverted_at: float | None
     observed: str | None
     blocked: bool
+    simulated: bool = False
 
 
 class ControlsReport(BaseModel):
+    """``efficacy`` = blocked / ``observed`` (faults observed blocked or allowed): a simulated fault
+    (``simulated``) or one nobody read back is not counted either way; None when none was observed
+    (``not_measured_reason`` says why)."""
+
     applied: int = 0
     blocked: int = 0
     efficacy: float | None = None
     faults: list[FaultReport] = []
+    simulated: int = 0
+    observed: int = 0
+    not_measured_reason: str | None = None
 
 
 class FailedRevertReport(BaseModel):
@@ -177,6 +212,24 @@ class AlertFidelityReport(BaseModel):
     unmatched_alerts: list[str] = []
 
 
+class CharterReport(BaseModel):
+    objective: str
+    hypothesis: str
+    scope: str | None = None
+    method: str | None = None
+    owners: dict[str, str] = {}
+    rollback: str | None = None
+
+
+class ParticipantReport(BaseModel):
+    """Someone who acted in the game day (a user id), with the roles they filled."""
+
+    user: str
+    name: str
+    roles: list[str] = []
+    actions: int = 0
+
+
 class Debrief(BaseModel):
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -213,3 +266,9 @@ class Debrief(BaseModel):
     runbook_fitness: list[StepGapsReport] = []
     approvals: list[ApprovalReport] = []
     alert_fidelity: AlertFidelityReport = AlertFidelityReport()
+    verdict_reason: str = ""
+    not_measured: list[NotMeasuredReport] = []
+    time_origin: float | None = None  # every displayed "+time" counts from here: T0, else the start
+    people: dict[str, str] = {}  # user id -> display name (the ids themselves when unknown)
+    charter: CharterReport | None = None
+    participants: list[ParticipantReport] = []

@@ -12,7 +12,7 @@ from bot.debrief.render import redacted, render_redacted
 from bot.gameday import metrics
 from bot.gameday.outbound import OutboundRequest, sends
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import Debrief
+from bot.gameday.report import Debrief, with_names
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState, Status
@@ -20,6 +20,7 @@ from bot.observability import count_page, observe_ack
 from bot.pagerduty import PagerDuty, PagerDutyError
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
+from bot.slack.people import SlackNames
 from bot.slack.render import render
 from bot.slack.status_line import StatusLine
 
@@ -60,6 +61,7 @@ class SlackAnnouncer:
         self.pacer = pacer or ChannelPacer()
         self.pagerduty = pagerduty  # real paging next to the Slack mention, when configured
         self.status_line = status_line or StatusLine()
+        self.names = SlackNames(client)  # people by name in the debrief (users.info, cached)
 
     def _post(
         self,
@@ -262,6 +264,7 @@ class SlackAnnouncer:
         return self._post(record, render("fault", spec=spec, verb=verb, detail=detail))
 
     def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
+        debrief = with_names(debrief, self.names.names(debrief.people))
         if self.pagerduty is not None and sends(record):
             try:
                 self.pagerduty.resolve_pages(record.id, [p.id for p in debrief.pages])

@@ -1,0 +1,107 @@
+"""The debrief's event log as people read it: one line per timeline event, its time from T0 and in UTC,
+and a sentence from ``templates/event_log.txt.j2`` that names people and never shows internal ids or
+Python values. Plain text: the Markdown and HTML templates escape it their own way."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from bot.gameday.durations import format_duration, format_offset
+from bot.gameday.report import Debrief
+
+# <@U123> or <@U123|alice>, as Slack writes a mention inside message text
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_SOURCES = {
+    "command": "/sce detected or /sce contain",
+    "button": "a button in the thread",
+    "alertmanager": "an Alertmanager alert",
+    "webhook": "an alert on the webhook",
+    "slack": "an alert message in Slack",
+}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    offset: str  # "+1m40s" from the debrief's time origin
+    utc: str  # "14:03:20"
+    text: str
+
+
+def person(user: object, d: Debrief) -> str:
+    """Who did something: a name, an alert's name, or sce itself."""
+    if not isinstance(user, str):
+        user = plain(user)
+    if not user:
+        return "sce"
+    if user in d.people:
+        return d.people[user]
+    if ":" in user:  # an alert's actor: "alertmanager:HighErrorRate"
+        return "alert " + user.split(":", 1)[1]
+    return user
+
+
+def mentions(text: object, d: Debrief) -> str:
+    """Text with Slack mentions shown as @name."""
+
+    def named(match: re.Match[str]) -> str:
+        return "@" + (d.people.get(match[1]) or match[2] or match[1])
+
+    return _MENTION.sub(named, plain(text))
+
+
+def source(value: object) -> str:
+    return _SOURCES.get(str(value), str(value or "unknown source"))
+
+
+def plain(value: object) -> str:
+    """Any value as a person reads it: no Python repr of None, booleans, lists or dicts."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{plain(k)}={plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return ", ".join(plain(v) for v in value)
+    return str(value)
+
+
+def listed(value: object) -> list[object]:
+    """A value as a list of its items (an event written with a single value, or none, still reads)."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [plain(v) if v is not None else None for v in value]
+    return [plain(value)]
+
+
+def wall_clock(at: float) -> str:
+    """A time of day in UTC, to the second (the date is in the debrief's header)."""
+    return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S")
+
+
+_env = Environment(
+    loader=PackageLoader("bot.debrief", "templates"),
+    undefined=StrictUndefined,
+    autoescape=False,
+    auto_reload=False,
+    finalize=plain,  # whatever an event's data holds, it is printed as plain text
+)
+_env.filters.update(
+    person=person, mentions=mentions, source=source, plain=plain, listed=listed, dur=format_duration
+)
+
+
+def event_log(debrief: Debrief) -> list[LogLine]:
+    """Every timeline event of ``debrief`` as a line a person reads."""
+    line: Any = _env.get_template("event_log.txt.j2").module.line  # type: ignore[attr-defined]
+    origin = debrief.time_origin
+    return [
+        LogLine(format_offset(e["at"], origin), wall_clock(e["at"]), " ".join(str(line(e, debrief)).split()))
+        for e in debrief.timeline
+    ]
