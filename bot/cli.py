@@ -292,7 +292,10 @@ def debrief(
     from bot.debrief.bundle import write_bundle
     from bot.debrief.render import FORMATS, render_debrief
     from bot.gameday.engine import build_debrief_for
+    from bot.gameday.report import with_names
     from bot.recorded import NotRecorded, find_gameday
+    from bot.slack.people import named, names_from_token
+    from bot.workspace.demo import USERS as DEMO_USERS
 
     if format is not None and format not in FORMATS:
         typer.echo(f"--format must be one of {', '.join(FORMATS)}", err=True)
@@ -315,6 +318,11 @@ def debrief(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     report = build_debrief_for(record, store.events(record.id))
+    if demo:  # the demo's people are the local workspace's, never asked of the real one
+        report = with_names(report, DEMO_USERS)
+    else:  # people by name when the bot's token is here to ask Slack
+        settings = Settings.from_env()
+        report = named(report, names_from_token(settings.slack_bot_token, settings.slack_api_url))
     if bundle is not None:
         write_bundle(report, record.scenario_text, bundle)
         typer.echo(f"Evidence bundle for {record.id} written to {bundle}", err=True)

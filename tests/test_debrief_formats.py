@@ -23,6 +23,7 @@ from bot.debrief.schema import SCHEMA_PATH, schema_text
 from bot.gameday.report import Debrief, build_debrief
 from bot.gameday.scenario import Scenario, content_hash
 from bot.gameday.timeline import Event, Kind
+from bot.workspace.server import LocalWorkspace
 from storage.database import make_engine, migrate
 from storage.sql_store import SqlStore
 
@@ -273,3 +274,23 @@ def test_the_cli_prints_every_format_and_writes_the_bundle(tmp_path: Path) -> No
         assert archive.read("scenario.yaml").decode() == scenario_text()
     refused = runner.invoke(cli, ["debrief", "latest", "--format", "pdf"], env=env)
     assert refused.exit_code == 2
+
+
+def test_the_cli_names_people_when_it_has_the_bot_s_token_and_shows_ids_when_not(
+    tmp_path: Path, workspace: LocalWorkspace
+) -> None:
+    url = f"sqlite:///{tmp_path / 'sce.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    h = CoreHarness(SqlStore(engine))
+    assert h.engine.start(scenario_text(), "C1", "UFAC", {"primary": "U1", "secondary": "U2"}).gameday_id
+    h.advance_to(h.clock.now() + 31 * 60, step=15)
+    runner = CliRunner()
+    offline = runner.invoke(cli, ["debrief", "latest"], env={"DATABASE_URL": url, "SLACK_BOT_TOKEN": ""})
+    assert offline.exit_code == 0 and "U1" in offline.stdout and "alice" not in offline.stdout
+    env = {"DATABASE_URL": url, "SLACK_BOT_TOKEN": workspace.bot_token, "SLACK_API_URL": workspace.api_url}
+    named = runner.invoke(cli, ["debrief", "latest"], env=env)
+    assert named.exit_code == 0, named.output
+    assert "alice" in named.stdout and "carol" in named.stdout  # asked of Slack with users.info
+    asked = [c for c in workspace.calls if c.method == "users.info"]
+    assert {c.params.get("user") for c in asked} >= {"U1", "UFAC"}

@@ -185,7 +185,7 @@ def test_a_run_whose_faults_were_all_simulated_is_not_validated_on_them(inject: 
         "detect_within": ("not_measured", None),
         "contain_within": ("not_measured", None),
     }
-    assert d.verdict == "validated" and d.missed == []
+    assert d.verdict == "inconclusive" and d.missed == []  # validated would claim every expectation met
     assert [(n.name, n.evidence) for n in d.not_measured] == [
         ("detect_within", "simulated"),
         ("contain_within", "simulated"),
@@ -210,7 +210,7 @@ def test_a_run_whose_faults_were_all_simulated_is_not_validated_on_them(inject: 
         and shown.by_id["coverage"].strip() == "not measured"
     )
     assert "detect_within: every fault was simulated" in " ".join(shown.by_id["not-measured"].split())
-    assert shown.by_id["verdict-reason"].strip().startswith("Verdict: validated (met: acknowledge_within;")
+    assert shown.by_id["verdict-reason"].strip().startswith("Verdict: inconclusive (met: acknowledge_within;")
     assert shown.by_id["verdict-scope"].strip() == "on 1 of 3 expectations measured"
     assert "not measured" in shown.by_id["ttd"] and "not measured" in shown.by_id["ttc"]
 
@@ -443,8 +443,9 @@ def test_one_click_paints_no_technique_green() -> None:
     check_layer(layer)
     for technique in layer["techniques"]:
         assert technique["color"] == GREY and "score" not in technique
-        assert "detected by a person only (U1, button)" in technique["comment"]
-        assert "this layer shows what the controls detected" in technique["comment"]
+        assert "detected by a person only (the Detected button)" in technique["comment"]
+        assert "coverage counts what the controls detected" in technique["comment"]
+        assert "U1" not in technique["comment"]  # no user id where people read
 
 
 # -- 4. the same times in every format --------------------------------------------------------------
@@ -679,7 +680,7 @@ VALUES = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(list(Kind)),
     st.dictionaries(st.sampled_from(DATA_KEYS), VALUES, max_size=6),

@@ -74,4 +74,5 @@ def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> No
         "the runbook has no step for revoking a legacy-auth API token"
     ]
     markdown = next(out.glob("*.md")).read_text()
-    assert "| acknowledge_within | 5m | 3m45s | met |" in markdown
+    assert "| acknowledge_within | 5m | 3m45s | met, in time |" in markdown
+    assert "| p2 | SEV-3 | alice (primary) |" in markdown  # people by name, asked with users.info

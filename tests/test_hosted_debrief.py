@@ -24,6 +24,7 @@ from test_slack_talks_back import bot, events, start, wait_for, workspace
 from bot.config import Settings
 from bot.debrief.render import render_debrief
 from bot.gameday.engine import build_debrief_for
+from bot.gameday.report import with_names
 from bot.slack.channel_members import MEMBERS_TTL
 from bot.slack.debrief_links import DebriefLinks, public_base_url
 from bot.workspace.client import WorkspaceClient
@@ -117,8 +118,11 @@ def test_the_link_serves_what_sce_debrief_prints_with_strict_headers(
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
     record = bot.services.store.get(gameday)
     assert record is not None
-    expected = render_debrief(build_debrief_for(record, bot.services.store.events(gameday)), "html")
-    assert body.decode() == expected  # the very page `sce debrief <id> --format html` prints
+    names = {"U1": "alice", "U2": "bob", "UFAC": "carol"}  # the local workspace's people (conftest)
+    plain = build_debrief_for(record, bot.services.store.events(gameday))
+    expected = render_debrief(with_names(plain, names), "html")
+    assert body.decode() == expected  # the page `sce debrief <id> --format html` prints, people by name
+    assert "alice" in body.decode() and expected != render_debrief(plain, "html")
     csp = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
     assert csp["default-src"] == "'none'" and "script-src" not in csp  # no script of any kind
     assert csp["frame-ancestors"] == "'none'" and "<script" not in body.decode()

@@ -223,6 +223,7 @@ class Scripted:
     t0: float = 0.0
     outcomes: dict[str, bool] = field(default_factory=dict)  # expectation -> met
     notes: list[tuple[str, str]] = field(default_factory=list)
+    unmeasured: list[str] = field(default_factory=list)  # simulated faults, or no detection at all
     ends_by_itself: bool = True
 
     @property
@@ -235,10 +236,11 @@ class Scripted:
 
     @property
     def verdict(self) -> str:
-        """Over the measured expectations only; with none measured, nothing was shown either way."""
-        if not self.outcomes:
-            return "inconclusive"
-        return "validated" if all(self.outcomes.values()) else "falsified"
+        """Falsified by a measured miss; validated only when every expectation was measured and met."""
+        if not all(self.outcomes.values()):
+            return "falsified"
+        # validated means every expectation met: one that could not be measured leaves it open
+        return "inconclusive" if self.unmeasured or not self.outcomes else "validated"
 
 
 def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
@@ -394,10 +396,16 @@ def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
     # nothing real to detect or contain, and those two expectations are not measured. Nor is a detection
     # nobody recorded while no alert could reach the game day (the scripts send none).
     simulated = any(steps[i].fault for i in release)
-    if expect.detect_within is not None and not simulated and result.detected is not None:
-        result.outcomes["detect_within"] = result.ttd is not None and result.ttd <= expect.detect_within
-    if expect.contain_within is not None and not simulated:
-        result.outcomes["contain_within"] = result.ttc is not None and result.ttc <= expect.contain_within
+    if expect.detect_within is not None:
+        if not simulated and result.detected is not None:
+            result.outcomes["detect_within"] = result.ttd is not None and result.ttd <= expect.detect_within
+        else:
+            result.unmeasured.append("detect_within")
+    if expect.contain_within is not None:
+        if not simulated:
+            result.outcomes["contain_within"] = result.ttc is not None and result.ttc <= expect.contain_within
+        else:
+            result.unmeasured.append("contain_within")
     for act in marks:
         note = NOTE_REPLY.match(act.raw.get("reply", ""))
         if note and (act.at or 0.0) <= end:

@@ -55,7 +55,8 @@ def mentions(text: object, d: Debrief) -> str:
 
 
 def source(value: object) -> str:
-    return _SOURCES.get(str(value), str(value or "unknown source"))
+    text = plain(value)
+    return _SOURCES.get(text, text or "unknown source")
 
 
 def plain(value: object) -> str:
@@ -76,7 +77,7 @@ def listed(value: object) -> list[object]:
     if value is None:
         return []
     if isinstance(value, list | tuple):
-        return [plain(v) if v is not None else None for v in value]
+        return [plain(v) for v in value]  # None reads as "" (a filter's default still applies to it)
     return [plain(value)]
 
 

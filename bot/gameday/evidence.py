@@ -10,8 +10,10 @@ whether that timing proves anything. The rules, stated once for every format of 
 - ``detect_within`` with no detection recorded and no alert of any kind reaching the game day is *not
   measured* either: missing telemetry and a missed detection look the same from here.
 - An expectation with nothing to time (no page sent, no handoff requested) is *not measured*.
-- The verdict covers measured expectations only: ``validated`` when at least one was measured, every
-  measured one was met and none is missed; ``inconclusive`` ("nothing measured") when none was.
+- The verdict covers measured expectations only: ``falsified`` when a measured one was missed;
+  ``validated`` only when every expectation that had something to time was measured and met;
+  ``inconclusive`` when one of them could not be measured (simulated faults, missing telemetry), with
+  the sentence saying which were met and which were not measured.
 
 Detections from an alert (Alertmanager, the generic webhook, a matched Slack alert message) are evidence
 of a control; a person's ``/sce detected`` or Detected button is a real detection by a person, which
@@ -31,6 +33,7 @@ from bot.gameday.timeline import Event, Kind
 
 # detection sources that are alerts (a control saw something); any other source is a person
 ALERT_SOURCES = frozenset({"alertmanager", "webhook", "slack"})
+_HOW = {"command": "/sce detected", "button": "the Detected button"}  # how a person recorded it
 
 
 class Evidence(StrEnum):
@@ -193,6 +196,10 @@ def verdict(state: GameDayState, judged: list[Judged]) -> tuple[Verdict, str]:
         if not judged:
             return Verdict.INCONCLUSIVE, "nothing measured: the scenario sets no expectation"
         return Verdict.INCONCLUSIVE, f"nothing measured{aside}"
+    unproven = [j.result.name for j in judged if j.evidence in (Evidence.SIMULATED, Evidence.NO_TELEMETRY)]
+    if unproven:  # every expectation met is what validated means: one not measured is not met
+        met = ", ".join(j.result.name for j in measured)
+        return Verdict.INCONCLUSIVE, f"met: {met}; not measured: {', '.join(unproven)}"
     return Verdict.VALIDATED, f"met: {', '.join(j.result.name for j in measured)}{aside}"
 
 
@@ -222,8 +229,8 @@ def technique_status(judged: list[Judged], facts: InjectFacts, origin: float | N
         person = facts.first_person_detection
         return TechniqueVerdict(
             TechniqueStatus.PERSON_ONLY,
-            f"detected by a person only ({person.by or 'someone'}, {person.source}); a person's detection is "
-            "real, but this layer shows what the controls detected, and no alert did",
+            f"detected by a person only ({_HOW.get(person.source, person.source)}); a person's detection is "
+            "real, but coverage counts what the controls detected, and no alert did",
         )
     if detect is not None and detect.result.outcome is Outcome.PENDING:
         return TechniqueVerdict(TechniqueStatus.PENDING, "no detection yet; detect_within is still open")

@@ -21,6 +21,7 @@ from bot.gameday.report import Debrief
 from bot.gameday.state import Status
 from bot.service import Services
 from bot.slack.debrief_links import PATH, valid_gameday_id
+from bot.slack.people import named
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
@@ -41,10 +42,11 @@ NOT_FOUND = b"not found"
 
 def current_debrief(services: Services, record: GameDayRecord) -> Debrief:
     """The debrief as it stands: a running game day's measured up to now, a finished one's to its end
-    (the same as `sce debrief` prints)."""
+    (the same as `sce debrief` prints with the bot's token), people by name."""
     events = services.store.events(record.id)
     over = Status(record.status).is_over
-    return build_debrief_for(record, events, None if over else services.clock.now())
+    debrief = build_debrief_for(record, events, None if over else services.clock.now())
+    return named(debrief, services.announcer.names)
 
 
 def debrief_pages(services: Services) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:

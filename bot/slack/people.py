@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.gameday.participants import is_user_id
+from bot.gameday.report import Debrief, with_names
 
 log = logging.getLogger(__name__)
 NAMES_TTL = 3600.0  # a renamed person shows their new name within the hour
@@ -81,3 +82,13 @@ def _error(exc: Exception) -> str:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error"))
     return type(exc).__name__
+
+
+def named(debrief: Debrief, names: SlackNames | None) -> Debrief:
+    """The debrief with the people Slack can name shown by name; as it is without a client."""
+    return debrief if names is None else with_names(debrief, names.names(debrief.people))
+
+
+def names_from_token(token: str | None, api_url: str, timeout: int = 5) -> SlackNames | None:
+    """Names for a command line that has the bot's token (``sce debrief``), else None: ids are shown."""
+    return SlackNames(WebClient(token=token, base_url=api_url, timeout=timeout)) if token else None

@@ -22,6 +22,7 @@ from bot.gameday.state import Status
 from bot.server import HttpServer
 from bot.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
+from bot.slack.people import named
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.default_script import default_script
 from bot.workspace.responders import Responders, load_script
@@ -138,7 +139,10 @@ def run_demo(
         responders = Responders(people, clock, CHANNEL, thread_ts, script, ROLES)
         responders.start()
         record = _follow(services.store, people, responders, thread_ts, origin, say, timeout)
-        debrief = services.engine.debrief_from(record, services.store.events(record.id))
+        # people by name, asked of the workspace with users.info as `sce serve` does
+        debrief = named(
+            services.engine.debrief_from(record, services.store.events(record.id)), services.announcer.names
+        )
         out_dir.mkdir(parents=True, exist_ok=True)
         files = []
         for fmt in FORMATS:
@@ -229,7 +233,9 @@ def _follow(
                 continue
             shown.add(message["ts"])
             who = "sce" if message.get("bot_id") else USERS.get(message.get("user", ""), "?")
-            first = _plain(message.get("text") or "").splitlines()[0] if message.get("text") else ""
+            first = _plain(message.get("text") or "").strip().splitlines()[0] if message.get("text") else ""
+            files = [str(f.get("name") or f.get("title") or "a file") for f in message.get("files") or []]
+            first = first or (f"(shared {', '.join(files)})" if files else "(a message with no text)")
             say(f"+{format_duration(float(message['ts']) - origin):>8} {who}> {first}")
         for done in responders.performed[acted:]:
             if not done.what.startswith("replies"):
