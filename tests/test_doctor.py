@@ -138,6 +138,9 @@ WRONG_KINDS = {
     ("SLACK_BOT_TOKEN", "not-a-slack-token-at-all"): ["does not look like a Slack token", "xoxb-"],
     ("SLACK_BOT_TOKEN", "xoxb-local\n"): ["line break around it"],
     ("SLACK_BOT_TOKEN", " xoxb-local"): ["spaces or a line break"],
+    ("SLACK_BOT_TOKEN", "xoxb-lo\u200bcal"): ["characters no Slack token has"],
+    ("SLACK_BOT_TOKEN", "xoxb-lоcal"): ["characters no Slack token has"],  # a Cyrillic o
+    ("SLACK_APP_TOKEN", "xapp-local\u00a0"): ["spaces or a line break"],
     ("SLACK_APP_TOKEN", "xoxb-botTOKENvalue-in-app-slot"): [
         "SLACK_APP_TOKEN holds a bot token",
         "belongs in SLACK_BOT_TOKEN",
@@ -247,6 +250,32 @@ def test_slack_unreachable_is_one_sentence_per_check_naming_the_url(
     }
 
 
+def test_a_slack_api_url_that_is_not_slacks_web_api_says_so(
+    ws: LocalWorkspace, tmp_path: Path, no_cluster: dict[str, str]
+) -> None:
+    for url in (ws.base_url + "/", f"{ws.base_url}/slack/"):
+        failed = {
+            f.name: f.sentence
+            for f in failures(
+                run_checks(configured(ws, tmp_path, slack_api_url=url, slack_app_token=APP), no_cluster)
+            )
+        }
+        said = f"{url} does not answer like Slack's Web API"
+        tail = "HTTP 404, not a Slack answer): SLACK_API_URL must be unset, or end in /api/"
+        assert failed == {
+            "slack auth.test": f"{said} (auth.test: {tail}",
+            "socket mode": f"{said} (apps.connections.open: {tail}",
+        }
+    for url in ("slack.com/api/", "ftp://127.0.0.1/api/", "https:///api/"):
+        failed = {
+            f.name: f.sentence
+            for f in failures(
+                run_checks(configured(ws, tmp_path, slack_api_url=url, slack_app_token=APP), no_cluster)
+            )
+        }
+        assert failed == {"slack api url": f"SLACK_API_URL {url} is not an http(s) URL"}
+
+
 def test_a_slack_that_never_answers_fails_within_the_timeout(
     tmp_path: Path, no_cluster: dict[str, str]
 ) -> None:
@@ -299,7 +328,7 @@ def database_finding(ws: LocalWorkspace, tmp_path: Path, env: dict[str, str], ur
 
 
 def test_the_database_is_checked_without_creating_anything(
-    ws: LocalWorkspace, tmp_path: Path, no_cluster: dict[str, str]
+    ws: LocalWorkspace, tmp_path: Path, no_cluster: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "new.db"
     fresh = database_finding(ws, tmp_path, no_cluster, f"sqlite:///{path}")
@@ -328,6 +357,12 @@ def test_the_database_is_checked_without_creating_anything(
     (tmp_path / "garbage.db").write_bytes(b"this is not a database file at all" * 100)
     garbage = database_finding(ws, tmp_path, no_cluster, f"sqlite:///{tmp_path / 'garbage.db'}")
     assert garbage.status is Status.FAIL and garbage.sentence.startswith("cannot open sqlite:///")
+
+    monkeypatch.chdir(tmp_path)  # a relative path is shown with the folder it resolves in
+    relative = database_finding(ws, tmp_path, no_cluster, "sqlite:///here.db")
+    assert relative.sentence == (
+        f"sqlite:///here.db (here, {tmp_path / 'here.db'}) does not exist yet; sce serve creates it at start"
+    )
 
     memory = database_finding(ws, tmp_path, no_cluster, "sqlite://")
     assert memory.status is Status.WARN and "in-memory" in memory.sentence
@@ -544,7 +579,7 @@ def test_no_token_or_secret_appears_in_any_sentence_whatever_fails(
 @given(
     prefix=st.sampled_from(["xoxb-", "xapp-", "xoxp-", "xoxe.xoxp-", "", "Bearer xoxb-"]),
     secret=st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ23456789", min_size=12, max_size=40),
-    padding=st.sampled_from(["", " ", "\n", "\t"]),
+    padding=st.sampled_from(["", " ", "\n", "\t", "\u200b", "\u00a0", "é"]),
     slot=st.sampled_from(["slack_bot_token", "slack_app_token"]),
 )
 def test_a_token_of_any_shape_never_appears_in_the_output(

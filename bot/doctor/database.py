@@ -26,6 +26,9 @@ def check_database(probe: Probe) -> Iterator[Finding]:
         )
         return
     shown = _without_password(make_url(probe.settings.database_url))
+    relative = url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_absolute()
+    if relative and url.database != ":memory:":
+        shown += f" (here, {Path(str(url.database)).absolute()})"  # it depends on the folder sce runs in
     if url.get_backend_name() == "sqlite":
         absent = _no_sqlite_file(url, shown)
         if absent is not None:

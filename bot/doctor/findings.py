@@ -85,6 +85,8 @@ def why(exc: BaseException) -> str:
         if isinstance(current, OSError) and current.strerror:
             return current.strerror.lower()
         reason = getattr(current, "reason", None)
+        if isinstance(reason, str) and reason:
+            return reason
         nested = reason if isinstance(reason, BaseException) else None
         current = nested or current.__cause__ or current.__context__
     text = str(exc).lower()

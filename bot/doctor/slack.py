@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 
@@ -36,6 +37,11 @@ def token_problem(variable: str, token: str, wanted: str) -> str | None:
             f"{variable} has spaces or a line break around it (a Secret written with `echo`?), "
             "and Slack refuses it as written"
         )
+    if not (token.isascii() and token.isprintable()):
+        return (
+            f"{variable} has characters no Slack token has (invisible or not ASCII: pasted from a "
+            "document?), and Slack refuses it as written"
+        )
     kind = _kind(token)
     if kind == wanted:
         return None
@@ -59,13 +65,20 @@ REFUSALS = {
 }
 
 
+SLACK_ERROR = re.compile(r"[a-z0-9_]+")
 SLACK_TROUBLE = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
 
 
-def _refused(variable: str, method: str, exc: SlackApiError) -> str:
-    error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+def _refused(variable: str, method: str, exc: SlackApiError, api_url: str) -> str:
+    status = exc.response.status_code
+    error = str(exc.response.get("error") or "")
+    if not SLACK_ERROR.fullmatch(error):  # slack_sdk's own words for an answer that was not Slack's JSON
+        return (
+            f"{api_url} does not answer like Slack's Web API ({method}: HTTP {status}, not a Slack answer): "
+            "SLACK_API_URL must be unset, or end in /api/"
+        )
     if error in SLACK_TROUBLE:
         return (
             f"Slack could not answer {method} ({error}), so {variable} is not checked yet: try again shortly"
@@ -79,6 +92,11 @@ def _header(headers: Mapping[str, Any], name: str) -> str | None:
     if isinstance(value, list):
         value = ",".join(str(v) for v in value)
     return None if value is None else str(value)
+
+
+def _web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
@@ -96,10 +114,13 @@ def check_slack(probe: Probe) -> Iterator[Finding]:
         yield fail("slack token", problem)
         return
     yield ok("slack token", "SLACK_BOT_TOKEN is a bot token (xoxb-...)")
+    if not _web_url(settings.slack_api_url):
+        yield fail("slack api url", f"SLACK_API_URL {settings.slack_api_url} is not an http(s) URL")
+        return
     try:
         answer = probe.slack(token).auth_test()
     except SlackApiError as exc:
-        yield fail("slack auth.test", _refused("SLACK_BOT_TOKEN", "auth.test", exc))
+        yield fail("slack auth.test", _refused("SLACK_BOT_TOKEN", "auth.test", exc, settings.slack_api_url))
         return
     except Exception as exc:  # the network: a sentence, never a traceback
         yield fail("slack auth.test", f"cannot reach Slack at {settings.slack_api_url}: {why(exc)}")
@@ -146,7 +167,9 @@ def _alerts_channel(probe: Probe, token: str, channel: str) -> Finding:
                 f"SCE_ALERTS_CHANNEL {channel}: no such channel the bot can see "
                 "(a private channel shows only to its members: invite the bot)",
             )
-        return warn(name, _refused("SLACK_BOT_TOKEN", "conversations.info", exc))
+        return warn(
+            name, _refused("SLACK_BOT_TOKEN", "conversations.info", exc, probe.settings.slack_api_url)
+        )
     except Exception as exc:
         return warn(name, f"could not ask Slack about SCE_ALERTS_CHANNEL {channel}: {why(exc)}")
     if not found.get("is_member"):
@@ -184,10 +207,12 @@ def check_socket_mode(probe: Probe) -> Iterator[Finding]:
     if problem:
         yield fail("socket mode", problem)
         return
+    if not _web_url(settings.slack_api_url):
+        return  # said once, by check_slack
     try:
         answer = probe.slack(token).apps_connections_open(app_token=token)
     except SlackApiError as exc:
-        sentence = _refused("SLACK_APP_TOKEN", "apps.connections.open", exc)
+        sentence = _refused("SLACK_APP_TOKEN", "apps.connections.open", exc, settings.slack_api_url)
         if exc.response.get("error") == "missing_scope":
             sentence += f" (an app-level token needs {SOCKET_MODE_SCOPE})"
         yield fail("socket mode", sentence)
