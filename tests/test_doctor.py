@@ -710,3 +710,24 @@ def test_a_slack_that_does_not_say_the_scopes_is_a_warning(
         server.shutdown()
         server.server_close()
     assert scopes.status is Status.WARN and "no x-oauth-scopes header" in scopes.sentence
+
+
+def test_a_pagerduty_url_that_is_not_a_url_fails(
+    ws: LocalWorkspace, tmp_path: Path, no_cluster: dict[str, str]
+) -> None:
+    found = pagerduty_findings(
+        ws,
+        tmp_path,
+        no_cluster,
+        pagerduty_routing_key=ROUTING_KEY,
+        pagerduty_events_url="events.pagerduty.com/v2/enqueue",
+        pagerduty_api_token=API_TOKEN,
+        pagerduty_api_url="api.pagerduty.com",
+    )
+    assert {name: (f.status, f.sentence) for name, f in found.items()} == {
+        "pagerduty events": (
+            Status.FAIL,
+            "PAGERDUTY_EVENTS_URL events.pagerduty.com/v2/enqueue is not an http(s) URL",
+        ),
+        "pagerduty api": (Status.FAIL, "PAGERDUTY_API_URL api.pagerduty.com is not an http(s) URL"),
+    }

@@ -53,8 +53,14 @@ def check_kubernetes(probe: Probe) -> Iterator[Finding]:
         return
     configuration = cluster.configuration
     configuration.retries = False  # one attempt: the check ends within its timeout
-    core = k8s.CoreV1Api(k8s.ApiClient(configuration))
-    for namespace in sorted(cluster.allowed_namespaces):
+    with k8s.ApiClient(configuration) as api_client:
+        yield from _list_pods(
+            k8s.CoreV1Api(api_client), configuration.host, cluster.allowed_namespaces, probe
+        )
+
+
+def _list_pods(core: k8s.CoreV1Api, host: str, namespaces: frozenset[str], probe: Probe) -> Iterator[Finding]:
+    for namespace in sorted(namespaces):
         try:
             core.list_namespaced_pod(
                 namespace, limit=1, _request_timeout=probe.timeout, _preload_content=False
@@ -69,7 +75,7 @@ def check_kubernetes(probe: Probe) -> Iterator[Finding]:
                 f"the cluster refused to list pods in {namespace} ({exc.status} {exc.reason}){hint}",
             )
         except Exception as exc:
-            yield fail("kubernetes", f"cannot reach the Kubernetes API at {configuration.host}: {why(exc)}")
+            yield fail("kubernetes", f"cannot reach the Kubernetes API at {host}: {why(exc)}")
             return
         else:
-            yield ok("kubernetes", f"the bot can list pods in {namespace} at {configuration.host}")
+            yield ok("kubernetes", f"the bot can list pods in {namespace} at {host}")

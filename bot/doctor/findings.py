@@ -7,6 +7,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 import requests
 from slack_sdk import WebClient
@@ -100,3 +101,8 @@ def first_line(exc: BaseException) -> str:
     """The first line of an error's own message (a driver's, when SQLAlchemy wraps one)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return (text.splitlines() or [type(exc).__name__])[0]
+
+
+def is_web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

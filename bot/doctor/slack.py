@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 
-from bot.doctor.findings import Finding, Probe, fail, ok, warn, why
+from bot.doctor.findings import Finding, Probe, fail, is_web_url, ok, warn, why
 from bot.slack.scopes import BOT_SCOPES, SOCKET_MODE_SCOPE
 
 TOKEN_KINDS = {
@@ -94,11 +93,6 @@ def _header(headers: Mapping[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _web_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 
 
@@ -114,7 +108,7 @@ def check_slack(probe: Probe) -> Iterator[Finding]:
         yield fail("slack token", problem)
         return
     yield ok("slack token", "SLACK_BOT_TOKEN is a bot token (xoxb-...)")
-    if not _web_url(settings.slack_api_url):
+    if not is_web_url(settings.slack_api_url):
         yield fail("slack api url", f"SLACK_API_URL {settings.slack_api_url} is not an http(s) URL")
         return
     try:
@@ -207,7 +201,7 @@ def check_socket_mode(probe: Probe) -> Iterator[Finding]:
     if problem:
         yield fail("socket mode", problem)
         return
-    if not _web_url(settings.slack_api_url):
+    if not is_web_url(settings.slack_api_url):
         return  # said once, by check_slack
     try:
         answer = probe.slack(token).apps_connections_open(app_token=token)
