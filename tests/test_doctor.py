@@ -32,7 +32,7 @@ from test_pagerduty import API_TOKEN, ROUTING_KEY, FakePagerDuty
 from typer.testing import CliRunner
 
 from bot.cli import cli
-from bot.config import Settings
+from bot.config import Settings, default_database_url
 from bot.doctor import Finding, Status, run_checks
 from bot.slack.scopes import BOT_SCOPES
 from bot.workspace.server import LocalWorkspace
@@ -731,3 +731,19 @@ def test_a_pagerduty_url_that_is_not_a_url_fails(
         ),
         "pagerduty api": (Status.FAIL, "PAGERDUTY_API_URL api.pagerduty.com is not an http(s) URL"),
     }
+
+
+def test_the_default_database_in_a_data_folder_not_made_yet_is_fine(
+    ws: LocalWorkspace, tmp_path: Path, no_cluster: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sce serve` makes sce's data folder on first use: a fresh install does not fail for want of it."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    url = default_database_url()
+    finding = database_finding(ws, tmp_path, no_cluster, url)
+    assert (finding.status, finding.sentence) == (
+        Status.OK,
+        f"{url} does not exist yet; sce serve creates it and its folder at start",
+    )
+    assert not (tmp_path / "data").exists()
+    elsewhere = database_finding(ws, tmp_path, no_cluster, f"sqlite:///{tmp_path / 'other' / 'sce.db'}")
+    assert elsewhere.status is Status.FAIL and "does not exist" in elsewhere.sentence

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from bot.config import data_dir
 from bot.doctor.findings import Finding, Probe, fail, first_line, ok, warn
 from storage.database import current_revision, head_revision, known_revisions, normalize_url
 
@@ -75,11 +76,16 @@ def _no_sqlite_file(url: URL, shown: str) -> Finding | None:
     if path.exists():
         return None
     folder = path.absolute().parent
-    if not folder.is_dir():
+    made = not folder.is_dir() and folder.is_relative_to(data_dir())  # sce's data folder: made at start
+    if not folder.is_dir() and not made:
         return fail("database", f"{shown}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
+    existing = next(parent for parent in (folder, *folder.parents) if parent.is_dir())
+    if not os.access(existing, os.W_OK):
         return fail("database", f"{shown}: sce cannot create a file in {folder}")
-    return ok("database", f"{shown} does not exist yet; sce serve creates it at start")
+    return ok(
+        "database",
+        f"{shown} does not exist yet; sce serve creates it{' and its folder' if made else ''} at start",
+    )
 
 
 def _read_only_engine(url: URL, timeout: float) -> Engine:

@@ -15,6 +15,7 @@ BOT_SCOPES = frozenset(
         "channels:read",
         "groups:read",
         "reactions:read",
+        "reactions:write",
         "usergroups:read",
         "files:write",
         "users:read",
