@@ -42,6 +42,7 @@ def serve() -> None:
 
     Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (/slack/events, /healthz).
     """
+    from bot.doctor import check_before_serving
     from bot.hooks import hooks_app
     from bot.logs import configure_logging
     from bot.observability import database_ready, store_snapshot, watch
@@ -68,6 +69,8 @@ def serve() -> None:
             f"sce serve needs {', '.join(missing)} in the environment (see README: Configuration).", err=True
         )
         raise typer.Exit(2)
+    if not check_before_serving(settings, lambda line: typer.echo(line, err=True)):
+        raise typer.Exit(2)  # a misconfiguration is one sentence now, not every user's error later
     services = build_services(settings)
     app = create_app(services)
     prepare_for_traffic()
@@ -93,6 +96,19 @@ def serve() -> None:
         server.serve_forever()
     finally:  # SIGTERM: what Slack already has our 200 for is written before the process goes
         services.stop()
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the install: Slack, the database, the cluster, PagerDuty.
+
+    One line per check (ok, warn or FAIL, and a sentence); exits 1 when any check fails. sce serve runs
+    the same checks before it listens, and does not start when one fails.
+    """
+    from bot.doctor import report
+
+    if not report(Settings.from_env(), typer.echo):
+        raise typer.Exit(1)
 
 
 @cli.command()

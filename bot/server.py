@@ -39,12 +39,32 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 SLACK_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
+WRONG_SECRET_HINT = " (when every request from Slack is refused, SLACK_SIGNING_SECRET is not this app's)"
 
 
 def _answer(start_response: StartResponse, status: str, text: str) -> list[bytes]:
     body = text.encode()
     start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _refuse(
+    environ: dict[str, Any], start_response: StartResponse, reason: str, hint: str = ""
+) -> list[bytes]:
+    """401, and a warning with the reason and the peer's address: never the body, which is not Slack's."""
+    peer = environ.get("REMOTE_ADDR", "?")
+    log.warning("refused a request to %s from %s: %s%s", SLACK_PATH, peer, reason, hint)
+    return _answer(start_response, "401 Unauthorized", reason)
+
+
+class _NoBodyInTheLog(logging.Filter):
+    """Bolt logs a request it finds unsigned at INFO with the whole body; the door has said why already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Invalid request signature detected")
+
+
+logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoBodyInTheLog())
 
 
 class SlackDoor:
@@ -76,11 +96,11 @@ class SlackDoor:
         signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", "")).strip()
         now = self._clock()
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-            return _answer(start_response, "401 Unauthorized", "invalid request timestamp")
+            return _refuse(environ, start_response, "invalid request timestamp")
         if abs(now - int(timestamp)) > WINDOW_SECONDS:
-            return _answer(start_response, "401 Unauthorized", "request timestamp outside 5 minutes")
+            return _refuse(environ, start_response, "request timestamp outside 5 minutes")
         if not self._verifier.is_valid(body, timestamp, signature):
-            return _answer(start_response, "401 Unauthorized", "invalid request signature")
+            return _refuse(environ, start_response, "invalid request signature", WRONG_SECRET_HINT)
         if not self._replay.first_time(request_key("slack", signature), expires_at(int(timestamp), now), now):
             log.info(
                 "a signed Slack request arrived again (retry %s); it has no second effect",

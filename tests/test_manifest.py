@@ -22,6 +22,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "chat_delete": "chat:write",
     "conversations_replies": "channels:history",
     "conversations_members": ("channels:read", "groups:read"),  # public and private channels
+    "conversations_info": ("channels:read", "groups:read"),  # `sce doctor` looks up SCE_ALERTS_CHANNEL
     "usergroups_users_list": "usergroups:read",
     "views_publish": None,  # needs no scope of its own
     "files_upload_v2": "files:write",

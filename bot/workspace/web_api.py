@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.slack.scopes import BOT_SCOPES, SOCKET_MODE_SCOPE
 from bot.workspace.errors import SlackApiFailure
 from bot.workspace.faults import ApiFaults
 from bot.workspace.files import FileUploads
@@ -143,6 +144,8 @@ class WebApi:
         self.announce = announce
         self.calls = calls
         self.faults = ApiFaults()
+        self.scopes: frozenset[str] = BOT_SCOPES  # what the bot token was granted (``x-oauth-scopes``)
+        self.refused_tokens: dict[str, str] = {}  # token -> the error Slack answers it (token_revoked, ...)
         self.uploads: FileUploads  # set by the server, which knows its own address
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
@@ -184,9 +187,12 @@ class WebApi:
 
     async def _handle(self, request: web.Request, method: str) -> web.Response:
         params: dict[str, Any] = {}
+        headers: dict[str, str] = {}
         try:
             params = await read_params(request)
-            result = self.call(method, params, bearer_token(request, params))
+            token = bearer_token(request, params)
+            result = self.call(method, params, token)
+            headers = self.scope_header(token)
         except SlackApiFailure as failure:
             result = {"ok": False, "error": failure.code}
         except Exception:
@@ -194,7 +200,14 @@ class WebApi:
             result = {"ok": False, "error": "internal_error"}
         params.pop("token", None)
         self.calls.append(ApiCall(method, params, self.state.clock(), result["ok"], result.get("error")))
-        return web.json_response(result)
+        return web.json_response(result, headers=headers)
+
+    def scope_header(self, token: str | None) -> dict[str, str]:
+        """Slack's ``x-oauth-scopes``: the scopes of the token a call was made with."""
+        granted = {self.bot_token: self.scopes, self.app_token: frozenset({SOCKET_MODE_SCOPE})}.get(
+            token or ""
+        )
+        return {"x-oauth-scopes": ",".join(sorted(granted))} if granted is not None else {}
 
     def call(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         """Authenticate and run one method (raises SlackApiFailure)."""
@@ -208,6 +221,8 @@ class WebApi:
         )
         if not token:
             raise SlackApiFailure("not_authed")
+        if token in self.refused_tokens:
+            raise SlackApiFailure(self.refused_tokens[token])
         if token == other:
             raise SlackApiFailure("not_allowed_token_type")
         if token != expected:
