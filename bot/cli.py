@@ -42,6 +42,8 @@ def serve() -> None:
 
     Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (/slack/events, /healthz).
     """
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     from bot.doctor import check_before_serving
     from bot.hooks import hooks_app
     from bot.logs import configure_logging
@@ -88,7 +90,11 @@ def serve() -> None:
             assert settings.slack_app_token
             server.start()  # health checks and alert webhooks only: Slack payloads come over the socket
             typer.echo(f"sce: Socket Mode; HTTP on port {server.port} (GET /healthz, POST /hooks/...)")
-            socket_mode_handler(app, settings.slack_app_token).start()
+            try:
+                socket_mode_handler(app, settings.slack_app_token).start()
+            except (SlackApiError, SlackClientError, OSError) as exc:  # Slack went away after the checks
+                typer.echo(f"sce: Socket Mode could not connect to Slack ({_why(exc)}); stopping.", err=True)
+                raise typer.Exit(2) from None
             return
         typer.echo(
             f"sce: listening on port {server.port} (POST /slack/events, GET /healthz, POST /hooks/...)"
@@ -109,6 +115,15 @@ def doctor() -> None:
 
     if not report(Settings.from_env(), typer.echo):
         raise typer.Exit(1)
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong, in a few words and without a traceback."""
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(exc, SlackApiError):
+        return f"Slack answered {exc.response.get('error')}"
+    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
 
 
 @cli.command()
