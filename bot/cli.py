@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -267,7 +268,10 @@ def new(
     from bot.gameday.charter_template import NewScenarioError, write_new_scenario
 
     try:
-        path = write_new_scenario(Settings.from_env().scenarios_dir, scenario_id, title)
+        # into the team's folder, never into the starter pack that comes with sce
+        path = write_new_scenario(
+            Path(os.environ.get("SCE_SCENARIOS_DIR") or "scenarios"), scenario_id, title
+        )
     except NewScenarioError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

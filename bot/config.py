@@ -46,8 +46,9 @@ def demo_databases(env: Mapping[str, str] | None = None) -> list[Path]:
 
 
 def scenario_folder(env: Mapping[str, str] | None = None) -> Path:
-    """The scenarios `sce list`, `sce demo` and `sce validate` see: SCE_SCENARIOS_DIR, else ./scenarios
-    when there is one, else the starter pack that comes with sce (so a demo runs from any folder)."""
+    """The scenarios `sce serve`, `sce list`, `sce demo` and `sce validate` see: SCE_SCENARIOS_DIR, else
+    ./scenarios when there is one, else the starter pack that comes with sce (so a demo, or a first
+    `sce serve`, runs from any folder)."""
     env = os.environ if env is None else env
     if env.get("SCE_SCENARIOS_DIR"):
         return Path(env["SCE_SCENARIOS_DIR"])
@@ -115,7 +116,7 @@ class Settings:
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
             database_url=env.get("DATABASE_URL") or default_database_url(env),
-            scenarios_dir=Path(env.get("SCE_SCENARIOS_DIR") or "scenarios"),
+            scenarios_dir=scenario_folder(env),  # what `sce list` shows is what Slack's /sce list shows
             rotations_dir=Path(env.get("SCE_ROTATIONS_DIR") or "rotations"),
             allowed_namespaces=_set(env.get("SCE_ALLOWED_NAMESPACES")),
             facilitators=_set(env.get("SCE_FACILITATORS")),

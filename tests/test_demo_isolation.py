@@ -457,3 +457,18 @@ def test_help_has_no_internal_markers(command: str) -> None:
         assert "..." not in listed, listed
     else:
         assert text.splitlines()[2].strip(), "each command has a summary"
+
+
+def test_sce_serve_reads_the_scenarios_sce_list_shows_and_sce_new_never_writes_into_the_starter_pack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCE_SCENARIOS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./scenarios: Slack's /sce list shows the starter pack, as sce list does
+    served = ScenarioCatalog(Settings.from_env().scenarios_dir).ids()
+    listed = CliRunner().invoke(cli, ["list"])
+    assert "pager-stress" in served
+    assert sorted(served) == sorted(line.split()[0] for line in listed.stdout.splitlines())
+    made = CliRunner().invoke(cli, ["new", "night-shift"])
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "scenarios" / "night-shift.yaml").is_file()  # the team's folder, made for it
+    assert ScenarioCatalog(Settings.from_env().scenarios_dir).ids() == ["night-shift"]
