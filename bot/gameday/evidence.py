@@ -245,3 +245,13 @@ def technique_status(judged: list[Judged], facts: InjectFacts, origin: float | N
 
 def _dur(seconds: float) -> str:
     return format_duration(seconds)
+
+
+def simulated_expectations(scenario: Scenario, state: GameDayState, dry_run: bool) -> frozenset[str]:
+    """The expectations a live status line must not tick while the game day runs: detect_within and
+    contain_within once every fault applied so far was simulated, or in a dry run of a scenario with
+    faults (the same rule as the debrief's, read from the state alone)."""
+    has_faults = any(step.fault is not None for step in scenario.steps)
+    faults = list(state.faults.values())
+    simulated = (dry_run and has_faults) or (bool(faults) and all(f.driver == "simulated" for f in faults))
+    return frozenset({"detect_within", "contain_within"}) if simulated else frozenset()

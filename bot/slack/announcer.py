@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.debrief.render import redacted, render_redacted
-from bot.gameday import metrics
+from bot.gameday import evidence, metrics
 from bot.gameday.outbound import OutboundRequest, sends
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief, with_names
@@ -117,7 +117,9 @@ class SlackAnnouncer:
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
         header = render("kickoff", record=record, scenario=scenario)
         state = GameDayState(status=Status(record.status))
-        status = render("status", state=state, elapsed=0, open_pages=0, pages=0, results=[])
+        status = render(
+            "status", state=state, elapsed=0, open_pages=0, pages=0, results=[], unmeasured=frozenset()
+        )
         self.pacer.wait(record.channel)
         response = self.client.chat_postMessage(
             channel=record.channel,
@@ -157,6 +159,7 @@ class SlackAnnouncer:
             open_pages=len(state.open_pages()),
             pages=len(state.pages),
             results=results,
+            unmeasured=evidence.simulated_expectations(scenario, state, dry_run=not sends(record)),
         )
         self.client.chat_update(
             channel=record.channel,
