@@ -27,6 +27,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "views_publish": None,  # needs no scope of its own
     "files_upload_v2": "files:write",
     "users_lookupByEmail": "users:read.email",
+    "users_info": "users:read",  # people by name in the debrief
     "reactions_add": "reactions:write",
 }
 # event -> the subscriptions (and scopes) that deliver it
