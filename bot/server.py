@@ -11,8 +11,13 @@ What answers on the HTTP port depends on the mode, and nothing else is served:
 
 Every request to ``/slack/events`` is checked here before Bolt sees it: a body of at most 1 MiB, the
 ``X-Slack-Signature`` of ``v0:{timestamp}:{body}`` with the signing secret, a timestamp within 5
-minutes of this server's clock (401 otherwise), and a signature not seen before (a replay is answered
-200 and has no effect). Bolt checks the signature again.
+minutes of this server's clock (401 otherwise), a signature not seen before (a replay is answered
+200 and has no effect), and a ``trigger_id`` not seen before. Bolt checks the signature again.
+
+The trigger_id tells a redelivery from a person doing it again: Slack gives every slash command, button
+click and shortcut a new one, so the same trigger_id in a request signed at another time is the same
+invocation sent again (a proxy's retry, a re-sent envelope) and has no second effect, while `/sce note x`
+typed twice is two notes.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -107,9 +113,36 @@ class SlackDoor:
                 environ.get("HTTP_X_SLACK_RETRY_NUM", "none"),
             )
             return _answer(start_response, "200 OK", "")
+        trigger = trigger_id(body)
+        if trigger and not self._replay.first_time(
+            request_key("slack-trigger", trigger), expires_at(int(timestamp), now), now
+        ):
+            log.info("a Slack interaction arrived again under a new signature; it has no second effect")
+            return _answer(start_response, "200 OK", "")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self._bolt(environ, start_response)
+
+
+def trigger_id(body: bytes) -> str | None:
+    """The trigger_id of a slash command (a form field) or an interaction (in its ``payload`` JSON);
+    None for events, which carry none and are deduplicated by what they are about."""
+    if body.lstrip().startswith(b"{"):  # an event's JSON: a message's text must never pose as a field
+        return None
+    try:
+        form = parse_qs(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if "trigger_id" in form:
+        return form["trigger_id"][0] or None
+    if "payload" not in form:
+        return None
+    try:
+        payload = json.loads(form["payload"][0])
+    except ValueError:
+        return None
+    found = payload.get("trigger_id") if isinstance(payload, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def wsgi_app(
