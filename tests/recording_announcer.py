@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState
+from bot.gameday.timer_types import DeliveryDelay
 
 
 class RecordingAnnouncer:
@@ -56,6 +57,10 @@ class RecordingAnnouncer:
 
     def say(self, record: GameDayRecord, text: str, key: str) -> str:
         return self._post("say", text, key)
+
+    def delivery_delayed(self, record: GameDayRecord, delays: Sequence[DeliveryDelay], key: str) -> str:
+        told = ", ".join(f"{d.kind} {d.attempts} {'delivered' if d.delivered else 'pending'}" for d in delays)
+        return self._post("delivery_delayed", told, key)
 
     def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:
         return self._post("say", f"<@{user}> is now the {role}.", key)

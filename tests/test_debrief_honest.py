@@ -577,6 +577,14 @@ def every_kind_of_event() -> list[Row]:
         Kind.PAUSED: (Kind.PAUSED, 73, "UFAC", {}),
         Kind.RESUMED: (Kind.RESUMED, 83, "UFAC", {"paused_seconds": 10.0}),
         Kind.ROLE_ASSIGNED: (Kind.ROLE_ASSIGNED, 84, "UFAC", {"role": "commander", "user": "U2"}),
+        Kind.DELIVERY_DELAYED: (
+            Kind.DELIVERY_DELAYED,
+            85,
+            None,
+            {"timer_id": 7, "key": "gd-x:escalate:p0", "kind": "escalate", "attempts": 5},
+        ),
+        Kind.DELIVERED_LATE: (Kind.DELIVERED_LATE, 86, None, {"timer_id": 7, "attempts": 6}),
+        Kind.DELIVERY_REPORTED: (Kind.DELIVERY_REPORTED, 87, None, {"timer_ids": [7]}),
     }
     missing = set(Kind) - set(rows) - {Kind.STARTED, Kind.ENDED}  # run() adds those two
     assert not missing, f"add an example of {missing} to this table"

@@ -17,6 +17,7 @@ from typing import cast
 from bot.failpoints import crash_point
 from bot.gameday import metrics
 from bot.gameday.best_effort import best_effort
+from bot.gameday.delivery_delays import DeliveryDelays
 from bot.gameday.guardrails import (
     DEFAULT_MAX_TTL,
     approval_refusal,
@@ -108,6 +109,7 @@ class Engine(ResponderInput):
         self.announcer = announcer
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
+        self.delays = DeliveryDelays(store, announcer, clock)  # failing posts, told once Slack is back
         router = (
             cast(FaultRouter, faults)
             if hasattr(faults, "driver_for")

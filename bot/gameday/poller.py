@@ -6,13 +6,15 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.failpoints import crash_point
+from bot.gameday.delivery_delays import SURFACE_AFTER_ATTEMPTS
 from bot.gameday.engine import Engine
 from bot.gameday.ports import GameDayStore, Timer
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5.0
 RETRY_CEILING_SECONDS = 300.0
-SURFACE_AFTER_ATTEMPTS = 5  # from then on each failure is logged as an error, not a passing warning
+# SURFACE_AFTER_ATTEMPTS: from then on each failure is logged as an error, not a passing warning, and the
+# game day's timeline remembers the incident for its facilitator (bot/gameday/delivery_delays.py)
 
 
 def retry_delay(attempts: int) -> float:
@@ -48,7 +50,9 @@ def fire_timers(
     on_failed: OnFailed | None = None,
 ) -> int:
     """Run claimed timers in order; one that fails is put back for a retry with a growing wait, never
-    dropped, and ``on_failed`` hears of it (the edge counts it). Returns how many ran."""
+    dropped, and ``on_failed`` hears of it (the edge counts it). From its fifth failure it is an incident
+    on its game day's timeline, told to the facilitator once a later timer of that game day runs through.
+    Returns how many ran."""
     fired = 0
     for timer in timers:
         crash_point("timer.claimed")
@@ -71,6 +75,22 @@ def fire_timers(
                 exc_info=True,
             )
             store.release_timer(timer.id, now + delay)
+            _quietly(engine.delays.failed, timer)
             if on_failed is not None:
                 on_failed(timer)
+            continue
+        _quietly(engine.delays.ran, timer)
     return fired
+
+
+def _quietly(tell: Callable[[Timer], None], timer: Timer) -> None:
+    """Remembering or reporting a delay never fails the timer: it is tried again at the next one."""
+    try:
+        tell(timer)
+    except Exception:
+        log.warning(
+            "could not record or report the delay of timer %s of %s",
+            timer.key,
+            timer.gameday_id,
+            exc_info=True,
+        )

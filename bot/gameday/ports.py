@@ -15,7 +15,7 @@ from bot.gameday.report import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState
 from bot.gameday.timeline import Event, Kind
-from bot.gameday.timer_types import TimerKind
+from bot.gameday.timer_types import DeliveryDelay, TimerKind
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,11 @@ class Announcer(Protocol):
     def escalation(self, record: GameDayRecord, page: PageState, to: str, key: str) -> str: ...
 
     def say(self, record: GameDayRecord, text: str, key: str) -> str: ...
+
+    def delivery_delayed(self, record: GameDayRecord, delays: Sequence[DeliveryDelay], key: str) -> str:
+        """Tell the facilitator, in the thread, which posts Slack kept failing, after how many attempts,
+        and whether each went out at last or is still retried."""
+        ...
 
     def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:
         """``user`` (a Slack user id) now holds ``role``: said with a real mention."""

@@ -38,6 +38,9 @@ class Kind(StrEnum):
     PAUSED = "paused"
     RESUMED = "resumed"  # data: paused_seconds
     ROLE_ASSIGNED = "role_assigned"  # data: role ("commander" | "comms"), user
+    DELIVERY_DELAYED = "delivery_delayed"  # a timer's 5th failed attempt: data timer_id, key, kind, attempts
+    DELIVERED_LATE = "delivered_late"  # a delayed timer ran through at last: data timer_id, attempts
+    DELIVERY_REPORTED = "delivery_reported"  # the facilitator was told of those incidents: data timer_ids
     ENDED = "gameday_ended"
 
 

@@ -3,6 +3,7 @@ stored in the ``timer`` table: a member compares equal to its stored string."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -23,3 +24,14 @@ class TimerState(StrEnum):
     HELD = "held"  # its game day is paused; due again after the paused time on resume
     DONE = "done"
     CANCELLED = "cancelled"  # its game day ended first
+
+
+@dataclass(frozen=True)
+class DeliveryDelay:
+    """A timer that failed ``attempts`` times (an incident from the fifth), and whether it has run
+    through since: what the facilitator is told once Slack answers again."""
+
+    timer_id: int
+    kind: TimerKind
+    attempts: int
+    delivered: bool

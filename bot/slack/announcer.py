@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from slack_sdk import WebClient
@@ -16,6 +17,7 @@ from bot.gameday.report import Debrief, with_names
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState, Status
+from bot.gameday.timer_types import DeliveryDelay
 from bot.observability import count_page, observe_ack
 from bot.pagerduty import PagerDuty, PagerDutyError
 from bot.slack import blocks
@@ -211,6 +213,10 @@ class SlackAnnouncer:
 
     def say(self, record: GameDayRecord, text: str, key: str) -> str:
         return self._post(record, render("say", text=text), key=key)
+
+    def delivery_delayed(self, record: GameDayRecord, delays: Sequence[DeliveryDelay], key: str) -> str:
+        text = render("delivery_delayed", facilitator=record.started_by, delays=delays)
+        return self._post(record, text, key=key)
 
     def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:
         return self._post(record, render("role", role=role, user=user), key=key)
