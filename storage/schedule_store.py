@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,11 +96,12 @@ class ScheduleStore:
             default=None,
         )
 
-    def claim_due(self, now: float) -> list[Claimed]:
-        """Claim what is owed now; a claim only succeeds if nobody changed the row since it was read."""
+    def claim_due(self, now: float, skip: Collection[str] = ()) -> list[Claimed]:
+        """Claim what is owed now, but for the schedules in ``skip`` (a failed reminder waiting out its
+        retry); a claim only succeeds if nobody changed the row since it was read."""
         claimed: list[Claimed] = []
         for schedule in self.active():
-            if schedule.state != "active":
+            if schedule.state != "active" or schedule.id in skip:
                 continue
             action = due_action(schedule.next_at, schedule.reminders_sent, now)
             if action is None:

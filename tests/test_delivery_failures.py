@@ -215,17 +215,27 @@ def book(services: Services, world: World) -> float:
     return request.first_at - 86400
 
 
-def test_a_reminder_failing_three_times_is_posted_once(world: World) -> None:
+@pytest.mark.parametrize("failures", [3, 5])
+def test_a_reminder_failing_n_times_backs_off_is_posted_once_and_says_it_is_late_from_the_fifth(
+    world: World, failures: int
+) -> None:
     services = world.boot()
     owed = book(services, world)
     world.clock.advance(owed - world.clock.now())
-    world.fail("chat.postMessage", 3)
-    for _ in range(3):
+    world.fail("chat.postMessage", failures)
+    # independently: tried when owed, then after 5 s, 10 s, 20 s... and not in between
+    expected = [owed + sum(BACKOFF[:n]) for n in range(failures + 1)]
+    for n, at in enumerate(expected):
+        if n:
+            world.clock.advance(at - 0.5 - world.clock.now())
+            services.timers.poll()  # half a second early: still waiting
+        world.clock.advance(at - world.clock.now())
         services.timers.poll()
-        assert reminders(world) == []
-        world.clock.advance(2)
-    services.timers.poll()
-    assert len(reminders(world)) == 1
+    tried = [c.time for c in list(world.ws.calls) if c.method == "chat.postMessage"]
+    assert tried == pytest.approx(expected, abs=1e-3)
+    (reminder,) = reminders(world)
+    late = f"this reminder is late: Slack failed it {failures} times in a row"
+    assert (late in reminder["text"]) is (failures >= 5)
     world.clock.advance(1800)
     services.timers.poll()
     assert len(reminders(world)) == 1

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 
 from bot.gameday.catalog import RotationCatalog, ScenarioCatalog, UnknownScenario
+from bot.gameday.delivery_delays import SURFACE_AFTER_ATTEMPTS
 from bot.gameday.engine import Engine
+from bot.gameday.poller import retry_delay
 from bot.gameday.roster import RosterError
 from bot.gameday.rotation import RotationError
 from bot.gameday.scenario_file import ScenarioError
+from bot.observability import count_timer_failure
 from bot.pagerduty import OnCallSchedule
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
@@ -38,6 +41,10 @@ class ScheduledStarts:
         self.rotations = rotations
         self.client = client
         self.now = clock
+        # a reminder Slack keeps failing backs off like a timer (5 s doubling, at most 5 min); this
+        # process's count of its failures in a row, so the one that gets through can say it is late
+        self._failures: dict[str, int] = {}
+        self._not_before: dict[str, float] = {}
 
     def recover(self) -> None:
         self.schedules.reset_stale_starts()
@@ -47,7 +54,8 @@ class ScheduledStarts:
 
     def run_due(self, now: float) -> int:
         done = 0
-        for claim in self.schedules.claim_due(now):
+        waiting = {sid for sid, at in self._not_before.items() if at > now}
+        for claim in self.schedules.claim_due(now, skip=waiting):
             try:
                 self._remind(claim, now) if claim.action == "remind" else self._start(claim, now)
                 done += 1
@@ -57,15 +65,29 @@ class ScheduledStarts:
 
     def _remind(self, claim: Claimed, now: float) -> None:
         s = claim.schedule
+        failed = self._failures.get(s.id, 0)
+        late = failed if failed >= SURFACE_AFTER_ATTEMPTS else 0  # said once, in the reminder that got out
         try:
             self.client.chat_postMessage(
                 channel=s.channel,
-                text=render("reminder", schedule=s, seconds=s.next_at - now),
+                text=render("reminder", schedule=s, seconds=s.next_at - now, late_attempts=late),
                 unfurl_links=False,
             )
-        except Exception:  # not lost: owed again, and the next look at the schedules tries once more
+        except Exception:  # not lost: owed again, and tried again after its wait
             self.schedules.remind_again(claim, now)
+            failed += 1
+            self._failures[s.id] = failed
+            self._not_before[s.id] = now + retry_delay(failed)
+            count_timer_failure("reminder")
+            if failed >= SURFACE_AFTER_ATTEMPTS:
+                log.error(
+                    "the reminder of schedule %s failed %d time(s): it is not lost, and will keep trying",
+                    s.id,
+                    failed,
+                )
             raise
+        self._failures.pop(s.id, None)
+        self._not_before.pop(s.id, None)
 
     def _start(self, claim: Claimed, now: float) -> None:
         s = claim.schedule
