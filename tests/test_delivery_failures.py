@@ -71,7 +71,9 @@ class World:
             rotations_dir=self.tmp_path / "none",
         )
         services = build_services(settings, self.clock)
-        services.store.reset_stale_timers()  # what TimerService.start does first, without its wake-ups
+        # what TimerService.start does first, without its wake-ups; on PostgreSQL a dead process's claim
+        # is taken back once 10 s old on the real clock: here, at once, as if those seconds had passed
+        services.store.reset_stale_timers(min_age=0.0)
         for other in services.timers.others:
             other.recover()
         self.running.append(services)
