@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from bot.debrief.render import render_debrief
 from bot.gameday.engine import build_debrief_for
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.state import Status
 from bot.service import Services
 from bot.slack.debrief_links import PATH, valid_gameday_id
