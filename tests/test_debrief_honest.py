@@ -105,7 +105,7 @@ def outcomes(d: Debrief) -> dict[str, tuple[str, bool | None]]:
 
 
 def schema_valid(d: Debrief) -> dict[str, Any]:
-    document = json.loads(render_debrief(d, "json"))
+    document: dict[str, Any] = json.loads(render_debrief(d, "json"))
     jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).validate(document)
     return document
 

@@ -11,6 +11,8 @@ import pytest
 from core_harness import CoreHarness, scenario_text
 from databases import STORES, make_store
 
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.state import PageState
 from bot.gameday.timeline import Kind
 
 ROSTER = {"primary": "U1", "secondary": "U2"}
@@ -64,8 +66,17 @@ def test_the_page_shown_as_taken_and_a_notes_reaction_hold_no_lock_and_go_once(h
         went_through.append(not note.is_alive())
 
     taken, noted = h.announcer.page_taken, h.announcer.noted
-    h.announcer.page_taken = lambda *args: (meanwhile("d-1"), taken(*args))  # type: ignore[method-assign]
-    h.announcer.noted = lambda *args: (meanwhile("d-2"), noted(*args))  # type: ignore[method-assign]
+
+    def page_taken(record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
+        meanwhile("d-1")
+        taken(record, page, by, seconds)
+
+    def note_taken(record: GameDayRecord, message_ts: str, kind: str) -> None:
+        meanwhile("d-2")
+        noted(record, message_ts, kind)
+
+    h.announcer.page_taken = page_taken  # type: ignore[method-assign]  # the recording announcer, wrapped
+    h.announcer.noted = note_taken  # type: ignore[method-assign]  # likewise
     page_ts = h.page_ts(gameday, "p0")
     for _ in range(2):  # the second is Slack delivering the same click again
         assert h.engine.acknowledge(gameday, "U1", page_ts + 42, "d-ack").ok

@@ -19,8 +19,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import observability as metrics
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.redaction import REDACTED
 from bot.gameday.timeline import Kind
-from bot.logs import REDACTED, configure_logging, gameday_context, gameday_logger
+from bot.logs import configure_logging, gameday_context, gameday_logger
 from storage.database import make_engine
 
 

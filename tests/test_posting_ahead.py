@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from core_harness import CoreHarness, scenario_text
@@ -23,7 +24,7 @@ SAY_AT, HANDOFF_AT = 60, 8 * 60  # pager-stress: step 1 says a log excerpt at 1m
 
 
 @pytest.fixture(params=STORES)
-def h(request: pytest.FixtureRequest, tmp_path) -> CoreHarness:
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> CoreHarness:
     return CoreHarness(make_store(request.param, tmp_path))
 
 
