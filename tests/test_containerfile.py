@@ -214,6 +214,7 @@ def test_entrypoint_and_cmd_give_sce_serve(final: Stage) -> None:
     assert list(entrypoint.value + cmd.value) == ["sce", "serve"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert entrypoint.value[0] in scripts
+    # typer's command for a Typer app is a click Group:
     commands = typer.main.get_command(cli).commands  # type: ignore[attr-defined]
     assert cmd.value[0] in commands
     # the Deployment passes the same command

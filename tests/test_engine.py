@@ -116,7 +116,7 @@ def test_a_step_replayed_after_a_crash_reuses_its_posted_message(h: CoreHarness)
             raise ConnectionError("process died after Slack accepted the post")
         return ts
 
-    h.announcer.say = say_then_die  # type: ignore[method-assign]
+    h.announcer.say = say_then_die  # type: ignore[method-assign]  # a test double for this one call
     gd = start(h)
     h.advance_to(h.clock.now() + 70)  # the say step at 1m fails once, then is retried 5 s later
     said = [e for e in h.store.events(gd) if e.kind is Kind.SAID]

@@ -76,6 +76,7 @@ def sce_commands_named(text: str) -> set[str]:
 
 
 def cli_commands() -> set[str]:
+    # typer's command for a Typer app is a click Group:
     return set(typer.main.get_command(cli).commands)  # type: ignore[attr-defined]
 
 

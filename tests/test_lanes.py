@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -220,13 +221,13 @@ def test_a_database_that_stays_away_is_not_waited_for_again_part_by_part() -> No
     first = threading.Event()
     release = threading.Event()
 
-    def apply(batches):  # type: ignore[no-untyped-def]
+    def apply(batches: Mapping[str, Sequence[Input]]) -> Mapping[str, Sequence[Outcome]]:
         calls.append(sum(len(items) for items in batches.values()))
         first.set()
         release.wait(5)  # the next inputs gather meanwhile into one batch of three game days
         raise StoreUnavailable("the database did not answer")
 
-    def noop(tx, scenario, state) -> Outcome:  # type: ignore[no-untyped-def]
+    def noop(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
         return Outcome(True, "x")
 
     inbox = Inbox(apply, writers=1)

@@ -195,6 +195,7 @@ def test_stored_text_with_attachments_may_be_larger_than_a_file() -> None:
     text = scenario("drill", f"steps:\n  - at: 0s\n    logs:\n      every: 1s\n      lines:\n{lines}")
     with pytest.raises(ScenarioError, match="larger than 256 KiB"):
         parse_scenario(text)
+    # the step is a logs step:
     assert len(parse_scenario(text, limits=STORED_LIMITS).steps[0].logs.lines) == 5000  # type: ignore[union-attr]
 
 
@@ -309,6 +310,7 @@ def test_an_attachment_through_a_symlink_inside_the_folder_is_read(folder: Path)
     (folder / "real.log").write_text("first\nsecond\n")
     (folder / "alias.log").symlink_to(folder / "real.log")
     loaded = with_attachments(load_scenario_file(attaching(folder, "alias.log")), folder)
+    # the step is a logs step:
     assert loaded.scenario.steps[0].logs.lines == ["first", "second"]  # type: ignore[union-attr]
 
 

@@ -31,7 +31,7 @@ def test_a_slow_confirmation_post_holds_no_lock(h: CoreHarness) -> None:
     others_went_through: list[bool] = []
     acknowledged = h.announcer.acknowledged
 
-    def slow_slack(record, who, what, seconds):  # type: ignore[no-untyped-def]
+    def slow_slack(record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
         # while this post is "in flight", a note from someone else must be able to commit
         note = threading.Thread(
             target=lambda: h.engine.add_note(gameday, "note", "meanwhile", "U2", h.clock.now(), "d-note")
@@ -41,7 +41,7 @@ def test_a_slow_confirmation_post_holds_no_lock(h: CoreHarness) -> None:
         others_went_through.append(not note.is_alive())
         acknowledged(record, who, what, seconds)
 
-    h.announcer.acknowledged = slow_slack  # type: ignore[method-assign]
+    h.announcer.acknowledged = slow_slack  # type: ignore[method-assign]  # a test double for this one call
     assert h.engine.acknowledge(gameday, "U1", h.clock.now(), "d-ack").ok
     assert others_went_through == [True]
     kinds = [e.kind for e in h.store.events(gameday)]

@@ -100,6 +100,7 @@ _env.filters.update(
 
 def event_log(debrief: Debrief) -> list[LogLine]:
     """Every timeline event of ``debrief`` as a line a person reads."""
+    # jinja2 makes a template's macros module attributes at run time:
     line: Any = _env.get_template("event_log.txt.j2").module.line  # type: ignore[attr-defined]
     origin = debrief.time_origin
     return [
