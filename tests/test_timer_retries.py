@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import cast
+from wsgiref.types import StartResponse
 
 import pytest
 from core_harness import CoreHarness
@@ -93,7 +95,8 @@ def test_the_process_counts_each_failed_timer_run_by_kind(tmp_path: Path) -> Non
     from bot.timer_service import TimerService
 
     def failures() -> float:
-        body = b"".join(metrics_wsgi()({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}, lambda *a: None))
+        ignore_status = cast(StartResponse, lambda *a: None)
+        body = b"".join(metrics_wsgi()({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}, ignore_status))
         for family in text_string_to_metric_families(body.decode()):
             for sample in family.samples:
                 if sample.name == "sce_timer_failures_total" and sample.labels == {"kind": "escalate"}:
