@@ -31,14 +31,12 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication
 
 from bot.gameday.alerts import Alert, AlertError, parse_alertmanager, parse_simple_alert
 from bot.replay_guard import ReplayGuard, expires_at, request_key
 
 log = logging.getLogger(__name__)
-
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 ALERTMANAGER_PATH = "/hooks/alertmanager"
 ALERT_PATH = "/hooks/alert"
@@ -145,7 +143,7 @@ def hooks_app(
     secret: str | None,
     clock: Callable[[], float],
     replay: ReplayGuard | None = None,
-) -> WsgiApp:
+) -> WSGIApplication:
     """The WSGI application for both webhook paths; mount it for every path under ``/hooks/``.
 
     ``clock`` must be the wall clock (``time.time``): senders stamp requests with theirs. It is also

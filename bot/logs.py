@@ -99,6 +99,7 @@ class JsonFormatter(logging.Formatter):
         }
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info or record.exc_text:
+            # exc_info is set whenever exc_text is not:
             line["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         if record.stack_info:
             line["stack"] = record.stack_info

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -32,8 +33,6 @@ from bot.gameday.ports import GameDayStore
 from bot.gameday.state import Status, fold
 
 log = logging.getLogger(__name__)
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 REGISTRY = CollectorRegistry()
 for _collector in (ProcessCollector, PlatformCollector, GCCollector):
@@ -178,9 +177,9 @@ def watch(snapshot: Callable[[], Snapshot]) -> None:
     _SNAPSHOTS.source = snapshot
 
 
-def metrics_wsgi() -> WsgiApp:
+def metrics_wsgi() -> WSGIApplication:
     """The registry in the Prometheus text format (OpenMetrics when the scraper asks for it)."""
-    app: WsgiApp = make_wsgi_app(REGISTRY)
+    app: WSGIApplication = make_wsgi_app(REGISTRY)
     return app
 
 
@@ -217,7 +216,7 @@ def database_ready(engine: Engine, timeout: float = 2.0) -> bool:
     return done.wait(timeout) and bool(result) and result[0]
 
 
-def readiness(ready: Callable[[], bool], reason: str = "the database is unreachable") -> WsgiApp:
+def readiness(ready: Callable[[], bool], reason: str = "the database is unreachable") -> WSGIApplication:
     """`GET /readyz`: 200 when ``ready()``, else 503 with a sentence, so no traffic reaches this replica."""
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

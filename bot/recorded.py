@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from bot.config import Settings, demo_databases, demo_folder, scenario_folder
 from bot.gameday.catalog import ScenarioCatalog
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.suggestions import did_you_mean
 from bot.gameday.trends import finished_debriefs
 from bot.service import open_store

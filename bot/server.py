@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIApplication
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -41,8 +42,6 @@ from bot.observability import metrics_wsgi, readiness
 from bot.replay_guard import WINDOW_SECONDS, ReplayGuard, expires_at, request_key
 
 log = logging.getLogger(__name__)
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 SLACK_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
 WRONG_SECRET_HINT = " (when every request from Slack is refused, SLACK_SIGNING_SECRET is not this app's)"
@@ -146,12 +145,12 @@ def trigger_id(body: bytes) -> str | None:
 
 
 def wsgi_app(
-    slack: WsgiApp | None,
+    slack: WSGIApplication | None,
     health: Callable[[], bool],
-    hooks: WsgiApp | None = None,
+    hooks: WSGIApplication | None = None,
     ready: Callable[[], bool] | None = None,
-    debriefs: WsgiApp | None = None,
-) -> WsgiApp:
+    debriefs: WSGIApplication | None = None,
+) -> WSGIApplication:
     """The routes; ``slack`` is None in Socket Mode, where no Slack payload is taken over HTTP."""
     metrics = metrics_wsgi()
     readyz = readiness(ready or health)
@@ -185,13 +184,13 @@ class HttpServer:
 
     def __init__(
         self,
-        slack: WsgiApp | None,
+        slack: WSGIApplication | None,
         host: str,
         port: int,
         health: Callable[[], bool] = lambda: True,
-        hooks: WsgiApp | None = None,
+        hooks: WSGIApplication | None = None,
         ready: Callable[[], bool] | None = None,
-        debriefs: WsgiApp | None = None,
+        debriefs: WSGIApplication | None = None,
     ):
         if isinstance(slack, App):
             raise TypeError("HttpServer takes the Slack door (slack_over_http), never the bare Bolt app")

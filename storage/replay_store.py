@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.replay_guard import PRUNE_EVERY_SECONDS, MemoryReplayGuard
 from storage.tables import SeenRequestRow
 
+# SQLModel sets __table__ on table models at class creation:
 SEEN_TABLE: Table = SeenRequestRow.__table__  # type: ignore[attr-defined]
 WRITE_BEHIND_SECONDS = 0.5
 log = logging.getLogger(__name__)

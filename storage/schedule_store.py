@@ -88,6 +88,7 @@ class ScheduleStore:
             query = query.where(col(ScheduleRow.channel) == channel)
         with Session(self.engine) as session, session.begin():
             result = session.execute(query.values(state="cancelled"))
+            # an UPDATE's result is a CursorResult, which has rowcount:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def next_due_at(self) -> float | None:
@@ -122,6 +123,7 @@ class ScheduleStore:
                     )
                     .values(**values)
                 )
+            # an UPDATE's result is a CursorResult, which has rowcount:
             if result.rowcount:  # type: ignore[attr-defined]
                 claimed.append(Claimed(schedule, action))
         return claimed
@@ -168,4 +170,5 @@ class ScheduleStore:
                 )
                 .values(state="active")
             )
+            # an UPDATE's result is a CursorResult, which has rowcount:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]

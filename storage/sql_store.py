@@ -47,6 +47,7 @@ def _record(row: Any) -> GameDayRecord:
     )
 
 
+# SQLModel sets __table__ on table models at class creation:
 EVENT_TABLE: Table = EventRow.__table__  # type: ignore[attr-defined]
 DELIVERY_TABLE: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 GAMEDAY_TABLE: Table = GameDayRow.__table__  # type: ignore[attr-defined]
@@ -408,6 +409,7 @@ class SqlStore:
                     .where(col(TimerRow.state) == TimerState.FIRING)
                     .values(state=TimerState.PENDING)
                 )
+                # an UPDATE's result is a CursorResult, which has rowcount:
                 return int(result.rowcount or 0)  # type: ignore[attr-defined]
             stale = list(
                 session.exec(

@@ -12,7 +12,7 @@ from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import GameDayStore
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 from bot.http_caller import RequestsCaller
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState
 from bot.gameday.timer_types import DeliveryDelay

@@ -45,6 +45,7 @@ def test_only_an_approver_other_than_the_starter_can_release_the_steps(h: CoreHa
     kinds = [e.kind for e in events]
     assert kinds.index(Kind.APPROVED) < kinds.index(Kind.PAGE_SENT)
     approval = next(e for e in events if e.kind is Kind.APPROVED)
+    # the game day exists:
     assert approval.actor == "UAPP" and approval.data["scenario_hash"] == h.store.get(gd).scenario_hash  # type: ignore[union-attr]
     page = next(e for e in events if e.kind is Kind.PAGE_SENT)
     assert page.at >= approved_at

@@ -87,7 +87,7 @@ def payloads(mark: str) -> list[str]:
 
 
 # Any text an argv can carry (no NUL, no lone surrogate), made mostly of the payloads above.
-ARG_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8)
+ARG_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=8)
 
 
 def value_strategy(mark: str) -> st.SearchStrategy[str]:

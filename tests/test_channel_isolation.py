@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from threads import wait_until
@@ -71,10 +71,11 @@ class World:
 def start(world: World, channel: str, who: str) -> str:
     answer = world.say(who, f"start {SCENARIO[channel]} oncall=<@{who}> secondary=<@U2>", channel)
     assert "Starting" in answer, answer
-    return wait_until(
+    found = wait_until(
         lambda: next((r.id for r in world.services.store.active_in_channel(channel) if r.thread_ts), None),
         what=f"a game day in {channel} with its kickoff",
     )
+    return cast(str, found)
 
 
 @pytest.fixture
@@ -184,9 +185,10 @@ def test_history_covers_only_the_channel_asked_in_text_and_chart(world: World) -
 def home_of(world: World, user: str) -> str:
     world.workspace.state.views.pop(user, None)
     assert world.people.open_home(user)["status"] == 200
-    return wait_until(
+    shown = wait_until(
         lambda: json.dumps(world.people.home(user)) if world.people.home(user) else None, what="Home"
     )
+    return cast(str, shown)
 
 
 def test_home_lists_only_the_channels_the_viewer_is_in(world: World) -> None:

@@ -12,7 +12,7 @@ import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dockerfile
 import pytest
@@ -58,12 +58,12 @@ def env_of(stage: Stage) -> dict[str, str]:
 
 
 def deployment() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "deploy" / "deployment.yaml").read_text())
+    return cast(dict[str, Any], yaml.safe_load((ROOT / "deploy" / "deployment.yaml").read_text()))
 
 
 def container() -> dict[str, Any]:
     (found,) = deployment()["spec"]["template"]["spec"]["containers"]
-    return found
+    return cast(dict[str, Any], found)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def readme_install_command() -> str:
     section = (ROOT / "README.md").read_text().split("## Install it in a real workspace and cluster")[1]
     commands = re.findall(r"`([^`]*pip install [^`]*)`", section.split("\n## ")[0])
     assert commands, "the README's install section names no pip install command"
-    return commands[0]
+    return cast(str, commands[0])
 
 
 def install_runs(build: list[Stage]) -> list[tuple[Stage, str]]:
@@ -214,6 +214,7 @@ def test_entrypoint_and_cmd_give_sce_serve(final: Stage) -> None:
     assert list(entrypoint.value + cmd.value) == ["sce", "serve"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert entrypoint.value[0] in scripts
+    # typer's command for a Typer app is a click Group:
     commands = typer.main.get_command(cli).commands  # type: ignore[attr-defined]
     assert cmd.value[0] in commands
     # the Deployment passes the same command

@@ -20,7 +20,8 @@ from bot.cli import cli
 from bot.debrief.bundle import write_bundle
 from bot.debrief.render import EXTENSIONS, FORMATS, render_debrief
 from bot.debrief.schema import SCHEMA_PATH, schema_text
-from bot.gameday.report import Debrief, build_debrief
+from bot.gameday.report import build_debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.scenario import Scenario, content_hash
 from bot.gameday.timeline import Event, Kind
 from bot.workspace.server import LocalWorkspace
@@ -101,6 +102,7 @@ def test_junit_has_one_testcase_per_expectation_and_fails_the_missed_ones() -> N
     failed = {name for name, case in cases.items() if case.find("failure") is not None}
     skipped = {name for name, case in cases.items() if case.find("skipped") is not None}
     assert failed == {"acknowledge_within", "contain_within"} and skipped == {"handoff_within"}
+    # the failed case has its failure element:
     message = cases["acknowledge_within"].find("failure").get("message")  # type: ignore[union-attr]
     assert message == "acknowledge_within missed: actual 6m40s, target 5m"
     assert suite.get("tests") == "4" and suite.get("failures") == "2" and suite.get("skipped") == "1"

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from bot.debrief.event_log import event_log
 from bot.debrief.render import render_debrief
 from bot.debrief.schema import SCHEMA_PATH
-from bot.gameday.report import Debrief, build_debrief
+from bot.gameday.report import build_debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.scenario import Scenario
 from bot.gameday.timeline import Event, Kind
 from bot.slack.render import render
@@ -104,7 +105,7 @@ def outcomes(d: Debrief) -> dict[str, tuple[str, bool | None]]:
 
 
 def schema_valid(d: Debrief) -> dict[str, Any]:
-    document = json.loads(render_debrief(d, "json"))
+    document: dict[str, Any] = json.loads(render_debrief(d, "json"))
     jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).validate(document)
     return document
 

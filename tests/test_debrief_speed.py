@@ -35,7 +35,8 @@ from bot.debrief.formatting import md_escape, offset
 from bot.debrief.render import FORMATS, render_debrief
 from bot.gameday import metrics
 from bot.gameday.durations import format_duration
-from bot.gameday.report import Debrief, build_debrief
+from bot.gameday.report import build_debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.scenario import Scenario
 from bot.gameday.state import fold
 from bot.gameday.timeline import Event, Kind

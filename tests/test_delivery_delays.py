@@ -122,7 +122,7 @@ def test_telling_the_facilitator_holds_no_lock(h: CoreHarness) -> None:
         others_went_through.append(not note.is_alive())
         return delivery_delayed(record, delays, key)
 
-    h.announcer.delivery_delayed = slow_slack  # type: ignore[method-assign]
+    h.announcer.delivery_delayed = slow_slack  # type: ignore[method-assign,assignment]  # a test double
     h.advance_to(origin + 400)
     assert others_went_through == [True]
 

@@ -13,6 +13,7 @@ import string
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import quote
@@ -43,7 +44,7 @@ def _settings(database_url: str, scenarios: Path = ROOT / "scenarios") -> Settin
     return Settings(database_url=database_url, scenarios_dir=scenarios)
 
 
-def _interrupt_after_first_page(lines: list[str]):  # type: ignore[no-untyped-def]
+def _interrupt_after_first_page(lines: list[str]) -> Callable[[str], None]:
     def say(line: str) -> None:
         lines.append(line)
         if "you are paged" in line:
@@ -251,7 +252,7 @@ def test_a_database_named_in_a_message_never_shows_its_password(url: str, secret
     assert secret not in shown and "***" in shown
 
 
-SECRETS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=6, max_size=40)
+SECRETS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=6, max_size=40)
 
 
 @settings(max_examples=60, deadline=None)
@@ -425,6 +426,7 @@ def _commands() -> list[str]:
     from typer.main import get_command
 
     group = get_command(cli)
+    # typer's command for a Typer app is a click Group:
     return sorted(group.commands)  # type: ignore[attr-defined]
 
 

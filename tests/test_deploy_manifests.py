@@ -8,7 +8,7 @@ import copy
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import kubernetes_validate
 import pytest
@@ -54,7 +54,7 @@ def test_the_kustomization_lists_every_manifest_but_the_secret_template() -> Non
 
 def deployment_container() -> dict[str, Any]:
     (container,) = the("Deployment")["spec"]["template"]["spec"]["containers"]
-    return container
+    return cast(dict[str, Any], container)
 
 
 def test_two_replicas_selected_by_their_own_labels() -> None:

@@ -73,7 +73,7 @@ def configured(ws: LocalWorkspace, tmp_path: Path, **changes: object) -> Setting
         "slack_api_url": ws.api_url,
         "database_url": f"sqlite:///{tmp_path / 'sce.db'}",
     }
-    return Settings(**{**base, **changes})  # type: ignore[arg-type]
+    return Settings(**{**base, **changes})  # type: ignore[arg-type]  # pydantic validates the values
 
 
 def by_name(findings: list[Finding]) -> dict[str, list[Finding]]:
@@ -557,7 +557,7 @@ def test_no_token_or_secret_appears_in_any_sentence_whatever_fails(
             },
         ),
         "nothing reachable": Settings(
-            **SECRETS,  # type: ignore[arg-type]
+            **SECRETS,  # type: ignore[arg-type]  # pydantic validates the values
             slack_api_url=f"{nowhere}/api/",
             database_url=f"postgresql://sce:DOCTORDBPASS-4d8a@127.0.0.1:{closed_port()}/sce",
             pagerduty_events_url=f"{nowhere}/v2/enqueue",

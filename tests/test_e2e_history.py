@@ -42,6 +42,6 @@ def test_debrief_files_in_the_thread_and_history_with_its_chart(
     )
     svg = ET.fromstring(chart["content"])
     lines = svg.findall("{http://www.w3.org/2000/svg}polyline")
-    assert [line.find("{http://www.w3.org/2000/svg}title").text for line in lines] == ["MTTA", "TTD", "TTC"]
+    assert [line.findtext("{http://www.w3.org/2000/svg}title") for line in lines] == ["MTTA", "TTD", "TTC"]
     assert len(lines[0].get("points", "").split()) == 2  # one point per run
     assert live_bot.sce("history", "pager-stress", "--format", "json").returncode == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from core_harness import CoreHarness, scenario_text
 from databases import STORES, make_store
@@ -13,7 +15,7 @@ ROSTER = {"primary": "U1", "secondary": "U2"}
 
 
 @pytest.fixture(params=STORES)
-def h(request: pytest.FixtureRequest, tmp_path) -> CoreHarness:
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> CoreHarness:
     return CoreHarness(make_store(request.param, tmp_path))
 
 
@@ -49,7 +51,9 @@ def test_scripted_pager_stress_validates_the_hypothesis(h: CoreHarness) -> None:
     assert debrief.status == "completed"
     assert debrief.verdict == "validated", debrief.expectations
     ttas = {p.id: p.tta_seconds for p in debrief.pages}
-    assert abs(ttas["p0"] - 90) < 1e-6 and abs(ttas["p2"] - 225) < 1e-6
+    tta0, tta2 = ttas["p0"], ttas["p2"]
+    assert tta0 is not None and tta2 is not None
+    assert abs(tta0 - 90) < 1e-6 and abs(tta2 - 225) < 1e-6
     assert debrief.handoffs[0].latency_seconds is not None
     assert abs(debrief.handoffs[0].latency_seconds - 120) < 1e-6
     assert [g.text for g in debrief.gaps] == ["no step for revoking the token"]
@@ -60,8 +64,9 @@ def test_each_step_runs_once_even_when_a_timer_fires_twice(h: CoreHarness) -> No
     gd = start(h)
     h.advance_to(h.clock.now() + 61)
     from bot.gameday.ports import Timer
+    from bot.gameday.timer_types import TimerKind
 
-    h.engine.fire(Timer(-1, gd, f"{gd}:step:1", 0.0, "step", {"step": 1}))  # a replay after a crash
+    h.engine.fire(Timer(-1, gd, f"{gd}:step:1", 0.0, TimerKind.STEP, {"step": 1}))  # a replay after a crash
     kinds = [e.kind for e in h.store.events(gd)]
     assert kinds.count(Kind.SAID) == 1
     assert [e.data["step"] for e in h.store.events(gd) if e.kind is Kind.STEP_RAN] == [0, 1]
@@ -102,7 +107,7 @@ def test_a_step_replayed_after_a_crash_reuses_its_posted_message(h: CoreHarness)
     from bot.gameday.ports import GameDayRecord
 
     original = h.announcer.say
-    crashes = []
+    crashes: list[str] = []
 
     def say_then_die(record: GameDayRecord, text: str, key: str) -> str:
         ts = original(record, text, key)
@@ -111,7 +116,7 @@ def test_a_step_replayed_after_a_crash_reuses_its_posted_message(h: CoreHarness)
             raise ConnectionError("process died after Slack accepted the post")
         return ts
 
-    h.announcer.say = say_then_die  # type: ignore[method-assign]
+    h.announcer.say = say_then_die  # type: ignore[method-assign]  # a test double for this one call
     gd = start(h)
     h.advance_to(h.clock.now() + 70)  # the say step at 1m fails once, then is retried 5 s later
     said = [e for e in h.store.events(gd) if e.kind is Kind.SAID]

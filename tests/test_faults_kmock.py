@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import kmock
 import pytest
 import requests
 from kubernetes import client as k8s
+from urllib3 import BaseHTTPResponse
 
 from bot.faults.cluster import Cluster
 
@@ -154,10 +155,12 @@ class KubeTestServer:
 
     def calls(self) -> set[tuple[str, str, str]]:
         """(API group, resource[/subresource], RBAC verb) of every request the bot made."""
-        seen = set()
+        seen: set[tuple[str, str, str]] = set()
         for request in self.bot_requests():
             assert request.resource is not None, request.url
-            resource = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
+            resource = cast(str, request.resource.plural) + (
+                f"/{request.subresource}" if request.subresource else ""
+            )
             verb = rbac_verb(str(request.method.value), request.name, dict(request.params))
             seen.add((request.resource.group or "", resource, verb))
         return seen
@@ -176,7 +179,7 @@ def test_the_official_client_creates_lists_patches_and_deletes_on_the_test_serve
     core = k8s.CoreV1Api(k8s.ApiClient(k8s.Configuration(host=kube.url)))
     kube.pod("web-1", {"app": "web"})
     listed = core.list_namespaced_pod(NAMESPACE)
-    assert [p.metadata.name for p in listed.items] == ["web-1"]
+    assert [cast(k8s.V1ObjectMeta, p.metadata).name for p in listed.items] == ["web-1"]
     core.patch_namespaced_pod("web-1", NAMESPACE, {"metadata": {"labels": {"tier": "front"}}})
     assert (kube.read("pods", NAMESPACE, "web-1") or {})["metadata"]["labels"] == {
         "app": "web",
@@ -196,4 +199,5 @@ def test_a_pod_log_is_what_the_test_wrote_as_the_kubelet(kube: KubeTestServer) -
         core.read_namespaced_pod_log("probe", NAMESPACE, _preload_content=False)
     assert waiting.value.status == 400
     kube.logs[(NAMESPACE, "probe")] = "hello\n"
-    assert core.read_namespaced_pod_log("probe", NAMESPACE, _preload_content=False).data == b"hello\n"
+    log = core.read_namespaced_pod_log("probe", NAMESPACE, _preload_content=False)
+    assert cast(BaseHTTPResponse, log).data == b"hello\n"  # unread, as _preload_content=False asks

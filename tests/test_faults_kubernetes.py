@@ -112,7 +112,7 @@ def test_attack_pod_runs_one_probe_reports_through_its_log_and_reverts(
     kube: KubeTestServer, probe: dict[str, str]
 ) -> None:
     drv = driver(kube)
-    sentence = drv.apply(GD, "f3", spec("k8s.attack-pod", **probe), EXPIRES)
+    sentence = drv.apply(GD, "f3", spec("k8s.attack-pod", None, **probe), EXPIRES)
     pod_name, fence_name = object_name(GD, "f3", "probe"), object_name(GD, "f3", "fence")
     pod = assert_ours(kube.read("pods", NAMESPACE, pod_name), "f3")
     assert_ours(kube.read("networkpolicies", NAMESPACE, fence_name), "f3")

@@ -52,7 +52,7 @@ def test_an_expired_orphan_is_deleted_and_an_unexpired_one_is_left(kube: KubeTes
 def test_every_kind_the_bot_makes_is_reaped_including_a_scaled_deployment(kube: KubeTestServer) -> None:
     kube.create("deployments", NAMESPACE, {"metadata": {"name": "web"}, "spec": {"replicas": 4}})
     drv = KubernetesDriver(kube.cluster(), sinkhole_domain="sinkhole.example")
-    faults = [
+    faults: list[dict[str, Any]] = [
         {"type": "k8s.attack-pod", "probe": "dns-beacon"},
         {"type": "k8s.honeytoken"},
         {"type": "k8s.network-deny", "selector": {"app": "web"}},

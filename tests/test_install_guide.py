@@ -11,7 +11,7 @@ import shlex
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import typer
@@ -76,6 +76,7 @@ def sce_commands_named(text: str) -> set[str]:
 
 
 def cli_commands() -> set[str]:
+    # typer's command for a Typer app is a click Group:
     return set(typer.main.get_command(cli).commands)  # type: ignore[attr-defined]
 
 
@@ -220,7 +221,7 @@ class RecordingEnvironment(dict[str, str]):
         super().__init__()
         self.asked: set[str] = set()
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self.asked.add(key)
         return super().get(key, default)
 
@@ -255,7 +256,7 @@ def guide_commands() -> list[list[str]]:
 
 
 def deployment() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "deploy" / "deployment.yaml").read_text())
+    return cast(dict[str, Any], yaml.safe_load((ROOT / "deploy" / "deployment.yaml").read_text()))
 
 
 def test_the_guide_creates_every_config_map_the_deployment_mounts_from_the_right_folder() -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import cast
 
 import pytest
 from core_harness import CoreHarness, scenario_text
@@ -12,10 +15,11 @@ from databases import STORES, make_store
 from bot.gameday.inbox import Inbox, Input
 from bot.gameday.lanes import Lanes
 from bot.gameday.outcome import Outcome
-from bot.gameday.ports import StoreUnavailable
-from bot.gameday.replies import Acknowledge, AddNote, HandOff
-from bot.gameday.state import fold
-from bot.gameday.timeline import Kind
+from bot.gameday.ports import GameDayTx, StoreUnavailable
+from bot.gameday.replies import Acknowledge, AddNote, HandOff, Reply
+from bot.gameday.scenario import Scenario
+from bot.gameday.state import GameDayState, fold
+from bot.gameday.timeline import Event, Kind
 
 ROSTER = {"primary": "U1", "secondary": "U2"}
 
@@ -89,7 +93,7 @@ def test_items_put_while_a_key_is_handled_come_as_the_next_batch() -> None:
 
 
 @pytest.fixture(params=STORES)
-def h(request: pytest.FixtureRequest, tmp_path) -> CoreHarness:
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> CoreHarness:
     return CoreHarness(make_store(request.param, tmp_path))
 
 
@@ -100,12 +104,12 @@ def started(h: CoreHarness) -> str:
     return outcome.gameday_id
 
 
-def test_a_batch_writes_what_the_same_inputs_one_by_one_write(h: CoreHarness, tmp_path) -> None:
+def test_a_batch_writes_what_the_same_inputs_one_by_one_write(h: CoreHarness, tmp_path: Path) -> None:
     gd = started(h)
     other = CoreHarness(make_store("memory", tmp_path))
     gd2 = started(other)
     at = h.clock.now()
-    replies = [
+    replies: list[tuple[Reply, str, float]] = [
         (AddNote("gap", "no runbook link"), "U2", at + 1),
         (Acknowledge(), "U1", at + 2),
         (AddNote("note", "looking at the logs"), "U1", at + 3),
@@ -121,7 +125,7 @@ def test_a_batch_writes_what_the_same_inputs_one_by_one_write(h: CoreHarness, tm
         assert outcomes[i].ok == alone[0].ok, r
     assert outcomes[-1].message == "already recorded"
 
-    def shape(events: list) -> list:
+    def shape(events: list[Event]) -> list[tuple[object, ...]]:
         return [(e.kind, e.at, e.actor, e.data.get("text"), e.data.get("page_id")) for e in events]
 
     assert shape(h.store.events(gd)) == shape(other.store.events(gd2))
@@ -149,11 +153,11 @@ def test_the_inbox_writes_every_reply_of_many_game_days_once(h: CoreHarness) -> 
 def test_one_failing_input_does_not_cost_the_rest_of_its_batch(h: CoreHarness) -> None:
     gd = started(h)
 
-    def broken(tx, scenario, state) -> Outcome:
+    def broken(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
         raise RuntimeError("a bug in one input")
 
     go = threading.Event()
-    hold = Input(None, lambda tx, scenario, state: go.wait(5) and Outcome(True, "held"))
+    hold = Input(None, lambda tx, scenario, state: cast(Outcome, go.wait(5) and Outcome(True, "held")))
     inbox = Inbox(h.engine.operate_across, writers=1)
     inbox.put(gd, hold)  # keeps the game day busy, so the next three wait as one batch
     at = h.clock.now()
@@ -193,12 +197,14 @@ def test_one_transaction_takes_many_game_days_and_keeps_each_apart(h: CoreHarnes
 def test_a_failing_game_day_does_not_cost_the_others_of_its_batch(h: CoreHarness) -> None:
     days = [started(h) for _ in range(2)]
 
-    def broken(tx, scenario, state) -> Outcome:
+    def broken(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
         raise RuntimeError("a bug")
 
     go = threading.Event()
     inbox = Inbox(h.engine.operate_across, writers=1)
-    inbox.put(days[0], Input(None, lambda tx, scenario, state: go.wait(5) and Outcome(True, "held")))
+    inbox.put(
+        days[0], Input(None, lambda tx, scenario, state: cast(Outcome, go.wait(5) and Outcome(True, "held")))
+    )
     time.sleep(0.05)  # the writer holds days[0]: what follows waits as one batch of two game days
     at = h.clock.now()
     inbox.put(days[1], h.engine.reply_input(AddNote("note", "kept"), "U1", at, "event:kept"))
@@ -215,13 +221,13 @@ def test_a_database_that_stays_away_is_not_waited_for_again_part_by_part() -> No
     first = threading.Event()
     release = threading.Event()
 
-    def apply(batches):  # type: ignore[no-untyped-def]
+    def apply(batches: Mapping[str, Sequence[Input]]) -> Mapping[str, Sequence[Outcome]]:
         calls.append(sum(len(items) for items in batches.values()))
         first.set()
         release.wait(5)  # the next inputs gather meanwhile into one batch of three game days
         raise StoreUnavailable("the database did not answer")
 
-    def noop(tx, scenario, state) -> Outcome:  # type: ignore[no-untyped-def]
+    def noop(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
         return Outcome(True, "x")
 
     inbox = Inbox(apply, writers=1)

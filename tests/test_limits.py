@@ -195,6 +195,7 @@ def test_stored_text_with_attachments_may_be_larger_than_a_file() -> None:
     text = scenario("drill", f"steps:\n  - at: 0s\n    logs:\n      every: 1s\n      lines:\n{lines}")
     with pytest.raises(ScenarioError, match="larger than 256 KiB"):
         parse_scenario(text)
+    # the step is a logs step:
     assert len(parse_scenario(text, limits=STORED_LIMITS).steps[0].logs.lines) == 5000  # type: ignore[union-attr]
 
 
@@ -224,6 +225,11 @@ def make_socket(path: Path) -> socket.socket:
     return server
 
 
+def _made(name: str, make: Callable[[Path], object]) -> Callable[[Path], str]:
+    """The attachment ``name``, once ``make`` has put it in the scenarios folder."""
+    return lambda folder: (make(folder), name)[1]
+
+
 ATTACHMENT_REFUSALS: dict[str, tuple[Callable[[Path], str], str]] = {
     "absolute path": (lambda f: "/etc/hostname", "must be a path relative to the scenarios folder"),
     "dot-dot": (lambda f: "../secret.log", "must stay inside the scenarios folder"),
@@ -232,21 +238,24 @@ ATTACHMENT_REFUSALS: dict[str, tuple[Callable[[Path], str], str]] = {
         "must stay inside the scenarios folder",
     ),
     "symlink out": (
-        lambda f: (f / "out.log").symlink_to(f.parent / "secret.log") or "out.log",
+        _made("out.log", lambda f: (f / "out.log").symlink_to(f.parent / "secret.log")),
         "must stay inside the scenarios folder",
     ),
     "symlink to /dev/zero": (
-        lambda f: (f / "zero.log").symlink_to("/dev/zero") or "zero.log",
+        _made("zero.log", lambda f: (f / "zero.log").symlink_to("/dev/zero")),
         "must stay inside the scenarios folder",
     ),
-    "directory": (lambda f: (f / "logs").mkdir() or "logs", "is a directory, not a regular file"),
-    "fifo": (lambda f: os.mkfifo(f / "pipe.log") or "pipe.log", "is a named pipe, not a regular file"),
+    "directory": (_made("logs", lambda f: (f / "logs").mkdir()), "is a directory, not a regular file"),
+    "fifo": (_made("pipe.log", lambda f: os.mkfifo(f / "pipe.log")), "is a named pipe, not a regular file"),
     "missing": (lambda f: "nothing.log", "cannot be read (No such file or directory)"),
     "too large": (
-        lambda f: os.truncate(_touch(f / "big.log"), 5 * 1024 * 1024 + 1) or "big.log",
+        _made("big.log", lambda f: os.truncate(_touch(f / "big.log"), 5 * 1024 * 1024 + 1)),
         "is larger than 5 MiB",
     ),
-    "not utf-8": (lambda f: (f / "bin.log").write_bytes(b"\xff\xfe\x00") and "bin.log", "is not UTF-8 text"),
+    "not utf-8": (
+        _made("bin.log", lambda f: (f / "bin.log").write_bytes(b"\xff\xfe\x00")),
+        "is not UTF-8 text",
+    ),
 }
 
 
@@ -301,6 +310,7 @@ def test_an_attachment_through_a_symlink_inside_the_folder_is_read(folder: Path)
     (folder / "real.log").write_text("first\nsecond\n")
     (folder / "alias.log").symlink_to(folder / "real.log")
     loaded = with_attachments(load_scenario_file(attaching(folder, "alias.log")), folder)
+    # the step is a logs step:
     assert loaded.scenario.steps[0].logs.lines == ["first", "second"]  # type: ignore[union-attr]
 
 
@@ -346,11 +356,12 @@ def test_thread_replies_parse_in_linear_time(name: str) -> None:
 @pytest.mark.timeout(30)
 def test_commands_parse_in_linear_time() -> None:
     # shlex grows a word one character at a time (a little worse than linear); TEXT_LIMIT bounds it
-    for make in (
+    makers: list[Callable[[int], str]] = [
         lambda n: "note " + '"' * n,
         lambda n: "start x " + "a=b " * n,
         lambda n: "abort " + "<@U1|" * n,
-    ):
+    ]
+    for make in makers:
         small, large = _cost(make(800), parse_command), _cost(make(8000), parse_command)
         assert large <= 40 * small + 0.02, (small, large)
 

@@ -17,6 +17,7 @@ import pytest
 from threads import start_gameday, wait_until
 
 import bot.gameday.attachments as attachments
+import bot.gameday.file_reading as file_reading
 import bot.gameday.scenario_file as scenario_file
 import bot.slack.listeners.commands as commands
 from bot.config import Settings
@@ -99,7 +100,7 @@ def test_start_acks_before_it_reads_the_scenarios_attachments(
     live: tuple[Services, WorkspaceClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services, people = live
-    gate = Gate(attachments.read_regular_file)
+    gate = Gate(file_reading.read_regular_file)  # what attachments reads with
     monkeypatch.setattr(attachments, "read_regular_file", gate)
     try:
         ack = people.slash("UFAC", "/sce", "start attached oncall=<@U1> secondary=<@U2>")
@@ -131,7 +132,7 @@ def test_abort_answers_and_reverts_while_every_other_command_is_stuck_on_a_slow_
 
     wait_until(applied, what="the fault applied")
     # the scenarios disk turns slow: every start now waits on its scenario file, before its ack
-    gate = Gate(scenario_file.read_regular_file)
+    gate = Gate(file_reading.read_regular_file)  # what scenario_file reads with
     monkeypatch.setattr(scenario_file, "read_regular_file", gate)
     stuck_channels = [f"C{i}" for i in range(2, 10)]  # as many starts as there are command workers
     budget = commands.ACK_BUDGET

@@ -9,7 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gameday.report import Debrief, build_debrief
+from bot.gameday.report import build_debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.scenario import Scenario
 from bot.gameday.timeline import Event, Kind
 

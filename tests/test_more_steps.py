@@ -30,7 +30,8 @@ class Target:
     """A local HTTP server that answers with a chosen status and keeps what it was sent."""
 
     def __init__(self, status: int) -> None:
-        self.status, self.received = status, []
+        self.status = status
+        self.received: list[tuple[str, str, bytes]] = []
         target = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -11,6 +11,8 @@ import pytest
 from core_harness import CoreHarness, scenario_text
 from databases import STORES, make_store
 
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.state import PageState
 from bot.gameday.timeline import Kind
 
 ROSTER = {"primary": "U1", "secondary": "U2"}
@@ -29,7 +31,7 @@ def test_a_slow_confirmation_post_holds_no_lock(h: CoreHarness) -> None:
     others_went_through: list[bool] = []
     acknowledged = h.announcer.acknowledged
 
-    def slow_slack(record, who, what, seconds):  # type: ignore[no-untyped-def]
+    def slow_slack(record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
         # while this post is "in flight", a note from someone else must be able to commit
         note = threading.Thread(
             target=lambda: h.engine.add_note(gameday, "note", "meanwhile", "U2", h.clock.now(), "d-note")
@@ -39,7 +41,7 @@ def test_a_slow_confirmation_post_holds_no_lock(h: CoreHarness) -> None:
         others_went_through.append(not note.is_alive())
         acknowledged(record, who, what, seconds)
 
-    h.announcer.acknowledged = slow_slack  # type: ignore[method-assign]
+    h.announcer.acknowledged = slow_slack  # type: ignore[method-assign]  # a test double for this one call
     assert h.engine.acknowledge(gameday, "U1", h.clock.now(), "d-ack").ok
     assert others_went_through == [True]
     kinds = [e.kind for e in h.store.events(gameday)]
@@ -64,8 +66,17 @@ def test_the_page_shown_as_taken_and_a_notes_reaction_hold_no_lock_and_go_once(h
         went_through.append(not note.is_alive())
 
     taken, noted = h.announcer.page_taken, h.announcer.noted
-    h.announcer.page_taken = lambda *args: (meanwhile("d-1"), taken(*args))  # type: ignore[method-assign]
-    h.announcer.noted = lambda *args: (meanwhile("d-2"), noted(*args))  # type: ignore[method-assign]
+
+    def page_taken(record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
+        meanwhile("d-1")
+        taken(record, page, by, seconds)
+
+    def note_taken(record: GameDayRecord, message_ts: str, kind: str) -> None:
+        meanwhile("d-2")
+        noted(record, message_ts, kind)
+
+    h.announcer.page_taken = page_taken  # type: ignore[method-assign]  # the recording announcer, wrapped
+    h.announcer.noted = note_taken  # type: ignore[method-assign]  # likewise
     page_ts = h.page_ts(gameday, "p0")
     for _ in range(2):  # the second is Slack delivering the same click again
         assert h.engine.acknowledge(gameday, "U1", page_ts + 42, "d-ack").ok

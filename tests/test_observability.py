@@ -19,8 +19,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot import observability as metrics
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.redaction import REDACTED
 from bot.gameday.timeline import Kind
-from bot.logs import REDACTED, configure_logging, gameday_context, gameday_logger
+from bot.logs import configure_logging, gameday_context, gameday_logger
 from storage.database import make_engine
 
 
@@ -111,6 +112,7 @@ def test_states_are_read_from_the_store_at_each_scrape() -> None:
         }
         assert by_state == {"running": 1, "paused": 1, "completed": 1, "aborted": 0}
         assert scraped("sce_active_faults") == 1
+        # a watcher that fails, on purpose:
         metrics.watch(lambda: 1 / 0)  # type: ignore[arg-type, return-value]
         assert scraped("sce_pages_sent_total") >= 0  # the database away: the counters are still served
     finally:
@@ -179,7 +181,9 @@ class HangingEngine:
 def test_a_hanging_database_is_not_ready_and_holds_one_thread_at_most() -> None:
     engine = HangingEngine()
     try:
+        # HangingEngine stands in for an Engine:
         assert not metrics.database_ready(engine, timeout=0.1)  # type: ignore[arg-type]
+        # HangingEngine stands in for an Engine:
         assert not metrics.database_ready(engine, timeout=0.1)  # type: ignore[arg-type]
         assert engine.attempts == 1
     finally:

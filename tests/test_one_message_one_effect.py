@@ -12,13 +12,14 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
 from bot_process import SIGNING_SECRET
 from inprocess_bot import Bot, run_bot
 
+from bot.gameday.ports import GameDayRecord
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.delivery import sign
@@ -89,8 +90,8 @@ def start(bot: Bot, people: WorkspaceClient) -> tuple[str, str]:
     assert str(answer.get("text", "")).startswith("Starting"), answer
     gameday = wait_for(lambda: bot.services.store.active_in_channel("C1"), "the game day")[-1].id
     wait_for(lambda: len(events(bot, gameday, "page_sent")) == 2, "both pages")
-    thread = bot.services.store.get(gameday).thread_ts
-    return gameday, thread
+    thread = cast(GameDayRecord, bot.services.store.get(gameday)).thread_ts
+    return gameday, cast(str, thread)
 
 
 def test_an_ack_delivered_again_under_a_new_event_id_acknowledges_nothing_more(

@@ -271,7 +271,7 @@ def test_one_failed_resolve_does_not_keep_the_others_open(fake: FakePagerDuty) -
 
 def shift(
     user: str, email: str | None, start: str, end: str, schedule: str = "PSCHED1", level: int = 1
-) -> dict:
+) -> dict[str, Any]:
     person = {"id": user, "type": "user", "summary": user, **({"email": email} if email else {})}
     return {
         "escalation_policy": {"id": "PPOLICY", "type": "escalation_policy_reference"},

@@ -429,7 +429,9 @@ def test_people_fixed_in_the_scenario_are_used_as_they_are() -> None:
 
 @FUZZ
 @given(st.from_regex(r"\A[UW][A-Z0-9]{1,12}\Z"), st.from_regex(r"\A[UW][A-Z0-9]{1,12}\Z"), st.data())
-def test_any_user_id_in_any_form_resolves(pager_stress: Scenario, primary: str, secondary: str, data) -> None:
+def test_any_user_id_in_any_form_resolves(
+    pager_stress: Scenario, primary: str, secondary: str, data: st.DataObject
+) -> None:
     def written(user: str) -> str:
         return data.draw(st.sampled_from([f"<@{user}>", f"<@{user}|someone>", user]))
 

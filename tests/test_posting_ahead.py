@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from core_harness import CoreHarness, scenario_text
@@ -23,7 +24,7 @@ SAY_AT, HANDOFF_AT = 60, 8 * 60  # pager-stress: step 1 says a log excerpt at 1m
 
 
 @pytest.fixture(params=STORES)
-def h(request: pytest.FixtureRequest, tmp_path) -> CoreHarness:
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> CoreHarness:
     return CoreHarness(make_store(request.param, tmp_path))
 
 
@@ -58,7 +59,7 @@ def test_a_say_step_posts_while_its_game_day_is_not_locked(h: CoreHarness) -> No
         lock_free_at_post.append(not other.is_alive())
         return original(record, text, key)
 
-    h.announcer.say = say  # type: ignore[method-assign]
+    h.announcer.say = say  # type: ignore[method-assign]  # a test double for this one call
     h.advance_to(t0 + SAY_AT + 1)
     said = [e for e in h.store.events(gd) if e.kind is Kind.SAID]
     assert lock_free_at_post == [True]
@@ -79,7 +80,7 @@ def test_a_step_posted_as_its_game_day_is_aborted_is_withdrawn(h: CoreHarness) -
             elsewhere(lambda: h.engine.abort(gd, "UFAC", "enough").ok)
         return ts
 
-    h.announcer.say = say_then_abort  # type: ignore[method-assign]
+    h.announcer.say = say_then_abort  # type: ignore[method-assign]  # a test double for this one call
     h.advance_to(t0 + SAY_AT + 1)
     events = h.store.events(gd)
     assert fold(events).status.is_over
@@ -100,7 +101,7 @@ def test_a_handoff_step_that_changed_before_its_commit_is_posted_again(h: CoreHa
             elsewhere(lambda: h.engine.request_handoff(gd, "U3", "U1", h.clock.now(), h.delivery()).ok)
         return ts
 
-    h.announcer.handoff = handoff  # type: ignore[method-assign]
+    h.announcer.handoff = handoff  # type: ignore[method-assign]  # a test double for this one call
     h.advance_to(t0 + HANDOFF_AT + 1)
     handoffs = fold(h.store.events(gd)).handoffs
     assert [(x.handoff_id, x.from_user, x.to_user) for x in handoffs] == [
@@ -146,7 +147,7 @@ def test_a_click_on_a_page_posted_ahead_waits_for_the_page_to_commit(h: CoreHarn
             click.join(timeout=0.2)
             assert click.is_alive()  # still waiting: the page's transaction has not even begun
 
-    in_flight.add = posted  # type: ignore[method-assign]
+    in_flight.add = posted  # type: ignore[method-assign]  # a test double for this one call
     h.advance_to(t0 + 1)
     clicks[0].join(timeout=10)
     assert found == [(gd, "p0")]
@@ -170,7 +171,7 @@ def test_an_ack_written_while_its_page_is_in_flight_acknowledges_that_page(h: Co
             reply.join(timeout=0.2)
             assert reply.is_alive()
 
-    in_flight.add = posted  # type: ignore[method-assign]
+    in_flight.add = posted  # type: ignore[method-assign]  # a test double for this one call
     h.advance_to(t0 + 1)
     replies[0].join(timeout=10)
     assert acks == [True]
@@ -197,7 +198,9 @@ def test_with_replicas_a_page_posts_inside_its_lock_and_a_say_still_ahead(h: Cor
 
         return posting
 
+    # a test double for this one call:
     h.announcer.page = probe("page", h.announcer.page)  # type: ignore[method-assign]
+    # a test double for this one call:
     h.announcer.say = probe("say", h.announcer.say)  # type: ignore[method-assign]
     h.advance_to(t0 + SAY_AT + 1)
     assert lock_free == {"page": False, "say": True}

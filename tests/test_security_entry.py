@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import pytest
@@ -26,6 +26,7 @@ from inprocess_bot import HOOK_SECRET, Bot, run_bot
 from slack_bolt.request import BoltRequest
 from sqlalchemy import select
 
+from bot.gameday.ports import GameDayRecord
 from bot.hooks import signature as hook_signature
 from bot.replay_guard import MemoryReplayGuard, request_key
 from bot.slack import blocks
@@ -121,7 +122,9 @@ def start_tabletop(bot: Bot, people: WorkspaceClient) -> tuple[str, str]:
     answer = people.slash("UFAC", "/sce", "start tabletop-live-logs oncall=<@U1> secondary=<@U2>")
     assert str(answer.get("text", "")).startswith("Starting"), answer
     record = wait_until(lambda: bot.services.store.active_in_channel("C1"), "the game day")[-1]
-    thread = wait_until(lambda: bot.services.store.get(record.id).thread_ts, "its kickoff message")
+    thread = wait_until(
+        lambda: cast(GameDayRecord, bot.services.store.get(record.id)).thread_ts, "its kickoff message"
+    )
     return record.id, thread
 
 
@@ -201,7 +204,7 @@ def test_a_signed_request_sent_again_within_its_window_has_no_second_effect(
     start_headers = signed(start_body[0])
     assert post(url, *start_body, start_headers).status_code == 200
     gameday = wait_until(lambda: bot.services.store.active_in_channel("C1"), "the game day")[-1].id
-    thread = wait_until(lambda: bot.services.store.get(gameday).thread_ts, "its kickoff")
+    thread = wait_until(lambda: cast(GameDayRecord, bot.services.store.get(gameday)).thread_ts, "its kickoff")
     kickoff = ws.state.find_message("C1", thread)
     assert kickoff is not None
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -24,6 +24,7 @@ from bot_process import SIGNING_SECRET
 from inprocess_bot import Bot, run_bot
 
 from bot.gameday.engine import build_debrief_for
+from bot.gameday.ports import GameDayRecord
 from bot.slack import blocks
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient
@@ -173,7 +174,9 @@ def test_an_acknowledged_page_is_updated_in_place_once(
     people.react("U2", "C1", page_ts, "eyes")  # bob's :eyes: comes after: the page is taken already
     people.post("U1", "C1", "ack", thread_ts=thread, ts=later(page_ts, 200))  # alice again, later
     settle(bot)
-    assert bot.services.store.get(gameday).status == "running"  # refused as taken, not as over
+    assert (
+        cast(GameDayRecord, bot.services.store.get(gameday)).status == "running"
+    )  # refused as taken, not as over
     assert len(updates_of(workspace, page_ts)) == 1
     assert shown(workspace, page_ts)[0] == text
     acks = events(bot, gameday, "acknowledged")

@@ -157,8 +157,9 @@ def test_each_fault_stays_in_the_lab_and_its_parameters_are_accepted(scenario_id
     for namespace in s.guardrails.namespaces:
         assert namespace == "chaos-lab" or namespace.startswith("chaos-lab-"), namespace
     drivers: dict[str, KubernetesDriver | ChaosMeshDriver] = {
+        # Lab stands in for the cluster:
         "k8s.": KubernetesDriver(Lab(), sinkhole_domain="sinkhole.test"),  # type: ignore[arg-type]
-        "chaos-mesh.": ChaosMeshDriver(Lab()),  # type: ignore[arg-type]
+        "chaos-mesh.": ChaosMeshDriver(Lab()),  # type: ignore[arg-type]  # Lab stands in for the cluster
     }
     for index, step in enumerate(s.steps):
         fault = step.fault

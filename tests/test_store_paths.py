@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 from databases import POSTGRES_URL, STORES, database_url, make_store
 
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.timeline import Kind
+from bot.gameday.timer_types import TimerKind
 from storage.database import make_engine, migrate
 from storage.sql_store import SqlStore
 
@@ -97,7 +100,9 @@ def test_after_commit_calls_run_after_a_commit_and_never_after_a_rollback(kind: 
     calls: list[str] = []
     with store.transaction("gd-1") as tx:
         tx.after_commit(lambda: calls.append(f"committed with {len(store.events('gd-1'))} events"))
-        tx.after_commit(lambda: 1 / 0)  # a failing call is logged; the next still runs
+        tx.after_commit(
+            cast("Callable[[], None]", lambda: 1 / 0)
+        )  # a failing call is logged; the next still runs
         tx.after_commit(lambda: calls.append("second"))
         tx.append(Kind.STARTED, 1.0, "UFAC", {"status": "running"})
         assert calls == []
@@ -141,8 +146,8 @@ def test_a_renewed_claim_is_not_taken_back_as_stale(tmp_path: Path) -> None:
     assert isinstance(store, SqlStore)
     store.create(record("gd-1"))
     with store.transaction("gd-1") as tx:
-        tx.schedule("gd-1:a", 1.0, "step")
-        tx.schedule("gd-1:b", 1.0, "step")
+        tx.schedule("gd-1:a", 1.0, TimerKind.STEP)
+        tx.schedule("gd-1:b", 1.0, TimerKind.STEP)
     claimed = store.claim_due_timers(2.0)
     assert len(claimed) == 2
     time.sleep(0.3)

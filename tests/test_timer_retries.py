@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import cast
+from wsgiref.types import StartResponse
 
 import pytest
 from core_harness import CoreHarness
 from databases import STORES, make_store
 
 from bot.gameday.poller import RETRY_AFTER_SECONDS, RETRY_CEILING_SECONDS, retry_delay
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.report_models import Debrief
 from bot.gameday.timeline import Kind
 
 ROSTER = {"primary": "U1", "secondary": "U2"}
@@ -52,14 +56,14 @@ def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back
     tries: list[float] = []
     say = h.announcer.say
 
-    def failing_say(record, text, key):  # type: ignore[no-untyped-def]
+    def failing_say(record: GameDayRecord, text: str, key: str) -> str:
         if text == "flaky":
             tries.append(h.clock.now())
             if len(tries) <= 5:
                 raise ConnectionError("Slack is down")
         return say(record, text, key)
 
-    h.announcer.say = failing_say  # type: ignore[method-assign]
+    h.announcer.say = failing_say  # type: ignore[method-assign]  # a test double for this one call
     origin = h.clock.now()
     flaky = h.engine.start(scenario("flaky"), "C1", "UFAC", ROSTER).gameday_id
     steady = h.engine.start(scenario("steady", at=30), "C2", "UFAC", ROSTER).gameday_id
@@ -91,7 +95,8 @@ def test_the_process_counts_each_failed_timer_run_by_kind(tmp_path: Path) -> Non
     from bot.timer_service import TimerService
 
     def failures() -> float:
-        body = b"".join(metrics_wsgi()({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}, lambda *a: None))
+        ignore_status = cast(StartResponse, lambda *a: None)
+        body = b"".join(metrics_wsgi()({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}, ignore_status))
         for family in text_string_to_metric_families(body.decode()):
             for sample in family.samples:
                 if sample.name == "sce_timer_failures_total" and sample.labels == {"kind": "escalate"}:
@@ -107,7 +112,7 @@ def test_the_process_counts_each_failed_timer_run_by_kind(tmp_path: Path) -> Non
     def broken(timer: object) -> None:
         raise RuntimeError("the page it names was never sent")
 
-    h.engine.fire = broken  # type: ignore[method-assign]
+    h.engine.fire = broken  # type: ignore[method-assign]  # a test double for this one call
     before = failures()
     timers = TimerService(h.store, h.engine, h.clock, workers=1)  # the process's own wiring
     try:
@@ -121,13 +126,13 @@ def test_a_debrief_slack_fails_to_take_is_posted_once_when_slack_is_back(h: Core
     tries: list[float] = []
     finished = h.announcer.finished
 
-    def failing_finished(record, debrief, key):  # type: ignore[no-untyped-def]
+    def failing_finished(record: GameDayRecord, debrief: Debrief, key: str) -> None:
         tries.append(h.clock.now())
         if len(tries) <= 3:
             raise ConnectionError("Slack is down")
         finished(record, debrief, key)
 
-    h.announcer.finished = failing_finished  # type: ignore[method-assign]
+    h.announcer.finished = failing_finished  # type: ignore[method-assign]  # a test double for this one call
     origin = h.clock.now()
     gameday = h.engine.start(scenario("the only step"), "C1", "UFAC", ROSTER).gameday_id
     assert gameday
@@ -151,13 +156,13 @@ def test_one_debrief_stuck_on_slack_does_not_hold_up_another_game_days(tmp_path:
     finished = h.announcer.finished
     stuck_in: list[str] = []
 
-    def slack(record, debrief, key):  # type: ignore[no-untyped-def]
+    def slack(record: GameDayRecord, debrief: Debrief, key: str) -> None:
         if record.channel == "C-stuck":
             stuck_in.append(record.id)
             release.wait(30)  # Slack holds this upload open
         finished(record, debrief, key)
 
-    h.announcer.finished = slack  # type: ignore[method-assign]
+    h.announcer.finished = slack  # type: ignore[method-assign]  # a test double for this one call
     stuck = h.engine.start(scenario("a"), "C-stuck", "UFAC", ROSTER).gameday_id
     other = h.engine.start(scenario("b"), "C-other", "UFAC", ROSTER).gameday_id
     assert stuck and other

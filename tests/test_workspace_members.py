@@ -3,7 +3,7 @@ page, a private channel hidden from a bot outside it, not_in_channel for a publi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from slack_sdk import WebClient
@@ -93,11 +93,12 @@ def test_people_act_only_in_channels_they_are_in_and_membership_changes(workspac
     people = WorkspaceClient(workspace.base_url)
     client = WebClient(token=workspace.bot_token, base_url=workspace.api_url)
     try:
-        for act in (
+        acts: list[Callable[[], object]] = [
             lambda: people.post("U3", "CPRIV", "hello"),
             lambda: people.slash("U3", "/sce", "status", channel="CPRIV"),
             lambda: people.post("U3", "CNOBOT", "hello"),
-        ):
+        ]
+        for act in acts:
             with pytest.raises(WorkspaceClientError) as refused:
                 act()
             assert refused.value.status == 403 and refused.value.error == "not_in_channel"

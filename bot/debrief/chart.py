@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.debrief.formatting import offset
 from bot.gameday.durations import format_duration
-from bot.gameday.report import Debrief
-from bot.gameday.report_models import HandoffReport, MarkReport, PageReport
+from bot.gameday.report_models import Debrief, HandoffReport, MarkReport, PageReport
 
 WIDTH = 1000.0
 LEFT = 170.0  # room for the row labels

@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.gameday.durations import format_duration, format_offset
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 
 # <@U123> or <@U123|alice>, as Slack writes a mention inside message text
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -100,6 +100,7 @@ _env.filters.update(
 
 def event_log(debrief: Debrief) -> list[LogLine]:
     """Every timeline event of ``debrief`` as a line a person reads."""
+    # jinja2 makes a template's macros module attributes at run time:
     line: Any = _env.get_template("event_log.txt.j2").module.line  # type: ignore[attr-defined]
     origin = debrief.time_origin
     return [

@@ -17,7 +17,7 @@ from bot.debrief.chart import chart_origin, timeline_chart
 from bot.debrief.event_log import event_log, mentions
 from bot.gameday.durations import format_duration
 from bot.gameday.redaction import redact
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 
 FORMATS = ("md", "json", "html", "junit", "navigator")
 # The file name each format gets in a bundle (and `sce demo`'s output folder).

@@ -25,8 +25,8 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from bot.faults.labels import matches, selector_text
-from bot.gameday.guardrails import SYSTEM_NAMESPACES
 from bot.gameday.ports import FaultRejected
+from bot.gameday.scenario import SYSTEM_NAMESPACES
 
 T = TypeVar("T")
 TRANSIENT = frozenset({429, 500, 502, 503, 504})

@@ -43,7 +43,8 @@ from bot.gameday.ports import (
 )
 from bot.gameday.posting import Ahead, ScratchTx, posting
 from bot.gameday.redaction import redact
-from bot.gameday.report import Debrief, build_debrief
+from bot.gameday.report import build_debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.responses import ResponderInput
 from bot.gameday.scenario import Scenario, content_hash
 from bot.gameday.scenario_file import ScenarioError, cached_scenario
@@ -110,11 +111,7 @@ class Engine(ResponderInput):
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
         self.delays = DeliveryDelays(store, announcer, clock)  # failing posts, told once Slack is back
-        router = (
-            cast(FaultRouter, faults)
-            if hasattr(faults, "driver_for")
-            else SingleDriver(cast(FaultDriver, faults))
-        )
+        router = cast(FaultRouter, faults) if hasattr(faults, "driver_for") else SingleDriver(faults)
         self.injects = Injector(
             announcer,
             router,

@@ -20,7 +20,7 @@ RETRY_CEILING_SECONDS = 300.0
 def retry_delay(attempts: int) -> float:
     """How long a timer that has failed ``attempts`` times waits before its next try: 5 s, doubling each
     time, at most 5 minutes, so a dependency that stays down is not hammered by every timer it holds."""
-    return min(RETRY_AFTER_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
+    return min(RETRY_AFTER_SECONDS * 2.0 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
 
 
 OnFire = Callable[[Timer, float], None]

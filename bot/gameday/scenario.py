@@ -265,7 +265,7 @@ class Step(_Strict):
     def kind(self) -> StepKind:
         for name in STEP_KINDS:
             if getattr(self, name) is not None:
-                return name  # type: ignore[return-value,unused-ignore]
+                return name
         raise AssertionError("validated step without an action")
 
 

@@ -13,7 +13,8 @@ from bot.debrief.render import redacted, render_redacted
 from bot.gameday import evidence, metrics
 from bot.gameday.outbound import OutboundRequest, sends
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import Debrief, with_names
+from bot.gameday.report import with_names
+from bot.gameday.report_models import Debrief
 from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState, Status

@@ -10,21 +10,21 @@ script, is never cached, and sends no Referer to the links in it (the token is i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIApplication
 
 from bot.debrief.render import render_debrief
 from bot.gameday.engine import build_debrief_for
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.state import Status
 from bot.service import Services
 from bot.slack.debrief_links import PATH, valid_gameday_id
 from bot.slack.people import named
 
 log = logging.getLogger(__name__)
-StartResponse = Callable[..., Any]
 SECURITY_HEADERS = [
     # the debrief is one standalone page with inline CSS and nothing else: no script, no asset, no frame
     (
@@ -49,7 +49,7 @@ def current_debrief(services: Services, record: GameDayRecord) -> Debrief:
     return named(debrief, services.announcer.names)
 
 
-def debrief_pages(services: Services) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def debrief_pages(services: Services) -> WSGIApplication:
     def page(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET":
             return _answer(start_response, "405 Method Not Allowed", b"only GET", allow="GET")

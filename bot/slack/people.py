@@ -18,7 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.gameday.participants import is_user_id
-from bot.gameday.report import Debrief, with_names
+from bot.gameday.report import with_names
+from bot.gameday.report_models import Debrief
 
 log = logging.getLogger(__name__)
 NAMES_TTL = 3600.0  # a renamed person shows their new name within the hour

@@ -16,7 +16,7 @@ from bot.gameday.catalog import ScenarioCatalog, UnknownScenario
 from bot.gameday.clock import ScaledClock
 from bot.gameday.durations import format_duration
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import Debrief
+from bot.gameday.report_models import Debrief
 from bot.gameday.scenario_file import ScenarioError
 from bot.gameday.state import Status
 from bot.server import HttpServer

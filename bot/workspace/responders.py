@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -166,5 +166,5 @@ def _button_value(message: dict[str, Any], action_id: str) -> str | None:
     for block in message.get("blocks") or []:
         for element in block.get("elements") or []:
             if element.get("action_id") == action_id:
-                return element.get("value")
+                return cast("str | None", element.get("value"))  # Block Kit button values are strings
     return None

@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.gameday.engine import Outcome
 from bot.gameday.guardrails import facilitator_refusal
 from bot.gameday.mentions import user_id_from
+from bot.gameday.outcome import Outcome
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.timeline import Kind
 from bot.service import Services
