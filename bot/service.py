@@ -23,6 +23,7 @@ from bot.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.channel_members import ChannelMembers
 from bot.slack.debrief_links import DebriefLinks
+from bot.slack.pacing import ChannelPacer
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate, sqlite_file
@@ -102,7 +103,11 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     holder: list[TimerService] = []
     drivers = FaultDrivers(None) if simulate_faults else fault_drivers(settings)
     pager = PagerDuty(settings.pagerduty_events_url, settings.pagerduty_routing_key)
-    announcer = SlackAnnouncer(client, pagerduty=pager if settings.pagerduty_routing_key else None)
+    announcer = SlackAnnouncer(
+        client,
+        pagerduty=pager if settings.pagerduty_routing_key else None,
+        pacer=ChannelPacer(per_second=settings.slack_posts_per_second),
+    )
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(
         store,
