@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/sce demo
 
+# Two workers, each test file on one of them (module fixtures share a bot or a workspace per file).
 test: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 # The benchmark harness's smoke run (marked `bench`, left out of `make test`); CI runs it too.
 test-bench: $(STAMP)

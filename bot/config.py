@@ -118,6 +118,7 @@ class Settings:
     max_ttl: float = DEFAULT_MAX_TTL  # ceiling of every fault ttl and guardrails.max_duration
     public_url: str | None = None  # where people reach `sce serve` (links to hosted debriefs); none: no links
     slack_posts_per_second: float = 1.0  # per channel, after a burst (Slack's own limit; tests raise it)
+    slack_timeout: float = 10.0  # seconds one Slack Web API call may take before it counts as failed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +155,7 @@ class Settings:
             slack_posts_per_second=_rate(
                 env.get("SCE_SLACK_POSTS_PER_SECOND"), "SCE_SLACK_POSTS_PER_SECOND", 1.0
             ),
+            slack_timeout=_duration(env.get("SCE_SLACK_TIMEOUT"), "SCE_SLACK_TIMEOUT", 10.0),
         )
 
     @property

@@ -66,7 +66,11 @@ class Services:
 
 def slack_client(settings: Settings) -> WebClient:
     """The one Web API client: base URL from config, Slack's rate-limit answers retried."""
-    client = ObservedWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    client = ObservedWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=max(1, round(settings.slack_timeout)),  # the SDK takes whole seconds
+    )
     handlers = [*client.retry_handlers, RateLimitErrorRetryHandler(max_retry_count=5)]
     client.retry_handlers = [CountedRetries(handler) for handler in handlers]
     return client
