@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench reliability require-postgres serve clean
+.PHONY: demo test test-bench lint bench reliability require-postgres serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/sce demo
 
+# Two workers, each test file on one of them (module fixtures share a bot or a workspace per file).
 test: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+# The benchmark harness's smoke run (marked `bench`, left out of `make test`); CI runs it too.
+test-bench: $(STAMP)
+	$(VENV)/bin/pytest -m bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot storage tests

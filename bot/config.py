@@ -76,6 +76,18 @@ def _duration(value: str | None, name: str, default: float) -> float:
     return seconds
 
 
+def _rate(value: str | None, name: str, default: float) -> float:
+    if not value:
+        return default
+    try:
+        rate = float(value)
+    except ValueError:
+        raise SettingError(f"{name}: {value!r} is not a number") from None
+    if not rate > 0 or rate == float("inf"):
+        raise SettingError(f"{name}: {value!r} must be a number above 0")
+    return rate
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
@@ -105,6 +117,8 @@ class Settings:
     scenario_secrets: frozenset[str] = frozenset()  # variables a scenario may name as ${env:NAME}
     max_ttl: float = DEFAULT_MAX_TTL  # ceiling of every fault ttl and guardrails.max_duration
     public_url: str | None = None  # where people reach `sce serve` (links to hosted debriefs); none: no links
+    slack_posts_per_second: float = 1.0  # per channel, after a burst (Slack's own limit; tests raise it)
+    slack_timeout: float = 10.0  # seconds one Slack Web API call may take before it counts as failed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +152,10 @@ class Settings:
             scenario_secrets=_set(env.get("SCE_SCENARIO_SECRETS")),
             max_ttl=_duration(env.get("SCE_MAX_TTL"), "SCE_MAX_TTL", DEFAULT_MAX_TTL),
             public_url=env.get("SCE_PUBLIC_URL") or None,
+            slack_posts_per_second=_rate(
+                env.get("SCE_SLACK_POSTS_PER_SECOND"), "SCE_SLACK_POSTS_PER_SECOND", 1.0
+            ),
+            slack_timeout=_duration(env.get("SCE_SLACK_TIMEOUT"), "SCE_SLACK_TIMEOUT", 10.0),
         )
 
     @property

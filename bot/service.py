@@ -23,6 +23,7 @@ from bot.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.channel_members import ChannelMembers
 from bot.slack.debrief_links import DebriefLinks
+from bot.slack.pacing import ChannelPacer
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate, sqlite_file
@@ -65,7 +66,11 @@ class Services:
 
 def slack_client(settings: Settings) -> WebClient:
     """The one Web API client: base URL from config, Slack's rate-limit answers retried."""
-    client = ObservedWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    client = ObservedWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=max(1, round(settings.slack_timeout)),  # the SDK takes whole seconds
+    )
     handlers = [*client.retry_handlers, RateLimitErrorRetryHandler(max_retry_count=5)]
     client.retry_handlers = [CountedRetries(handler) for handler in handlers]
     return client
@@ -102,7 +107,11 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     holder: list[TimerService] = []
     drivers = FaultDrivers(None) if simulate_faults else fault_drivers(settings)
     pager = PagerDuty(settings.pagerduty_events_url, settings.pagerduty_routing_key)
-    announcer = SlackAnnouncer(client, pagerduty=pager if settings.pagerduty_routing_key else None)
+    announcer = SlackAnnouncer(
+        client,
+        pagerduty=pager if settings.pagerduty_routing_key else None,
+        pacer=ChannelPacer(per_second=settings.slack_posts_per_second),
+    )
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(
         store,

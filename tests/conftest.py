@@ -16,11 +16,25 @@ from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
 RUN_DATA_HOME = tempfile.mkdtemp(prefix="sce-test-data-")
+# Files that take a minute or more of mostly waiting: run first, so that under `pytest -n 2` (`make
+# test`) the other worker works through the short files meanwhile instead of both ending on a long one.
+LONG_FILES = (
+    "test_starter_pack.py",
+    "test_replicas.py",
+    "test_dependencies_failing.py",
+    "test_crash_points.py",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Never the real home: sce's data folder (the default database, every demo's) is the run's own."""
     os.environ["XDG_DATA_HOME"] = RUN_DATA_HOME
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long files first, in LONG_FILES order; the rest as collected (a stable sort)."""
+    rank = {name: index for index, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -67,13 +81,16 @@ def start_bot(
     bots: list[BotProcess] = []
     database_url = f"sqlite:///{tmp_path / 'sce.db'}"
 
-    def start(socket_mode: bool = False, database: str | None = None) -> BotProcess:
+    def start(
+        socket_mode: bool = False, database: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> BotProcess:
         bot = BotProcess(
             workspace.api_url,
             database or database_url,
             scenarios_dir,
             tmp_path / f"bot{len(bots)}.log",
             socket_mode=socket_mode,
+            extra_env=extra_env,
         )
         bots.append(bot)
         bot.start()

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot_process import ROOT, SIGNING_SECRET
+from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND
 
 from bot.config import Settings
 from bot.hooks import hooks_app
@@ -46,6 +46,7 @@ def run_bot(
         scenarios_dir=scenarios_dir,
         rotations_dir=ROOT / "rotations",
         alert_webhook_secret=HOOK_SECRET,
+        slack_posts_per_second=float(TEST_POSTS_PER_SECOND),
     )
     services = build_services(settings)
     app = create_app(services)

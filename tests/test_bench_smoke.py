@@ -1,7 +1,8 @@
 """The benchmark harness runs end to end in quick mode and writes a well-formed table.
 
 Structure only: quick mode's counts are too small for its figures to mean anything, so no timing is
-asserted. PostgreSQL is left out (the harness reports SQLite only) to keep this fast.
+asserted. PostgreSQL is left out (the harness reports SQLite only) to keep this fast. Marked `bench`: it
+runs in `make test-bench` (a step of .ci/run of its own), not in `make test`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BENCHMARKS = {
 }
 
 
+@pytest.mark.bench
 @pytest.mark.timeout(420)
 def test_quick_run_writes_a_well_formed_benchmarks_table(tmp_path: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"

@@ -141,16 +141,17 @@ def test_slack_timing_out_after_posting_a_step_does_not_post_it_twice(
     start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
 ) -> None:
     (scenarios_dir / "steady.yaml").write_text(
-        STEPS.replace("at: 4s", "at: 30s").replace("at: 6s", "at: 32s")
+        STEPS.replace("at: 4s", "at: 15s").replace("at: 6s", "at: 17s")
     )
-    bot = start_bot()
+    bot = start_bot(extra_env={"SCE_SLACK_TIMEOUT": "2s"})
     thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
     page = wait_for_block(people, thread, "page:p0")
     people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
     wait_for_text(people, thread, "acknowledged page p0")
-    # Slack takes "inject B" but answers after the bot's 10 s timeout: the step fails, is retried, and
-    # the retry finds the message already in the thread instead of posting it again.
-    people.fail_api("chat.postMessage", status=0, delay=12.0)
+    # Slack takes the next inject but answers after the bot's timeout (SCE_SLACK_TIMEOUT, 2 s here): the
+    # step fails, is retried, and the retry finds the message already in the thread instead of posting it
+    # again.
+    people.fail_api("chat.postMessage", status=0, delay=3.0)
     wait_for_text(people, thread, "Debrief", timeout=80)
     texts = thread_texts(people, thread)
     for inject in ("inject B", "inject C", "inject D"):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from bot_process import ROOT, SCE
+from bot_process import ROOT, SCE, TEST_POSTS_PER_SECOND
 
 from bot.faults.chaos_mesh import ChaosMeshDriver
 from bot.faults.kubernetes_driver import KubernetesDriver
@@ -56,7 +56,7 @@ NOTE_REPLY = re.compile(r"^(gap|note|action|decision|update)\s*:\s*(.+)$", re.IG
 # script cannot fix; they are compared exactly against the debrief's T0, and within this of the plan.
 PLAN_TOLERANCE = 120.0  # game seconds: 3 s of real time at the demo speed, for a loaded machine
 DEMO_SPEED = 25  # slower than the default 40, so a loaded CI machine keeps the script's order
-DEMO_WORKERS = 2  # demos at a time: each runs ~20 s of real time, mostly waiting; 2 cores
+DEMO_WORKERS = 4  # demos at a time: each runs 10-90 s of real time, mostly waiting on its clock
 # The `command:` cue (a person types `/sce <command>`) that tabletop scripts need to release steps.
 COMMAND_CUES_SUPPORTED = "command" in responders.Cue.model_fields
 
@@ -90,6 +90,9 @@ def sce_env(tmp_path: Path) -> dict[str, str]:
         "SCE_ALLOWED_NAMESPACES": ",".join(sorted(fault_namespaces())),
         "HOME": str(tmp_path),  # no ~/.kube/config
         "XDG_DATA_HOME": str(tmp_path / "data-home"),  # each demo's database in a folder of its own
+        # Slack's pace is not the local workspace's: at 1 post a second a streamed log falls behind the
+        # demo's compressed clock (the pacer itself is tested in test_slack_etiquette)
+        "SCE_SLACK_POSTS_PER_SECOND": TEST_POSTS_PER_SECOND,
     }
     for name in (
         "SLACK_BOT_TOKEN",
