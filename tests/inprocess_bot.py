@@ -4,12 +4,15 @@ timers running, pointed at a local workspace. For tests whose point is not the p
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND
 
 from bot.config import Settings
+from bot.gameday.timeline import Event
 from bot.hooks import hooks_app
 from bot.server import HttpServer
 from bot.service import Services, build_services
@@ -56,3 +59,26 @@ def run_bot(
     server.start()
     services.timers.start()
     return Bot(services, server)
+
+
+@contextmanager
+def bot_on(ws: LocalWorkspace, tmp_path: Path, scenarios: Mapping[str, str] | None = None) -> Iterator[Bot]:
+    """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it; with
+    ``scenarios`` (id -> YAML text) it sees exactly those, else the shipped ones."""
+    folder = ROOT / "scenarios"
+    if scenarios is not None:
+        folder = tmp_path / "scenarios"
+        folder.mkdir(exist_ok=True)
+        for scenario_id, text in scenarios.items():
+            (folder / f"{scenario_id}.yaml").write_text(text)
+    running = run_bot(ws, f"sqlite:///{tmp_path / 'sce.db'}", scenarios_dir=folder)
+    ws.request_url = f"{running.base}/slack/events"
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def events_of(bot: Bot, gameday: str, kind: str) -> list[Event]:
+    """The game day's timeline events of one kind (``kind`` as written, e.g. "page_sent")."""
+    return [e for e in bot.services.store.events(gameday) if e.kind.value == kind]

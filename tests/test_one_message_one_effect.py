@@ -17,7 +17,8 @@ from typing import Any, cast
 import pytest
 import requests
 from bot_process import SIGNING_SECRET
-from inprocess_bot import Bot, run_bot
+from inprocess_bot import Bot, bot_on, events_of
+from threads import wait_until
 
 from bot.gameday.ports import GameDayRecord
 from bot.workspace import payloads
@@ -47,27 +48,15 @@ def ws(workspace: LocalWorkspace) -> LocalWorkspace:
 
 @pytest.fixture
 def bot(ws: LocalWorkspace, tmp_path: Path) -> Iterator[Bot]:
-    scenarios = tmp_path / "scenarios"
-    scenarios.mkdir()
-    (scenarios / "two-pages.yaml").write_text(TWO_PAGES)
-    running = run_bot(ws, f"sqlite:///{tmp_path / 'sce.db'}", scenarios_dir=scenarios)
-    ws.request_url = f"{running.base}/slack/events"
-    yield running
-    running.stop()
+    with bot_on(ws, tmp_path, {"two-pages": TWO_PAGES}) as running:
+        yield running
 
 
 def wait_for(check: Any, what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(check, timeout, what)
 
 
-def events(bot: Bot, gameday: str, kind: str) -> list[Any]:
-    return [e for e in bot.services.store.events(gameday) if e.kind.value == kind]
+events = events_of
 
 
 def redeliver(bot: Bot, ws: LocalWorkspace, event: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inprocess_bot import Bot, run_bot
+from inprocess_bot import Bot, bot_on
 from test_security_entry import (
     click_body,
     effects,
@@ -50,10 +50,8 @@ def ws(workspace: LocalWorkspace) -> LocalWorkspace:
 
 @pytest.fixture
 def bot(ws: LocalWorkspace, tmp_path: Path) -> Iterator[Bot]:
-    running = run_bot(ws, f"sqlite:///{tmp_path / 'sce.db'}")
-    ws.request_url = f"{running.base}/slack/events"
-    yield running
-    running.stop()
+    with bot_on(ws, tmp_path) as running:
+        yield running
 
 
 def slack_calls(ws: LocalWorkspace) -> list[str]:

@@ -22,7 +22,7 @@ import pytest
 import requests
 from bot_process import ROOT, SIGNING_SECRET, BotProcess
 from databases import POSTGRES_URL, fresh_postgres_url
-from inprocess_bot import HOOK_SECRET, Bot, run_bot
+from inprocess_bot import HOOK_SECRET, Bot, bot_on, run_bot
 from slack_bolt.request import BoltRequest
 from sqlalchemy import select
 
@@ -51,10 +51,8 @@ def ws(workspace: LocalWorkspace) -> LocalWorkspace:
 
 @pytest.fixture
 def bot(ws: LocalWorkspace, tmp_path: Path) -> Iterator[Bot]:
-    running = run_bot(ws, f"sqlite:///{tmp_path / 'sce.db'}")
-    ws.request_url = f"{running.base}/slack/events"
-    yield running
-    running.stop()
+    with bot_on(ws, tmp_path) as running:
+        yield running
 
 
 # --- requests as Slack would sign them ------------------------------------------------------------------

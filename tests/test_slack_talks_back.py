@@ -21,7 +21,8 @@ from typing import Any, cast
 import pytest
 import requests
 from bot_process import SIGNING_SECRET
-from inprocess_bot import Bot, run_bot
+from inprocess_bot import Bot, bot_on, events_of
+from threads import wait_until
 
 from bot.gameday.engine import build_debrief_for
 from bot.gameday.ports import GameDayRecord
@@ -60,27 +61,15 @@ def workspace() -> Iterator[LocalWorkspace]:
 
 @pytest.fixture
 def bot(workspace: LocalWorkspace, tmp_path: Path) -> Iterator[Bot]:
-    scenarios = tmp_path / "scenarios"
-    scenarios.mkdir()
-    (scenarios / "one-page.yaml").write_text(ONE_PAGE)
-    running = run_bot(workspace, f"sqlite:///{tmp_path / 'sce.db'}", scenarios_dir=scenarios)
-    workspace.request_url = f"{running.base}/slack/events"
-    yield running
-    running.stop()
+    with bot_on(workspace, tmp_path, {"one-page": ONE_PAGE}) as running:
+        yield running
 
 
 def wait_for(check: Any, what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(check, timeout, what)
 
 
-def events(bot: Bot, gameday: str, kind: str) -> list[Any]:
-    return [e for e in bot.services.store.events(gameday) if e.kind.value == kind]
+events = events_of
 
 
 def start(bot: Bot, people: WorkspaceClient) -> tuple[str, str, str]:

@@ -3,13 +3,14 @@ simulated, detect_within and contain_within read "not measured", never ✅, howe
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from inprocess_bot import Bot, run_bot
+from inprocess_bot import Bot, bot_on
+from threads import wait_until
 
+from bot.gameday.ports import GameDayRecord
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
@@ -30,13 +31,8 @@ steps:
 
 @pytest.fixture
 def bot(workspace: LocalWorkspace, tmp_path: Path) -> Iterator[Bot]:
-    scenarios = tmp_path / "scenarios"
-    scenarios.mkdir()
-    (scenarios / "simulated-only.yaml").write_text(SIMULATED)
-    running = run_bot(workspace, f"sqlite:///{tmp_path / 'sce.db'}", scenarios_dir=scenarios)
-    workspace.request_url = f"{running.base}/slack/events"
-    yield running
-    running.stop()
+    with bot_on(workspace, tmp_path, {"simulated-only": SIMULATED}) as running:
+        yield running
 
 
 def status_of(ws: LocalWorkspace, thread_ts: str) -> str:
@@ -51,25 +47,29 @@ def test_a_simulated_fault_is_never_ticked_in_the_status_line(
 ) -> None:
     answer = people.slash("UFAC", "/sce", "start simulated-only oncall=<@U1> secondary=<@U2>")
     assert str(answer.get("text", "")).startswith("Starting"), answer
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def kicked_off() -> GameDayRecord | None:
         running = bot.services.store.active_in_channel("C1")
-        if running and running[0].thread_ts:  # the kickoff message is posted
-            break
-        time.sleep(0.02)
-    (record,) = bot.services.store.active_in_channel("C1")
-    assert record.thread_ts
+        return running[0] if running and running[0].thread_ts else None
+
+    record = wait_until(kicked_off, 20, "the kickoff message")
     for command in ("detected", "contain"):  # in time, by a person: the debrief counts neither
         people.slash("U1", "/sce", command)
     people.slash("UFAC", "/sce", "end")
-    wanted = "detect_within ➖ not measured"
-    while time.monotonic() < deadline + 10:
+
+    def over() -> bool:
+        now = bot.services.store.get(record.id)
+        return now is not None and now.status == "completed"
+
+    wait_until(over, 20, "the end")
+    assert bot.services.announcer.status_line.flush(20)  # the final status line is sent, not waiting
+
+    def final_line() -> str | None:
         line = status_of(workspace, record.thread_ts)
-        if wanted in line and "contain_within ➖ not measured" in line:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError(f"the status line ticks a simulated expectation: {line}")
+        return line if "contain_within" in line else None
+
+    line = wait_until(final_line, 20, "the final status line")
+    assert "detect_within ➖ not measured" in line and "contain_within ➖ not measured" in line, line
     assert "detect_within ✅" not in line and "contain_within ✅" not in line
     debrief = bot.services.engine.debrief_from(record, bot.services.store.events(record.id))
     assert {n.name for n in debrief.not_measured} == {"detect_within", "contain_within"}
