@@ -242,8 +242,8 @@ def test_slack_unreachable_is_one_sentence_per_check_naming_the_url(
         database_url=f"sqlite:///{tmp_path / 'sce.db'}",
     )
     started = time.monotonic()
-    failed = {f.name: f.sentence for f in failures(run_checks(settings, no_cluster))}
-    assert time.monotonic() - started < 5
+    failed = {f.name: f.sentence for f in failures(run_checks(settings, no_cluster, timeout=30))}
+    assert time.monotonic() - started < 15  # refused at once: no check sat out its 30 s timeout
     assert failed == {
         "slack auth.test": f"cannot reach Slack at {url}: connection refused",
         "socket mode": f"cannot reach Slack at {url}: connection refused",

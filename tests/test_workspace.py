@@ -73,14 +73,16 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-def build_app(ws: LocalWorkspace, received: Recorder, slow_bot_messages: float = 0.0) -> App:
+def build_app(
+    ws: LocalWorkspace, received: Recorder, hold_bot_messages: threading.Event | None = None
+) -> App:
     """A tiny Bolt app like the real bot: its WebClient points at the workspace."""
     client = WebClient(token=ws.bot_token, base_url=ws.api_url)
     app = App(
         client=client,
         signing_secret=ws.signing_secret,
         ignoring_self_events_enabled=False,
-        process_before_response=slow_bot_messages > 0,
+        process_before_response=hold_bot_messages is not None,
     )
 
     @app.command("/gameday")
@@ -90,8 +92,8 @@ def build_app(ws: LocalWorkspace, received: Recorder, slow_bot_messages: float =
 
     @app.event("message")
     def message(event: dict[str, Any], request: Any) -> None:
-        if event.get("bot_id") and slow_bot_messages:
-            time.sleep(slow_bot_messages)
+        if event.get("bot_id") and hold_bot_messages is not None:
+            hold_bot_messages.wait(10)  # the app is still busy with the bot's own message until released
         retry = request.headers.get("x-slack-retry-num")
         received.add("message", {**event, "_retry": retry[0] if retry else None})
 
@@ -292,16 +294,21 @@ def test_delivery_signed_with_another_secret_is_rejected_by_bolt(
 
 def test_bot_post_triggers_asynchronous_message_event(workspace: LocalWorkspace) -> None:
     received = Recorder()
-    server, url = serve_http(build_app(workspace, received, slow_bot_messages=1.0))
+    release = threading.Event()
+    server, url = serve_http(build_app(workspace, received, hold_bot_messages=release))
     workspace.request_url = url
     try:
         client = WebClient(token=workspace.bot_token, base_url=workspace.api_url)
-        started = time.monotonic()
         posted = client.chat_postMessage(channel="C1", text="bot says hi")
-        assert time.monotonic() - started < 0.5, "chat.postMessage waited for the app to handle its event"
+        # the post came back while the app still holds the event it caused: Slack does not wait for apps
+        assert not any(k == "message" and d["ts"] == posted["ts"] for k, d in list(received.items)), (
+            "chat.postMessage waited for the app to handle its event"
+        )
+        release.set()
         event = received.wait("message", lambda e: e["ts"] == posted["ts"])
         assert (event["bot_id"], event["user"], event["text"]) == ("BBOT", "UBOT", "bot says hi")
     finally:
+        release.set()
         server.shutdown()
         server.server_close()
 
