@@ -1,47 +1,33 @@
 """The injects of a game day: running its steps (pages, log lines, handoffs, faults) and escalating.
 
 Each function works inside the caller's locked transaction and records what it did on the timeline.
+The ``Injector`` runs a step by its kind and posts each message once; the effects live by concept:
+``paging`` (pages, escalations, handoffs), ``fault_steps`` (apply, observe, revert), ``more_steps``
+(log lines, HTTP probes, SBOMs, webhooks) and ``scheduling`` (durable timers).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bot.gameday import posting
 from bot.gameday.best_effort import best_effort
-from bot.gameday.guardrails import DEFAULT_MAX_TTL, check_fault_allowed, ttl_refusal
+from bot.gameday.fault_steps import FaultSteps
+from bot.gameday.guardrails import DEFAULT_MAX_TTL
 from bot.gameday.more_steps import HttpCaller, MoreSteps
-from bot.gameday.outbound import sends
-from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayRecord, GameDayTx
+from bot.gameday.paging import Paging
+from bot.gameday.ports import Announcer, FaultRouter, GameDayRecord, GameDayTx
 from bot.gameday.posting import InFlight, What
 from bot.gameday.roster import roster_at
-from bot.gameday.scenario import FaultSpec, Scenario, Step
-from bot.gameday.scenario_file import cached_scenario
-from bot.gameday.state import FaultState, GameDayState, fold
+from bot.gameday.scenario import Scenario, Step
+from bot.gameday.scheduling import Scheduler
+from bot.gameday.state import FaultState, GameDayState
 from bot.gameday.timeline import Kind
 from bot.gameday.timer_types import TimerKind
 
 STEP, ESCALATE, CHECK, TIME_BOX = TimerKind.STEP, TimerKind.ESCALATE, TimerKind.CHECK, TimerKind.TIME_BOX
 FAULT_EXPIRY, PUBLISH, OBSERVE = TimerKind.FAULT_EXPIRY, TimerKind.PUBLISH, TimerKind.OBSERVE
-log = logging.getLogger(__name__)
-REVERT_WORKERS = 8  # driver reverts in flight at once when a game day ends with many faults
-OBSERVE_EVERY = 15.0  # seconds between looks at a probe's result
-OBSERVED_TYPES = frozenset({"k8s.attack-pod"})  # faults whose outcome (blocked / allowed) is read back
-
-
-def describe_plan(plan: list[dict[str, Any]]) -> str:
-    """What a dry run would have done, one line per API call, for the thread."""
-    lines = []
-    for call in plan[:20]:
-        what = call.get("kind") or call.get("type") or "object"
-        name = (call.get("body") or {}).get("metadata", {}).get("name") or call.get("name") or ""
-        where = f" in {call['namespace']}" if call.get("namespace") else ""
-        lines.append(f"{call.get('verb', '?')} {what} {name}{where}".replace("  ", " ").strip())
-    more = f" (+{len(plan) - 20} more)" if len(plan) > 20 else ""
-    return "would " + "; ".join(lines) + more + " (dry run: nothing applied)"
 
 
 class Injector:
@@ -55,14 +41,28 @@ class Injector:
         http: HttpCaller | None = None,
         max_ttl: float = DEFAULT_MAX_TTL,
     ):
-        self.max_ttl = max_ttl
         self.announcer = announcer
         self.faults = faults
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
-        self.on_timer_scheduled = on_timer_scheduled
         self.in_flight = InFlight()  # posts made ahead of their transaction (bot/gameday/posting)
+        self.scheduler = Scheduler(on_timer_scheduled)
+        self.paging = Paging(announcer, clock, self.scheduler, self.posted_once)
+        self.fault_steps = FaultSteps(announcer, faults, clock, allowed_namespaces, self.scheduler, max_ttl)
         self.more = MoreSteps(announcer, clock, http, self.schedule, self.posted_once)
+
+    @property
+    def max_ttl(self) -> float:
+        """SCE_MAX_TTL as checked at apply; a deployment may lower it while game days run."""
+        return self.fault_steps.max_ttl
+
+    @max_ttl.setter
+    def max_ttl(self, value: float) -> None:
+        self.fault_steps.max_ttl = value
+
+    @property
+    def on_timer_scheduled(self) -> Callable[[float], None]:
+        return self.scheduler.on_timer_scheduled
 
     def posted_once(
         self, tx: GameDayTx, key: str, replay: bool, what: What, post: Callable[[str], str]
@@ -103,6 +103,7 @@ class Injector:
     def run_step(
         self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, replay: bool = False
     ) -> None:
+        """Run one step by its kind, once (a step that ran before does nothing)."""
         if index in state.steps_ran:
             return
         step = scenario.steps[index]
@@ -133,226 +134,26 @@ class Injector:
             self.more.webhook(tx, index, step.webhook, scenario.guardrails.hosts)
         tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": step.kind})
 
+    # -- each concept's effects, under the names the engine and the responders call ---------------
+    def schedule(
+        self, tx: GameDayTx, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
+    ) -> None:
+        """A durable timer of this game day (``bot/gameday/scheduling``)."""
+        self.scheduler.schedule(tx, key, due_at, kind, payload)
+
+    def schedule_inject_checks(self, tx: GameDayTx, scenario: Scenario, t0: float) -> None:
+        """The checks of detect_within and contain_within, from the first inject."""
+        self.scheduler.inject_checks(tx, scenario, t0)
+
     def page(
         self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, step: Step, replay: bool
     ) -> None:
-        spec = step.page
-        assert spec is not None
-        page_id = f"p{index}"
-        roster = roster_at(tx.record.roster, self.now())
-        responder = roster.get(spec.to.lstrip("@"), roster["primary"])
-        first_inject = state.t0 is None
-        ts = self.posted_once(
-            tx,
-            f"step:{index}",
-            replay,
-            ("page", page_id, responder),
-            lambda k: self.announcer.page(tx.record, page_id, spec, responder, k),
-        )
-        paged_at = float(ts)
-        tx.append(
-            Kind.PAGE_SENT,
-            paged_at,
-            None,
-            {
-                "page_id": page_id,
-                "step": index,
-                "responder": responder,
-                "severity": spec.severity,
-                "summary": spec.summary,
-                "message_ts": ts,
-            },
-        )
-        tx.index_message(page_id, tx.record.channel, ts)
-        if not sends(tx.record):
-            for request in self.announcer.page_outbound(tx.record, page_id, spec):
-                tx.append(
-                    Kind.WOULD_SEND, paged_at, None, {"step": index, "to": "pagerduty", "request": request}
-                )
-        secondary = roster.get("secondary")
-        if scenario.oncall.escalate_after is not None and secondary and secondary != responder:
-            self.schedule(
-                tx,
-                f"escalate:{page_id}",
-                paged_at + scenario.oncall.escalate_after,
-                ESCALATE,
-                {"page_id": page_id},
-            )
-        if scenario.expect.acknowledge_within is not None:
-            self.schedule(
-                tx, f"check:ack:{page_id}", paged_at + scenario.expect.acknowledge_within + 0.001, CHECK
-            )
-        if first_inject:
-            self.schedule_inject_checks(tx, scenario, paged_at)
-
-    def schedule_inject_checks(self, tx: GameDayTx, scenario: Scenario, t0: float) -> None:
-        for name, target in (
-            ("detect", scenario.expect.detect_within),
-            ("contain", scenario.expect.contain_within),
-        ):
-            if target is not None:
-                self.schedule(tx, f"check:{name}", t0 + target + 0.001, CHECK)
+        """A page step (``bot/gameday/paging``)."""
+        self.paging.page(tx, scenario, state, index, step, replay)
 
     def escalate(self, tx: GameDayTx, state: GameDayState, page_id: str, replay: bool = False) -> None:
-        page = state.pages.get(page_id)
-        secondary = roster_at(tx.record.roster, self.now()).get("secondary")
-        if page is None or page.acknowledged_at is not None or page.escalated_at is not None or not secondary:
-            return
-        ts = self.posted_once(
-            tx,
-            f"escalate:{page_id}",
-            replay,
-            ("escalation", page_id, secondary),
-            lambda k: self.announcer.escalation(tx.record, page, secondary, k),
-        )
-        tx.append(Kind.ESCALATED, float(ts), None, {"page_id": page_id, "to": secondary, "message_ts": ts})
-        tx.index_message(page_id, tx.record.channel, ts)
-
-    def fault_intent(self, tx: GameDayTx, scenario: Scenario, index: int) -> dict[str, Any] | None:
-        """What a fault step is about to do, to be committed before any driver is called.
-
-        None when the step will not touch anything (refused, dry run, unknown type): nothing to reap.
-        """
-        step = scenario.steps[index]
-        spec = step.fault
-        if spec is None or not sends(tx.record) or self._refusal(spec, scenario):
-            return None
-        try:
-            driver = self.faults.driver_for(spec.type)
-        except FaultRejected:
-            return None
-        now = self.now()
-        return {
-            "fault_id": f"f{index}",
-            "step": index,
-            "type": spec.type,
-            "driver": driver.name,
-            "namespace": spec.namespace,
-            "expires_at": now + spec.ttl,
-        }
-
-    def _refusal(self, spec: FaultSpec, scenario: Scenario) -> str | None:
-        """The last line: a fault outside the allow-lists or over SCE_MAX_TTL is never applied."""
-        return check_fault_allowed(spec, scenario, self.allowed_namespaces) or ttl_refusal(spec, self.max_ttl)
-
-    def apply_fault(self, tx: GameDayTx, scenario: Scenario, index: int, step: Step) -> None:
-        spec = step.fault
-        assert spec is not None
-        refusal = self._refusal(spec, scenario)
-        if refusal:
-            best_effort(lambda: self.announcer.fault(tx.record, spec, "refused", refusal), "a refusal")
-            return
-        fault_id = f"f{index}"
-        now = self.now()
-        expires_at = now + spec.ttl
-        try:
-            driver = self.faults.driver_for(spec.type)
-            if not sends(tx.record):
-                plan = driver.plan(tx.record.id, fault_id, spec, expires_at)
-                tx.append(Kind.WOULD_SEND, now, None, {"step": index, "to": driver.name, "calls": plan})
-                best_effort(
-                    lambda: self.announcer.fault(tx.record, spec, "dry-run", describe_plan(plan)), "a plan"
-                )
-                return
-            detail = driver.apply(tx.record.id, fault_id, spec, expires_at)
-        except FaultRejected as exc:
-            reason = str(exc)
-            best_effort(lambda: self.announcer.fault(tx.record, spec, "refused", reason), "a refusal")
-            return
-        first_inject = fold(tx.events).t0 is None
-        tx.append(
-            Kind.FAULT_APPLIED,
-            now,
-            None,
-            {
-                "fault_id": fault_id,
-                "step": index,
-                "type": spec.type,
-                "expires_at": expires_at,
-                "driver": driver.name,
-                "detail": detail,
-            },
-        )
-        best_effort(lambda: self.announcer.fault(tx.record, spec, "applied", detail), "a fault notice")
-        self.schedule(tx, f"fault_expiry:{fault_id}", expires_at, FAULT_EXPIRY, {"fault_id": fault_id})
-        if spec.type in OBSERVED_TYPES:
-            self.schedule(
-                tx, f"observe:{fault_id}:1", now + OBSERVE_EVERY, OBSERVE, {"fault_id": fault_id, "n": 1}
-            )
-        if first_inject:
-            self.schedule_inject_checks(tx, scenario, now)
-
-    def observe_fault(self, tx: GameDayTx, state: GameDayState, fault_id: str, attempt: int) -> None:
-        """A probe's outcome, once it has one: blocked or allowed goes on the timeline (control efficacy)."""
-        fault = state.faults.get(fault_id)
-        if fault is None or fault.reverted_at is not None or fault.outcome is not None:
-            return
-        seen = self.faults.named(fault.driver).observe(tx.record.id, fault_id)
-        now = self.now()
-        if seen is None:
-            if now + OBSERVE_EVERY < fault.expires_at:
-                self.schedule(
-                    tx,
-                    f"observe:{fault_id}:{attempt + 1}",
-                    now + OBSERVE_EVERY,
-                    OBSERVE,
-                    {"fault_id": fault_id, "n": attempt + 1},
-                )
-            return
-        tx.append(
-            Kind.FAULT_OBSERVED,
-            now,
-            None,
-            {"fault_id": fault_id, "outcome": seen.outcome, "detail": seen.detail},
-        )
-        spec_type = FaultSpec(type=fault.type)
-        best_effort(
-            lambda: self.announcer.fault(tx.record, spec_type, f"observed {seen.outcome}", seen.detail),
-            "a probe",
-        )
-
-    def revert_calls(
-        self, gameday_id: str, faults: list[FaultState]
-    ) -> list[tuple[FaultState, str | Exception]]:
-        """Every fault's driver revert, side by side (an abort of many faults waits for the slowest, not
-        the sum); each fault's sentence, or the exception its driver raised, in the order given."""
-
-        def one(fault: FaultState) -> tuple[str, str | Exception]:
-            try:
-                return fault.fault_id, self.faults.named(fault.driver).revert(gameday_id, fault.fault_id)
-            except Exception as exc:  # reported per fault: one failure must not stop the others
-                return fault.fault_id, exc
-
-        results = self._revert_batches(gameday_id, faults)
-        rest = [fault for fault in faults if fault.fault_id not in results]
-        if len(rest) <= 1:
-            results.update(one(fault) for fault in rest)
-        else:
-            with ThreadPoolExecutor(min(REVERT_WORKERS, len(rest)), thread_name_prefix="revert") as pool:
-                results.update(pool.map(one, rest))
-        return [(fault, results[fault.fault_id]) for fault in faults]
-
-    def _revert_batches(self, gameday_id: str, faults: list[FaultState]) -> dict[str, str | Exception]:
-        """Faults whose driver undoes many at once (``revert_many``: one listing for all of them);
-        when such a batch fails, its faults are left to be reverted one by one."""
-        reverted: dict[str, str | Exception] = {}
-        for name in sorted({fault.driver for fault in faults}):
-            ids = [fault.fault_id for fault in faults if fault.driver == name]
-            revert_many = getattr(self.faults.named(name), "revert_many", None)
-            if revert_many is None or len(ids) < 2:
-                continue
-            try:
-                reverted.update(revert_many(gameday_id, ids))
-            except Exception:
-                log.warning("batch revert of %d faults failed; reverting one by one", len(ids), exc_info=True)
-        return reverted
-
-    def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
-        fault = fold(tx.events).faults.get(fault_id)
-        if fault is None or fault.reverted_at is not None:
-            return
-        detail = self.faults.named(fault.driver).revert(tx.record.id, fault_id)
-        tx.append(Kind.FAULT_REVERTED, self.now(), None, {"fault_id": fault_id, "detail": detail})
+        """Page the secondary for a page still unacknowledged (``bot/gameday/paging``)."""
+        self.paging.escalate(tx, state, page_id, replay)
 
     def request_handoff(
         self,
@@ -365,37 +166,27 @@ class Injector:
         key: str | None = None,
         replay: bool = False,
     ) -> None:
-        scenario = cached_scenario(tx.record.scenario_text)
-        owned = [p.page_id for p in state.pages.values() if p.owner == from_user and p.contained_at is None]
-        handoff_id = f"h{len(state.handoffs) + 1}"
-        ts = self.posted_once(
-            tx,
-            key or f"handoff:{handoff_id}",
-            replay,
-            ("handoff", handoff_id, from_user, to_user),
-            lambda k: self.announcer.handoff(tx.record, handoff_id, from_user, to_user, k),
-        )
-        requested_at = at if requested_by else float(ts)
-        tx.append(
-            Kind.HANDOFF_REQUESTED,
-            requested_at,
-            requested_by,
-            {
-                "handoff_id": handoff_id,
-                "page_ids": owned,
-                "from": from_user,
-                "to": to_user,
-                "message_ts": ts,
-            },
-        )
-        tx.index_message(handoff_id, tx.record.channel, ts)
-        if scenario.expect.handoff_within is not None:
-            self.schedule(
-                tx, f"check:{handoff_id}", requested_at + scenario.expect.handoff_within + 0.001, CHECK
-            )
+        """A handoff between responders (``bot/gameday/paging``)."""
+        self.paging.request_handoff(tx, state, from_user, to_user, at, requested_by, key, replay)
 
-    def schedule(
-        self, tx: GameDayTx, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
-    ) -> None:
-        tx.schedule(f"{tx.record.id}:{key}", due_at, kind, payload or {})
-        tx.after_commit(lambda: self.on_timer_scheduled(due_at))  # woken before, it would find nothing
+    def fault_intent(self, tx: GameDayTx, scenario: Scenario, index: int) -> dict[str, Any] | None:
+        """What a fault step is about to do (``bot/gameday/fault_steps``)."""
+        return self.fault_steps.fault_intent(tx, scenario, index)
+
+    def apply_fault(self, tx: GameDayTx, scenario: Scenario, index: int, step: Step) -> None:
+        """A fault step (``bot/gameday/fault_steps``)."""
+        self.fault_steps.apply_fault(tx, scenario, index, step)
+
+    def observe_fault(self, tx: GameDayTx, state: GameDayState, fault_id: str, attempt: int) -> None:
+        """A look at a probe's outcome (``bot/gameday/fault_steps``)."""
+        self.fault_steps.observe_fault(tx, state, fault_id, attempt)
+
+    def revert_calls(
+        self, gameday_id: str, faults: list[FaultState]
+    ) -> list[tuple[FaultState, str | Exception]]:
+        """Every fault's revert, side by side (``bot/gameday/fault_steps``)."""
+        return self.fault_steps.revert_calls(gameday_id, faults)
+
+    def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
+        """A fault whose lease ran out (``bot/gameday/fault_steps``)."""
+        self.fault_steps.revert_fault(tx, scenario, fault_id)

@@ -2,6 +2,8 @@
 
 Every time here is a timeline timestamp: Slack's own ``ts`` for human input, the injected clock for
 the bot's own actions, so queueing and restarts never bias a figure.
+Here: response times and the expectations' outcomes; ``control_metrics`` (detection coverage, control
+efficacy, failed reverts) and ``comms_metrics`` (updates, roles, notes) hold the rest, re-exported here.
 """
 
 from __future__ import annotations
@@ -10,9 +12,61 @@ from dataclasses import dataclass
 from enum import StrEnum
 from statistics import fmean
 
+from bot.gameday.comms_metrics import (
+    ack_to_first_update,
+    first_acknowledgement,
+    first_role_assignments,
+    gaps_by_step,
+    late_update_gaps,
+    notes_of_kind,
+    update_gaps,
+    update_times,
+)
+from bot.gameday.control_metrics import (
+    FailedRevert,
+    FaultOutcome,
+    control_efficacy,
+    coverage_ratio,
+    detection_coverage,
+    failed_reverts,
+    fault_outcomes,
+)
 from bot.gameday.scenario import Expectations
-from bot.gameday.state import GameDayState, Note, Status
-from bot.gameday.timeline import Event, Kind
+from bot.gameday.state import GameDayState, Status
+
+# the measures of the other metric modules are imported from here too
+__all__ = [
+    "ack_to_first_update",
+    "control_efficacy",
+    "coverage_ratio",
+    "detection_coverage",
+    "expectation_results",
+    "ExpectationResult",
+    "failed_reverts",
+    "FailedRevert",
+    "fault_outcomes",
+    "FaultOutcome",
+    "first_acknowledgement",
+    "first_role_assignments",
+    "gaps_by_step",
+    "handoff_latencies",
+    "late_update_gaps",
+    "mean_time_to_acknowledge",
+    "mean_time_to_contain",
+    "notes_of_kind",
+    "Outcome",
+    "responder_times",
+    "ResponderTimes",
+    "time_to_acknowledge",
+    "time_to_contain",
+    "time_to_detect",
+    "times_to_contain",
+    "unacknowledged_pages",
+    "update_gaps",
+    "update_times",
+    "Verdict",
+    "verdict",
+]
 
 
 class Outcome(StrEnum):
@@ -224,178 +278,3 @@ def responder_times(state: GameDayState) -> list[ResponderTimes]:
 def unacknowledged_pages(state: GameDayState) -> list[str]:
     """Pages nobody acknowledged, in the order they were sent: listed, never averaged into MTTA."""
     return [p.page_id for p in state.open_pages()]
-
-
-# -- detection coverage and control efficacy ------------------------------------------------------
-
-
-def detection_coverage(attack: list[str], state: GameDayState) -> dict[str, bool]:
-    """Per simulated ATT&CK technique (the scenario's ``attack``): was it detected?
-
-    The rule is deliberately simple: every technique the scenario simulates counts as detected when
-    any detection was recorded during the game day (a detection does not name a technique).
-    """
-    detected = bool(state.detections)
-    return {technique: detected for technique in dict.fromkeys(attack)}
-
-
-def coverage_ratio(coverage: dict[str, bool]) -> float | None:
-    """Techniques detected / techniques simulated; None when the scenario simulates none."""
-    return sum(coverage.values()) / len(coverage) if coverage else None
-
-
-@dataclass(frozen=True)
-class FaultOutcome:
-    """An applied fault and what the control did about it."""
-
-    fault_id: str
-    step: int | None
-    type: str
-    driver: str | None
-    applied_at: float
-    reverted_at: float | None
-    observed: str | None  # "blocked", "allowed" or None when nobody observed the fault
-
-    @property
-    def blocked(self) -> bool:
-        return self.observed == "blocked"
-
-    @property
-    def simulated(self) -> bool:
-        """Applied by the simulated driver and never observed: nothing ran for a control to act on."""
-        return self.driver == "simulated" and self.observed is None
-
-
-def fault_outcomes(events: list[Event]) -> list[FaultOutcome]:
-    """Each applied fault, in order, with its observed outcome.
-
-    A fault counts as blocked when it was observed ``blocked`` and never observed ``allowed``: one
-    observation that got through is enough to call the control leaky.
-    """
-    applied: dict[str, Event] = {}
-    observed: dict[str, set[str]] = {}
-    reverted: dict[str, float] = {}
-    for event in events:
-        kind = event.kind
-        if kind is Kind.FAULT_APPLIED:
-            applied[str(event.data.get("fault_id"))] = event
-        elif kind is Kind.FAULT_OBSERVED:
-            observed.setdefault(str(event.data.get("fault_id")), set()).add(str(event.data.get("outcome")))
-        elif kind is Kind.FAULT_REVERTED:
-            reverted.setdefault(str(event.data.get("fault_id")), event.at)
-    result = []
-    for fault_id, event in applied.items():
-        seen = observed.get(fault_id, set())
-        outcome = "allowed" if "allowed" in seen else ("blocked" if "blocked" in seen else None)
-        step = event.data.get("step")
-        result.append(
-            FaultOutcome(
-                fault_id=fault_id,
-                step=None if step is None else int(step),
-                type=str(event.data.get("type", "")),
-                driver=event.data.get("driver"),
-                applied_at=event.at,
-                reverted_at=reverted.get(fault_id),
-                observed=outcome,
-            )
-        )
-    return result
-
-
-def control_efficacy(outcomes: list[FaultOutcome]) -> float | None:
-    """Faults observed blocked / faults observed at all; None when none was observed.
-
-    Only an observation measures a control: a simulated fault never reached one, and a fault nobody
-    read back (no probe for its type) may have been blocked or not, so neither counts either way.
-    """
-    observed = [o for o in outcomes if o.observed is not None]
-    return sum(o.blocked for o in observed) / len(observed) if observed else None
-
-
-@dataclass(frozen=True)
-class FailedRevert:
-    fault_id: str
-    at: float
-    error: str
-    reverted_later: bool
-
-
-def failed_reverts(events: list[Event]) -> list[FailedRevert]:
-    """Every failed revert, and whether a later revert of the same fault succeeded.
-
-    A fault left in place is the worst outcome of a game day, so these are shown first and loudly.
-    """
-    last_reverted: dict[str, int] = {}  # fault_id -> index of its last successful revert
-    for index, event in enumerate(events):
-        reverted_id = event.data.get("fault_id") if event.kind is Kind.FAULT_REVERTED else None
-        if isinstance(reverted_id, str):
-            last_reverted[reverted_id] = index
-    result = []
-    for index, event in enumerate(events):
-        if event.kind is not Kind.FAULT_REVERT_FAILED:
-            continue
-        fault_id = str(event.data.get("fault_id"))
-        later = last_reverted.get(fault_id, -1) > index
-        result.append(FailedRevert(fault_id, event.at, str(event.data.get("error", "")), later))
-    return result
-
-
-# -- comms clarity, roles and notes ---------------------------------------------------------------
-
-
-def update_times(state: GameDayState) -> list[float]:
-    """When status updates (notes of kind ``update``) were posted, in time order."""
-    return sorted(n.at for n in state.notes if n.kind == "update")
-
-
-def first_acknowledgement(state: GameDayState) -> float | None:
-    """The earliest acknowledgement of any page."""
-    acks = [p.acknowledged_at for p in state.pages.values() if p.acknowledged_at is not None]
-    return min(acks) if acks else None
-
-
-def ack_to_first_update(state: GameDayState) -> float | None:
-    """First status update at or after the first acknowledgement, minus that acknowledgement."""
-    ack = first_acknowledgement(state)
-    if ack is None:
-        return None
-    later = [at for at in update_times(state) if at >= ack]
-    return later[0] - ack if later else None
-
-
-def update_gaps(state: GameDayState) -> list[tuple[float, float]]:
-    """(previous update, next update) for each pair of consecutive status updates."""
-    times = update_times(state)
-    return list(zip(times, times[1:], strict=False))
-
-
-def late_update_gaps(state: GameDayState, update_every: float | None) -> list[tuple[float, float]]:
-    """The gaps between consecutive updates longer than the cadence ``expect.update_every``."""
-    if update_every is None:
-        return []
-    return [(a, b) for a, b in update_gaps(state) if b - a > update_every]
-
-
-def first_role_assignments(events: list[Event]) -> dict[str, tuple[str, float]]:
-    """Each incident role (commander, comms) -> (user, when) of its first assignment."""
-    roles: dict[str, tuple[str, float]] = {}
-    for event in events:
-        if event.kind is Kind.ROLE_ASSIGNED:
-            roles.setdefault(str(event.data.get("role")), (str(event.data.get("user")), event.at))
-    return roles
-
-
-def notes_of_kind(state: GameDayState, kind: str) -> list[Note]:
-    """The notes of one kind (gap, note, action, decision, update), in timeline order."""
-    return [n for n in state.notes if n.kind == kind]
-
-
-def gaps_by_step(state: GameDayState) -> dict[int | None, list[Note]]:
-    """Runbook fitness: the gaps grouped by the step that had last run when they were noted.
-
-    Steps are in order; gaps noted before any step ran are under ``None``, listed first.
-    """
-    grouped: dict[int | None, list[Note]] = {}
-    for note in sorted(notes_of_kind(state, "gap"), key=lambda n: -1 if n.step is None else n.step):
-        grouped.setdefault(note.step, []).append(note)
-    return grouped
