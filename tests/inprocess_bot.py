@@ -66,6 +66,7 @@ def run_bot(
     scenarios_dir: Path = ROOT / "scenarios",
     facilitators: frozenset[str] = frozenset(),
     rotations_dir: Path = ROOT / "rotations",
+    slack_timeout: float | None = None,
 ) -> Bot:
     settings = Settings(
         slack_bot_token="xoxb-local",
@@ -78,6 +79,7 @@ def run_bot(
         alert_webhook_secret=HOOK_SECRET,
         slack_posts_per_second=float(TEST_POSTS_PER_SECOND),
         facilitators=facilitators,
+        **({} if slack_timeout is None else {"slack_timeout": slack_timeout}),
     )
     services = build_services(settings)
     app = create_app(services)
@@ -100,6 +102,7 @@ def bot_on(
     tmp_path: Path,
     scenarios: Mapping[str, str] | None = None,
     scenarios_dir: Path | None = None,
+    slack_timeout: float | None = None,
 ) -> Iterator[Bot]:
     """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it; with
     ``scenarios`` (id -> YAML text) it sees exactly those, with ``scenarios_dir`` that folder's (and the
@@ -111,7 +114,13 @@ def bot_on(
         folder.mkdir(exist_ok=True)
         for scenario_id, text in scenarios.items():
             (folder / f"{scenario_id}.yaml").write_text(text)
-    running = run_bot(ws, f"sqlite:///{tmp_path / 'sce.db'}", scenarios_dir=folder, rotations_dir=rotations)
+    running = run_bot(
+        ws,
+        f"sqlite:///{tmp_path / 'sce.db'}",
+        scenarios_dir=folder,
+        rotations_dir=rotations,
+        slack_timeout=slack_timeout,
+    )
     ws.request_url = f"{running.base}/slack/events"
     try:
         yield running
