@@ -3,6 +3,7 @@ timers running, pointed at a local workspace. For tests whose point is not the p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import time
@@ -79,8 +80,9 @@ def run_bot(
         alert_webhook_secret=HOOK_SECRET,
         slack_posts_per_second=float(TEST_POSTS_PER_SECOND),
         facilitators=facilitators,
-        **({} if slack_timeout is None else {"slack_timeout": slack_timeout}),
     )
+    if slack_timeout is not None:
+        settings = dataclasses.replace(settings, slack_timeout=slack_timeout)
     services = build_services(settings)
     app = create_app(services)
     hooks = hooks_app(services.intake.handle, HOOK_SECRET, time.time, services.replay)
