@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from typer.testing import CliRunner
@@ -23,6 +23,17 @@ SCE = str(Path(sys.executable).with_name("sce"))
 
 
 TEST_POSTS_PER_SECOND = "1000"
+
+
+class LiveBot(Protocol):
+    """What the end-to-end tests use of a running bot, in its own process or in this one."""
+
+    @property
+    def url(self) -> str: ...
+
+    def sce(self, *args: str) -> subprocess.CompletedProcess[str]: ...
+
+    def debrief_json(self, gameday: str = "latest") -> dict[str, Any]: ...
 
 
 def free_port() -> int:

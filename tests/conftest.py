@@ -1,4 +1,4 @@
-"""Shared fixtures: a local workspace on the real clock and the bot in its own process."""
+"""Shared fixtures: a local workspace on the real clock and the bot, in its own process or in this one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bot_process import ROOT, SIGNING_SECRET, BotProcess
+from bot_process import ROOT, SIGNING_SECRET, BotProcess, LiveBot
+from inprocess_bot import bot_on
 
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
@@ -105,11 +106,20 @@ def start_bot(
 
 @pytest.fixture(params=["http", "socket"])
 def live_bot(
-    request: pytest.FixtureRequest, start_bot: Callable[..., BotProcess], workspace: LocalWorkspace
-) -> BotProcess:
-    """The bot in HTTP mode or in Socket Mode: the same tests must pass over both."""
+    request: pytest.FixtureRequest,
+    start_bot: Callable[..., BotProcess],
+    workspace: LocalWorkspace,
+    scenarios_dir: Path,
+    tmp_path: Path,
+) -> Iterator[LiveBot]:
+    """The bot over signed HTTP or over Socket Mode: the same tests must pass over both. Over HTTP it
+    runs in this process (its Bolt app behind the same HTTP door as `sce serve`'s; the process itself is
+    what test_e2e_restart, test_crash_points and start_bot's tests are about); over Socket Mode it is
+    `sce serve` in its own process."""
     if request.param == "http":
-        return start_bot()
+        with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir) as running:
+            yield running
+        return
     workspace.request_url = None  # nothing may arrive over HTTP
     bot = start_bot(socket_mode=True)
     deadline = time.monotonic() + 30
@@ -117,4 +127,4 @@ def live_bot(
         if time.monotonic() > deadline:
             raise TimeoutError("the bot did not connect over Socket Mode")
         time.sleep(0.05)
-    return bot
+    yield bot

@@ -3,14 +3,20 @@ timers running, pointed at a local workspace. For tests whose point is not the p
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND
+from typer.testing import CliRunner
 
+from bot.cli import cli
 from bot.config import Settings
 from bot.gameday.timeline import Event
 from bot.hooks import hooks_app
@@ -27,10 +33,27 @@ HOOK_SECRET = "entry-hook-secret"
 class Bot:
     services: Services
     server: HttpServer
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/slack/events"
+
+    def sce(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Another `sce` command against the same database and scenarios, run in this process."""
+        result = CliRunner().invoke(cli, list(args), env=self.env)
+        return subprocess.CompletedProcess(["sce", *args], result.exit_code, result.stdout, result.stderr)
+
+    def debrief_json(self, gameday: str = "latest") -> dict[str, Any]:
+        """`sce debrief ID --format json` against this bot's database."""
+        result = self.sce("debrief", gameday, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
 
     def stop(self) -> None:
         self.services.stop()
@@ -38,7 +61,13 @@ class Bot:
 
 
 def run_bot(
-    ws: LocalWorkspace, database_url: str, socket_mode: bool = False, scenarios_dir: Path = ROOT / "scenarios"
+    ws: LocalWorkspace,
+    database_url: str,
+    socket_mode: bool = False,
+    scenarios_dir: Path = ROOT / "scenarios",
+    facilitators: frozenset[str] = frozenset(),
+    rotations_dir: Path = ROOT / "rotations",
+    slack_timeout: float | None = None,
 ) -> Bot:
     settings = Settings(
         slack_bot_token="xoxb-local",
@@ -47,10 +76,13 @@ def run_bot(
         slack_api_url=ws.api_url,
         database_url=database_url,
         scenarios_dir=scenarios_dir,
-        rotations_dir=ROOT / "rotations",
+        rotations_dir=rotations_dir,
         alert_webhook_secret=HOOK_SECRET,
         slack_posts_per_second=float(TEST_POSTS_PER_SECOND),
+        facilitators=facilitators,
     )
+    if slack_timeout is not None:
+        settings = dataclasses.replace(settings, slack_timeout=slack_timeout)
     services = build_services(settings)
     app = create_app(services)
     hooks = hooks_app(services.intake.handle, HOOK_SECRET, time.time, services.replay)
@@ -58,20 +90,39 @@ def run_bot(
     server = HttpServer(slack_over_http(app, services), "127.0.0.1", 0, hooks=hooks, debriefs=pages)
     server.start()
     services.timers.start()
-    return Bot(services, server)
+    env = {
+        "DATABASE_URL": database_url,
+        "SCE_SCENARIOS_DIR": str(scenarios_dir),
+        "SCE_ROTATIONS_DIR": str(rotations_dir),
+    }
+    return Bot(services, server, env)
 
 
 @contextmanager
-def bot_on(ws: LocalWorkspace, tmp_path: Path, scenarios: Mapping[str, str] | None = None) -> Iterator[Bot]:
+def bot_on(
+    ws: LocalWorkspace,
+    tmp_path: Path,
+    scenarios: Mapping[str, str] | None = None,
+    scenarios_dir: Path | None = None,
+    slack_timeout: float | None = None,
+) -> Iterator[Bot]:
     """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it; with
-    ``scenarios`` (id -> YAML text) it sees exactly those, else the shipped ones."""
-    folder = ROOT / "scenarios"
+    ``scenarios`` (id -> YAML text) it sees exactly those, with ``scenarios_dir`` that folder's (and the
+    rotations in the folder beside it, as `BotProcess` does), else the shipped ones."""
+    folder = scenarios_dir or ROOT / "scenarios"
+    rotations = scenarios_dir.parent / "rotations" if scenarios_dir else ROOT / "rotations"
     if scenarios is not None:
         folder = tmp_path / "scenarios"
         folder.mkdir(exist_ok=True)
         for scenario_id, text in scenarios.items():
             (folder / f"{scenario_id}.yaml").write_text(text)
-    running = run_bot(ws, f"sqlite:///{tmp_path / 'sce.db'}", scenarios_dir=folder)
+    running = run_bot(
+        ws,
+        f"sqlite:///{tmp_path / 'sce.db'}",
+        scenarios_dir=folder,
+        rotations_dir=rotations,
+        slack_timeout=slack_timeout,
+    )
     ws.request_url = f"{running.base}/slack/events"
     try:
         yield running

@@ -1,5 +1,6 @@
 """Dependencies failing mid-drill: Slack answering 500, PostgreSQL restarting, the Kubernetes API gone
-during a revert. The game day continues, or stops safely and says so; nothing recorded is lost."""
+during a revert. The game day continues, or stops safely and says so; nothing recorded is lost. Where only
+Slack fails, the bot runs in this process (its Slack calls are the point, not its process)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from bot_process import BotProcess
 from databases import POSTGRES_URL, fresh_postgres_url
+from inprocess_bot import bot_on
 from sqlalchemy import text
 from test_faults_e2e import kubeconfig
 from test_faults_kmock import NAMESPACE, KubeTestServer
@@ -36,22 +38,22 @@ def thread_texts(people: WorkspaceClient, thread: str) -> list[str]:
 
 
 def test_slack_answering_500_delays_a_step_but_loses_and_doubles_nothing(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+    workspace: LocalWorkspace, people: WorkspaceClient, scenarios_dir: Path, tmp_path: Path
 ) -> None:
     (scenarios_dir / "steady.yaml").write_text(STEPS)
-    bot = start_bot()
-    thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
-    page = wait_for_block(people, thread, "page:p0")
-    people.fail_api("chat.postMessage", status=500, times=2)  # the next step is refused twice
-    people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
-    wait_for_text(people, thread, "Debrief", timeout=60)
-    texts = thread_texts(people, thread)
-    for inject in ("inject B", "inject C", "inject D"):
-        assert sum(inject in t for t in texts) == 1, (inject, texts)
-    refused = [c for c in people.calls("chat.postMessage") if c.get("error") == "http_500"]
-    assert len(refused) == 2
-    steps = [e["data"]["step"] for e in bot.debrief_json()["timeline"] if e["kind"] == "step_ran"]
-    assert sorted(steps) == [0, 1, 2, 3]
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir) as bot:
+        thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
+        page = wait_for_block(people, thread, "page:p0")
+        people.fail_api("chat.postMessage", status=500, times=2)  # the next step is refused twice
+        people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
+        wait_for_text(people, thread, "Debrief", timeout=60)
+        texts = thread_texts(people, thread)
+        for inject in ("inject B", "inject C", "inject D"):
+            assert sum(inject in t for t in texts) == 1, (inject, texts)
+        refused = [c for c in people.calls("chat.postMessage") if c.get("error") == "http_500"]
+        assert len(refused) == 2
+        steps = [e["data"]["step"] for e in bot.debrief_json()["timeline"] if e["kind"] == "step_ran"]
+        assert sorted(steps) == [0, 1, 2, 3]
 
 
 @pytest.fixture
@@ -138,46 +140,46 @@ def test_kubernetes_gone_during_abort_stops_safely_and_says_so(
 
 
 def test_slack_timing_out_after_posting_a_step_does_not_post_it_twice(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+    workspace: LocalWorkspace, people: WorkspaceClient, scenarios_dir: Path, tmp_path: Path
 ) -> None:
     (scenarios_dir / "steady.yaml").write_text(
         STEPS.replace("at: 4s", "at: 15s").replace("at: 6s", "at: 17s")
     )
-    bot = start_bot(extra_env={"SCE_SLACK_TIMEOUT": "2s"})
-    thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
-    page = wait_for_block(people, thread, "page:p0")
-    people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
-    wait_for_text(people, thread, "acknowledged page p0")
-    # Slack takes the next inject but answers after the bot's timeout (SCE_SLACK_TIMEOUT, 2 s here): the
-    # step fails, is retried, and the retry finds the message already in the thread instead of posting it
-    # again.
-    people.fail_api("chat.postMessage", status=0, delay=3.0)
-    wait_for_text(people, thread, "Debrief", timeout=80)
-    texts = thread_texts(people, thread)
-    for inject in ("inject B", "inject C", "inject D"):
-        assert sum(inject in t for t in texts) == 1, (inject, texts)
-    steps = [e["data"]["step"] for e in bot.debrief_json()["timeline"] if e["kind"] == "step_ran"]
-    assert sorted(steps) == [0, 1, 2, 3]
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir, slack_timeout=2.0) as bot:
+        thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
+        page = wait_for_block(people, thread, "page:p0")
+        people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
+        wait_for_text(people, thread, "acknowledged page p0")
+        # Slack takes the next inject but answers after the bot's timeout (SCE_SLACK_TIMEOUT, 2 s here): the
+        # step fails, is retried, and the retry finds the message already in the thread instead of posting it
+        # again.
+        people.fail_api("chat.postMessage", status=0, delay=3.0)
+        wait_for_text(people, thread, "Debrief", timeout=80)
+        texts = thread_texts(people, thread)
+        for inject in ("inject B", "inject C", "inject D"):
+            assert sum(inject in t for t in texts) == 1, (inject, texts)
+        steps = [e["data"]["step"] for e in bot.debrief_json()["timeline"] if e["kind"] == "step_ran"]
+        assert sorted(steps) == [0, 1, 2, 3]
 
 
 def test_a_command_slower_than_slacks_ack_window_is_acked_in_time_and_answered_after(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+    workspace: LocalWorkspace, people: WorkspaceClient, scenarios_dir: Path, tmp_path: Path
 ) -> None:
     later = STEPS.replace("at: 2s", "at: 60s").replace("at: 4s", "at: 62s").replace("at: 6s", "at: 64s")
     (scenarios_dir / "steady.yaml").write_text(later)
-    start_bot()
-    thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
-    wait_for_block(people, thread, "page:p0")
-    # naming a role announces it in the thread; Slack now takes 4 s to answer that post
-    people.fail_api("chat.postMessage", status=0, delay=4.0)
-    before = len(people.ephemerals("UFAC"))
-    result = people.slash("UFAC", "/sce", "role commander <@U2>")
-    assert result["status"] == 200, result  # acked within Slack's 3 s, not left to time out
-    assert result["text"] == "Working on `/sce role`; the answer follows here.", result
-    answers = wait_until(
-        lambda: [e.get("text") or "" for e in people.ephemerals("UFAC")[before:]][1:],
-        timeout=30,
-        what="the answer after the ack",
-    )
-    assert answers[0] == "<@U2> is the commander.", answers
-    assert people.slash("UFAC", "/sce", "pause")["text"].startswith("Paused")  # Slack is quick again
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir):
+        thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
+        wait_for_block(people, thread, "page:p0")
+        # naming a role announces it in the thread; Slack now takes 4 s to answer that post
+        people.fail_api("chat.postMessage", status=0, delay=4.0)
+        before = len(people.ephemerals("UFAC"))
+        result = people.slash("UFAC", "/sce", "role commander <@U2>")
+        assert result["status"] == 200, result  # acked within Slack's 3 s, not left to time out
+        assert result["text"] == "Working on `/sce role`; the answer follows here.", result
+        answers = wait_until(
+            lambda: [e.get("text") or "" for e in people.ephemerals("UFAC")[before:]][1:],
+            timeout=30,
+            what="the answer after the ack",
+        )
+        assert answers[0] == "<@U2> is the commander.", answers
+        assert people.slash("UFAC", "/sce", "pause")["text"].startswith("Paused")  # Slack is quick again

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot_process import BotProcess
+from bot_process import LiveBot
 from threads import start_gameday, wait_for_block, wait_until
 
 from bot.workspace.client import WorkspaceClient
@@ -13,7 +13,7 @@ from bot.workspace.server import LocalWorkspace
 
 
 def test_only_an_approver_who_did_not_start_it_can_approve(
-    live_bot: BotProcess,
+    live_bot: LiveBot,
     people: WorkspaceClient,
     workspace: LocalWorkspace,
     scenarios_dir: Path,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot_process import BotProcess
+from bot_process import LiveBot
 from threads import start_gameday, wait_for_block, wait_for_text, wait_until
 
 from bot.workspace.client import WorkspaceClient
@@ -36,7 +36,7 @@ def buttons(message: dict[str, Any]) -> list[str]:
 
 
 def test_page_controls_hand_off_by_picker_and_escalate_by_button(
-    live_bot: BotProcess, people: WorkspaceClient
+    live_bot: LiveBot, people: WorkspaceClient
 ) -> None:
     bot = live_bot
     thread = start_gameday(people)
@@ -58,7 +58,7 @@ def test_page_controls_hand_off_by_picker_and_escalate_by_button(
     assert abs(handoffs[0]["latency_seconds"] - 4.5) < 0.0005
 
 
-def test_escalate_button_and_shortcut_note_and_roles(live_bot: BotProcess, people: WorkspaceClient) -> None:
+def test_escalate_button_and_shortcut_note_and_roles(live_bot: LiveBot, people: WorkspaceClient) -> None:
     bot = live_bot
     thread = start_gameday(people)
     page = wait_for_block(people, thread, "page:p0")
@@ -83,7 +83,7 @@ def test_escalate_button_and_shortcut_note_and_roles(live_bot: BotProcess, peopl
 
 
 def test_pause_and_resume_buttons_change_the_living_status_message(
-    live_bot: BotProcess, people: WorkspaceClient
+    live_bot: LiveBot, people: WorkspaceClient
 ) -> None:
     bot = live_bot
     thread = start_gameday(people)
@@ -109,7 +109,7 @@ def test_pause_and_resume_buttons_change_the_living_status_message(
 
 
 def test_tabletop_next_shows_the_facilitator_note_only_to_the_facilitator(
-    live_bot: BotProcess, people: WorkspaceClient, scenarios_dir: Path
+    live_bot: LiveBot, people: WorkspaceClient, scenarios_dir: Path
 ) -> None:
     (scenarios_dir / "tabletop-drill.yaml").write_text(TABLETOP)
     thread = start_gameday(people, "start tabletop-drill oncall=<@U1> secondary=<@U2>")

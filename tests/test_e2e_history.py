@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bot_process import BotProcess
+from bot_process import LiveBot
 from threads import start_gameday, wait_for_block, wait_for_text, wait_until
 
 from bot.workspace.client import WorkspaceClient
@@ -21,7 +21,7 @@ def run_once(people: WorkspaceClient, ack_after: float) -> str:
 
 
 def test_debrief_files_in_the_thread_and_history_with_its_chart(
-    live_bot: BotProcess, people: WorkspaceClient
+    live_bot: LiveBot, people: WorkspaceClient
 ) -> None:
     first = run_once(people, 6.0)
     files = wait_until(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot_process import BotProcess
+from bot_process import LiveBot
 from threads import start_gameday, wait_for_block, wait_for_text, wait_until
 
 from bot.workspace.client import WorkspaceClient
@@ -15,7 +15,7 @@ def home_text(people: WorkspaceClient, user: str) -> str:
 
 
 def test_home_shows_latest_results_with_trend_running_and_scheduled(
-    live_bot: BotProcess, people: WorkspaceClient
+    live_bot: LiveBot, people: WorkspaceClient
 ) -> None:
     for delay in (4.0, 1.5):  # two finished runs: MTTA 4 s, then 1.5 s (2.5 s faster)
         thread = start_gameday(people)

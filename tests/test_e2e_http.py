@@ -1,4 +1,5 @@
-"""End to end over real HTTP: `sce serve` in its own process, the local workspace as Slack."""
+"""End to end over real HTTP, the local workspace as Slack: `sce serve` in its own process, and the
+bot in this process where the same test also runs over Socket Mode in its own process."""
 
 from __future__ import annotations
 
@@ -10,16 +11,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
-from bot_process import SIGNING_SECRET, BotProcess
+from bot_process import SIGNING_SECRET, BotProcess, LiveBot
 from threads import START, start_gameday, wait_for_block, wait_for_text, wait_until
 
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
 
-def test_tta_is_reply_ts_minus_page_ts_not_delivery_time(
-    live_bot: BotProcess, people: WorkspaceClient
-) -> None:
+def test_tta_is_reply_ts_minus_page_ts_not_delivery_time(live_bot: LiveBot, people: WorkspaceClient) -> None:
     bot = live_bot
     thread = start_gameday(people)
     page = wait_for_block(people, thread, "page:p0")
@@ -90,7 +89,7 @@ def test_forged_or_stale_requests_get_401_and_change_nothing(
     assert len(kickoffs) == 1
 
 
-def test_a_retried_delivery_records_one_gap(live_bot: BotProcess, people: WorkspaceClient) -> None:
+def test_a_retried_delivery_records_one_gap(live_bot: LiveBot, people: WorkspaceClient) -> None:
     bot = live_bot
     thread = start_gameday(people)
     wait_for_block(people, thread, "page:p0")
@@ -109,7 +108,7 @@ def test_a_retried_delivery_records_one_gap(live_bot: BotProcess, people: Worksp
 
 
 def test_unknown_scenario_gets_an_ephemeral_list_and_starts_nothing(
-    live_bot: BotProcess, people: WorkspaceClient
+    live_bot: LiveBot, people: WorkspaceClient
 ) -> None:
     bot = live_bot
     result = people.slash("UFAC", "/sce", "start nosuch")

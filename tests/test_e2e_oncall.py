@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from bot_process import BotProcess
+from inprocess_bot import bot_on
 from threads import start_gameday, wait_for_block
 
 from bot.workspace.client import WorkspaceClient
@@ -21,39 +20,37 @@ start: 2026-01-01
 
 
 def test_start_without_people_uses_the_rotation_and_oncall_says_who(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+    workspace: LocalWorkspace, people: WorkspaceClient, scenarios_dir: Path, tmp_path: Path
 ) -> None:
     rotations = scenarios_dir.parent / "rotations"
     rotations.mkdir()
     (rotations / "secops.yaml").write_text(ROTATION)
-    start_bot()
     import time
 
     from bot.gameday.rotation import on_call, parse_rotation
 
-    expected = on_call(parse_rotation(ROTATION), time.time())
-    told = people.slash("UFAC", "/sce", "oncall")
-    assert (
-        f"primary <@{expected.primary}>" in told["text"] and f"to <@{expected.next_primary}>" in told["text"]
-    )
-    thread = start_gameday(people, "start pager-stress")
-    page = wait_for_block(people, thread, "page:p0")
-    assert f"<@{expected.primary}>" in page["text"]
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir):
+        expected = on_call(parse_rotation(ROTATION), time.time())
+        told = people.slash("UFAC", "/sce", "oncall")
+        assert (
+            f"primary <@{expected.primary}>" in told["text"]
+            and f"to <@{expected.next_primary}>" in told["text"]
+        )
+        thread = start_gameday(people, "start pager-stress")
+        page = wait_for_block(people, thread, "page:p0")
+        assert f"<@{expected.primary}>" in page["text"]
 
 
 def test_start_without_people_uses_the_scenarios_user_group(
-    start_bot: Callable[..., BotProcess],
-    people: WorkspaceClient,
-    workspace: LocalWorkspace,
-    scenarios_dir: Path,
+    people: WorkspaceClient, workspace: LocalWorkspace, scenarios_dir: Path, tmp_path: Path
 ) -> None:
     workspace.state.usergroups["S0SECOPS"] = ["U2", "U1"]
     text = (scenarios_dir / "pager-stress.yaml").read_text()
     text = text.replace("escalate_after: 3m}", "escalate_after: 3m, group: S0SECOPS}")
     (scenarios_dir / "pager-stress.yaml").write_text(text)
-    start_bot()
-    thread = start_gameday(people, "start pager-stress")
-    page = wait_for_block(people, thread, "page:p0")
-    assert "<@U2>" in page["text"]
-    refused = people.slash("UFAC", "/sce", "start pager-stress")  # one game day per channel at a time
-    assert "still running in this channel" in refused["text"]
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir):
+        thread = start_gameday(people, "start pager-stress")
+        page = wait_for_block(people, thread, "page:p0")
+        assert "<@U2>" in page["text"]
+        refused = people.slash("UFAC", "/sce", "start pager-stress")  # one game day per channel at a time
+        assert "still running in this channel" in refused["text"]

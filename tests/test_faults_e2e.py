@@ -81,10 +81,7 @@ def test_a_cluster_fault_in_the_demo_or_without_a_cluster_is_simulated_and_says_
     start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
 ) -> None:
     (scenarios_dir / "lab-deny.yaml").write_text(SCENARIO)
-    bot = start_bot()  # no KUBECONFIG: no cluster
-    bot.env["SCE_ALLOWED_NAMESPACES"] = NAMESPACE
-    bot.stop()
-    bot.start()
+    start_bot(extra_env={"SCE_ALLOWED_NAMESPACES": NAMESPACE})  # no KUBECONFIG: no cluster
     thread = start_gameday(people, "start lab-deny oncall=<@U1> secondary=<@U2>")
     said = wait_for_text(people, thread, r"Fault applied")
     assert "simulated" in said["text"] and "no kubernetes cluster is configured" in said["text"].lower()

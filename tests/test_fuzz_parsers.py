@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import re
 import string
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import yaml
 from bot_process import ROOT, BotProcess
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from inprocess_bot import bot_on
 from threads import start_gameday, wait_for_block
 
 from bot.gameday.alerts import (
@@ -490,9 +490,9 @@ def test_any_text_as_sce_arguments_over_http_gets_200_and_an_ephemeral_sentence(
 
 @pytest.mark.timeout(120)
 def test_a_schedule_with_a_zone_directory_gets_a_sentence_over_http(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
+    workspace: LocalWorkspace, people: WorkspaceClient, tmp_path: Path
 ) -> None:
-    start_bot()
-    reply = people.slash("UFAC", "/sce", "schedule pager-stress 2099-01-01 10:00 tz=Europe")["text"] or ""
+    with bot_on(workspace, tmp_path):
+        reply = people.slash("UFAC", "/sce", "schedule pager-stress 2099-01-01 10:00 tz=Europe")["text"] or ""
     assert_sentence(reply)
     assert "Europe" in reply

@@ -3,7 +3,8 @@
 A note, a gap, a page summary in a scenario, a message added with the "Add to debrief" shortcut and an
 abort reason carry `<!channel>`, `<@U123>`, `<script>alert(1)</script>` and `&`. In Slack they must arrive
 mrkdwn-escaped (&lt; &gt; &amp;: no channel ping, no mention); in the Markdown debrief backslash-escaped;
-in the HTML debrief HTML-escaped, with no <script> element anywhere. The game day runs in `sce serve`
+in the HTML debrief HTML-escaped, with no <script> element anywhere. The game day runs in the bot's Bolt
+app behind its signed HTTP door (in this process: the process boundary is not what these tests are about)
 over real HTTP; the debriefs are the ones `sce debrief` prints and the files the bot uploads.
 """
 
@@ -11,17 +12,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from bot_process import BotProcess
+from inprocess_bot import Bot, bot_on
 from threads import start_gameday, wait_for_block, wait_for_text, wait_until
 
 from bot.debrief.formatting import md_escape
 from bot.slack.render import slack_escape
 from bot.workspace.client import WorkspaceClient
+from bot.workspace.server import LocalWorkspace
 
 PAYLOAD = "<!channel> <@U123> <script>alert(1)</script> & R&D"
 RAW_MARKUP = ("<!channel>", "<@U123>", "<script", "</script>")
@@ -95,12 +97,18 @@ def assert_no_raw_markup(texts: list[str], where: str, markdown: bool = False) -
             assert unescaped is None, f"{where} shows {markup!r} unescaped: {text[:300]!r}"
 
 
+@pytest.fixture
+def bot(workspace: LocalWorkspace, tmp_path: Path, scenarios_dir: Path) -> Iterator[Bot]:
+    """The bot in this process, over real HTTP, seeing the shipped scenarios and the escaping drill."""
+    (scenarios_dir / "escape-drill.yaml").write_text(SCENARIO)
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir) as running:
+        yield running
+
+
 @pytest.mark.timeout(240)
 def test_user_text_is_shown_literally_in_slack_and_in_every_debrief(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient, scenarios_dir: Path
+    bot: Bot, people: WorkspaceClient
 ) -> None:
-    (scenarios_dir / "escape-drill.yaml").write_text(SCENARIO)
-    bot = start_bot()
     thread = start_gameday(people, START)
     page = wait_for_block(people, thread, "page:p0")
     assert ESCAPED in page["text"], page["text"]
@@ -170,10 +178,7 @@ def test_user_text_is_shown_literally_in_slack_and_in_every_debrief(
 
 
 @pytest.mark.timeout(120)
-def test_note_gap_and_abort_reason_keep_every_word_typed(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
-) -> None:
-    bot = start_bot()
+def test_note_gap_and_abort_reason_keep_every_word_typed(bot: Bot, people: WorkspaceClient) -> None:
     thread = start_gameday(people)
     wait_for_block(people, thread, "page:p0")
     people.slash("UFAC", "/sce", "note the IdP logs arrive late")
@@ -187,10 +192,7 @@ def test_note_gap_and_abort_reason_keep_every_word_typed(
 
 
 @pytest.mark.timeout(120)
-def test_mentions_the_bot_writes_itself_stay_mentions(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
-) -> None:
-    start_bot()
+def test_mentions_the_bot_writes_itself_stay_mentions(bot: Bot, people: WorkspaceClient) -> None:
     thread = start_gameday(people)
     wait_for_block(people, thread, "page:p0")
     people.slash("UFAC", "/sce", "role commander <@U2>")
@@ -213,10 +215,7 @@ ECHOED = [
 
 
 @pytest.mark.timeout(120)
-def test_replies_that_echo_what_was_typed_escape_it(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
-) -> None:
-    start_bot()
+def test_replies_that_echo_what_was_typed_escape_it(bot: Bot, people: WorkspaceClient) -> None:
     replies = {text: people.slash("UFAC", "/sce", text)["text"] or "" for text in ECHOED[:-1]}
     thread = start_gameday(people)  # `role` needs a running game day
     wait_for_block(people, thread, "page:p0")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
-from bot_process import BotProcess
+from inprocess_bot import bot_on
 from threads import start_gameday, wait_for_block, wait_for_text
 
 from bot.slack.pacing import ChannelPacer
 from bot.workspace.client import WorkspaceClient
+from bot.workspace.server import LocalWorkspace
 
 
 class FakeTime:
@@ -33,25 +34,25 @@ def test_pacer_allows_a_burst_then_one_post_per_second_per_channel() -> None:
 
 
 def test_messages_arrive_in_order_and_once_when_slack_answers_429(
-    start_bot: Callable[..., BotProcess], people: WorkspaceClient
+    workspace: LocalWorkspace, people: WorkspaceClient, tmp_path: Path
 ) -> None:
-    bot = start_bot()
-    people.fail_api("chat.postMessage", status=429, times=2, retry_after=1)
-    thread = start_gameday(people)  # the kickoff itself is refused twice first
-    page = wait_for_block(people, thread, "page:p0", timeout=20)
-    people.fail_api("chat.postMessage", status=429, times=1, retry_after=1)
-    people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
-    wait_for_text(people, thread, "acknowledged page p0", timeout=20)
-    people.slash("UFAC", "/sce", "end")
-    wait_for_text(people, thread, "Debrief", timeout=20)
-    texts = [m.get("text") or "" for m in people.messages("C1", thread_ts=thread)]
-    kickoffs = [m for m in people.messages("C1") if m.get("thread_ts") in (None, m["ts"])]
-    assert len(kickoffs) == 1
-    order = ["you are paged", "acknowledged page p0", "Debrief"]
-    positions = [next(i for i, t in enumerate(texts) if marker in t) for marker in order]
-    assert positions == sorted(positions)
-    for marker in order:
-        assert sum(marker in t for t in texts) == 1, marker
-    refused = [c for c in people.calls("chat.postMessage") if c.get("error") == "http_429"]
-    assert len(refused) == 3
-    assert bot.debrief_json()["pages"][0]["acknowledged_by"] == "U1"
+    with bot_on(workspace, tmp_path) as bot:  # the bot's Slack calls are the point, not its process
+        people.fail_api("chat.postMessage", status=429, times=2, retry_after=1)
+        thread = start_gameday(people)  # the kickoff itself is refused twice first
+        page = wait_for_block(people, thread, "page:p0", timeout=20)
+        people.fail_api("chat.postMessage", status=429, times=1, retry_after=1)
+        people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
+        wait_for_text(people, thread, "acknowledged page p0", timeout=20)
+        people.slash("UFAC", "/sce", "end")
+        wait_for_text(people, thread, "Debrief", timeout=20)
+        texts = [m.get("text") or "" for m in people.messages("C1", thread_ts=thread)]
+        kickoffs = [m for m in people.messages("C1") if m.get("thread_ts") in (None, m["ts"])]
+        assert len(kickoffs) == 1
+        order = ["you are paged", "acknowledged page p0", "Debrief"]
+        positions = [next(i for i, t in enumerate(texts) if marker in t) for marker in order]
+        assert positions == sorted(positions)
+        for marker in order:
+            assert sum(marker in t for t in texts) == 1, marker
+        refused = [c for c in people.calls("chat.postMessage") if c.get("error") == "http_429"]
+        assert len(refused) == 3
+        assert bot.debrief_json()["pages"][0]["acknowledged_by"] == "U1"
