@@ -519,7 +519,7 @@ def test_redaction_of_a_hostile_note_runs_in_linear_time(name: str) -> None:
 
     make = REDACTION_ADVERSARIAL[name]
     small, large = _cost(make(2000), redact), _cost(make(20000), redact)
-    assert large <= 30 * small + 0.005, (name, small, large)
+    assert large <= 50 * small + 0.02, (name, small, large)  # 10x the text: linear ~10x, quadratic ~100x
 
 
 def test_a_bad_sce_max_ttl_is_one_sentence_from_the_command_line(
