@@ -82,7 +82,9 @@ class Engine(ResponderInput):
         )
         self.finishing = Finishing(store, announcer, clock, self.injects)
         self.operations = Operations(store, self.injects.outbox.in_flight, self.finishing.settle)
-        self.injects.outbox.attach(store, self.outcomes, self.finishing.settle)  # the sender claims, records, retries
+        self.injects.outbox.attach(
+            store, self.outcomes, self.finishing.settle
+        )  # the sender claims, records, retries
         self.starting = Starting(
             store,
             announcer,

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.failpoints import crash_point
@@ -54,39 +55,49 @@ def over(state: GameDayState, payload: Payload) -> str | None:
     return "the game day ended before Slack took it" if state.status.is_over else None
 
 
+@dataclass(eq=False)  # each one itself, by identity
+class _Sending:
+    gameday_id: str
+    channel: str
+    ts: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 class InFlight:
-    """Messages Slack has taken whose recording transaction has not ended yet. Input about one (a click
-    on it, a reply in its game day) waits for that transaction, so an acknowledgement finds its page on
-    the timeline instead of arriving before it."""
+    """Messages being sent or just taken by Slack whose recording transaction has not ended yet. Input
+    about one (a click on it, a reply or command in its game day) waits for that transaction, so an
+    acknowledgement finds its page on the timeline instead of arriving before it, and an end waits for
+    the page its last step sent."""
 
     def __init__(self) -> None:
-        self._ended: dict[tuple[str, str], tuple[str, threading.Event]] = {}  # (channel, ts) -> game day
+        self._sending: set[_Sending] = set()
         self._lock = threading.Lock()
 
-    def add(self, gameday_id: str, channel: str, ts: str) -> None:
+    @contextmanager
+    def sending(self, gameday_id: str, channel: str) -> Iterator[_Sending]:
+        entry = _Sending(gameday_id, channel)
         with self._lock:
-            self._ended[(channel, ts)] = (gameday_id, threading.Event())
-
-    def end(self, messages: Iterable[tuple[str, str]]) -> None:
-        with self._lock:
-            ended = [self._ended.pop(message, None) for message in messages]
-        for entry in ended:
-            if entry is not None:
-                entry[1].set()
+            self._sending.add(entry)
+        try:
+            yield entry
+        finally:
+            with self._lock:
+                self._sending.discard(entry)
+            entry.done.set()
 
     def wait(self, channel: str, ts: str, timeout: float) -> bool:
         """Wait for the recording of a message; False when none is in flight."""
         with self._lock:
-            entry = self._ended.get((channel, ts))
-        return entry is not None and entry[1].wait(timeout)
+            entry = next((e for e in self._sending if e.channel == channel and e.ts == ts), None)
+        return entry is not None and entry.done.wait(timeout)
 
     def wait_for_gamedays(self, gameday_ids: Collection[str], timeout: float) -> None:
         """Wait (at most ``timeout`` in all) for every message in flight in these game days."""
         with self._lock:
-            pending = [event for gameday_id, event in self._ended.values() if gameday_id in gameday_ids]
+            pending = [e.done for e in self._sending if e.gameday_id in gameday_ids]
         deadline = time.monotonic() + timeout
-        for event in pending:
-            event.wait(max(0.0, deadline - time.monotonic()))
+        for done in pending:
+            done.wait(max(0.0, deadline - time.monotonic()))
 
 
 class Outbox:
@@ -170,22 +181,17 @@ class Outbox:
         scenario = cached_scenario(record.scenario_text)
         state = fold(events)
         why_not = kind.unwanted(state, payload) if kind.unwanted else None
-        ts: str | None = None
-        if why_not is None:
-            if timer.attempts > 1:  # an earlier attempt may have posted it before failing or dying
-                ts = self.announcer.find_posted(record, key)
-            if ts is None:
-                ts = kind.send(record, scenario, state, payload, key)
-            self.in_flight.add(record.id, record.channel, ts)
-            crash_point("post.sent")
-        try:
+        with self.in_flight.sending(record.id, record.channel) as sending:
+            if why_not is None:
+                if timer.attempts > 1:  # an earlier attempt may have posted it before failing or dying
+                    sending.ts = self.announcer.find_posted(record, key)
+                if sending.ts is None:
+                    sending.ts = kind.send(record, scenario, state, payload, key)
+                crash_point("post.sent")
             with store.transaction(timer.gameday_id) as tx:
-                if ts is None:
+                if sending.ts is None:
                     tx.append(Kind.POST_DROPPED, self.now(), None, {"key": key, "why": why_not})
                 elif kind.record is not None:
-                    kind.record(tx, scenario, fold(tx.events), payload, ts)
+                    kind.record(tx, scenario, fold(tx.events), payload, sending.ts)
                 tx.complete_timer(timer.id)
                 self.settle(tx, scenario)
-        finally:
-            if ts is not None:
-                self.in_flight.end([(record.channel, ts)])

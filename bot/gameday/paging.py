@@ -15,6 +15,7 @@ from bot.gameday.outbox import Outbox, Payload, PostKind, over
 from bot.gameday.ports import Announcer, GameDayRecord, GameDayTx
 from bot.gameday.roster import roster_at
 from bot.gameday.scenario import PageSpec, Scenario, Step
+from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.scheduling import Scheduler
 from bot.gameday.state import GameDayState
 from bot.gameday.timeline import Kind
@@ -31,7 +32,7 @@ class Paging:
         self.outbox = outbox
         outbox.register("page", PostKind(self._send_page, self._page_sent, over))
         outbox.register("escalation", PostKind(self._send_escalation, self._escalated, self._escalation_moot))
-        outbox.register("handoff", PostKind(self._send_handoff, self._handoff_asked, self._handoff_moot))
+        outbox.register("handoff", PostKind(self._send_handoff, self._handoff_posted, self._handoff_moot))
 
     # -- a page ------------------------------------------------------------------------------------
     def page(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, step: Step) -> None:
@@ -136,17 +137,22 @@ class Paging:
         requested_by: str | None,
         step: int | None = None,
     ) -> None:
-        """Ask ``to_user`` to take over what ``from_user`` owns. A step's handoff is asked at its
-        message's ``ts``; one a person asks for, at ``at`` (their command's)."""
-        payload = {"from": from_user, "to": to_user, "at": at, "requested_by": requested_by, "step": step}
-        number = len(state.handoffs) + 1
-        if step is not None:  # a step's handoff is asked once, however often its step is run
-            self.outbox.post(tx, f"step:{step}", "handoff", {**payload, "handoff_id": f"h{number}"})
-            return
-        while not self.outbox.post(
-            tx, f"handoff:h{number}", "handoff", {**payload, "handoff_id": f"h{number}"}
+        """Ask ``to_user`` to take over what ``from_user`` owns, on the timeline at once; its message
+        follows. A handoff a person asks for counts from ``at`` (their command's ts); a step's, from its
+        message's ts, once Slack has it (``_handoff_posted``)."""
+        if step is not None and any(
+            e.kind is Kind.HANDOFF_REQUESTED and e.data.get("step") == step for e in tx.events
         ):
-            number += 1  # another handoff is still on its way to Slack
+            return  # a step's handoff is asked once, however often its step is run
+        scenario = cached_scenario(tx.record.scenario_text)
+        owned = [p.page_id for p in state.pages.values() if p.owner == from_user and p.contained_at is None]
+        handoff_id = f"h{len(state.handoffs) + 1}"
+        data = {"handoff_id": handoff_id, "page_ids": owned, "from": from_user, "to": to_user, "step": step}
+        tx.append(Kind.HANDOFF_REQUESTED, at, requested_by, {**data, "message_ts": None})
+        self.outbox.post(tx, f"handoff:{handoff_id}", "handoff", data)
+        if step is None and scenario.expect.handoff_within is not None:
+            due = at + scenario.expect.handoff_within + 0.001
+            self.scheduler.schedule(tx, f"check:{handoff_id}", due, TimerKind.CHECK)
 
     @staticmethod
     def _handoff_moot(state: GameDayState, payload: Payload) -> str | None:
@@ -155,33 +161,24 @@ class Paging:
     def _send_handoff(
         self, record: GameDayRecord, scenario: Scenario, state: GameDayState, payload: Payload, key: str
     ) -> str:
-        from_user = payload.get("from")
-        handoff_id, to_user = str(payload["handoff_id"]), str(payload["to"])
-        return self.announcer.handoff(
-            record, handoff_id, None if from_user is None else str(from_user), to_user, key
-        )
+        from_user = None if payload.get("from") is None else str(payload["from"])
+        return self.announcer.handoff(record, str(payload["handoff_id"]), from_user, str(payload["to"]), key)
 
-    def _handoff_asked(
+    def _handoff_posted(
         self, tx: GameDayTx, scenario: Scenario, state: GameDayState, payload: Payload, ts: str
     ) -> None:
-        handoff_id = str(payload["handoff_id"])
-        if any(h.handoff_id == handoff_id for h in state.handoffs):
+        handoff_id, step = str(payload["handoff_id"]), payload.get("step")
+        handoff = next((h for h in state.handoffs if h.handoff_id == handoff_id), None)
+        if handoff is None or handoff.message_ts is not None:
             return
-        from_user = payload.get("from")
-        owned = [p.page_id for p in state.pages.values() if p.owner == from_user and p.contained_at is None]
-        requested_by = payload.get("requested_by")
-        requested_at = float(payload["at"]) if requested_by else float(ts)
-        data = {
-            "handoff_id": handoff_id,
-            "page_ids": owned,
-            "from": from_user,
-            "to": payload["to"],
-            "message_ts": ts,
-        }
-        tx.append(Kind.HANDOFF_REQUESTED, requested_at, requested_by, data)
-        if payload.get("step") is not None:
-            tx.append(Kind.STEP_RAN, float(ts), None, {"step": payload["step"], "kind": "handoff"})
+        data: dict[str, object] = {"handoff_id": handoff_id, "message_ts": ts}
+        if step is not None:  # a step's handoff is asked when its message is out
+            data["requested_at"] = float(ts)
+        tx.append(Kind.HANDOFF_POSTED, float(ts), None, data)
         tx.index_message(handoff_id, tx.record.channel, ts)
+        if step is None:
+            return
+        tx.append(Kind.STEP_RAN, float(ts), None, {"step": step, "kind": "handoff"})
         if scenario.expect.handoff_within is not None:
-            due = requested_at + scenario.expect.handoff_within + 0.001
+            due = float(ts) + scenario.expect.handoff_within + 0.001
             self.scheduler.schedule(tx, f"check:{handoff_id}", due, TimerKind.CHECK)

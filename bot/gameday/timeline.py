@@ -15,6 +15,9 @@ class Kind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ESCALATED = "escalated"
     HANDOFF_REQUESTED = "handoff_requested"
+    HANDOFF_POSTED = (
+        "handoff_posted"  # its message is out: data handoff_id, message_ts, requested_at (a step's)
+    )
     HANDOFF_COMPLETED = "handoff_completed"
     DETECTED = "detected"
     ALERT_UNMATCHED = (
