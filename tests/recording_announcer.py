@@ -54,7 +54,9 @@ class RecordingAnnouncer:
         return self._post("say", text, key)
 
     def delivery_delayed(self, record: GameDayRecord, delays: Sequence[DeliveryDelay], key: str) -> str:
-        told = ", ".join(f"{d.post or d.kind} {d.attempts} {'delivered' if d.delivered else 'pending'}" for d in delays)
+        told = ", ".join(
+            f"{d.post or d.kind} {d.attempts} {'delivered' if d.delivered else 'pending'}" for d in delays
+        )
         return self._post("delivery_delayed", told, key)
 
     def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:

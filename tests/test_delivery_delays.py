@@ -70,7 +70,8 @@ def test_a_delay_is_told_once_still_pending_then_not_again_when_it_goes_out(h: C
         expected.append(expected[-1] + RETRY_AFTER_SECONDS * 2**n)
     assert [round(t - paged) for t in tries[:5]] == expected == [60, 65, 75, 95, 135]
     (delayed,) = [e for e in h.store.events(gameday) if e.kind is Kind.DELIVERY_DELAYED]
-    assert (round(delayed.at - paged), delayed.data["post"], delayed.data["attempts"]) == (135, "escalation", 5)
+    seen = (round(delayed.at - paged), delayed.data["kind"], delayed.data["post"], delayed.data["attempts"])
+    assert seen == (135, "post", "escalation", 5)
     assert told(h) == []  # nothing has run through since: nothing to tell yet
 
     h.advance_to(origin + 601)  # the say at 10 min gets through: Slack answers again
