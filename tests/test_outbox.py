@@ -188,7 +188,7 @@ def test_an_escalation_is_not_posted_once_its_page_is_acknowledged() -> None:
         tries.append(h.clock.now())
         raise ConnectionError("Slack answers 500")
 
-    h.announcer.escalation = refused  # type: ignore[method-assign]
+    h.announcer.escalation = refused  # type: ignore[method-assign,assignment]
     h.advance_to(origin + 63)  # due 60 s after the page: refused once, retried 5 s later
     assert [round(t - h.page_ts(gameday, "p0")) for t in tries] == [60]
     assert h.engine.acknowledge(gameday, "U1", h.clock.now(), "d-ack").ok

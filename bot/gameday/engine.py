@@ -143,7 +143,7 @@ class Engine(ResponderInput):
         self.firing.fire(timer)
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
-        """(game day, page or handoff) of a message, waiting for one posted ahead of its commit."""
+        """(game day, page or handoff) of a message, waiting for one Slack has just taken to be recorded."""
         return self.firing.find_target(channel, message_ts)
 
     # -- operations -----------------------------------------------------------------------------
