@@ -381,6 +381,28 @@ class SqlStore:
                 .values(state=TimerState.PENDING, due_at=retry_at)
             )
 
+    def defer_timer(self, timer_id: int, due_at: float) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(TimerRow)
+                .where(col(TimerRow.id) == timer_id)
+                .values(state=TimerState.PENDING, due_at=due_at, attempts=TimerRow.attempts - 1)
+            )
+
+    def earlier_post_due(self, gameday_id: str, timer_id: int) -> float | None:
+        owed = [TimerState.PENDING, TimerState.FIRING]
+        with Session(self.reader) as session:
+            return session.exec(
+                select(TimerRow.due_at)
+                .where(
+                    TimerRow.gameday_id == gameday_id,
+                    TimerRow.kind == TimerKind.POST,
+                    col(TimerRow.id) < timer_id,
+                    col(TimerRow.state).in_(owed),
+                )
+                .order_by(col(TimerRow.due_at))
+            ).first()
+
     def unfinished_timers(self, gameday_id: str) -> int:
         """How many of a game day's timers are still to run (pending, held or firing)."""
         waiting = [TimerState.PENDING, TimerState.HELD, TimerState.FIRING]

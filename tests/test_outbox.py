@@ -210,3 +210,16 @@ def test_a_message_committed_with_a_transaction_that_rolls_back_is_never_posted(
     fire_due_timers(days.store, days.engine, days.clock.now() + 50)
     assert not any("never said" in t for t in texts(days, gameday))
     assert not [key for key, _, _ in post_timers(days, gameday) if key.endswith("rolled-back")]
+
+
+def test_a_game_days_posts_go_out_in_the_order_they_were_committed_even_through_an_outage(
+    days: SlackGameDays, people: WorkspaceClient
+) -> None:
+    said = ["one", "two", "three", "four"]
+    gameday = days.start(scenario([{"at": 5 + i, "say": text} for i, text in enumerate(said)]))
+    people.fail_api("chat.postMessage", status=500, times=3)  # "one" is refused 3 times
+    days.advance(200)
+    thread = [t for t in texts(days, gameday) if "[GAME DAY]* " in t]
+    assert [next(s for s in said if t.endswith(f"* {s}")) for t in thread] == said
+    attempts = {key.rsplit(":", 1)[-1]: n for key, _, n in post_timers(days, gameday)}
+    assert attempts == {"0": 4, "1": 1, "2": 1, "3": 1}  # the later ones waited without an attempt

@@ -226,6 +226,30 @@ class MemoryStore:
                 row.timer = replace(row.timer, attempts=row.attempts)
             return [row.timer for row in rows]
 
+    def defer_timer(self, timer_id: int, due_at: float) -> None:
+        with self._guard:
+            row = self.timers[timer_id]
+            row.attempts = max(0, row.attempts - 1)
+            row.state, row.timer = (
+                TimerState.PENDING,
+                replace(row.timer, due_at=due_at, attempts=row.attempts),
+            )
+
+    def earlier_post_due(self, gameday_id: str, timer_id: int) -> float | None:
+        owed = (TimerState.PENDING, TimerState.FIRING)
+        with self._guard:
+            return min(
+                (
+                    row.timer.due_at
+                    for row in self.timers.values()
+                    if row.timer.gameday_id == gameday_id
+                    and row.timer.kind == TimerKind.POST
+                    and row.timer.id < timer_id
+                    and row.state in owed
+                ),
+                default=None,
+            )
+
     def release_timer(self, timer_id: int, retry_at: float) -> None:
         with self._guard:
             row = self.timers[timer_id]

@@ -2,12 +2,13 @@
 posted after the commit, outside every lock.
 
 A transaction that wants a message posted calls ``Outbox.post``: a durable ``post`` timer, due now,
-with what the message is about (never its rendered text: the sender renders it from the game day).
+with what the message is about (the sender renders it from that and the game day when it sends).
 Once the transaction commits, the thread that committed it claims that timer and posts at once; if it
 cannot (Slack is down, the process dies), the timer service takes the timer like any other, with its
-backoff, ceiling and surfacing (``bot/gameday/poller``). Each message carries its intent's key in its
-Slack metadata: a retry looks for it in the thread before posting again, so a crash between posting and
-recording never posts twice.
+backoff, ceiling and surfacing (``bot/gameday/timer_outcomes``). A game day's posts go out in the order
+they were committed: one whose elder is still owed waits for it, without counting an attempt. Each
+message carries its intent's key in its Slack metadata: a retry looks for it in the thread before
+posting again, so a crash between posting and recording never posts twice.
 
 Once Slack has answered, a short second transaction records what the message's ``ts`` means (a page
 sent, a line said...) and completes the timer. A step's message that is no longer wanted when its turn
@@ -35,6 +36,7 @@ from bot.gameday.timer_types import TimerKind
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
+IN_TURN_SECONDS = 0.001  # a post waiting for an older one is due just after it
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,12 @@ class Outbox:
         Raises when Slack did not take it: the caller puts the timer back for a retry."""
         store = self.store
         assert store is not None
+        earlier = store.earlier_post_due(timer.gameday_id, timer.id)
+        if earlier is not None:  # in order: this one goes out after the older post still owed
+            due = max(earlier, self.now()) + IN_TURN_SECONDS
+            store.defer_timer(timer.id, due)
+            self.on_timer_scheduled(due)
+            return
         seen = store.peek(timer.gameday_id)
         if seen is None:  # not committed by this process lately: the database has it
             found = store.get(timer.gameday_id)

@@ -156,6 +156,16 @@ class GameDayStore(Protocol):
 
     def release_timer(self, timer_id: int, retry_at: float) -> None: ...
 
+    def defer_timer(self, timer_id: int, due_at: float) -> None:
+        """Put a claimed timer back, due at ``due_at``, as if it had not been tried (its turn is not
+        yet: an earlier post of its game day is still owed)."""
+        ...
+
+    def earlier_post_due(self, gameday_id: str, timer_id: int) -> float | None:
+        """When the earliest of this game day's posts older than ``timer_id`` still owed (pending or
+        being sent) is due; None when every older post is out."""
+        ...
+
     def next_due_at(self) -> float | None: ...
 
     def renew_claims(self, timer_ids: list[int]) -> None:
