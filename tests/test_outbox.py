@@ -223,3 +223,32 @@ def test_a_game_days_posts_go_out_in_the_order_they_were_committed_even_through_
     assert [next(s for s in said if t.endswith(f"* {s}")) for t in thread] == said
     attempts = {key.rsplit(":", 1)[-1]: n for key, _, n in post_timers(days, gameday)}
     assert attempts == {"0": 4, "1": 1, "2": 1, "3": 1}  # the later ones waited without an attempt
+
+
+@pytest.mark.parametrize(("retry_after", "waited_in_call"), [(1, True), (2, True), (3, False), (30, False)])
+def test_the_client_waits_out_a_short_retry_after_and_hands_a_long_one_back(
+    workspace: LocalWorkspace, people: WorkspaceClient, retry_after: int, waited_in_call: bool
+) -> None:
+    import time
+
+    from slack_sdk.errors import SlackApiError
+
+    from bot.config import Settings
+    from bot.gameday.retries import retry_delay
+    from bot.service import slack_client
+
+    client = slack_client(
+        Settings(
+            slack_bot_token=workspace.bot_token, slack_signing_secret="s", slack_api_url=workspace.api_url
+        )
+    )
+    people.fail_api("chat.postMessage", status=429, times=1, retry_after=retry_after)
+    began = time.monotonic()
+    if waited_in_call:
+        assert client.chat_postMessage(channel="C1", text="after a short wait")["ok"]
+        assert time.monotonic() - began >= retry_after  # slept in the call, as Slack asked
+        return
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="not now")
+    assert time.monotonic() - began < 2  # the thread is not held for Slack's wait
+    assert retry_delay(1, refused.value) == max(retry_after, RETRY_AFTER_SECONDS)  # the row waits instead

@@ -37,6 +37,7 @@ from bot.gameday.timer_types import TimerKind
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 IN_TURN_SECONDS = 0.001  # a post waiting for an older one is due just after it
+OWN_POSTS = "_outbox_posts"  # on a transaction: the keys of the posts it commits
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def over(state: GameDayState, payload: Payload) -> str | None:
 class _Sending:
     gameday_id: str
     channel: str
-    ts: str | None = None
+    ts: set[str] = field(default_factory=set)
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -90,7 +91,7 @@ class InFlight:
     def wait(self, channel: str, ts: str, timeout: float) -> bool:
         """Wait for the recording of a message; False when none is in flight."""
         with self._lock:
-            entry = next((e for e in self._sending if e.channel == channel and e.ts == ts), None)
+            entry = next((e for e in self._sending if e.channel == channel and ts in e.ts), None)
         return entry is not None and entry.done.wait(timeout)
 
     def wait_for_gamedays(self, gameday_ids: Collection[str], timeout: float) -> None:
@@ -140,13 +141,19 @@ class Outbox:
         due = self.now()
         new = tx.schedule(timer_key, due, TimerKind.POST, {**(payload or {}), "what": what, "key": full_key})
         if new:
-            gameday_id = tx.record.id
-            tx.after_commit(lambda: self.deliver_now(gameday_id, [timer_key], due))
+            keys: list[str] | None = getattr(tx, OWN_POSTS, None)
+            if keys is None:  # the transaction's first: its posts are sent together after its commit
+                keys = []
+                setattr(tx, OWN_POSTS, keys)
+                gameday_id, sent = tx.record.id, keys
+                tx.after_commit(lambda: self.deliver_now(gameday_id, sent, due))
+            keys.append(timer_key)
         return new
 
     def deliver_now(self, gameday_id: str, timer_keys: list[str], due: float) -> None:
-        """Right after the commit, in the committing thread: claim these posts and send them. One that
-        fails stays with the timer service, which retries it with its backoff."""
+        """Right after the commit, in the committing thread: claim these posts and send them in order.
+        One that fails stays with the timer service, which retries it with its backoff; those after it
+        wait for it."""
         store, outcomes = self.store, self.outcomes
         if store is None or outcomes is None:
             self.on_timer_scheduled(due)
@@ -157,49 +164,95 @@ class Outbox:
             log.warning("could not claim the posts of %s; the timer service will", gameday_id, exc_info=True)
             self.on_timer_scheduled(due)
             return
-        for timer in claimed:
-            try:
-                self.deliver(timer)
-            except Exception as error:
-                self.on_timer_scheduled(outcomes.failed(timer, error))
-                continue
+        recorded, tried, error = self._deliver(claimed)
+        for timer in claimed[:recorded]:
             outcomes.ran(timer)
+        if error is None:
+            return
+        retry_at = outcomes.failed(claimed[recorded], error)
+        for n, timer in enumerate(claimed[recorded + 1 :], start=1):
+            if recorded + n < tried:  # sent but not recorded: its retry looks for it first
+                store.release_timer(timer.id, retry_at + n * IN_TURN_SECONDS)
+            else:  # not tried: it waits for the one that failed, without counting an attempt
+                store.defer_timer(timer.id, retry_at + n * IN_TURN_SECONDS)
+        self.on_timer_scheduled(retry_at)
 
     def deliver(self, timer: Timer) -> None:
-        """Send one claimed post (or find it, on a retry), then record its ts and complete its timer.
-        Raises when Slack did not take it: the caller puts the timer back for a retry."""
+        """Send one claimed post (the timer service's way), or raise when Slack did not take it: the
+        caller puts it back for a retry."""
+        _, _, error = self._deliver([timer])
+        if error is not None:
+            raise error
+
+    def _deliver(self, timers: list[Timer]) -> tuple[int, int, BaseException | None]:
+        """Send these claimed posts of one game day in order (or find each, on a retry), then record
+        the ts of those sent in one transaction and complete their timers. Returns how many were
+        recorded, how many were tried (sent, or failed), and the error that stopped the rest."""
         store = self.store
         assert store is not None
-        earlier = store.earlier_post_due(timer.gameday_id, timer.id)
-        if earlier is not None:  # in order: this one goes out after the older post still owed
-            due = max(earlier, self.now()) + IN_TURN_SECONDS
-            store.defer_timer(timer.id, due)
-            self.on_timer_scheduled(due)
-            return
-        seen = store.peek(timer.gameday_id)
+        if not timers:
+            return 0, 0, None
+        gameday_id = timers[0].gameday_id
+        earlier = store.earlier_post_due(gameday_id, min(t.id for t in timers))
+        if earlier is not None:  # in order: these go out after the older post still owed
+            for n, timer in enumerate(timers, start=1):
+                store.defer_timer(timer.id, max(earlier, self.now()) + n * IN_TURN_SECONDS)
+            self.on_timer_scheduled(max(earlier, self.now()))
+            return 0, 0, None
+        seen = store.peek(gameday_id)
         if seen is None:  # not committed by this process lately: the database has it
-            found = store.get(timer.gameday_id)
+            found = store.get(gameday_id)
             if found is None:
-                return
-            seen = found, store.events(timer.gameday_id)
+                return 0, 0, None
+            seen = found, store.events(gameday_id)
         record, events = seen
-        payload = timer.payload
-        kind = self.kinds[str(payload["what"])]
-        key = str(payload["key"])
         scenario = cached_scenario(record.scenario_text)
         state = fold(events)
-        why_not = kind.unwanted(state, payload) if kind.unwanted else None
+        done: list[tuple[Timer, str | None, str | None]] = []  # (timer, ts, why not sent)
+        error: BaseException | None = None
         with self.in_flight.sending(record.id, record.channel) as sending:
-            if why_not is None:
-                if timer.attempts > 1:  # an earlier attempt may have posted it before failing or dying
-                    sending.ts = self.announcer.find_posted(record, key)
-                if sending.ts is None:
-                    sending.ts = kind.send(record, scenario, state, payload, key)
-                crash_point("post.sent")
-            with store.transaction(timer.gameday_id) as tx:
-                if sending.ts is None:
-                    tx.append(Kind.POST_DROPPED, self.now(), None, {"key": key, "why": why_not})
+            for timer in timers:
+                kind = self.kinds[str(timer.payload["what"])]
+                why_not = kind.unwanted(state, timer.payload) if kind.unwanted else None
+                ts = None
+                if why_not is None:
+                    try:
+                        ts = self._send(record, scenario, state, timer, kind)
+                    except Exception as exc:
+                        error = exc
+                        break
+                    sending.ts.add(ts)
+                done.append((timer, ts, why_not))
+            tried = len(done) + (error is not None)
+            if done:
+                try:
+                    self._record(record.id, scenario, done)
+                except Exception as exc:  # the ones sent are found again, not posted again, on retry
+                    return 0, tried, exc
+        return len(done), tried, error
+
+    def _send(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, timer: Timer, kind: PostKind
+    ) -> str:
+        key = str(timer.payload["key"])
+        ts = self.announcer.find_posted(record, key) if timer.attempts > 1 else None  # posted, then died?
+        if ts is None:
+            ts = kind.send(record, scenario, state, timer.payload, key)
+        crash_point("post.sent")
+        return ts
+
+    def _record(
+        self, gameday_id: str, scenario: Scenario, done: list[tuple[Timer, str | None, str | None]]
+    ) -> None:
+        store = self.store
+        assert store is not None
+        with store.transaction(gameday_id) as tx:
+            for timer, ts, why_not in done:
+                kind = self.kinds[str(timer.payload["what"])]
+                if ts is None:
+                    data = {"key": timer.payload["key"], "why": why_not}
+                    tx.append(Kind.POST_DROPPED, self.now(), None, data)
                 elif kind.record is not None:
-                    kind.record(tx, scenario, fold(tx.events), payload, sending.ts)
+                    kind.record(tx, scenario, fold(tx.events), timer.payload, ts)
                 tx.complete_timer(timer.id)
-                self.settle(tx, scenario)
+            self.settle(tx, scenario)

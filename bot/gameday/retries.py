@@ -20,6 +20,8 @@ def retry_after(error: BaseException | None) -> float:
     headers = getattr(response, "headers", None) or {}
     try:
         value = next((v for k, v in dict(headers).items() if str(k).lower() == "retry-after"), None)
+        if isinstance(value, list | tuple):  # some clients keep every value of a header
+            value = value[0] if value else None
         return max(0.0, float(value)) if value is not None else 0.0
     except (TypeError, ValueError):
         return 0.0
