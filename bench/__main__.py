@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import abort, ack, debrief, ingest, memory, procs, proposed, slack_calls, timers
+from bench import abort, ack, debrief, ingest, memory, outbox, procs, proposed, slack_calls, timers
 from bench.databases import drop_created, postgres
 from bench.machine import describe
 from bench.report import render
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Bench] = {
     "ack": lambda run_dir, quick, pg: ack.run(run_dir, quick),
     "ingest": ingest.run,
     "timers": timers.run,
+    "outbox": outbox.run,
     "debrief": lambda run_dir, quick, pg: debrief.run(quick),
     "abort": lambda run_dir, quick, pg: abort.run(run_dir, quick),
     "memory": lambda run_dir, quick, pg: memory.run(run_dir, quick),

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.alert_intake import AlertIntake
 from bot.config import Settings, data_dir
@@ -24,6 +23,7 @@ from bot.slack.announcer import SlackAnnouncer
 from bot.slack.channel_members import ChannelMembers
 from bot.slack.debrief_links import DebriefLinks
 from bot.slack.pacing import ChannelPacer
+from bot.slack.rate_limits import ShortRateLimitRetry
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate, sqlite_file
@@ -65,13 +65,14 @@ class Services:
 
 
 def slack_client(settings: Settings) -> WebClient:
-    """The one Web API client: base URL from config, Slack's rate-limit answers retried."""
+    """The one Web API client: base URL from config, Slack's short rate-limit answers retried in the call
+    (a long one fails the call: an outbox post is due again when Slack said, ``bot/slack/rate_limits``)."""
     client = ObservedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=max(1, round(settings.slack_timeout)),  # the SDK takes whole seconds
     )
-    handlers = [*client.retry_handlers, RateLimitErrorRetryHandler(max_retry_count=5)]
+    handlers = [*client.retry_handlers, ShortRateLimitRetry(max_retry_count=5)]
     client.retry_handlers = [CountedRetries(handler) for handler in handlers]
     return client
 

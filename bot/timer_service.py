@@ -74,6 +74,8 @@ class TimerService:
         self.shared = shared
         self._held: set[int] = set()  # claimed by this process, not yet run
         self._held_lock = threading.Lock()
+        # every failed attempt counted, in a lane or in the thread that sent a post at once
+        engine.outcomes.on_failed.append(lambda t: count_timer_failure(t.kind))
         self.lanes: Lanes[Timer] = Lanes(self._fire, workers, "timers")
         # several: one game day whose debrief upload hangs on Slack never holds up another's
         self.publish_lanes: Lanes[Timer] = Lanes(self._publish, PUBLISH_WORKERS, "publish")
@@ -117,7 +119,6 @@ class TimerService:
                 timers,
                 self.clock.now,
                 on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
-                on_failed=lambda t: count_timer_failure(t.kind),
             )
         finally:
             with self._held_lock:

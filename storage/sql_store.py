@@ -18,6 +18,7 @@ from sqlalchemy import Engine, Table, and_, or_, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
 from bot.gameday.timeline import Event, Kind
@@ -100,7 +101,7 @@ class SqlTx:
 
     def schedule(
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
-    ) -> None:
+    ) -> bool:
         self._session.flush()
         exists = self._session.exec(select(TimerRow.id).where(TimerRow.key == key)).first()
         if exists is None:
@@ -109,6 +110,7 @@ class SqlTx:
                     gameday_id=self.record.id, key=key, due_at=due_at, kind=kind, payload=dict(payload or {})
                 )
             )
+        return exists is None
 
     def complete_timer(self, timer_id: int) -> None:
         self._session.execute(
@@ -122,6 +124,7 @@ class SqlTx:
             .where(
                 col(TimerRow.gameday_id) == self.record.id,
                 col(TimerRow.state).in_([TimerState.PENDING, TimerState.HELD]),
+                col(TimerRow.kind) != TimerKind.POST,  # a message committed is delivered
             )
             .values(state=TimerState.CANCELLED)
         )
@@ -341,13 +344,24 @@ class SqlStore:
             return [_record(r) for r in session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at)))]
 
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
+        return self._claim(
+            select(TimerRow)
+            .where(TimerRow.state == TimerState.PENDING, col(TimerRow.due_at) <= now)
+            .order_by(col(TimerRow.due_at), col(TimerRow.id))
+            .limit(limit)
+        )
+
+    def claim_timers(self, keys: Sequence[str]) -> list[Timer]:
+        if not keys:
+            return []
+        return self._claim(
+            select(TimerRow)
+            .where(TimerRow.state == TimerState.PENDING, col(TimerRow.key).in_(list(keys)))
+            .order_by(col(TimerRow.id))
+        )
+
+    def _claim(self, query: SelectOfScalar[TimerRow]) -> list[Timer]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            query = (
-                select(TimerRow)
-                .where(TimerRow.state == TimerState.PENDING, col(TimerRow.due_at) <= now)
-                .order_by(col(TimerRow.due_at), col(TimerRow.id))
-                .limit(limit)
-            )
             if self._skip_locked:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.exec(query))
@@ -366,6 +380,28 @@ class SqlStore:
                 .where(col(TimerRow.id) == timer_id)
                 .values(state=TimerState.PENDING, due_at=retry_at)
             )
+
+    def defer_timer(self, timer_id: int, due_at: float) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(TimerRow)
+                .where(col(TimerRow.id) == timer_id)
+                .values(state=TimerState.PENDING, due_at=due_at, attempts=TimerRow.attempts - 1)
+            )
+
+    def earlier_post_due(self, gameday_id: str, timer_id: int) -> float | None:
+        owed = [TimerState.PENDING, TimerState.FIRING]
+        with Session(self.reader) as session:
+            return session.exec(
+                select(TimerRow.due_at)
+                .where(
+                    TimerRow.gameday_id == gameday_id,
+                    TimerRow.kind == TimerKind.POST,
+                    col(TimerRow.id) < timer_id,
+                    col(TimerRow.state).in_(owed),
+                )
+                .order_by(col(TimerRow.due_at))
+            ).first()
 
     def unfinished_timers(self, gameday_id: str) -> int:
         """How many of a game day's timers are still to run (pending, held or firing)."""

@@ -17,7 +17,6 @@ class RecordingAnnouncer:
         self.posts: list[tuple[str, str]] = []
         self.debriefs: list[Debrief] = []
         self.keyed: dict[str, str] = {}
-        self.withdrawn: list[tuple[str, str | None]] = []
         self.updated: list[tuple[str, str]] = []  # (message ts, what it now shows)
         self.reactions: list[tuple[str, str]] = []  # (message ts, note kind)
         self._last = 0.0
@@ -33,10 +32,6 @@ class RecordingAnnouncer:
 
     def find_posted(self, record: GameDayRecord, key: str) -> str | None:
         return self.keyed.get(key)
-
-    def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
-        self.withdrawn.append((message_ts, page_id))
-        self.keyed = {key: ts for key, ts in self.keyed.items() if ts != message_ts}
 
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
         return self._post("kickoff", scenario.title)
@@ -59,7 +54,9 @@ class RecordingAnnouncer:
         return self._post("say", text, key)
 
     def delivery_delayed(self, record: GameDayRecord, delays: Sequence[DeliveryDelay], key: str) -> str:
-        told = ", ".join(f"{d.kind} {d.attempts} {'delivered' if d.delivered else 'pending'}" for d in delays)
+        told = ", ".join(
+            f"{d.post or d.kind} {d.attempts} {'delivered' if d.delivered else 'pending'}" for d in delays
+        )
         return self._post("delivery_delayed", told, key)
 
     def role(self, record: GameDayRecord, role: str, user: str, key: str) -> str:
@@ -82,8 +79,10 @@ class RecordingAnnouncer:
     def noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
         self.reactions.append((message_ts, kind))
 
-    def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
-        return self._post("fault", f"{verb} {spec.type}")
+    def fault(
+        self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str, key: str | None = None
+    ) -> str:
+        return self._post("fault", f"{verb} {spec.type}", key)
 
     def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
         self.debriefs.append(debrief)

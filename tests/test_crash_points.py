@@ -50,7 +50,7 @@ def record(point: str, run: int, figures: dict[str, int]) -> None:
         log.write(json.dumps({"test": "crash point", "point": point, "run": run, **figures}) + "\n")
 
 
-@pytest.mark.parametrize("point", ["timer.claimed", "fault.intent", "debrief.render"])
+@pytest.mark.parametrize("point", ["timer.claimed", "fault.intent", "post.sent", "debrief.render"])
 @pytest.mark.parametrize("run", range(RUNS))
 def test_sigkill_at_a_crash_point_then_restart(
     point: str,

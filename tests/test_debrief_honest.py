@@ -512,6 +512,7 @@ def every_kind_of_event() -> list[Row]:
             "U1",
             {"handoff_id": "h1", "page_ids": ["p0"], "from": "U1", "to": "U2", "message_ts": "2.5"},
         ),
+        Kind.HANDOFF_POSTED: (Kind.HANDOFF_POSTED, 26, None, {"handoff_id": "h1", "message_ts": "2.6"}),
         Kind.HANDOFF_COMPLETED: (Kind.HANDOFF_COMPLETED, 40, "U2", {"handoff_id": "h1"}),
         Kind.DETECTED: detected(50, "alertmanager", "alertmanager:BeaconSeen"),
         Kind.ALERT_UNMATCHED: (
@@ -586,6 +587,12 @@ def every_kind_of_event() -> list[Row]:
         ),
         Kind.DELIVERED_LATE: (Kind.DELIVERED_LATE, 86, None, {"timer_id": 7, "attempts": 6}),
         Kind.DELIVERY_REPORTED: (Kind.DELIVERY_REPORTED, 87, None, {"timer_ids": [7]}),
+        Kind.POST_DROPPED: (
+            Kind.POST_DROPPED,
+            88,
+            None,
+            {"key": "gd-x:escalate:p0", "why": "the page was acknowledged before its escalation went out"},
+        ),
     }
     missing = set(Kind) - set(rows) - {Kind.STARTED, Kind.ENDED}  # run() adds those two
     assert not missing, f"add an example of {missing} to this table"

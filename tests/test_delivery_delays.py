@@ -70,14 +70,15 @@ def test_a_delay_is_told_once_still_pending_then_not_again_when_it_goes_out(h: C
         expected.append(expected[-1] + RETRY_AFTER_SECONDS * 2**n)
     assert [round(t - paged) for t in tries[:5]] == expected == [60, 65, 75, 95, 135]
     (delayed,) = [e for e in h.store.events(gameday) if e.kind is Kind.DELIVERY_DELAYED]
-    assert (round(delayed.at - paged), delayed.data["kind"], delayed.data["attempts"]) == (135, "escalate", 5)
+    seen = (round(delayed.at - paged), delayed.data["kind"], delayed.data["post"], delayed.data["attempts"])
+    assert seen == (135, "post", "escalation", 5)
     assert told(h) == []  # nothing has run through since: nothing to tell yet
 
     h.advance_to(origin + 601)  # the say at 10 min gets through: Slack answers again
-    assert told(h) == ["escalate 5 pending"]
+    assert told(h) == ["escalation 5 pending"]
     h.advance_to(origin + 2000)  # the escalation goes out at last; the incident was told already
     assert any(kind == "escalation" for kind, _ in h.announcer.posts)
-    assert told(h) == ["escalate 5 pending"]
+    assert told(h) == ["escalation 5 pending"]
     reported = [e.data for e in h.store.events(gameday) if e.kind is Kind.DELIVERY_REPORTED]
     assert reported == [{"timer_ids": [delayed.data["timer_id"]]}]
 
@@ -90,9 +91,9 @@ def test_the_delayed_timer_itself_getting_through_says_it_went_out_at_last(h: Co
     gameday = h.engine.start(SCENARIO, "C1", "UFAC", ROSTER).gameday_id
     assert gameday
     h.advance_to(origin + 400)
-    assert told(h) == ["escalate 7 delivered"]
+    assert told(h) == ["escalation 7 delivered"]
     h.advance_to(origin + 700)
-    assert told(h) == ["escalate 7 delivered"]
+    assert told(h) == ["escalation 7 delivered"]
 
 
 def test_four_failures_are_no_incident(h: CoreHarness) -> None:
@@ -147,7 +148,7 @@ def test_a_failure_to_tell_is_tried_again_at_the_next_timer_and_told_once(h: Cor
     # the escalation getting through (375 s after the page), then the say at 10 min after the start
     assert [round(attempts[0] - paged), round(attempts[1] - origin)] == [375, 600]
     # told at the next timer that ran through, and told right: the escalation did go out, at attempt 7
-    assert told(h) == ["escalate 7 delivered"]
+    assert told(h) == ["escalation 7 delivered"]
 
 
 def test_the_debrief_event_log_reads_the_delay_in_words(h: CoreHarness) -> None:

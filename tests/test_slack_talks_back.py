@@ -209,7 +209,8 @@ def test_a_handoff_taken_over_loses_its_button_and_says_who_and_after_how_long(
     gameday, thread, page_ts = start(bot, people)
     asked = later(page_ts, 60)  # alice hands her open page to bob
     people.post("U1", "C1", "handing off to <@U2>", thread_ts=thread, ts=asked)
-    handoff = wait_for(lambda: events(bot, gameday, "handoff_requested"), "the handoff")[0]
+    # asked at once; its message's ts recorded once Slack has it
+    handoff = wait_for(lambda: events(bot, gameday, "handoff_posted"), "the handoff's message")[0]
     handoff_ts = str(handoff.data["message_ts"])
     assert buttons(shown(workspace, handoff_ts)[1]) == [blocks.ACK]
     taken = later(page_ts, 105)

@@ -11,6 +11,7 @@ from inprocess_bot import Bot, bot_on
 from threads import wait_until
 
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.timeline import Kind
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
@@ -53,6 +54,9 @@ def test_a_simulated_fault_is_never_ticked_in_the_status_line(
         return running[0] if running and running[0].thread_ts else None
 
     record = wait_until(kicked_off, 20, "the kickoff message")
+    wait_until(
+        lambda: any(e.kind is Kind.PAGE_SENT for e in bot.services.store.events(record.id)), 20, "the page"
+    )
     for command in ("detected", "contain"):  # in time, by a person: the debrief counts neither
         people.slash("U1", "/sce", command)
     people.slash("UFAC", "/sce", "end")

@@ -81,7 +81,7 @@ def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back
     steady_said = [e for e in h.store.events(steady) if e.kind is Kind.SAID]
     assert [round(e.at - origin) for e in steady_said] == [30]  # the other game day kept its time
     # the first failures are warnings; from the fifth on it is surfaced as an error that says it goes on
-    failures = [r for r in caplog.records if r.name == "bot.gameday.poller"]
+    failures = [r for r in caplog.records if r.name == "bot.gameday.timer_outcomes"]
     assert [r.levelname for r in failures] == ["WARNING"] * 4 + ["ERROR"]
     assert "is not lost" in failures[-1].getMessage() and "failed 5 time(s)" in failures[-1].getMessage()
 

@@ -47,6 +47,7 @@ class DeliveryDelays:
             "timer_id": timer.id,
             "key": timer.key,
             "kind": str(timer.kind),
+            "post": timer.payload.get("what") if timer.kind == TimerKind.POST else None,
             "attempts": timer.attempts,
         }
         with self.store.transaction(timer.gameday_id) as tx:
@@ -84,6 +85,7 @@ class DeliveryDelays:
                 TimerKind(str(e.data["kind"])),
                 late.get(e.data["timer_id"], int(e.data["attempts"])),
                 e.data["timer_id"] in late,
+                e.data.get("post"),
             )
             for e in open_delays(events)
         ]

@@ -38,6 +38,7 @@ from bot.gameday.report_models import Debrief
 from bot.gameday.responses import ResponderInput
 from bot.gameday.starting import Starting
 from bot.gameday.timeline import Event
+from bot.gameday.timer_outcomes import TimerOutcomes
 
 __all__ = ["Engine", "build_debrief_for"]
 
@@ -57,8 +58,8 @@ class Engine(ResponderInput):
         attack_images: frozenset[str] = frozenset(),
         max_ttl: float = DEFAULT_MAX_TTL,
     ):
-        """``shared``: other processes write to the same store (PostgreSQL replicas). Posts people
-        answer then stay inside their lock, so an answer another replica takes waits for them there.
+        """``shared``: other processes write to the same store (PostgreSQL replicas): this one then
+        looks for timers a dead replica left half-fired.
         ``attack_images``: the images attack pods may run (SCE_ATTACK_IMAGES); empty leaves the check
         to the driver, at apply. ``max_ttl`` (SCE_MAX_TTL) is the ceiling of every fault ttl and of
         the time box."""
@@ -68,6 +69,7 @@ class Engine(ResponderInput):
         self.allowed_namespaces = allowed_namespaces
         self.attack_images = attack_images
         self.delays = DeliveryDelays(store, announcer, clock)  # failing posts, told once Slack is back
+        self.outcomes = TimerOutcomes(store, self.delays, clock)  # retries with backoff, surfacing
         router = cast(FaultRouter, faults) if hasattr(faults, "driver_for") else SingleDriver(faults)
         self.injects = Injector(
             announcer,
@@ -79,7 +81,10 @@ class Engine(ResponderInput):
             max_ttl=max_ttl,
         )
         self.finishing = Finishing(store, announcer, clock, self.injects)
-        self.operations = Operations(store, self.injects.in_flight, self.finishing.settle)
+        self.operations = Operations(store, self.injects.outbox.in_flight, self.finishing.settle)
+        self.injects.outbox.attach(
+            store, self.outcomes, self.finishing.settle
+        )  # the sender claims, records, retries
         self.starting = Starting(
             store,
             announcer,
@@ -138,7 +143,7 @@ class Engine(ResponderInput):
         self.firing.fire(timer)
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
-        """(game day, page or handoff) of a message, waiting for one posted ahead of its commit."""
+        """(game day, page or handoff) of a message, waiting for one Slack has just taken to be recorded."""
         return self.firing.find_target(channel, message_ts)
 
     # -- operations -----------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.gameday.best_effort import best_effort
 from bot.gameday.guardrails import DEFAULT_MAX_TTL, check_fault_allowed, ttl_refusal
 from bot.gameday.outbound import sends
-from bot.gameday.ports import Announcer, FaultRejected, FaultRouter, GameDayTx
+from bot.gameday.outbox import Outbox, Payload, PostKind
+from bot.gameday.ports import FaultRejected, FaultRouter, GameDayRecord, GameDayTx
 from bot.gameday.scenario import FaultSpec, Scenario, Step
 from bot.gameday.scheduling import Scheduler
 from bot.gameday.state import FaultState, GameDayState, fold
@@ -44,19 +44,31 @@ class FaultSteps:
 
     def __init__(
         self,
-        announcer: Announcer,
         faults: FaultRouter,
         clock: Callable[[], float],
         allowed_namespaces: frozenset[str],
         scheduler: Scheduler,
+        outbox: Outbox,
         max_ttl: float = DEFAULT_MAX_TTL,
     ):
-        self.announcer = announcer
         self.faults = faults
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
         self.scheduler = scheduler
+        self.outbox = outbox
         self.max_ttl = max_ttl
+        outbox.register("fault", PostKind(self._send_notice))
+
+    def _tell(self, tx: GameDayTx, spec: FaultSpec, verb: str, detail: str) -> None:
+        """A fault's news in the thread (refused, planned, applied, observed), once."""
+        payload = {"type": spec.type, "namespace": spec.namespace, "verb": verb, "detail": detail}
+        self.outbox.post(tx, f"fault:{len(tx.events)}:{verb}", "fault", payload)
+
+    def _send_notice(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, payload: Payload, key: str
+    ) -> str:
+        spec = FaultSpec(type=str(payload["type"]), namespace=payload.get("namespace"))
+        return self.outbox.announcer.fault(record, spec, str(payload["verb"]), str(payload["detail"]), key)
 
     def fault_intent(self, tx: GameDayTx, scenario: Scenario, index: int) -> dict[str, Any] | None:
         """What a fault step is about to do, to be committed before any driver is called.
@@ -91,7 +103,7 @@ class FaultSteps:
         assert spec is not None
         refusal = self._refusal(spec, scenario)
         if refusal:
-            best_effort(lambda: self.announcer.fault(tx.record, spec, "refused", refusal), "a refusal")
+            self._tell(tx, spec, "refused", refusal)
             return
         fault_id = f"f{index}"
         now = self.now()
@@ -101,14 +113,12 @@ class FaultSteps:
             if not sends(tx.record):
                 plan = driver.plan(tx.record.id, fault_id, spec, expires_at)
                 tx.append(Kind.WOULD_SEND, now, None, {"step": index, "to": driver.name, "calls": plan})
-                best_effort(
-                    lambda: self.announcer.fault(tx.record, spec, "dry-run", describe_plan(plan)), "a plan"
-                )
+                self._tell(tx, spec, "dry-run", describe_plan(plan))
                 return
             detail = driver.apply(tx.record.id, fault_id, spec, expires_at)
         except FaultRejected as exc:
             reason = str(exc)
-            best_effort(lambda: self.announcer.fault(tx.record, spec, "refused", reason), "a refusal")
+            self._tell(tx, spec, "refused", reason)
             return
         first_inject = fold(tx.events).t0 is None
         tx.append(
@@ -124,7 +134,7 @@ class FaultSteps:
                 "detail": detail,
             },
         )
-        best_effort(lambda: self.announcer.fault(tx.record, spec, "applied", detail), "a fault notice")
+        self._tell(tx, spec, "applied", detail)
         schedule = self.scheduler.schedule
         schedule(tx, f"fault_expiry:{fault_id}", expires_at, TimerKind.FAULT_EXPIRY, {"fault_id": fault_id})
         if spec.type in OBSERVED_TYPES:
@@ -161,11 +171,7 @@ class FaultSteps:
             None,
             {"fault_id": fault_id, "outcome": seen.outcome, "detail": seen.detail},
         )
-        spec_type = FaultSpec(type=fault.type)
-        best_effort(
-            lambda: self.announcer.fault(tx.record, spec_type, f"observed {seen.outcome}", seen.detail),
-            "a probe",
-        )
+        self._tell(tx, FaultSpec(type=fault.type), f"observed {seen.outcome}", seen.detail)
 
     def revert_calls(
         self, gameday_id: str, faults: list[FaultState]

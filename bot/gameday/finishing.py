@@ -135,8 +135,5 @@ class Finishing:
         return build_debrief_for(record, events, self.now() if now is None else now)
 
     def say_loudly(self, tx: GameDayTx, text: str) -> None:
-        """Post an alarm to the thread; with Slack down too, the timeline and the debrief still say it."""
-        try:
-            self.announcer.say(tx.record, text, f"alert:{len(tx.events)}")
-        except Exception:
-            log.exception("could not post to %s", tx.record.id)
+        """Post an alarm to the thread (once Slack takes it: the timeline and the debrief say it too)."""
+        self.injects.say(tx, f"alert:{len(tx.events)}", text)

@@ -1,5 +1,5 @@
 """Timers firing: a due step, escalation, time box, fault expiry, log line or probe look, run once under
-the game day's lock (a post it makes may go out ahead of the lock, ``bot/gameday/posting``).
+the game day's lock; a post (``bot/gameday/outbox``) and the end's posts, outside every lock.
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ from bot.gameday.injects import ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, 
 from bot.gameday.more_steps import LOG_LINE
 from bot.gameday.operations import IN_FLIGHT_WAIT_SECONDS
 from bot.gameday.ports import GameDayStore, GameDayTx, Timer
-from bot.gameday.posting import Ahead, ScratchTx, posting
 from bot.gameday.scenario import Scenario
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Kind
+from bot.gameday.timer_types import TimerKind
 
-POSTS_ONLY = frozenset({STEP, ESCALATE, LOG_LINE})  # timers that may post ahead of their lock
-# what may post ahead (steps by kind, other timers by theirs): its only outside effect is a post;
-# with replicas, only posts nobody answers (another replica's ack could not wait for a page in flight)
-POSTED_AHEAD = frozenset({"say", "logs", LOG_LINE, "page", "handoff", ESCALATE})
-POSTED_FOR_NOBODY = frozenset({"say", "logs", LOG_LINE})
+POST = TimerKind.POST
 
 
 class TimerFiring:
-    """Run due timers. ``shared``: other processes write to the same store, so only posts nobody
-    answers go out ahead of their lock."""
+    """Run due timers. ``shared``: other processes write to the same store (replicas)."""
 
     def __init__(
         self,
@@ -48,62 +43,33 @@ class TimerFiring:
         if timer.kind == PUBLISH:
             self.finishing.publish(timer)
             return
+        if timer.kind == POST:
+            self.injects.outbox.deliver(timer)
+            return
         if timer.kind == STEP and timer.payload.get("fault", True):  # timers from before "fault" was kept
             self._record_fault_intent(timer)
-        ahead = Ahead()
-        try:
-            self._post_ahead(timer, ahead)
-            with posting(ahead):
-                ahead.locked = True
-                with self.store.transaction(timer.gameday_id) as tx:
-                    scenario = cached_scenario(tx.record.scenario_text)
-                    state = fold(tx.events)
-                    if not state.status.is_over:
-                        self._fire(tx, scenario, state, timer)
-                    tx.complete_timer(timer.id)
-                    self.finishing.settle(tx, scenario)
-            for made in ahead.leftovers():  # committed without them: paused, ended or changed meanwhile
-                self.injects.withdraw(tx.record, made)
-        finally:
-            self.injects.in_flight.end(ahead.posted)
-
-    def _post_ahead(self, timer: Timer, ahead: Ahead) -> None:
-        """Run a timer whose only outside effect is a post on a scratch copy of its game day, without
-        the lock: its post goes out now and the locked run takes it (``bot/gameday/posting``)."""
-        if timer.kind not in POSTS_ONLY:
-            return
-        seen = self.store.peek(timer.gameday_id)
-        if seen is None:  # not committed by this process lately: the database has it
-            record = self.store.get(timer.gameday_id)
-            if record is None:
-                return
-            seen = record, self.store.events(timer.gameday_id)
-        record, events = seen
-        scenario = cached_scenario(record.scenario_text)
-        kind = scenario.steps[int(timer.payload["step"])].kind if timer.kind == STEP else timer.kind
-        if kind not in (POSTED_FOR_NOBODY if self.shared else POSTED_AHEAD):
-            return
-        scratch = ScratchTx(record, events)
-        state = fold(scratch.events)
-        if state.status is Status.RUNNING:
-            with posting(ahead):  # a post that fails fails the timer: its retry is a replay, which looks
-                self._fire(scratch, scenario, state, timer)  # for the post before posting again
+        with self.store.transaction(timer.gameday_id) as tx:
+            scenario = cached_scenario(tx.record.scenario_text)
+            state = fold(tx.events)
+            if not state.status.is_over:
+                self._fire(tx, scenario, state, timer)
+            tx.complete_timer(timer.id)
+            self.finishing.settle(tx, scenario)
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
-        """(game day, page or handoff) of a message, once the transaction of a message posted ahead of
-        it has ended: a click that quick waits for the page instead of missing it."""
+        """(game day, page or handoff) of a message, once the transaction recording it has ended: a
+        click that quick waits for the page instead of missing it."""
         found = self.store.find_target(channel, message_ts)
-        if found is None and self.injects.in_flight.wait(channel, message_ts, IN_FLIGHT_WAIT_SECONDS):
+        if found is None and self.injects.outbox.in_flight.wait(channel, message_ts, IN_FLIGHT_WAIT_SECONDS):
             found = self.store.find_target(channel, message_ts)
         return found
 
     def _fire(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, timer: Timer) -> None:
         awaiting = state.status is Status.AWAITING_APPROVAL
-        replay = timer.attempts > 1
         if timer.kind == STEP and not awaiting:
-            self.injects.run_step(tx, scenario, state, int(timer.payload["step"]), replay)
+            self.injects.run_step(tx, scenario, state, int(timer.payload["step"]))
         elif timer.kind == ESCALATE:
-            self.injects.escalate(tx, state, timer.payload["page_id"], replay)
+            self.injects.paging.escalate(tx, state, timer.payload["page_id"])
         elif timer.kind == TIME_BOX:
             status, why = (
                 (Status.ABORTED, "never approved") if awaiting else (Status.COMPLETED, "max_duration reached")
@@ -114,7 +80,7 @@ class TimerFiring:
         elif timer.kind == LOG_LINE:
             index = int(timer.payload["step"])
             if index not in state.steps_ran:
-                self.injects.more.stream_log(tx, scenario, index, int(timer.payload["line"]), replay)
+                self.injects.more.stream_log(tx, scenario, index, int(timer.payload["line"]))
         elif timer.kind == OBSERVE:
             self.injects.observe_fault(tx, state, timer.payload["fault_id"], int(timer.payload.get("n", 1)))
 

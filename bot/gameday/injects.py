@@ -1,7 +1,8 @@
 """The injects of a game day: running its steps (pages, log lines, handoffs, faults) and escalating.
 
-Each function works inside the caller's locked transaction and records what it did on the timeline.
-The ``Injector`` runs a step by its kind and posts each message once; the effects live by concept:
+Each function works inside the caller's locked transaction and records what it did on the timeline;
+its messages go through the outbox (``bot/gameday/outbox``), posted once the transaction has committed.
+The ``Injector`` runs a step by its kind; the effects live by concept:
 ``paging`` (pages, escalations, handoffs), ``fault_steps`` (apply, observe, revert), ``more_steps``
 (log lines, HTTP probes, SBOMs, webhooks) and ``scheduling`` (durable timers).
 """
@@ -11,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.gameday import posting
-from bot.gameday.best_effort import best_effort
 from bot.gameday.fault_steps import FaultSteps
 from bot.gameday.guardrails import DEFAULT_MAX_TTL
 from bot.gameday.more_steps import HttpCaller, MoreSteps
+from bot.gameday.outbox import Outbox, Payload, PostKind, over
 from bot.gameday.paging import Paging
 from bot.gameday.ports import Announcer, FaultRouter, GameDayRecord, GameDayTx
-from bot.gameday.posting import InFlight, What
 from bot.gameday.roster import roster_at
 from bot.gameday.scenario import Scenario, Step
 from bot.gameday.scheduling import Scheduler
@@ -45,11 +44,13 @@ class Injector:
         self.faults = faults
         self.now = clock
         self.allowed_namespaces = allowed_namespaces
-        self.in_flight = InFlight()  # posts made ahead of their transaction (bot/gameday/posting)
+        self.outbox = Outbox(announcer, clock, on_timer_scheduled)
         self.scheduler = Scheduler(on_timer_scheduled)
-        self.paging = Paging(announcer, clock, self.scheduler, self.posted_once)
-        self.fault_steps = FaultSteps(announcer, faults, clock, allowed_namespaces, self.scheduler, max_ttl)
-        self.more = MoreSteps(announcer, clock, http, self.schedule, self.posted_once)
+        self.paging = Paging(announcer, clock, self.scheduler, self.outbox)
+        self.fault_steps = FaultSteps(faults, clock, allowed_namespaces, self.scheduler, self.outbox, max_ttl)
+        self.more = MoreSteps(clock, http, self.schedule, self.outbox)
+        self.outbox.register("say", PostKind(self._send_say, self._said, self._say_moot))
+        self.outbox.register("role", PostKind(self._send_role))
 
     @property
     def max_ttl(self) -> float:
@@ -64,67 +65,57 @@ class Injector:
     def on_timer_scheduled(self) -> Callable[[float], None]:
         return self.scheduler.on_timer_scheduled
 
-    def posted_once(
-        self, tx: GameDayTx, key: str, replay: bool, what: What, post: Callable[[str], str]
+    def say(self, tx: GameDayTx, key: str, text: str, step: int | None = None) -> None:
+        """A message in the thread, once (``key``); a step's (``step``) is recorded as said at its ts."""
+        self.outbox.post(tx, key, "say", {"text": text, "step": step})
+
+    def _send_say(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, payload: Payload, key: str
     ) -> str:
-        """Post a step's message, or take the one posted ahead of the lock (``bot/gameday/posting``),
-        or after a crash find the one the dead process already posted. ``what`` is what the message
-        says: a post made ahead is taken only if it says the same."""
-        full_key = f"{tx.record.id}:{key}"
-        ahead = posting.current()
-        if ahead is not None and not ahead.locked:  # the scratch run: post now, before the lock
-            ts = self._find_or_post(tx.record, full_key, replay, post)
-            self.in_flight.add(tx.record.id, tx.record.channel, ts)
-            ahead.posted.append((tx.record.channel, ts))
-            ahead.made[full_key] = (what, ts)
-            return ts
-        made = ahead.made.pop(full_key, None) if ahead is not None else None
-        if made is not None:
-            if made[0] == what:
-                return made[1]
-            self.withdraw(tx.record, made)  # said something else: gone before the replay looks for it
-        return self._find_or_post(tx.record, full_key, replay, post)
+        return self.announcer.say(record, str(payload["text"]), key)
 
-    def _find_or_post(
-        self, record: GameDayRecord, full_key: str, replay: bool, post: Callable[[str], str]
+    @staticmethod
+    def _said(tx: GameDayTx, scenario: Scenario, state: GameDayState, payload: Payload, ts: str) -> None:
+        index = payload.get("step")
+        if index is not None and int(index) not in state.steps_ran:
+            data = {"step": index, "text": payload["text"], "message_ts": ts}
+            tx.append(Kind.SAID, float(ts), None, data)
+            tx.append(Kind.STEP_RAN, float(ts), None, {"step": index, "kind": "say"})
+
+    @staticmethod
+    def _say_moot(state: GameDayState, payload: Payload) -> str | None:
+        return over(state, payload) if payload.get("step") is not None else None
+
+    def announce_role(self, tx: GameDayTx, role: str, user: str) -> None:
+        """``user`` now holds ``role``: said in the thread with a real mention."""
+        self.outbox.post(tx, f"role:{role}:{len(tx.events)}", "role", {"role": role, "user": user})
+
+    def _send_role(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, payload: Payload, key: str
     ) -> str:
-        if replay:
-            found = self.announcer.find_posted(record, full_key)
-            if found is not None:
-                return found
-        return post(full_key)
+        return self.announcer.role(record, str(payload["role"]), str(payload["user"]), key)
 
-    def withdraw(self, record: GameDayRecord, made: tuple[What, str]) -> None:
-        """Take back a post made ahead that its transaction did not want."""
-        what, ts = made
-        page_id = str(what[1]) if what and what[0] == "page" else None
-        best_effort(lambda: self.announcer.withdraw(record, ts, page_id), "taking back a post")
-
-    def run_step(
-        self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, replay: bool = False
-    ) -> None:
+    def run_step(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int) -> None:
         """Run one step by its kind, once (a step that ran before does nothing)."""
         if index in state.steps_ran:
             return
         step = scenario.steps[index]
-        key = f"step:{index}"
-        if step.page is not None:
-            self.page(tx, scenario, state, index, step, replay)
-        elif step.say is not None:
-            text = step.say
-            ts = self.posted_once(
-                tx, key, replay, ("say", text), lambda k: self.announcer.say(tx.record, text, k)
-            )
-            tx.append(Kind.SAID, float(ts), None, {"step": index, "text": step.say, "message_ts": ts})
-        elif step.handoff is not None:
+        if step.page is not None:  # a step whose message is its effect has run once Slack has it
+            self.paging.page(tx, scenario, state, index, step)
+            return
+        if step.say is not None:
+            self.say(tx, f"step:{index}", step.say, index)
+            return
+        if step.handoff is not None:
             roster = roster_at(tx.record.roster, self.now())
             from_user = roster.get(step.handoff.from_)
             to_user = roster[step.handoff.to]
-            self.request_handoff(tx, state, from_user, to_user, float(self.now()), None, key, replay)
-        elif step.fault is not None:
+            self.paging.request_handoff(tx, state, from_user, to_user, float(self.now()), None, index)
+            return
+        if step.fault is not None:
             self.apply_fault(tx, scenario, index, step)
         elif step.logs is not None:
-            self.more.stream_log(tx, scenario, index, 0, replay)
+            self.more.stream_log(tx, scenario, index, 0)
             return  # the step has run once its last line is out
         elif step.http is not None:
             self.more.http_probe(tx, index, step.http, scenario.guardrails.hosts)
@@ -144,30 +135,6 @@ class Injector:
     def schedule_inject_checks(self, tx: GameDayTx, scenario: Scenario, t0: float) -> None:
         """The checks of detect_within and contain_within, from the first inject."""
         self.scheduler.inject_checks(tx, scenario, t0)
-
-    def page(
-        self, tx: GameDayTx, scenario: Scenario, state: GameDayState, index: int, step: Step, replay: bool
-    ) -> None:
-        """A page step (``bot/gameday/paging``)."""
-        self.paging.page(tx, scenario, state, index, step, replay)
-
-    def escalate(self, tx: GameDayTx, state: GameDayState, page_id: str, replay: bool = False) -> None:
-        """Page the secondary for a page still unacknowledged (``bot/gameday/paging``)."""
-        self.paging.escalate(tx, state, page_id, replay)
-
-    def request_handoff(
-        self,
-        tx: GameDayTx,
-        state: GameDayState,
-        from_user: str | None,
-        to_user: str,
-        at: float,
-        requested_by: str | None,
-        key: str | None = None,
-        replay: bool = False,
-    ) -> None:
-        """A handoff between responders (``bot/gameday/paging``)."""
-        self.paging.request_handoff(tx, state, from_user, to_user, at, requested_by, key, replay)
 
     def fault_intent(self, tx: GameDayTx, scenario: Scenario, index: int) -> dict[str, Any] | None:
         """What a fault step is about to do (``bot/gameday/fault_steps``)."""

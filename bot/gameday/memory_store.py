@@ -53,17 +53,18 @@ class _MemoryTx:
 
     def schedule(
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
-    ) -> None:
+    ) -> bool:
         if key in self.store.timer_keys or any(t.key == key for t in self.new_timers):
-            return
+            return False
         self.new_timers.append(Timer(0, self.record.id, key, due_at, kind, dict(payload or {})))
+        return True
 
     def complete_timer(self, timer_id: int) -> None:
         self.completed.append(timer_id)
 
     def cancel_pending_timers(self) -> None:
-        self.cancel = True
-        self.new_timers.clear()
+        self.cancel = True  # the outbox's posts stay: a message committed is delivered
+        self.new_timers[:] = [t for t in self.new_timers if t.kind == TimerKind.POST]
 
     def hold_pending_timers(self, kinds: frozenset[TimerKind]) -> None:
         self.hold = kinds
@@ -142,7 +143,11 @@ class MemoryStore:
         for row in self.timers.values():
             if row.timer.gameday_id != gameday_id:
                 continue
-            if tx.cancel and row.state in (TimerState.PENDING, TimerState.HELD):
+            if (
+                tx.cancel
+                and row.state in (TimerState.PENDING, TimerState.HELD)
+                and row.timer.kind != TimerKind.POST
+            ):
                 row.state = TimerState.CANCELLED
             elif row.state == TimerState.PENDING and row.timer.kind in tx.hold:
                 row.state = TimerState.HELD
@@ -206,6 +211,44 @@ class MemoryStore:
                 row.timer = replace(row.timer, attempts=row.attempts + 1)
                 row.attempts += 1
             return [row.timer for row in due]
+
+    def claim_timers(self, keys: Sequence[str]) -> list[Timer]:
+        wanted = set(keys)
+        with self._guard:
+            rows = [
+                row
+                for row in sorted(self.timers.values(), key=lambda row: row.timer.id)
+                if row.state == TimerState.PENDING and row.timer.key in wanted
+            ]
+            for row in rows:
+                row.state = TimerState.FIRING
+                row.attempts += 1
+                row.timer = replace(row.timer, attempts=row.attempts)
+            return [row.timer for row in rows]
+
+    def defer_timer(self, timer_id: int, due_at: float) -> None:
+        with self._guard:
+            row = self.timers[timer_id]
+            row.attempts = max(0, row.attempts - 1)
+            row.state, row.timer = (
+                TimerState.PENDING,
+                replace(row.timer, due_at=due_at, attempts=row.attempts),
+            )
+
+    def earlier_post_due(self, gameday_id: str, timer_id: int) -> float | None:
+        owed = (TimerState.PENDING, TimerState.FIRING)
+        with self._guard:
+            return min(
+                (
+                    row.timer.due_at
+                    for row in self.timers.values()
+                    if row.timer.gameday_id == gameday_id
+                    and row.timer.kind == TimerKind.POST
+                    and row.timer.id < timer_id
+                    and row.state in owed
+                ),
+                default=None,
+            )
 
     def release_timer(self, timer_id: int, retry_at: float) -> None:
         with self._guard:

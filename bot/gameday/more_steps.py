@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.gameday.best_effort import best_effort
 from bot.gameday.outbound import CallOutcome, HttpCaller, OutboundRequest, sends
-from bot.gameday.ports import Announcer, GameDayTx
-from bot.gameday.posting import What
+from bot.gameday.outbox import Outbox, Payload, PostKind, over
+from bot.gameday.ports import GameDayRecord, GameDayTx
 from bot.gameday.sbom import find_package
-from bot.gameday.scenario import HttpProbeSpec, SbomSpec, Scenario, WebhookSpec
+from bot.gameday.scenario import HttpProbeSpec, LogsSpec, SbomSpec, Scenario, WebhookSpec
+from bot.gameday.state import GameDayState
 from bot.gameday.timeline import Kind
 from bot.gameday.timer_types import TimerKind
 
@@ -24,35 +24,44 @@ __all__ = ["LOG_LINE", "HttpCaller", "MoreSteps"]
 class MoreSteps:
     def __init__(
         self,
-        announcer: Announcer,
         clock: Callable[[], float],
         http: HttpCaller | None,
         schedule: Callable[[GameDayTx, str, float, TimerKind, dict[str, Any] | None], None],
-        posted_once: Callable[[GameDayTx, str, bool, What, Callable[[str], str]], str],
+        outbox: Outbox,
     ):
-        self.announcer = announcer
         self.now = clock
         self.http = http
         self.schedule = schedule
-        self.posted_once = posted_once
+        self.outbox = outbox
+        outbox.register("log_line", PostKind(self._send_line, self._line_said, over))
 
-    def stream_log(self, tx: GameDayTx, scenario: Scenario, index: int, line: int, replay: bool) -> None:
-        """Post one line of a logs step; the next comes ``every`` later; the last one ends the step."""
-        spec = scenario.steps[index].logs
+    def stream_log(self, tx: GameDayTx, scenario: Scenario, index: int, line: int) -> None:
+        """Post one line of a logs step; the next comes ``every`` after the first line's ts; the last
+        one ends the step."""
+        self.outbox.post(tx, f"step:{index}:line:{line}", "log_line", {"step": index, "line": line})
+
+    @staticmethod
+    def _spec(scenario: Scenario, payload: Payload) -> LogsSpec:
+        spec = scenario.steps[int(payload["step"])].logs
         assert spec is not None
+        return spec
+
+    def _send_line(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, payload: Payload, key: str
+    ) -> str:
+        text = f"`{self._spec(scenario, payload).lines[int(payload['line'])]}`"
+        return self.outbox.announcer.say(record, text, key)
+
+    def _line_said(
+        self, tx: GameDayTx, scenario: Scenario, state: GameDayState, payload: Payload, ts: str
+    ) -> None:
+        spec = self._spec(scenario, payload)
+        index, line = int(payload["step"]), int(payload["line"])
         if any(
             e.kind is Kind.SAID and e.data.get("step") == index and e.data.get("line") == line
             for e in tx.events
         ):
             return
-        text = f"`{spec.lines[line]}`"
-        ts = self.posted_once(
-            tx,
-            f"step:{index}:line:{line}",
-            replay,
-            ("say", text),
-            lambda k: self.announcer.say(tx.record, text, k),
-        )
         tx.append(Kind.SAID, float(ts), None, {"step": index, "line": line, "text": spec.lines[line]})
         if line + 1 < len(spec.lines):
             # paced from the first line, so a late line never pushes the ones after it
@@ -149,4 +158,4 @@ class MoreSteps:
         return self.http.call(request, hosts)
 
     def _say(self, tx: GameDayTx, text: str) -> None:
-        best_effort(lambda: self.announcer.say(tx.record, text, f"note:{len(tx.events)}"), "a step result")
+        self.outbox.post(tx, f"note:{len(tx.events)}", "say", {"text": text})

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from bot.gameday.inbox import Action, Input
+from bot.gameday.outbox import InFlight
 from bot.gameday.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.ports import GameDayStore, GameDayTx, StoreUnavailable
-from bot.gameday.posting import InFlight
 from bot.gameday.scenario import Scenario
 from bot.gameday.scenario_file import cached_scenario
 from bot.gameday.state import Status, advance, fold
@@ -22,7 +22,7 @@ from bot.gameday.timeline import Kind
 
 log = logging.getLogger(__name__)
 STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries while the database is away
-IN_FLIGHT_WAIT_SECONDS = 10.0  # input about a message posted ahead waits at most this for its commit
+IN_FLIGHT_WAIT_SECONDS = 10.0  # input about a message Slack has just taken waits at most this for its record
 
 
 def duplicate(tx: GameDayTx, delivery_id: str) -> bool:

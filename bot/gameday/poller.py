@@ -6,21 +6,12 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.failpoints import crash_point
-from bot.gameday.delivery_delays import SURFACE_AFTER_ATTEMPTS
 from bot.gameday.engine import Engine
 from bot.gameday.ports import GameDayStore, Timer
+from bot.gameday.retries import RETRY_AFTER_SECONDS, RETRY_CEILING_SECONDS, retry_delay
 
 log = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = 5.0
-RETRY_CEILING_SECONDS = 300.0
-# SURFACE_AFTER_ATTEMPTS: from then on each failure is logged as an error, not a passing warning, and the
-# game day's timeline remembers the incident for its facilitator (bot/gameday/delivery_delays.py)
-
-
-def retry_delay(attempts: int) -> float:
-    """How long a timer that has failed ``attempts`` times waits before its next try: 5 s, doubling each
-    time, at most 5 minutes, so a dependency that stays down is not hammered by every timer it holds."""
-    return min(RETRY_AFTER_SECONDS * 2.0 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
+__all__ = ["RETRY_AFTER_SECONDS", "RETRY_CEILING_SECONDS", "fire_due_timers", "fire_timers", "retry_delay"]
 
 
 OnFire = Callable[[Timer, float], None]
@@ -62,35 +53,10 @@ def fire_timers(
         try:
             engine.fire(timer)
             fired += 1
-        except Exception:
-            delay = retry_delay(timer.attempts)
-            surfaced = timer.attempts >= SURFACE_AFTER_ATTEMPTS
-            (log.error if surfaced else log.warning)(
-                "timer %s of %s failed %d time(s)%s; retrying in %.0fs",
-                timer.key,
-                timer.gameday_id,
-                timer.attempts,
-                ": it is not lost, and will keep trying until what it waits for is back" if surfaced else "",
-                delay,
-                exc_info=True,
-            )
-            store.release_timer(timer.id, now + delay)
-            _quietly(engine.delays.failed, timer)
+        except Exception as error:
+            engine.outcomes.failed(timer, error, now)
             if on_failed is not None:
                 on_failed(timer)
             continue
-        _quietly(engine.delays.ran, timer)
+        engine.outcomes.ran(timer)
     return fired
-
-
-def _quietly(tell: Callable[[Timer], None], timer: Timer) -> None:
-    """Remembering or reporting a delay never fails the timer: it is tried again at the next one."""
-    try:
-        tell(timer)
-    except Exception:
-        log.warning(
-            "could not record or report the delay of timer %s of %s",
-            timer.key,
-            timer.gameday_id,
-            exc_info=True,
-        )

@@ -66,8 +66,8 @@ class GameDayTx(Protocol):
 
     def schedule(
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
-    ) -> None:
-        """Create a durable timer; a key that exists already is left as it is."""
+    ) -> bool:
+        """Create a durable timer; a key that exists already is left as it is (returns False)."""
         ...
 
     def complete_timer(self, timer_id: int) -> None: ...
@@ -126,7 +126,7 @@ class GameDayStore(Protocol):
     def peek(self, gameday_id: str) -> tuple[GameDayRecord, list[Event]] | None:
         """The game day as this process last committed it, without asking the database (None when it
         has not): it may be behind other threads' and replicas' commits. For work a locked
-        transaction checks again (posting ahead, ``bot/gameday/posting``)."""
+        transaction checks again (the outbox's sender, ``bot/gameday/outbox``)."""
         ...
 
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None: ...
@@ -149,7 +149,22 @@ class GameDayStore(Protocol):
 
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]: ...
 
+    def claim_timers(self, keys: Sequence[str]) -> list[Timer]:
+        """Claim these timers, due or not, if they are still pending (the outbox's posts, claimed by the
+        thread that committed them)."""
+        ...
+
     def release_timer(self, timer_id: int, retry_at: float) -> None: ...
+
+    def defer_timer(self, timer_id: int, due_at: float) -> None:
+        """Put a claimed timer back, due at ``due_at``, as if it had not been tried (its turn is not
+        yet: an earlier post of its game day is still owed)."""
+        ...
+
+    def earlier_post_due(self, gameday_id: str, timer_id: int) -> float | None:
+        """When the earliest of this game day's posts older than ``timer_id`` still owed (pending or
+        being sent) is due; None when every older post is out."""
+        ...
 
     def next_due_at(self) -> float | None: ...
 
@@ -171,10 +186,6 @@ class Announcer(Protocol):
     """
 
     def find_posted(self, record: GameDayRecord, key: str) -> str | None: ...
-
-    def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
-        """Delete a post made ahead of its step that the step did not keep (and its page elsewhere)."""
-        ...
 
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str: ...
 
@@ -221,7 +232,9 @@ class Announcer(Protocol):
         """Mark a message recorded for the debrief (a ``gap:`` or ``note:`` reply) with a reaction."""
         ...
 
-    def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str: ...
+    def fault(
+        self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str, key: str | None = None
+    ) -> str: ...
 
     def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
         """Post the debrief (its message tagged with ``key``, so a replay can find it) and its files."""

@@ -138,7 +138,7 @@ class ResponderInput:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             if from_user == to_user:
                 return Outcome(False, "You cannot hand off to yourself; pick someone else.")
-            self.injects.request_handoff(tx, state, from_user, to_user, at, from_user)
+            self.injects.paging.request_handoff(tx, state, from_user, to_user, at, from_user)
             return Outcome(True, f"Handoff to <@{to_user}> requested.")
 
         return act
@@ -150,7 +150,7 @@ class ResponderInput:
             page = state.pages.get(page_id)
             if page is None or page.escalated_at is not None:
                 return Outcome(False, "This page cannot be escalated (already escalated, or not a page).")
-            self.injects.escalate(tx, state, page_id)
+            self.injects.paging.escalate(tx, state, page_id)
             return Outcome(True, "Escalated to the secondary.")
 
         return self._operate(gameday_id, delivery_id, act)
@@ -208,8 +208,7 @@ class ResponderInput:
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             tx.append(Kind.ROLE_ASSIGNED, at, by, {"role": role, "user": user})
-            key = f"role:{role}:{len(tx.events)}"
-            best_effort(lambda: self.announcer.role(tx.record, role, user, key), "a role")
+            self.injects.announce_role(tx, role, user)
             return Outcome(True, f"<@{user}> is the {role}.")
 
         return self._operate(gameday_id, delivery_id, act)

@@ -96,8 +96,9 @@ class Starting:
         )
         self.store.create(record)
         try:
+            thread_ts = self.announcer.kickoff(record, scenario)  # before the lock: no Slack call under it
             with self.store.transaction(record.id) as tx:
-                tx.record.thread_ts = self.announcer.kickoff(tx.record, scenario)
+                tx.record.thread_ts = thread_ts
                 data = {
                     "scenario": scenario.id,
                     "scenario_hash": record.scenario_hash,

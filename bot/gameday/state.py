@@ -188,6 +188,12 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
                 message_ts=data.get("message_ts"),
             )
         )
+    elif kind is Kind.HANDOFF_POSTED:
+        for handoff in state.handoffs:
+            if handoff.handoff_id == data["handoff_id"]:
+                handoff.message_ts = data["message_ts"]
+                if "requested_at" in data and handoff.completed_at is None:  # a step's: from its message
+                    handoff.requested_at = float(data["requested_at"])
     elif kind is Kind.HANDOFF_COMPLETED:
         for handoff in state.handoffs:
             if handoff.handoff_id == data["handoff_id"]:

@@ -15,6 +15,9 @@ class Kind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ESCALATED = "escalated"
     HANDOFF_REQUESTED = "handoff_requested"
+    HANDOFF_POSTED = (
+        "handoff_posted"  # its message is out: data handoff_id, message_ts, requested_at (a step's)
+    )
     HANDOFF_COMPLETED = "handoff_completed"
     DETECTED = "detected"
     ALERT_UNMATCHED = (
@@ -41,6 +44,7 @@ class Kind(StrEnum):
     DELIVERY_DELAYED = "delivery_delayed"  # a timer's 5th failed attempt: data timer_id, key, kind, attempts
     DELIVERED_LATE = "delivered_late"  # a delayed timer ran through at last: data timer_id, attempts
     DELIVERY_REPORTED = "delivery_reported"  # the facilitator was told of those incidents: data timer_ids
+    POST_DROPPED = "post_dropped"  # a step's message no longer wanted when its turn came: data key, why
     ENDED = "gameday_ended"
 
 

@@ -16,6 +16,7 @@ class TimerKind(StrEnum):
     OBSERVE = "observe"  # look at a probe's result
     LOG_LINE = "log_line"  # the next line of a logs step
     PUBLISH = "publish"  # the posts of a game day's end: status line, debrief, files
+    POST = "post"  # a message committed with its change, posted after the commit (bot/gameday/outbox)
 
 
 class TimerState(StrEnum):
@@ -35,3 +36,4 @@ class DeliveryDelay:
     kind: TimerKind
     attempts: int
     delivered: bool
+    post: str | None = None  # an outbox post's kind (page, escalation, say...), when it is one

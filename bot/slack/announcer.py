@@ -109,14 +109,6 @@ class SlackAnnouncer:
             if not cursor:
                 return None
 
-    def withdraw(self, record: GameDayRecord, message_ts: str, page_id: str | None = None) -> None:
-        self.client.chat_delete(channel=record.channel, ts=message_ts)
-        if page_id is not None and self.pagerduty is not None and sends(record):
-            try:
-                self.pagerduty.resolve_pages(record.id, [page_id])
-            except PagerDutyError:
-                log.exception("PagerDuty did not resolve withdrawn page %s of %s", page_id, record.id)
-
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
         header = render("kickoff", record=record, scenario=scenario)
         state = GameDayState(status=Status(record.status))
@@ -270,8 +262,10 @@ class SlackAnnouncer:
             observe_ack(seconds)
         self._post(record, render("acknowledged", who=who, what=what, seconds=seconds))
 
-    def fault(self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str) -> str:
-        return self._post(record, render("fault", spec=spec, verb=verb, detail=detail))
+    def fault(
+        self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str, key: str | None = None
+    ) -> str:
+        return self._post(record, render("fault", spec=spec, verb=verb, detail=detail), key=key)
 
     def finished(self, record: GameDayRecord, debrief: Debrief, key: str) -> None:
         debrief = with_names(debrief, self.names.names(debrief.people))

@@ -25,6 +25,11 @@ class ApiFaults:
         with self._lock:
             self._pending.setdefault(method, []).extend([ApiFault(status, retry_after, delay)] * times)
 
+    def take_all(self, method: str) -> int:
+        """The method behaves again at once; returns how many faults were still pending."""
+        with self._lock:
+            return len(self._pending.pop(method, []))
+
     def take(self, method: str) -> ApiFault | None:
         with self._lock:
             queue = self._pending.get(method)

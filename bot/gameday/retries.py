@@ -1,0 +1,27 @@
+"""How long a failed timer (a step, a post, the debrief) waits before its next try."""
+
+from __future__ import annotations
+
+RETRY_AFTER_SECONDS = 5.0
+RETRY_CEILING_SECONDS = 300.0
+
+
+def retry_delay(attempts: int, error: BaseException | None = None) -> float:
+    """5 s, doubling with each failed attempt, at most 5 minutes, so a dependency that stays down is
+    not hammered by every timer it holds; never sooner than the ``Retry-After`` the error carries (a
+    rate-limited Slack says when to come back), within the same ceiling."""
+    backoff = min(RETRY_AFTER_SECONDS * 2.0 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
+    return max(backoff, min(retry_after(error), RETRY_CEILING_SECONDS))
+
+
+def retry_after(error: BaseException | None) -> float:
+    """The seconds an HTTP error's ``Retry-After`` header asks for (0 when it has none)."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = next((v for k, v in dict(headers).items() if str(k).lower() == "retry-after"), None)
+        if isinstance(value, list | tuple):  # some clients keep every value of a header
+            value = value[0] if value else None
+        return max(0.0, float(value)) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
