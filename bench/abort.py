@@ -1,6 +1,6 @@
 """Abort: how long `/sce abort` takes to revert N active faults on the Kubernetes test API server.
 
-The bot's own wiring (bot.service.build_services with KUBECONFIG pointing at the KubeTestServer of
+The bot's own wiring (bot.runtime.service.build_services with KUBECONFIG pointing at the KubeTestServer of
 tests/test_faults_kmock.py, the workspace as Slack) starts one game day whose steps apply N faults
 (NetworkPolicies and honeytoken Secrets, alternating); then Engine.abort, which `/sce abort` calls before
 it acks, is timed. The baseline deletes the same N objects with the official client, one call each.
@@ -24,9 +24,9 @@ from bench.databases import sqlite_url
 from bench.procs import BOT_TOKEN, ROOT, SIGNING_SECRET, scenarios_dir
 from bench.results import Row, Section
 from bot.config import Settings
-from bot.gameday.poller import fire_due_timers
+from bot.gameday.running.poller import fire_due_timers
 from bot.gameday.timeline import Kind
-from bot.service import build_services
+from bot.runtime.service import build_services
 from bot.slack.pacing import ChannelPacer
 from bot.workspace.server import LocalWorkspace
 

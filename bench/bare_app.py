@@ -1,9 +1,10 @@
 """The baseline: a bare Bolt app that only acknowledges, served the way `sce serve` serves the bot.
 
 Same Bolt settings as bot/slack/app.py (signed requests checked, ack before the listener runs), the same
-WebClient settings as bot.service.slack_client, and waitress with the parameters bot/server.py gives it
-(8 threads) behind Bolt's WSGI adapter. It imports nothing of the bot, so its size and speed are Bolt's
-and waitress's alone. GET /hooks/count tells how many message events its listener has run.
+WebClient settings as bot.runtime.service.slack_client, and waitress with the parameters
+bot/runtime/server.py gives it (8 threads) behind Bolt's WSGI adapter. It imports nothing of the bot, so its
+size and speed are Bolt's and waitress's alone. GET /hooks/count tells how many message events its listener
+has run.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from waitress.server import create_server
 
 StartResponse = Callable[..., Any]
-THREADS = 8  # as bot/server.py
+THREADS = 8  # as bot/runtime/server.py
 
 
 class Counter:

@@ -18,9 +18,9 @@ from bench.procs import ROOT
 from bench.results import Row, Section
 from bench.stats import median
 from bot.debrief.render import FORMATS, render_debrief
-from bot.gameday.engine import build_debrief_for
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.scenario import content_hash
+from bot.gameday.running.engine import build_debrief_for
+from bot.gameday.scenario.model import content_hash
 from bot.gameday.timeline import Event, Kind
 
 T0 = 1_800_000_000.0

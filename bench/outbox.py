@@ -27,7 +27,7 @@ from bench.results import Row, Section
 from bot.config import Settings
 from bot.gameday.clock import SystemClock
 from bot.gameday.timeline import Kind
-from bot.service import Services, build_services
+from bot.runtime.service import Services, build_services
 from bot.workspace.server import LocalWorkspace
 
 SCENARIO = """id: bench-outbox

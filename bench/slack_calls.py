@@ -17,8 +17,8 @@ from bench.procs import BOT_TOKEN, SIGNING_SECRET, scenarios_dir
 from bench.results import Row, Section
 from bot.config import Settings
 from bot.gameday.clock import ScaledClock
-from bot.server import HttpServer
-from bot.service import build_services
+from bot.runtime.server import HttpServer
+from bot.runtime.service import build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.responders import Responders, load_script

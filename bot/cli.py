@@ -46,12 +46,12 @@ def serve() -> None:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.doctor import check_before_serving
-    from bot.hooks import hooks_app
-    from bot.logs import configure_logging
-    from bot.observability import database_ready, store_snapshot, watch
-    from bot.process import prepare_for_traffic
-    from bot.server import HttpServer, socket_mode_handler
-    from bot.service import build_services
+    from bot.integrations.hooks import hooks_app
+    from bot.runtime.logs import configure_logging
+    from bot.runtime.observability import database_ready, store_snapshot, watch
+    from bot.runtime.process import prepare_for_traffic
+    from bot.runtime.server import HttpServer, socket_mode_handler
+    from bot.runtime.service import build_services
     from bot.slack.app import create_app, slack_over_http
     from bot.slack.debrief_pages import debrief_pages
 
@@ -172,10 +172,10 @@ def validate(
 
     Each problem is reported as file:line: field: what is wrong.
     """
-    from bot.gameday.attachments import with_attachments
-    from bot.gameday.guardrails import ceiling_refusals, deployment_refusals, image_refusals
-    from bot.gameday.scenario_file import ScenarioError, load_scenario_file, scenario_files
-    from bot.gameday.suggestions import did_you_mean
+    from bot.gameday.scenario.attachments import with_attachments
+    from bot.gameday.scenario.guardrails import ceiling_refusals, deployment_refusals, image_refusals
+    from bot.gameday.scenario.loading import ScenarioError, load_scenario_file, scenario_files
+    from bot.gameday.scenario.suggestions import did_you_mean
 
     target = path or scenario_folder()
     if not target.exists():
@@ -227,14 +227,14 @@ def validate(
 
 
 def _unlisted_references(file: Path, secrets: frozenset[str]) -> list[str]:
-    from bot.gameday.inline_credentials import unlisted_references
+    from bot.gameday.scenario.inline_credentials import unlisted_references
 
     text = _scenario_text(file)
     return unlisted_references(text, str(file), secrets) if text is not None else []
 
 
 def _inline_credentials(file: Path) -> list[object]:
-    from bot.gameday.inline_credentials import inline_credentials
+    from bot.gameday.scenario.inline_credentials import inline_credentials
 
     text = _scenario_text(file)
     return list(inline_credentials(text, str(file))) if text is not None else []
@@ -245,8 +245,8 @@ def _scenario_text(file: Path) -> str | None:
     proper says why (a FIFO or /dev/zero is never read, an alias bomb never composed)."""
     import yaml
 
-    from bot.gameday.file_reading import UnsafeFile, read_regular_file
-    from bot.gameday.scenario_limits import FILE_LIMITS, LimitExceeded, check_structure
+    from bot.gameday.scenario.file_reading import UnsafeFile, read_regular_file
+    from bot.gameday.scenario.limits import FILE_LIMITS, LimitExceeded, check_structure
 
     try:
         text = read_regular_file(file, FILE_LIMITS.max_bytes).decode("utf-8")
@@ -265,7 +265,7 @@ def new(
 
     It goes to SCE_SCENARIOS_DIR (default: ./scenarios) as ID.yaml, charter included.
     """
-    from bot.gameday.charter_template import NewScenarioError, write_new_scenario
+    from bot.gameday.scenario.charter_template import NewScenarioError, write_new_scenario
 
     try:
         # into the team's folder, never into the starter pack that comes with sce
@@ -284,7 +284,7 @@ def list_scenarios() -> None:
 
     They are in SCE_SCENARIOS_DIR, else in ./scenarios when it exists, else the starter pack.
     """
-    from bot.gameday.catalog import ScenarioCatalog
+    from bot.gameday.scenario.catalog import ScenarioCatalog
 
     loaded, errors = ScenarioCatalog(scenario_folder()).load_all()
     for item in loaded:
@@ -326,9 +326,9 @@ def debrief(
     """Print or write a game day's debrief (the latest one by default)."""
     from bot.debrief.bundle import write_bundle
     from bot.debrief.render import FORMATS, render_debrief
-    from bot.gameday.engine import build_debrief_for
-    from bot.gameday.report import with_names
-    from bot.recorded import NotRecorded, find_gameday
+    from bot.gameday.measuring.report import with_names
+    from bot.gameday.running.engine import build_debrief_for
+    from bot.runtime.recorded import NotRecorded, find_gameday
     from bot.slack.people import named, names_from_token
     from bot.workspace.demo import USERS as DEMO_USERS
 
@@ -381,8 +381,8 @@ def history(
     Each run shows the change from the run before.
     """
     from bot.debrief.history import HISTORY_FORMATS, render_history
-    from bot.gameday.trends import history as history_rows
-    from bot.recorded import NotRecorded, finished_runs
+    from bot.gameday.measuring.trends import history as history_rows
+    from bot.runtime.recorded import NotRecorded, finished_runs
 
     if format not in HISTORY_FORMATS:
         typer.echo(f"--format must be one of {', '.join(HISTORY_FORMATS)}", err=True)

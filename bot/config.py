@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.faults.attack_pod import DEFAULT_IMAGE
-from bot.gameday.durations import DurationError, parse_duration
-from bot.gameday.guardrails import DEFAULT_MAX_TTL
+from bot.gameday.scenario.durations import DurationError, parse_duration
+from bot.gameday.scenario.guardrails import DEFAULT_MAX_TTL
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 STARTER_PACK = Path(__file__).resolve().parent / "defaults" / "scenarios"  # the scenarios sce comes with

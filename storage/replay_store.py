@@ -10,7 +10,7 @@ from sqlalchemy import Engine, Table, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.replay_guard import PRUNE_EVERY_SECONDS, MemoryReplayGuard
+from bot.runtime.replay_guard import PRUNE_EVERY_SECONDS, MemoryReplayGuard
 from storage.tables import SeenRequestRow
 
 # SQLModel sets __table__ on table models at class creation:

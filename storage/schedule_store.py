@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from bot.gameday.schedule import ScheduleRequest, due_action, next_event_at, reminders_skipped
+from bot.gameday.running.schedule import ScheduleRequest, due_action, next_event_at, reminders_skipped
 from storage.tables import ScheduleRow
 
 STALE_START_SECONDS = 300.0

@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
+from bot.gameday.running.timer_types import TimerKind, TimerState
 from bot.gameday.timeline import Event, Kind
-from bot.gameday.timer_types import TimerKind, TimerState
 from storage.database import read_engine
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
 from storage.timeline_cache import TimelineCache

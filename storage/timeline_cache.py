@@ -3,7 +3,7 @@
 A timeline is append-only: an event, once committed, never changes and its seq is never reused. So
 a prefix read once stays true whatever other threads or replicas commit later, and a transaction only
 asks the database for the events after it. Only committed timelines are put here, with the game
-day's row as that commit left it, so the outbox's sender (bot/gameday/outbox) reads the game day it
+day's row as that commit left it, so the outbox's sender (bot/gameday/running/outbox) reads the game day it
 posts for without asking the database.
 """
 

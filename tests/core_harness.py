@@ -8,12 +8,12 @@ from recording_announcer import RecordingAnnouncer
 
 from bot.faults.simulated import SimulatedDriver
 from bot.gameday.clock import VirtualClock
-from bot.gameday.engine import Engine
+from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.memory_store import MemoryStore
-from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import GameDayStore
-from bot.gameday.report_models import Debrief
-from bot.http_caller import RequestsCaller
+from bot.gameday.running.engine import Engine
+from bot.gameday.running.poller import fire_due_timers
+from bot.integrations.http_caller import RequestsCaller
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from bot.cli import cli
 from bot.config import Settings
 from bot.gameday.timeline import Event
-from bot.hooks import hooks_app
-from bot.server import HttpServer
-from bot.service import Services, build_services
+from bot.integrations.hooks import hooks_app
+from bot.runtime.server import HttpServer
+from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.slack.debrief_pages import debrief_pages
 from bot.workspace.server import LocalWorkspace

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.faults.cluster import Cluster
 from bot.faults.kubernetes_driver import KubernetesDriver
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 GD, FAULT_ID, EXPIRES = "gd-0badcafe", "f1", 1_800_000_600.0
 NAMESPACE = "chaos-lab"

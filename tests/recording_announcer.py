@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
+from bot.gameday.running.timer_types import DeliveryDelay
+from bot.gameday.scenario.model import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState
-from bot.gameday.timer_types import DeliveryDelay
 
 
 class RecordingAnnouncer:

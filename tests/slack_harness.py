@@ -12,10 +12,10 @@ from slack_sdk import WebClient
 
 from bot.faults.simulated import SimulatedDriver
 from bot.gameday.clock import VirtualClock
-from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
-from bot.gameday.poller import fire_due_timers
-from bot.http_caller import RequestsCaller
+from bot.gameday.running.engine import Engine
+from bot.gameday.running.poller import fire_due_timers
+from bot.integrations.http_caller import RequestsCaller
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.pacing import ChannelPacer
 from bot.workspace.server import LocalWorkspace

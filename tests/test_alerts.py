@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gameday.alerts import (
+from bot.gameday.measuring.alerts import (
     Alert,
     AlertError,
     Detection,

@@ -44,7 +44,7 @@ from bot.faults.attack_pod import (
     probe_arguments,
 )
 from bot.faults.labels import marker
-from bot.gameday.scenario_file import ScenarioError, parse_scenario
+from bot.gameday.scenario.loading import ScenarioError, parse_scenario
 
 MARK = "PWNED"
 PLAIN = set(string.ascii_letters + string.digits + ".:[]-")

@@ -25,9 +25,9 @@ from bot.faults.attack_pod import DEFAULT_IMAGE, METADATA_IP, TOKEN_PROBES
 from bot.faults.kubernetes_driver import KubernetesDriver
 from bot.faults.registry import FaultDrivers
 from bot.gameday.clock import VirtualClock
-from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.ports import FaultRejected
+from bot.gameday.running.engine import Engine
 
 PROBES: list[dict[str, str]] = [
     {"probe": "metadata"},

@@ -22,9 +22,9 @@ from threads import wait_until
 
 from bot.config import Settings
 from bot.gameday.clock import VirtualClock
-from bot.gameday.visibility import NOT_BOOKABLE, unseen_gameday
-from bot.server import HttpServer
-from bot.service import Services, build_services
+from bot.gameday.people.visibility import NOT_BOOKABLE, unseen_gameday
+from bot.runtime.server import HttpServer
+from bot.runtime.service import Services, build_services
 from bot.slack import blocks
 from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient

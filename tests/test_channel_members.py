@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import Settings
 from bot.gameday.clock import VirtualClock
-from bot.service import slack_client
+from bot.runtime.service import slack_client
 from bot.slack import channel_members
 from bot.slack.channel_members import ChannelMembers
 from bot.workspace import BOT_USER_ID, LocalWorkspace

@@ -17,9 +17,9 @@ import pytest
 from core_harness import ROOT, CoreHarness, scenario_text
 
 from bot.debrief.render import render_debrief
-from bot.gameday.durations import format_duration
-from bot.gameday.engine import build_debrief_for
-from bot.gameday.report_models import Debrief
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.running.engine import build_debrief_for
+from bot.gameday.scenario.durations import format_duration
 from bot.gameday.state import fold
 from bot.gameday.timeline import Kind
 

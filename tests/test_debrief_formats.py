@@ -20,9 +20,9 @@ from bot.cli import cli
 from bot.debrief.bundle import write_bundle
 from bot.debrief.render import EXTENSIONS, FORMATS, render_debrief
 from bot.debrief.schema import SCHEMA_PATH, schema_text
-from bot.gameday.report import build_debrief
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario import Scenario, content_hash
+from bot.gameday.measuring.report import build_debrief
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.scenario.model import Scenario, content_hash
 from bot.gameday.timeline import Event, Kind
 from bot.workspace.server import LocalWorkspace
 from storage.database import make_engine, migrate

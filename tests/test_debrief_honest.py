@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from bot.debrief.event_log import event_log
 from bot.debrief.render import render_debrief
 from bot.debrief.schema import SCHEMA_PATH
-from bot.gameday.report import build_debrief
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario import Scenario
+from bot.gameday.measuring.report import build_debrief
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.scenario.model import Scenario
 from bot.gameday.timeline import Event, Kind
 from bot.slack.render import render
 

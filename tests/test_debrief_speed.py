@@ -33,11 +33,11 @@ from bot.debrief.chart import (
 )
 from bot.debrief.formatting import md_escape, offset
 from bot.debrief.render import FORMATS, render_debrief
-from bot.gameday import metrics
-from bot.gameday.durations import format_duration
-from bot.gameday.report import build_debrief
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario import Scenario
+from bot.gameday.measuring import metrics
+from bot.gameday.measuring.report import build_debrief
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.scenario.durations import format_duration
+from bot.gameday.scenario.model import Scenario
 from bot.gameday.state import fold
 from bot.gameday.timeline import Event, Kind
 

@@ -12,9 +12,9 @@ import pytest
 from core_harness import CoreHarness
 from databases import STORES, make_store
 
-from bot.gameday.poller import RETRY_AFTER_SECONDS
+from bot.gameday.running.poller import RETRY_AFTER_SECONDS
+from bot.gameday.running.timer_types import DeliveryDelay
 from bot.gameday.timeline import Kind
-from bot.gameday.timer_types import DeliveryDelay
 
 ROSTER = {"primary": "U1", "secondary": "U2"}
 SCENARIO = json.dumps(

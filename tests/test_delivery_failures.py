@@ -22,10 +22,10 @@ from databases import POSTGRES_URL, database_url
 
 from bot.config import Settings
 from bot.gameday.clock import VirtualClock
-from bot.gameday.poller import fire_timers
-from bot.gameday.schedule import parse_schedule
+from bot.gameday.running.poller import fire_timers
+from bot.gameday.running.schedule import parse_schedule
 from bot.gameday.timeline import Kind
-from bot.service import Services, build_services
+from bot.runtime.service import Services, build_services
 from bot.workspace.server import LocalWorkspace
 
 ROOT = Path(__file__).resolve().parents[1]

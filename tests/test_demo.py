@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from bot_process import ROOT, SCE
 
-from bot.gameday.durations import parse_duration
+from bot.gameday.scenario.durations import parse_duration
 
 SCRIPT = ROOT / "bot" / "workspace" / "scripts" / "pager-stress.yaml"
 

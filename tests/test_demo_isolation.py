@@ -28,9 +28,9 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import Settings, data_dir, demo_databases
-from bot.gameday.catalog import ScenarioCatalog
 from bot.gameday.clock import VirtualClock
-from bot.service import build_services, open_store
+from bot.gameday.scenario.catalog import ScenarioCatalog
+from bot.runtime.service import build_services, open_store
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.default_script import default_script
 from bot.workspace.demo import run_demo

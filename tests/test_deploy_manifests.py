@@ -16,7 +16,7 @@ import yaml
 from test_attack_pod_policy import restricted_violations
 from test_faults_manifests import SCHEMA
 
-from bot.gameday.catalog import RotationCatalog, ScenarioCatalog
+from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 KUSTOMIZATION = DEPLOY / "kustomization.yaml"

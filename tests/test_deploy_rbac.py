@@ -19,7 +19,7 @@ from test_faults_manifests import SCHEMA
 
 from bot.faults.labels import object_name
 from bot.faults.registry import FaultDrivers
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 GD, NOW = "gd-rbac0001", 1_800_000_000.0

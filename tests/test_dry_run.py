@@ -22,15 +22,15 @@ from test_faults_kmock import NAMESPACE, KubeTestServer
 from test_pagerduty import ROUTING_KEY, FakePagerDuty
 
 from bot.faults.registry import FaultDrivers
-from bot.gameday.attachments import with_attachments
 from bot.gameday.clock import VirtualClock
-from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
-from bot.gameday.poller import fire_due_timers
-from bot.gameday.scenario_file import load_scenario_file
+from bot.gameday.running.engine import Engine
+from bot.gameday.running.poller import fire_due_timers
+from bot.gameday.scenario.attachments import with_attachments
+from bot.gameday.scenario.loading import load_scenario_file
 from bot.gameday.timeline import Event, Kind
-from bot.http_caller import RequestsCaller
-from bot.pagerduty import PagerDuty
+from bot.integrations.http_caller import RequestsCaller
+from bot.integrations.pagerduty import PagerDuty
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.pacing import ChannelPacer
 from bot.slack.status_line import StatusLine
@@ -231,11 +231,11 @@ def test_the_same_scenario_not_in_dry_run_reaches_every_listener(
 
 
 def test_one_gate_asks_whether_a_game_day_is_a_dry_run() -> None:
-    """Every outbound effect passes ``bot.gameday.outbound.sends``: nothing else reads the flag."""
+    """Every outbound effect passes ``bot.gameday.running.outbound.sends``: nothing else reads the flag."""
     readers = []
     for path in sorted((ROOT / "bot").rglob("*.py")):
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             recorded = '"dry_run":' in line or "dry_run=" in line  # kept on the record, not acted on
             if re.search(r"\brecord\.dry_run\b", line) and not recorded:
                 readers.append(f"{path.relative_to(ROOT)}:{number}")
-    assert readers == ["bot/gameday/outbound.py:19"]
+    assert readers == ["bot/gameday/running/outbound.py:19"]

@@ -27,7 +27,7 @@ def test_start_without_people_uses_the_rotation_and_oncall_says_who(
     (rotations / "secops.yaml").write_text(ROTATION)
     import time
 
-    from bot.gameday.rotation import on_call, parse_rotation
+    from bot.gameday.people.rotation import on_call, parse_rotation
 
     with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir):
         expected = on_call(parse_rotation(ROTATION), time.time())

@@ -64,7 +64,7 @@ def test_each_step_runs_once_even_when_a_timer_fires_twice(h: CoreHarness) -> No
     gd = start(h)
     h.advance_to(h.clock.now() + 61)
     from bot.gameday.ports import Timer
-    from bot.gameday.timer_types import TimerKind
+    from bot.gameday.running.timer_types import TimerKind
 
     h.engine.fire(Timer(-1, gd, f"{gd}:step:1", 0.0, TimerKind.STEP, {"step": 1}))  # a replay after a crash
     kinds = [e.kind for e in h.store.events(gd)]

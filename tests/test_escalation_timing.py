@@ -11,7 +11,7 @@ import pytest
 from core_harness import CoreHarness
 from databases import STORES, make_store
 
-from bot.gameday.poller import fire_due_timers
+from bot.gameday.running.poller import fire_due_timers
 from bot.gameday.timeline import Kind
 
 ROSTER = {"primary": "U1", "secondary": "U2"}

@@ -11,7 +11,7 @@ from test_faults_kmock import NAMESPACE, KubeTestServer
 from bot.faults.chaos_mesh import ChaosMeshDriver
 from bot.faults.labels import EXPIRES_AT, FAULT, GAMEDAY, MANAGED_BY, object_name
 from bot.gameday.ports import FaultRejected
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 GD, EXPIRES = "gd-0badcafe", 1_800_000_600.0
 FAULTS = [

@@ -18,11 +18,11 @@ from bot.faults.kubernetes_driver import KubernetesDriver
 from bot.faults.labels import object_name
 from bot.faults.registry import NO_CLUSTER, FaultDrivers
 from bot.gameday.clock import VirtualClock
-from bot.gameday.engine import Engine
 from bot.gameday.memory_store import MemoryStore
-from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import FaultRejected
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.running.engine import Engine
+from bot.gameday.running.poller import fire_due_timers
+from bot.gameday.scenario.model import FaultSpec
 
 SCENARIO = """\
 id: lab-deny

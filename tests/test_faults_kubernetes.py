@@ -14,7 +14,7 @@ from bot.faults.kubernetes_driver import KubernetesDriver
 from bot.faults.labels import EXPIRES_AT, FAULT, GAMEDAY, MANAGED_BY, ORIGINAL_REPLICAS, marker, object_name
 from bot.faults.undo import CORE_KINDS
 from bot.gameday.ports import FaultRejected, Observation
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 GD, NOW = "gd-0badcafe", 1_800_000_000.0
 EXPIRES = NOW + 600

@@ -19,7 +19,7 @@ from bot.faults.chaos_mesh import ChaosMeshDriver
 from bot.faults.cluster import Cluster
 from bot.faults.kubernetes_driver import KubernetesDriver
 from bot.faults.labels import EXPIRES_AT, FAULT, GAMEDAY, MANAGED_BY
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 GD, EXPIRES = "gd-0badcafe", 1_800_000_600.0
 CLIENT_MINOR = int(kubernetes.__version__.split(".")[0])  # client 37.x speaks Kubernetes 1.37

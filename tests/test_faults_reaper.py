@@ -12,7 +12,7 @@ from test_faults_kmock import NAMESPACE, OTHER_NAMESPACE, KubeTestServer
 from bot.faults.kubernetes_driver import KubernetesDriver
 from bot.faults.labels import EXPIRES_AT, FAULT, GAMEDAY, MANAGED_BY, ORIGINAL_REPLICAS, rfc3339
 from bot.faults.reaper import revert_expired
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 NOW = 1_800_000_000.0
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from inprocess_bot import bot_on
 from threads import start_gameday, wait_for_block
 
-from bot.gameday.alerts import (
+from bot.gameday.measuring.alerts import (
     AlertError,
     alert_from_slack_message,
     classify,
@@ -33,11 +33,11 @@ from bot.gameday.alerts import (
     parse_simple_alert,
     stop_condition_problems,
 )
-from bot.gameday.commands import USAGE
-from bot.gameday.rotation import WEEKDAYS, Rotation, RotationError, on_call, parse_rotation
-from bot.gameday.scenario import Scenario
-from bot.gameday.scenario_file import ScenarioError, load_scenario_file, parse_scenario
-from bot.gameday.schedule import ScheduleError, ScheduleRequest, parse_schedule
+from bot.gameday.people.rotation import WEEKDAYS, Rotation, RotationError, on_call, parse_rotation
+from bot.gameday.running.commands import USAGE
+from bot.gameday.running.schedule import ScheduleError, ScheduleRequest, parse_schedule
+from bot.gameday.scenario.loading import ScenarioError, load_scenario_file, parse_scenario
+from bot.gameday.scenario.model import Scenario
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
@@ -53,7 +53,7 @@ def assert_sentence(message: str) -> None:
         assert internal not in message, message
 
 
-# --- rotations (bot/gameday/rotation.py) -------------------------------------------------------------------
+# --- rotations (bot/gameday/people/rotation.py) ---
 
 # tzdata's directories (Europe, America, US, ...) are capitalised: lower-case names never open one
 SAFE_ZONE_TEXT = st.text(alphabet=string.ascii_lowercase + string.digits + "/_-+.", max_size=30)
@@ -151,7 +151,7 @@ def test_a_rotation_the_parser_accepts_can_answer_who_is_on_call_at_any_time(sta
         assert on_call(rotation, at).primary in rotation.members
 
 
-# --- schedules (bot/gameday/schedule.py) -------------------------------------------------------------------
+# --- schedules (bot/gameday/running/schedule.py) ---
 
 WORD = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12)
 DAY = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat) | WORD
@@ -220,7 +220,7 @@ def test_a_schedule_with_an_unusable_zone_or_period_is_a_schedule_error(
     assert_sentence(str(caught.value))
 
 
-# --- every shipped scenario, mutated (bot/gameday/scenario_file.py) ----------------------------------------
+# --- every shipped scenario, mutated (bot/gameday/scenario/loading.py) ---
 
 TEXTS = {path.name: path.read_text(encoding="utf-8") for path in SHIPPED}
 DATA = {name: yaml.safe_load(text) for name, text in TEXTS.items()}
@@ -367,7 +367,7 @@ def test_a_shipped_scenario_file_with_bytes_flipped_is_a_scenario_or_a_scenario_
     assert loaded.scenario.id == path.stem
 
 
-# --- alerts (bot/gameday/alerts.py): what parse_alertmanager / parse_simple_alert fuzzing leaves out --------
+# --- alerts (bot/gameday/measuring/alerts.py): what parse_alertmanager / parse_simple_alert fuzzing leaves ou
 
 JSON = st.recursive(
     SCALAR,
@@ -415,7 +415,7 @@ def test_the_timeline_chart_keeps_about_ten_ticks_for_any_span() -> None:
     from core_harness import CoreHarness, scenario_text
 
     from bot.debrief.chart import timeline_chart
-    from bot.gameday.engine import build_debrief_for
+    from bot.gameday.running.engine import build_debrief_for
     from bot.gameday.timeline import Kind
 
     h = CoreHarness()

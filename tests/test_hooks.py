@@ -15,9 +15,9 @@ import requests
 from waitress import wasyncore
 from waitress.server import create_server
 
-from bot.gameday.alerts import Alert
 from bot.gameday.clock import VirtualClock
-from bot.hooks import MAX_BODY_BYTES, hooks_app, signature
+from bot.gameday.measuring.alerts import Alert
+from bot.integrations.hooks import MAX_BODY_BYTES, hooks_app, signature
 
 SECRET = "s3cret-for-tests"
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z, the server's clock
@@ -50,7 +50,7 @@ def am_payload(starts_at: str = "2027-01-15T09:59:30.25+02:00") -> dict[str, Any
 
 
 def signed_headers(body: bytes, timestamp: int = NOW, secret: str = SECRET) -> dict[str, str]:
-    """Signed as the docstring of bot.hooks says, computed here independently of it."""
+    """Signed as the docstring of bot.integrations.hooks says, computed here independently of it."""
     digest = hmac.new(secret.encode(), f"v1:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
     return {
         "X-SCE-Timestamp": str(timestamp),

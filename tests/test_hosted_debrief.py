@@ -23,8 +23,8 @@ from test_slack_talks_back import bot, events, start, wait_for, workspace
 
 from bot.config import Settings
 from bot.debrief.render import render_debrief
-from bot.gameday.engine import build_debrief_for
-from bot.gameday.report import with_names
+from bot.gameday.measuring.report import with_names
+from bot.gameday.running.engine import build_debrief_for
 from bot.slack.channel_members import MEMBERS_TTL
 from bot.slack.debrief_links import DebriefLinks, public_base_url
 from bot.workspace.client import WorkspaceClient

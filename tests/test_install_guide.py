@@ -20,7 +20,7 @@ from reliability_report import TESTS as RELIABILITY_TESTS
 
 from bot.cli import cli
 from bot.config import Settings
-from bot.gameday.commands import USAGE
+from bot.gameday.running.commands import USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "install.md"

@@ -12,12 +12,12 @@ import pytest
 from core_harness import CoreHarness, scenario_text
 from databases import STORES, make_store
 
-from bot.gameday.inbox import Inbox, Input
-from bot.gameday.lanes import Lanes
-from bot.gameday.outcome import Outcome
 from bot.gameday.ports import GameDayTx, StoreUnavailable
-from bot.gameday.replies import Acknowledge, AddNote, HandOff, Reply
-from bot.gameday.scenario import Scenario
+from bot.gameday.running.inbox import Inbox, Input
+from bot.gameday.running.lanes import Lanes
+from bot.gameday.running.outcome import Outcome
+from bot.gameday.running.replies import Acknowledge, AddNote, HandOff, Reply
+from bot.gameday.scenario.model import Scenario
 from bot.gameday.state import GameDayState, fold
 from bot.gameday.timeline import Event, Kind
 

@@ -21,14 +21,14 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import SettingError, Settings
-from bot.gameday.attachments import with_attachments
-from bot.gameday.commands import parse_command
-from bot.gameday.file_reading import UnsafeFile, read_regular_file
-from bot.gameday.mentions import MENTION_IN_TEXT
-from bot.gameday.poller import fire_due_timers
-from bot.gameday.replies import HandOff, parse_reply
-from bot.gameday.scenario_file import ScenarioError, load_scenario_file, parse_scenario
-from bot.gameday.scenario_limits import STORED_LIMITS
+from bot.gameday.people.mentions import MENTION_IN_TEXT
+from bot.gameday.running.commands import parse_command
+from bot.gameday.running.poller import fire_due_timers
+from bot.gameday.running.replies import HandOff, parse_reply
+from bot.gameday.scenario.attachments import with_attachments
+from bot.gameday.scenario.file_reading import UnsafeFile, read_regular_file
+from bot.gameday.scenario.limits import STORED_LIMITS
+from bot.gameday.scenario.loading import ScenarioError, load_scenario_file, parse_scenario
 from bot.gameday.timeline import Kind
 
 HEAD = """\
@@ -370,7 +370,7 @@ def test_a_reply_longer_than_slack_allows_is_read_to_the_limit_only() -> None:
     assert parse_reply("handing off to <@U2>" + " x" * 30_000) == HandOff("U2")
     assert parse_reply("handing off to " + "x" * 40_000 + " <@U2>") is None
     assert parse_command("note " + "y" * 100_000).rest == "y" * (40_000 - 5)
-    from bot.gameday.alerts import alert_from_slack_message
+    from bot.gameday.measuring.alerts import alert_from_slack_message
 
     assert len(alert_from_slack_message("C1", "incident " * 10_000, "1.5").text) == 40_000
 
@@ -485,8 +485,8 @@ def test_an_alias_chain_is_refused_exactly_when_it_expands_past_the_limit(
 
 @pytest.mark.timeout(10)
 def test_a_rotation_file_is_read_as_carefully_as_a_scenario(tmp_path: Path) -> None:
-    from bot.gameday.catalog import RotationCatalog
-    from bot.gameday.rotation import RotationError, parse_rotation
+    from bot.gameday.people.rotation import RotationError, parse_rotation
+    from bot.gameday.scenario.catalog import RotationCatalog
 
     os.mkfifo(tmp_path / "secops.yaml")
     with pytest.raises(
@@ -515,7 +515,7 @@ REDACTION_ADVERSARIAL: dict[str, Callable[[int], str]] = {
 @pytest.mark.parametrize("name", list(REDACTION_ADVERSARIAL))
 def test_redaction_of_a_hostile_note_runs_in_linear_time(name: str) -> None:
     """Notes and replies people type are redacted for every debrief: "token a.a.a..." took 7 s at 40 kB."""
-    from bot.gameday.redaction import redact
+    from bot.gameday.measuring.redaction import redact
 
     make = REDACTION_ADVERSARIAL[name]
     small, large = _cost(make(2000), redact), _cost(make(20000), redact)
@@ -542,7 +542,7 @@ def test_a_bad_sce_max_ttl_is_one_sentence_from_the_command_line(
 
 
 def test_a_lone_surrogate_is_a_problem_for_both_readers() -> None:
-    from bot.gameday.scenario_limits import STORED_LIMITS
+    from bot.gameday.scenario.limits import STORED_LIMITS
 
     for limits in (None, STORED_LIMITS):
         with pytest.raises(ScenarioError):

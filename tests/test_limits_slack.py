@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from threads import start_gameday, wait_until
 
-import bot.gameday.attachments as attachments
-import bot.gameday.file_reading as file_reading
-import bot.gameday.scenario_file as scenario_file
+import bot.gameday.scenario.attachments as attachments
+import bot.gameday.scenario.file_reading as file_reading
+import bot.gameday.scenario.loading as scenario_file
 import bot.slack.listeners.commands as commands
 from bot.config import Settings
 from bot.gameday.timeline import Kind
-from bot.server import HttpServer
-from bot.service import Services, build_services
+from bot.runtime.server import HttpServer
+from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace

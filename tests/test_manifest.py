@@ -10,7 +10,7 @@ import yaml
 from slack_bolt import App
 
 from bot.config import Settings
-from bot.service import build_services
+from bot.runtime.service import build_services
 from bot.slack.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gameday.report import build_debrief
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario import Scenario
+from bot.gameday.measuring.report import build_debrief
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.scenario.model import Scenario
 from bot.gameday.timeline import Event, Kind
 
 BASE = 1_700_000_000.0

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from core_harness import CoreHarness
 
-from bot.gameday.attachments import with_attachments
-from bot.gameday.sbom import find_package
-from bot.gameday.scenario_file import ScenarioError, load_scenario_file, parse_scenario
+from bot.gameday.running.sbom import find_package
+from bot.gameday.scenario.attachments import with_attachments
+from bot.gameday.scenario.loading import ScenarioError, load_scenario_file, parse_scenario
 from bot.gameday.state import fold
 from bot.gameday.timeline import Kind
 

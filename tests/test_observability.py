@@ -16,12 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import observability as metrics
+from bot.gameday.measuring.redaction import REDACTED
 from bot.gameday.memory_store import MemoryStore
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.redaction import REDACTED
 from bot.gameday.timeline import Kind
-from bot.logs import configure_logging, gameday_context, gameday_logger
+from bot.runtime import observability as metrics
+from bot.runtime.logs import configure_logging, gameday_context, gameday_logger
 from storage.database import make_engine
 
 

@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.debrief.render import FORMATS, render_debrief
-from bot.gameday.inline_credentials import inline_credentials
-from bot.gameday.outbound import OutboundRequest
-from bot.gameday.scenario_file import ScenarioError, parse_scenario
+from bot.gameday.running.outbound import OutboundRequest
+from bot.gameday.scenario.inline_credentials import inline_credentials
+from bot.gameday.scenario.loading import ScenarioError, parse_scenario
 from bot.gameday.timeline import Kind
-from bot.http_caller import RequestsCaller
+from bot.integrations.http_caller import RequestsCaller
 
 SECRET = "s3cr3t-Value-0123456789"
 ROSTER = {"primary": "U1", "secondary": "U2"}

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recording_listener import RecordingListener
 
-from bot.gameday.outbound import OutboundRequest
-from bot.gameday.outbound_url import MAX_REDIRECTS, UrlRefused, check_url, parse_url
-from bot.gameday.scenario_file import ScenarioError, parse_scenario
+from bot.gameday.running.outbound import OutboundRequest
+from bot.gameday.scenario.loading import ScenarioError, parse_scenario
+from bot.gameday.scenario.outbound_url import MAX_REDIRECTS, UrlRefused, check_url, parse_url
 from bot.gameday.timeline import Kind
-from bot.http_caller import RequestsCaller
+from bot.integrations.http_caller import RequestsCaller
 
 ALLOWED = ["127.0.0.1"]
 

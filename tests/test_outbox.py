@@ -18,11 +18,11 @@ import pytest
 from core_harness import CoreHarness
 from slack_harness import SlackGameDays
 
-from bot.gameday.poller import fire_due_timers
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.retries import RETRY_AFTER_SECONDS
+from bot.gameday.running.poller import fire_due_timers
+from bot.gameday.running.retries import RETRY_AFTER_SECONDS
+from bot.gameday.running.timer_types import TimerKind, TimerState
 from bot.gameday.timeline import Kind
-from bot.gameday.timer_types import TimerKind, TimerState
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
@@ -234,8 +234,8 @@ def test_the_client_waits_out_a_short_retry_after_and_hands_a_long_one_back(
     from slack_sdk.errors import SlackApiError
 
     from bot.config import Settings
-    from bot.gameday.retries import retry_delay
-    from bot.service import slack_client
+    from bot.gameday.running.retries import retry_delay
+    from bot.runtime.service import slack_client
 
     client = slack_client(
         Settings(

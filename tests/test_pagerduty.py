@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.pagerduty import OnCall, OnCallSchedule, PagerDuty, PagerDutyError, pagerduty_severity
+from bot.integrations.pagerduty import OnCall, OnCallSchedule, PagerDuty, PagerDutyError, pagerduty_severity
 
 ROUTING_KEY = "R0123456789abcdef0123456789abcde"  # integration keys are 32 characters
 SCENARIO_KEY = "S0123456789abcdef0123456789abcde"

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gameday.commands import USAGE, Command, CommandError, parse_command
-from bot.gameday.durations import DurationError, format_duration, parse_duration
-from bot.gameday.replies import NOTE_KINDS, Acknowledge, AddNote, HandOff, parse_reply
-from bot.gameday.roster import RosterError, resolve_roster
-from bot.gameday.scenario import Scenario
-from bot.gameday.scenario_file import load_scenario_file, parse_scenario
+from bot.gameday.people.roster import RosterError, resolve_roster
+from bot.gameday.running.commands import USAGE, Command, CommandError, parse_command
+from bot.gameday.running.replies import NOTE_KINDS, Acknowledge, AddNote, HandOff, parse_reply
+from bot.gameday.scenario.durations import DurationError, format_duration, parse_duration
+from bot.gameday.scenario.loading import load_scenario_file, parse_scenario
+from bot.gameday.scenario.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = settings(max_examples=200, deadline=None)

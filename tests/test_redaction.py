@@ -21,9 +21,9 @@ from slack_harness import NAMESPACE, Listener, SlackGameDays, shown_texts
 
 from bot.debrief.bundle import SCENARIO_FILE, bundle_files, write_bundle
 from bot.debrief.render import FORMATS, render_debrief
-from bot.gameday.engine import build_debrief_for
-from bot.gameday.redaction import REDACTED, redact
-from bot.logs import configure_logging
+from bot.gameday.measuring.redaction import REDACTED, redact
+from bot.gameday.running.engine import build_debrief_for
+from bot.runtime.logs import configure_logging
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 

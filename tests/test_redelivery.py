@@ -31,7 +31,7 @@ from test_security_entry import (
     wait_until,
 )
 
-from bot.server import trigger_id
+from bot.runtime.server import trigger_id
 from bot.slack import blocks
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from core_harness import CoreHarness, scenario_text
 
-from bot.gameday.roster import RosterError, resolve_roster
-from bot.gameday.rotation import RotationError, on_call, parse_rotation
-from bot.gameday.scenario_file import parse_scenario
+from bot.gameday.people.roster import RosterError, resolve_roster
+from bot.gameday.people.rotation import RotationError, on_call, parse_rotation
+from bot.gameday.scenario.loading import parse_scenario
 from bot.gameday.state import fold
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def test_explicit_people_override_the_rotation_and_nothing_at_all_is_a_sentence(
 
 
 def test_an_unknown_rotation_names_the_known_ones_and_not_the_servers_folder(tmp_path: Path) -> None:
-    from bot.gameday.catalog import RotationCatalog, UnknownScenario
+    from bot.gameday.scenario.catalog import RotationCatalog, UnknownScenario
 
     folder = tmp_path / "rotations"
     folder.mkdir()

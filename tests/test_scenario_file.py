@@ -10,8 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.gameday.scenario import Scenario
-from bot.gameday.scenario_file import ScenarioError, ScenarioProblem, load_scenario_file, parse_scenario
+from bot.gameday.scenario.loading import ScenarioError, ScenarioProblem, load_scenario_file, parse_scenario
+from bot.gameday.scenario.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGER_STRESS = ROOT / "scenarios" / "pager-stress.yaml"

@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import Settings
 from bot.gameday.clock import VirtualClock
-from bot.gameday.schedule import ScheduleError, due_action, parse_schedule
-from bot.server import HttpServer
-from bot.service import Services, build_services
+from bot.gameday.running.schedule import ScheduleError, due_action, parse_schedule
+from bot.runtime.server import HttpServer
+from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace

@@ -33,9 +33,9 @@ from slack_bolt import App
 from threads import wait_for_block, wait_for_text, wait_until
 
 from bot.config import Settings
-from bot.gameday.commands import USAGE
-from bot.hooks import signature
-from bot.service import build_services
+from bot.gameday.running.commands import USAGE
+from bot.integrations.hooks import signature
+from bot.runtime.service import build_services
 from bot.slack import blocks
 from bot.slack.app import create_app
 from bot.workspace import payloads
@@ -425,8 +425,8 @@ def test_every_refusal_is_an_ephemeral_sentence_naming_who_may_and_changes_nothi
 
 
 def test_an_approval_refusal_names_exactly_who_may_approve() -> None:
-    from bot.gameday.guardrails import approval_refusal
-    from bot.gameday.scenario_file import parse_scenario
+    from bot.gameday.scenario.guardrails import approval_refusal
+    from bot.gameday.scenario.loading import parse_scenario
 
     scenario = parse_scenario(APPROVAL)
     deployment = frozenset(APPROVERS)

@@ -27,8 +27,8 @@ from slack_bolt.request import BoltRequest
 from sqlalchemy import select
 
 from bot.gameday.ports import GameDayRecord
-from bot.hooks import signature as hook_signature
-from bot.replay_guard import MemoryReplayGuard, request_key
+from bot.integrations.hooks import signature as hook_signature
+from bot.runtime.replay_guard import MemoryReplayGuard, request_key
 from bot.slack import blocks
 from bot.slack.app import create_app
 from bot.workspace import payloads

@@ -24,7 +24,7 @@ import requests
 from bot_process import BotProcess
 from threads import START, start_gameday, wait_for_block, wait_for_text, wait_until
 
-from bot.hooks import signature
+from bot.integrations.hooks import signature
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 

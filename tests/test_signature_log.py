@@ -14,8 +14,8 @@ from slack_bolt.request import BoltRequest
 from test_security_entry import FORM, forgeries, post, signed, slash_body
 
 from bot.config import Settings
-from bot.server import HttpServer
-from bot.service import Services, build_services
+from bot.runtime.server import HttpServer
+from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.workspace.server import LocalWorkspace
 
@@ -68,7 +68,7 @@ def test_a_forged_request_is_a_warning_with_reason_and_address_and_never_its_bod
     for headers in attempts.values():
         assert post(url, body, content_type, headers).status_code == 401
 
-    warnings = [r for r in caplog.records if r.name == "bot.server" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "bot.runtime.server" and r.levelno == logging.WARNING]
     assert len(warnings) == len(attempts)
     reasons = {r.getMessage().rpartition(": ")[2] for r in warnings}
     assert reasons <= {

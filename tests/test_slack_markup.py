@@ -24,9 +24,9 @@ from threads import start_gameday, wait_for_block, wait_until
 
 from bot.config import Settings
 from bot.gameday.clock import VirtualClock
-from bot.gameday.scenario_file import cached_scenario
-from bot.server import HttpServer
-from bot.service import Services, build_services
+from bot.gameday.scenario.loading import cached_scenario
+from bot.runtime.server import HttpServer
+from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.slack.render import link_markup, render
 from bot.workspace.client import WorkspaceClient

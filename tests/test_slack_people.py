@@ -8,9 +8,9 @@ from __future__ import annotations
 import yaml
 from slack_sdk import WebClient
 
+from bot.gameday.measuring.report import build_debrief
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import build_debrief
-from bot.gameday.scenario import Scenario
+from bot.gameday.scenario.model import Scenario
 from bot.gameday.timeline import Event, Kind
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.people import SlackNames

@@ -24,8 +24,8 @@ from bot_process import SIGNING_SECRET
 from inprocess_bot import Bot, bot_on, events_of
 from threads import wait_until
 
-from bot.gameday.engine import build_debrief_for
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.running.engine import build_debrief_for
 from bot.slack import blocks
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient

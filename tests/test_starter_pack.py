@@ -24,10 +24,10 @@ from bot_process import ROOT, SCE, TEST_POSTS_PER_SECOND
 
 from bot.faults.chaos_mesh import ChaosMeshDriver
 from bot.faults.kubernetes_driver import KubernetesDriver
-from bot.gameday.attachments import with_attachments
-from bot.gameday.durations import parse_duration
-from bot.gameday.scenario import Scenario
-from bot.gameday.scenario_file import load_scenario_file
+from bot.gameday.scenario.attachments import with_attachments
+from bot.gameday.scenario.durations import parse_duration
+from bot.gameday.scenario.loading import load_scenario_file
+from bot.gameday.scenario.model import Scenario
 from bot.workspace import responders
 from bot.workspace.demo import ROLES
 

@@ -14,8 +14,8 @@ import pytest
 from databases import POSTGRES_URL, STORES, database_url, make_store
 
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.running.timer_types import TimerKind
 from bot.gameday.timeline import Kind
-from bot.gameday.timer_types import TimerKind
 from storage.database import make_engine, migrate
 from storage.sql_store import SqlStore
 

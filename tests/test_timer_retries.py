@@ -15,9 +15,9 @@ import pytest
 from core_harness import CoreHarness
 from databases import STORES, make_store
 
-from bot.gameday.poller import RETRY_AFTER_SECONDS, RETRY_CEILING_SECONDS, retry_delay
+from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report_models import Debrief
+from bot.gameday.running.poller import RETRY_AFTER_SECONDS, RETRY_CEILING_SECONDS, retry_delay
 from bot.gameday.timeline import Kind
 
 ROSTER = {"primary": "U1", "secondary": "U2"}
@@ -81,7 +81,7 @@ def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back
     steady_said = [e for e in h.store.events(steady) if e.kind is Kind.SAID]
     assert [round(e.at - origin) for e in steady_said] == [30]  # the other game day kept its time
     # the first failures are warnings; from the fifth on it is surfaced as an error that says it goes on
-    failures = [r for r in caplog.records if r.name == "bot.gameday.timer_outcomes"]
+    failures = [r for r in caplog.records if r.name == "bot.gameday.running.timer_outcomes"]
     assert [r.levelname for r in failures] == ["WARNING"] * 4 + ["ERROR"]
     assert "is not lost" in failures[-1].getMessage() and "failed 5 time(s)" in failures[-1].getMessage()
 
@@ -90,9 +90,9 @@ def test_the_process_counts_each_failed_timer_run_by_kind(tmp_path: Path) -> Non
     from prometheus_client.parser import text_string_to_metric_families
 
     from bot.gameday.memory_store import MemoryStore
-    from bot.gameday.timer_types import TimerKind
-    from bot.observability import metrics_wsgi
-    from bot.timer_service import TimerService
+    from bot.gameday.running.timer_types import TimerKind
+    from bot.runtime.observability import metrics_wsgi
+    from bot.runtime.timer_service import TimerService
 
     def failures() -> float:
         ignore_status = cast(StartResponse, lambda *a: None)
@@ -149,7 +149,7 @@ def test_one_debrief_stuck_on_slack_does_not_hold_up_another_game_days(tmp_path:
     import threading
 
     from bot.gameday.memory_store import MemoryStore
-    from bot.timer_service import TimerService
+    from bot.runtime.timer_service import TimerService
 
     h = CoreHarness(MemoryStore())
     release = threading.Event()

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.gameday.commands import typed_id
-from bot.gameday.schedule import Slot, clashing, first_clash, parse_schedule
-from bot.gameday.visibility import NOT_BOOKABLE, booking_refusal, may_see, unseen_gameday
+from bot.gameday.people.visibility import NOT_BOOKABLE, booking_refusal, may_see, unseen_gameday
+from bot.gameday.running.commands import typed_id
+from bot.gameday.running.schedule import Slot, clashing, first_clash, parse_schedule
 
 users = st.sampled_from(["U1", "U2", "U3", "UADM", ""])
 channels = st.sampled_from(["C1", "C2", "G3"])

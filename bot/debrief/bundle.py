@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.debrief.render import EXTENSIONS, FORMATS, redacted, render_redacted
-from bot.gameday.report_models import Debrief
+from bot.gameday.measuring.report_models import Debrief
 
 SCENARIO_FILE = "scenario.yaml"
 HASH_FILE = "scenario.sha256"

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.debrief.formatting import offset
-from bot.gameday.durations import format_duration
-from bot.gameday.report_models import Debrief, HandoffReport, MarkReport, PageReport
+from bot.gameday.measuring.report_models import Debrief, HandoffReport, MarkReport, PageReport
+from bot.gameday.scenario.durations import format_duration
 
 WIDTH = 1000.0
 LEFT = 170.0  # room for the row labels

@@ -11,8 +11,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from bot.gameday.durations import format_duration, format_offset
-from bot.gameday.report_models import Debrief
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.scenario.durations import format_duration, format_offset
 
 # <@U123> or <@U123|alice>, as Slack writes a mention inside message text
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")

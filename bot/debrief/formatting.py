@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.gameday.durations import format_offset
-from bot.gameday.report_models import ExpectationReport
+from bot.gameday.measuring.report_models import ExpectationReport
+from bot.gameday.scenario.durations import format_offset
 
 # XML 1.0 forbids most control characters even when escaped; user text may carry them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

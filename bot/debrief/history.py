@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.debrief import formatting
-from bot.gameday.durations import format_duration
-from bot.gameday.trends import HistoryRow
+from bot.gameday.measuring.trends import HistoryRow
+from bot.gameday.scenario.durations import format_duration
 
 HISTORY_FORMATS = ("text", "json", "svg")
 SERIES = (("MTTA", "mtta", "#3182bd"), ("TTD", "ttd", "#e6550d"), ("TTC", "ttc", "#31a354"))

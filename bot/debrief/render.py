@@ -15,9 +15,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 from bot.debrief import formatting
 from bot.debrief.chart import chart_origin, timeline_chart
 from bot.debrief.event_log import event_log, mentions
-from bot.gameday.durations import format_duration
-from bot.gameday.redaction import redact
-from bot.gameday.report_models import Debrief
+from bot.gameday.measuring.redaction import redact
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.scenario.durations import format_duration
 
 FORMATS = ("md", "json", "html", "junit", "navigator")
 # The file name each format gets in a bundle (and `sce demo`'s output folder).
@@ -78,8 +78,9 @@ def compile_templates() -> int:
 
 
 def redacted(debrief: Debrief) -> Debrief:
-    """The debrief with every literal credential in its text replaced (``bot.gameday.redaction``): what
-    each format and the evidence bundle's derived files are made from. The same debrief when none."""
+    """The debrief with every literal credential in its text replaced
+    (``bot.gameday.measuring.redaction``): what each format and the evidence bundle's derived files are made
+    from. The same debrief when none."""
     data = debrief.model_dump()
     clean = _redact_strings(data)
     return debrief if clean is data else Debrief.model_validate(clean)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.gameday.report_models import Debrief
+from bot.gameday.measuring.report_models import Debrief
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "debrief.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -26,7 +26,7 @@ from bot.doctor.database import check_database
 from bot.doctor.findings import TIMEOUT, Finding, Probe, Status
 from bot.doctor.pagerduty import check_pagerduty
 from bot.doctor.slack import check_signing_secret, check_slack, check_socket_mode
-from bot.logs import Redactor
+from bot.runtime.logs import Redactor
 
 __all__ = ["Finding", "Status", "check_before_serving", "report", "run_checks"]
 

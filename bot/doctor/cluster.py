@@ -9,7 +9,7 @@ from kubernetes.client.exceptions import ApiException
 
 from bot.doctor.findings import Finding, Probe, fail, first_line, ok, warn, why
 from bot.faults.cluster import Cluster
-from bot.gameday.scenario import SYSTEM_NAMESPACES
+from bot.gameday.scenario.model import SYSTEM_NAMESPACES
 
 
 def check_kubernetes(probe: Probe) -> Iterator[Finding]:

@@ -44,7 +44,7 @@ class Probe:
     timeout: float = TIMEOUT
 
     def slack(self, token: str) -> WebClient:
-        """A Web API client of its own, not the bot's (bot.service.slack_client): it answers or fails
+        """A Web API client of its own, not the bot's (bot.runtime.service.slack_client): it answers or fails
         within the timeout, is never retried, and leaves the telling of a failure to the finding."""
         return WebClient(
             token=token,

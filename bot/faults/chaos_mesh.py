@@ -24,7 +24,7 @@ from bot.faults.labels import object_name, owned_metadata, rfc3339
 from bot.faults.params import FaultParams, parse_params, require_selector
 from bot.faults.undo import reverted_sentence, undo_fault, undo_faults
 from bot.gameday.ports import FaultRejected, Observation
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 POD_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "PodChaos", "podchaos")
 NETWORK_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "NetworkChaos", "networkchaos")

@@ -26,7 +26,7 @@ from kubernetes.client.exceptions import ApiException
 
 from bot.faults.labels import matches, selector_text
 from bot.gameday.ports import FaultRejected
-from bot.gameday.scenario import SYSTEM_NAMESPACES
+from bot.gameday.scenario.model import SYSTEM_NAMESPACES
 
 T = TypeVar("T")
 TRANSIENT = frozenset({429, 500, 502, 503, 504})

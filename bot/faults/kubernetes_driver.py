@@ -58,10 +58,10 @@ from bot.faults.labels import (
 )
 from bot.faults.params import FaultParams, parse_params, require_selector
 from bot.faults.undo import CORE_KINDS, reverted_sentence, undo_fault, undo_faults
-from bot.gameday.fault_values import domain_problem
-from bot.gameday.guardrails import image_refusal
 from bot.gameday.ports import FaultRejected, Observation
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.fault_values import domain_problem
+from bot.gameday.scenario.guardrails import image_refusal
+from bot.gameday.scenario.model import FaultSpec
 
 TOKEN_TYPE = "kubernetes.io/service-account-token"
 SA_ANNOTATION = "kubernetes.io/service-account.name"

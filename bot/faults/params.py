@@ -7,7 +7,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.gameday.ports import FaultRejected
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 P = TypeVar("P", bound=BaseModel)
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from bot.faults.registry import FaultDrivers
-from bot.observability import count_failed_revert
+from bot.runtime.observability import count_failed_revert
 
 log = logging.getLogger(__name__)
 REAP_EVERY_SECONDS = 60.0

@@ -17,7 +17,7 @@ from bot.faults.reaper import ReapReport, revert_expired
 from bot.faults.simulated import SimulatedDriver
 from bot.faults.undo import CORE_KINDS
 from bot.gameday.ports import FaultDriver, FaultRejected, Observation
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 NO_CLUSTER = (
     "no Kubernetes cluster is configured (no KUBECONFIG and not running in a cluster), "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.gameday.ports import Observation
-from bot.gameday.scenario import FaultSpec
+from bot.gameday.scenario.model import FaultSpec
 
 
 class SimulatedDriver:

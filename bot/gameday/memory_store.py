@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.gameday.ports import GameDayRecord, Timer, run_after_commit
+from bot.gameday.running.timer_types import TimerKind, TimerState
 from bot.gameday.timeline import Event, Kind
-from bot.gameday.timer_types import TimerKind, TimerState
 
 
 @dataclass

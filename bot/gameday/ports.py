@@ -11,11 +11,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.running.timer_types import DeliveryDelay, TimerKind
+from bot.gameday.scenario.model import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState
 from bot.gameday.timeline import Event, Kind
-from bot.gameday.timer_types import DeliveryDelay, TimerKind
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class GameDayStore(Protocol):
     def peek(self, gameday_id: str) -> tuple[GameDayRecord, list[Event]] | None:
         """The game day as this process last committed it, without asking the database (None when it
         has not): it may be behind other threads' and replicas' commits. For work a locked
-        transaction checks again (the outbox's sender, ``bot/gameday/outbox``)."""
+        transaction checks again (the outbox's sender, ``bot/gameday/running/outbox``)."""
         ...
 
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None: ...

@@ -10,17 +10,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.debrief.render import redacted, render_redacted
-from bot.gameday import evidence, metrics
-from bot.gameday.outbound import OutboundRequest, sends
+from bot.gameday.measuring import evidence, metrics
+from bot.gameday.measuring.report import with_names
+from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report import with_names
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario import FaultSpec, PageSpec, Scenario
-from bot.gameday.scenario_file import cached_scenario
+from bot.gameday.running.outbound import OutboundRequest, sends
+from bot.gameday.running.timer_types import DeliveryDelay
+from bot.gameday.scenario.loading import cached_scenario
+from bot.gameday.scenario.model import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState, Status
-from bot.gameday.timer_types import DeliveryDelay
-from bot.observability import count_page, observe_ack
-from bot.pagerduty import PagerDuty, PagerDutyError
+from bot.integrations.pagerduty import PagerDuty, PagerDutyError
+from bot.runtime.observability import count_page, observe_ack
 from bot.slack import blocks
 from bot.slack.pacing import ChannelPacer
 from bot.slack.people import SlackNames

@@ -6,8 +6,8 @@ import secrets
 
 from slack_bolt import App
 
-from bot.server import SlackDoor
-from bot.service import Services
+from bot.runtime.server import SlackDoor
+from bot.runtime.service import Services
 from bot.slack.command_desk import CommandDesk
 from bot.slack.listeners import actions, commands, events, home, shortcuts
 

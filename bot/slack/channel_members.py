@@ -1,6 +1,6 @@
 """Who is in a channel, as Slack says (conversations.members), remembered for a short while.
 
-Every surface that shows a game day asks here and lets the core rule (bot.gameday.visibility) decide.
+Every surface that shows a game day asks here and lets the core rule (bot.gameday.people.visibility) decide.
 Answers are kept ``MEMBERS_TTL`` seconds per channel: a Home tab or a `/sce debrief` costs at most one
 call per channel a minute, and someone who leaves a channel stops seeing its game days within that time.
 Slack's refusals (a private channel the bot is not in, a DM) mean nobody is in it: the rule fails closed.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.gameday import visibility
+from bot.gameday.people import visibility
 from bot.slack.oncall_lookup import expand_groups
 
 log = logging.getLogger(__name__)

@@ -6,23 +6,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.debrief.history import render_history
-from bot.gameday.catalog import UnknownScenario
-from bot.gameday.commands import USAGE, Command, typed_id
-from bot.gameday.guardrails import facilitator_refusal
-from bot.gameday.mentions import literal, user_id_from
+from bot.gameday.measuring.redaction import redact
+from bot.gameday.measuring.trends import finished_debriefs
+from bot.gameday.measuring.trends import history as history_rows
+from bot.gameday.people.mentions import literal, user_id_from
+from bot.gameday.people.roster import RosterError
+from bot.gameday.people.rotation import RotationError, on_call, parse_rotation
+from bot.gameday.people.visibility import unseen_gameday
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.redaction import redact
-from bot.gameday.roster import RosterError
-from bot.gameday.rotation import RotationError, on_call, parse_rotation
-from bot.gameday.scenario import Guardrails
-from bot.gameday.scenario_file import ScenarioError
-from bot.gameday.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
+from bot.gameday.running.commands import USAGE, Command, typed_id
+from bot.gameday.running.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
+from bot.gameday.scenario.catalog import UnknownScenario
+from bot.gameday.scenario.guardrails import facilitator_refusal
+from bot.gameday.scenario.loading import ScenarioError
+from bot.gameday.scenario.model import Guardrails
 from bot.gameday.state import Status
 from bot.gameday.timeline import Kind
-from bot.gameday.trends import finished_debriefs
-from bot.gameday.trends import history as history_rows
-from bot.gameday.visibility import unseen_gameday
-from bot.service import Services
+from bot.runtime.service import Services
 from bot.slack.debrief_pages import current_debrief
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render

@@ -16,11 +16,11 @@ from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIApplication
 
 from bot.debrief.render import render_debrief
-from bot.gameday.engine import build_debrief_for
+from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report_models import Debrief
+from bot.gameday.running.engine import build_debrief_for
 from bot.gameday.state import Status
-from bot.service import Services
+from bot.runtime.service import Services
 from bot.slack.debrief_links import PATH, valid_gameday_id
 from bot.slack.people import named
 

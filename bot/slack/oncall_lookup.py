@@ -5,10 +5,10 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.gameday.catalog import RotationCatalog
-from bot.gameday.roster import RosterError, resolve_roster
-from bot.gameday.scenario import Scenario
-from bot.pagerduty import OnCallSchedule, PagerDutyError
+from bot.gameday.people.roster import RosterError, resolve_roster
+from bot.gameday.scenario.catalog import RotationCatalog
+from bot.gameday.scenario.model import Scenario
+from bot.integrations.pagerduty import OnCallSchedule, PagerDutyError
 
 
 def group_members(client: WebClient, group: str) -> list[str]:

@@ -1,9 +1,9 @@
 """People's names for the debrief, from Slack's ``users.info``, remembered for a while.
 
-The core knows people by their user ids only (``bot.gameday.participants``); here, at the edge, each id is
-asked once and its name kept ``NAMES_TTL`` seconds, so a debrief of many game days, or several debriefs
-published at once, costs one call per person. A user Slack will not describe (deleted, another workspace,
-a rate limit) keeps their id: a debrief is never held up for a name.
+The core knows people by their user ids only (``bot.gameday.people.participants``); here, at the
+edge, each id is asked once and its name kept ``NAMES_TTL`` seconds, so a debrief of many game days, or
+several debriefs published at once, costs one call per person. A user Slack will not describe (deleted,
+another workspace, a rate limit) keeps their id: a debrief is never held up for a name.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.gameday.participants import is_user_id
-from bot.gameday.report import with_names
-from bot.gameday.report_models import Debrief
+from bot.gameday.measuring.report import with_names
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.people.participants import is_user_id
 
 log = logging.getLogger(__name__)
 NAMES_TTL = 3600.0  # a renamed person shows their new name within the hour

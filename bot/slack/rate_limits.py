@@ -1,7 +1,7 @@
 """Slack's 429 answers: a short ``Retry-After`` is waited out inside the call, a long one is not.
 
 The SDK's own handler sleeps whatever Slack asks, in the calling thread: a listener or a game day's
-lane held for 10 s or more. A message of the outbox (``bot/gameday/outbox``) instead goes back to its
+lane held for 10 s or more. A message of the outbox (``bot/gameday/running/outbox``) instead goes back to its
 row, due again once Slack said it could come back, and the thread goes on; best-effort calls (the
 status line, a name lookup) give up and are tried again at the next change.
 """

@@ -14,9 +14,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from bot.gameday.durations import format_duration
-from bot.gameday.mentions import literal
-from bot.gameday.redaction import redact
+from bot.gameday.measuring.redaction import redact
+from bot.gameday.people.mentions import literal
+from bot.gameday.scenario.durations import format_duration
 
 slack_escape = literal
 

@@ -7,15 +7,15 @@ from collections.abc import Callable
 
 from slack_sdk import WebClient
 
-from bot.gameday.catalog import RotationCatalog, ScenarioCatalog, UnknownScenario
-from bot.gameday.delivery_delays import SURFACE_AFTER_ATTEMPTS
-from bot.gameday.engine import Engine
-from bot.gameday.poller import retry_delay
-from bot.gameday.roster import RosterError
-from bot.gameday.rotation import RotationError
-from bot.gameday.scenario_file import ScenarioError
-from bot.observability import count_timer_failure
-from bot.pagerduty import OnCallSchedule
+from bot.gameday.people.roster import RosterError
+from bot.gameday.people.rotation import RotationError
+from bot.gameday.running.delivery_delays import SURFACE_AFTER_ATTEMPTS
+from bot.gameday.running.engine import Engine
+from bot.gameday.running.poller import retry_delay
+from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog, UnknownScenario
+from bot.gameday.scenario.loading import ScenarioError
+from bot.integrations.pagerduty import OnCallSchedule
+from bot.runtime.observability import count_timer_failure
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
 from storage.schedule_store import Claimed, ScheduleStore

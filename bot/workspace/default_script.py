@@ -8,7 +8,7 @@ targets when the scenario expects them. A tabletop is advanced with ``/sce next`
 
 from __future__ import annotations
 
-from bot.gameday.scenario import Scenario, Step
+from bot.gameday.scenario.model import Scenario, Step
 from bot.workspace.responders import Cue, Script
 
 ROLES = ("primary", "secondary", "facilitator")

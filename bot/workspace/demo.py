@@ -12,15 +12,15 @@ from pathlib import Path
 
 from bot.config import Settings, demo_databases, demo_folder, scenario_folder
 from bot.debrief.render import render_debrief
-from bot.gameday.catalog import ScenarioCatalog, UnknownScenario
 from bot.gameday.clock import ScaledClock
-from bot.gameday.durations import format_duration
+from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.report_models import Debrief
-from bot.gameday.scenario_file import ScenarioError
+from bot.gameday.scenario.catalog import ScenarioCatalog, UnknownScenario
+from bot.gameday.scenario.durations import format_duration
+from bot.gameday.scenario.loading import ScenarioError
 from bot.gameday.state import Status
-from bot.server import HttpServer
-from bot.service import Services, build_services
+from bot.runtime.server import HttpServer
+from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.slack.people import named
 from bot.workspace.client import WorkspaceClient

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from bot.gameday.clock import Clock
-from bot.gameday.durations import parse_duration
+from bot.gameday.scenario.durations import parse_duration
 from bot.workspace.client import WorkspaceClient
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.gameday.guardrails import facilitator_refusal
-from bot.gameday.mentions import user_id_from
-from bot.gameday.outcome import Outcome
-from bot.gameday.scenario_file import cached_scenario
+from bot.gameday.people.mentions import user_id_from
+from bot.gameday.running.outcome import Outcome
+from bot.gameday.scenario.guardrails import facilitator_refusal
+from bot.gameday.scenario.loading import cached_scenario
 from bot.gameday.timeline import Kind
-from bot.service import Services
+from bot.runtime.service import Services
 from bot.slack import blocks
 from bot.slack.oncall_lookup import expand_groups
 

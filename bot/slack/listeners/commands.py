@@ -19,8 +19,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.gameday.commands import CommandError, parse_command
-from bot.gameday.mentions import literal
+from bot.gameday.people.mentions import literal
+from bot.gameday.running.commands import CommandError, parse_command
 from bot.slack.command_desk import AnswerThen, CommandDesk, Invocation, PreparedStart
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.gameday.alerts import alert_from_slack_message
-from bot.gameday.replies import parse_reply
-from bot.service import Services
+from bot.gameday.measuring.alerts import alert_from_slack_message
+from bot.gameday.running.replies import parse_reply
+from bot.runtime.service import Services
 
 ACK_REACTIONS = frozenset({"eyes", "white_check_mark", "heavy_check_mark"})
 

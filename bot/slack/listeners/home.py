@@ -10,10 +10,10 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.gameday.engine import build_debrief_for
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.running.engine import build_debrief_for
 from bot.gameday.state import fold
-from bot.service import Services
+from bot.runtime.service import Services
 from bot.slack import blocks
 from bot.slack.render import render
 

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.service import Services
+from bot.runtime.service import Services
 from bot.slack.blocks import ADD_TO_DEBRIEF
 
 

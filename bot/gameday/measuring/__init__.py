@@ -1,0 +1,1 @@
+"""Measuring and reporting: metrics, evidence, the debrief's report, trends, alerts, redaction."""

@@ -1,0 +1,182 @@
+"""The debrief as data: computed from the timeline alone, so it can be recomputed at any time.
+
+Its JSON form (``sce debrief --format json``) is a product contract documented in the README.
+Here: the whole debrief and the record of what ran; ``report_response`` (pages, responders,
+expectations, metrics, comms, notes) and ``report_detection`` (coverage, controls, alert fidelity)
+build its sections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+
+from bot.gameday.measuring import evidence, metrics
+from bot.gameday.measuring.report_detection import alert_fidelity_report, controls_report, coverage_report
+from bot.gameday.measuring.report_models import (
+    ApprovalReport,
+    CharterReport,
+    Debrief,
+    FailedRevertReport,
+    HandoffReport,
+    NotMeasuredReport,
+    StepGapsReport,
+)
+from bot.gameday.measuring.report_response import (
+    NoteReports,
+    comms_report,
+    expectation_report,
+    mark_report,
+    metrics_report,
+    page_report,
+    responder_reports,
+    step_label,
+)
+from bot.gameday.people import participants
+from bot.gameday.scenario.model import Scenario
+from bot.gameday.state import GameDayState, Status, fold
+from bot.gameday.timeline import Event, Kind
+
+ALERT_SOURCES = evidence.ALERT_SOURCES
+
+
+def build_debrief(
+    gameday_id: str,
+    scenario: Scenario,
+    roster: dict[str, str],
+    events: list[Event],
+    now: float,
+    names: Mapping[str, str] | None = None,
+) -> Debrief:
+    """Compute the whole debrief from the timeline; ``now`` decides expectations still open.
+
+    ``names`` maps user ids to the names people know them by (the Slack edge fills it); an id it does
+    not name is shown as the id itself.
+    """
+    state = fold(events)
+    final = state.status.is_over
+    results = metrics.expectation_results(state, scenario.expect, now=now, final=final)
+    # each figure computed once, then handed to every section that shows it
+    faults = metrics.fault_outcomes(events)
+    facts = evidence.inject_facts(scenario, state, events, faults)
+    judged = evidence.judge(results, facts)
+    verdict, verdict_reason = evidence.verdict(state, judged)
+    failed = metrics.failed_reverts(events)
+    responders = metrics.responder_times(state)
+    coverage = coverage_report(scenario.attack, evidence.technique_status(judged, facts, state.t0))
+    notes = NoteReports(state.notes)
+    return Debrief(
+        alert_fidelity=alert_fidelity_report(events),
+        id=gameday_id,
+        scenario=scenario.id,
+        title=scenario.title,
+        status=str(state.status),
+        verdict=str(verdict),
+        verdict_reason=verdict_reason,
+        hypothesis=scenario.charter.hypothesis,
+        started_at=state.started_at,
+        ended_at=state.ended_at,
+        end_reason=state.end_reason,
+        roster=roster,
+        metrics=metrics_report(state, scenario, faults, failed, responders, coverage),
+        pages=[page_report(p) for p in state.pages.values()],
+        handoffs=[
+            HandoffReport(
+                id=h.handoff_id,
+                from_user=h.from_user,
+                to_user=h.to_user,
+                requested_at=h.requested_at,
+                completed_at=h.completed_at,
+                latency_seconds=h.latency,
+                page_ids=list(h.page_ids),
+            )
+            for h in state.handoffs
+        ],
+        expectations=[expectation_report(j) for j in judged],
+        not_measured=[
+            NotMeasuredReport(name=j.result.name, evidence=str(j.evidence), reason=j.reason or "")
+            for j in judged
+            if not j.measured
+        ],
+        missed=[j.result.name for j in judged if j.measured and j.result.outcome is metrics.Outcome.MISSED],
+        gaps=notes.of(n for n in state.notes if n.kind == "gap"),
+        notes=notes.of(n for n in state.notes if n.kind != "gap"),
+        questions=list(scenario.debrief.questions),
+        timeline=[e.to_json() for e in events],
+        scenario_hash=_scenario_hash(events),
+        attack=list(scenario.attack),
+        t0=state.t0,
+        responders=responder_reports(responders),
+        detections=[mark_report(m) for m in state.detections],
+        containments=[mark_report(m) for m in state.containments],
+        coverage=coverage,
+        controls=controls_report(faults, facts.simulated_faults - sum(f.simulated for f in faults)),
+        failed_reverts=[FailedRevertReport(**asdict(f)) for f in failed],
+        comms=comms_report(state, scenario, events),
+        decisions=notes.of(metrics.notes_of_kind(state, "decision")),
+        actions=notes.of(metrics.notes_of_kind(state, "action")),
+        runbook_fitness=[
+            StepGapsReport(step=step, label=step_label(scenario, step), gaps=notes.of(gaps))
+            for step, gaps in metrics.gaps_by_step(state).items()
+        ],
+        approvals=_approvals(events),
+        time_origin=time_origin(state, events),
+        people=participants.people_names(events, roster, names or {}),
+        charter=_charter(scenario),
+        participants=participants.participants(events, roster, names or {}),
+    )
+
+
+def time_origin(state: GameDayState, events: list[Event]) -> float | None:
+    """The one origin of every "+time" a debrief shows: T0 (the first inject, as the metrics use it);
+    before any inject, the game day's recorded start; with no start, its first event."""
+    if state.t0 is not None:
+        return state.t0
+    if state.started_at is not None:
+        return state.started_at
+    return min((e.at for e in events), default=None)
+
+
+def _charter(scenario: Scenario) -> CharterReport:
+    c = scenario.charter
+    owners = {k: v for k, v in c.owners.model_dump().items() if v}
+    return CharterReport(
+        objective=c.objective,
+        hypothesis=c.hypothesis,
+        scope=c.scope,
+        method=c.method,
+        owners=owners,
+        rollback=c.rollback,
+    )
+
+
+def with_names(debrief: Debrief, names: Mapping[str, str]) -> Debrief:
+    """The debrief with people shown by ``names`` (user id -> name) where it names them: what the Slack
+    edge does after resolving the ids of ``debrief.people`` (the builder itself knows no names)."""
+    people = {user: (names.get(user) or "").strip() or shown for user, shown in debrief.people.items()}
+    crew = [p.model_copy(update={"name": people.get(p.user, p.name)}) for p in debrief.participants]
+    return debrief.model_copy(update={"people": people, "participants": crew})
+
+
+def _scenario_hash(events: list[Event]) -> str | None:
+    started = next((e for e in events if e.kind is Kind.STARTED), None)
+    return None if started is None else started.data.get("scenario_hash")
+
+
+def _approvals(events: list[Event]) -> list[ApprovalReport]:
+    """Approvals on the timeline, each checked against the hash of the scenario the game day ran."""
+    ran = _scenario_hash(events)
+    return [
+        ApprovalReport(
+            by=e.actor,
+            at=e.at,
+            scenario_hash=e.data.get("scenario_hash"),
+            matches_scenario=ran is not None and e.data.get("scenario_hash") == ran,
+        )
+        for e in events
+        if e.kind is Kind.APPROVED
+    ]
+
+
+def is_over(events: list[Event]) -> bool:
+    return fold(events).status in (Status.COMPLETED, Status.ABORTED, Status.FAILED)

@@ -1,0 +1,139 @@
+"""The end of a game day: settling after each change, finishing (reverts, the end event) and publishing
+the final status line and the debrief.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.gameday.measuring import metrics
+from bot.gameday.measuring.report import build_debrief
+from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx, Timer
+from bot.gameday.running.best_effort import best_effort
+from bot.gameday.running.injects import PUBLISH, Injector
+from bot.gameday.scenario.loading import cached_scenario
+from bot.gameday.scenario.model import Scenario
+from bot.gameday.state import GameDayState, Status, fold
+from bot.gameday.timeline import Event, Kind
+from bot.runtime.failpoints import crash_point
+
+log = logging.getLogger(__name__)
+
+
+def _undecided(result: metrics.ExpectationResult, state: GameDayState) -> bool:
+    """Pending, and not merely for want of anything to measure (no page, no handoff)."""
+    if result.outcome is not metrics.Outcome.PENDING:
+        return False
+    if result.name == "acknowledge_within":
+        return bool(state.pages)
+    if result.name == "handoff_within":
+        return bool(state.handoffs)
+    return True
+
+
+def build_debrief_for(record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
+    """The debrief of a stored game day; ``now`` defaults to its end (or its last event)."""
+    scenario = cached_scenario(record.scenario_text)
+    if now is None:
+        now = max((e.at for e in events), default=record.created_at)
+    return build_debrief(record.id, scenario, record.roster, list(events), now)
+
+
+class Finishing:
+    """Settle, finish and publish one game day; every method but ``publish`` runs under its lock."""
+
+    def __init__(
+        self, store: GameDayStore, announcer: Announcer, clock: Callable[[], float], injects: Injector
+    ):
+        self.store = store
+        self.announcer = announcer
+        self.now = clock
+        self.injects = injects
+
+    def settle(self, tx: GameDayTx, scenario: Scenario) -> None:
+        """After any change: finish when everything has an outcome, else refresh the status message."""
+        state = fold(tx.events)
+        if state.status.is_over:
+            return
+        now = self.now()
+        results = metrics.expectation_results(state, scenario.expect, now=now)
+        all_steps = len(state.steps_ran) == len(scenario.steps)
+        decided = not any(_undecided(r, state) for r in results)
+        if all_steps and not state.open_pages() and not state.pending_handoffs() and decided:
+            self.finish(tx, scenario, Status.COMPLETED, "every step ran and every expectation has an outcome")
+            return
+        self.show_status(tx, scenario, state, now)
+
+    def show_status(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, now: float) -> None:
+        """The status message follows what committed (the announcer may send it a moment later)."""
+        record = replace(tx.record)
+        tx.after_commit(
+            lambda: best_effort(
+                lambda: self.announcer.refresh_status(record, scenario, state, now), "the status"
+            )
+        )
+
+    def finish(
+        self, tx: GameDayTx, scenario: Scenario, status: Status, reason: str, final: bool = False
+    ) -> None:
+        """Revert every fault still applied, record the end and schedule the posts of the end."""
+        now = self.now()
+        still_applied = [f for f in fold(tx.events).faults.values() if f.reverted_at is None]
+        for fault, result in self.injects.revert_calls(tx.record.id, still_applied):
+            if isinstance(result, str):
+                tx.append(
+                    Kind.FAULT_REVERTED, self.now(), None, {"fault_id": fault.fault_id, "detail": result}
+                )
+                continue
+            # a failed revert does not stop the others; the cluster ends it at its lease, the reaper retries
+            log.error("revert of %s failed: %s", fault.fault_id, result, exc_info=result)
+            tx.append(Kind.FAULT_REVERT_FAILED, now, None, {"fault_id": fault.fault_id, "error": str(result)})
+            self.say_loudly(
+                tx,
+                f":rotating_light: Revert of fault {fault.fault_id} FAILED: {result}. "
+                "The cluster still ends it at its lease; the reaper retries every minute.",
+            )
+        tx.append(Kind.ENDED, now, None, {"status": str(status), "reason": reason})
+        tx.record.status = str(status)
+        tx.cancel_pending_timers()
+        # the posts of the end (status line, debrief, its files) are a durable timer of their own: they
+        # stay off the path of the command or timer that ended it, and a crash while they render or post
+        # leaves the timer for the next process instead of a game day without its debrief
+        self.injects.schedule(tx, "publish", now, PUBLISH)
+
+    def publish(self, timer: Timer) -> None:
+        """Post the end: the final status line, the debrief and its files (once, even when replayed).
+
+        The game day is over and its timeline only grows by late notes, so this reads without the lock:
+        rendering and posting hold up no one. The timer is completed only once the debrief is out: a
+        Slack that fails the post fails the timer, which is retried with its backoff until it posts.
+        """
+        record = self.store.get(timer.gameday_id)
+        if record is not None:
+            self._post_end(record, self.store.events(timer.gameday_id), replay=timer.attempts > 1)
+        with self.store.transaction(timer.gameday_id) as tx:
+            tx.complete_timer(timer.id)
+
+    def _post_end(self, record: GameDayRecord, events: list[Event], replay: bool) -> None:
+        key = f"{record.id}:debrief"
+        if replay and self.announcer.find_posted(record, key) is not None:
+            return
+        debrief = self.debrief_from(record, events)  # notes that came just after the end count
+        crash_point("debrief.render")
+        try:  # the status message says "over" on a best-effort basis; the debrief itself must get out
+            scenario = cached_scenario(record.scenario_text)
+            self.announcer.refresh_status(record, scenario, fold(events), self.now())
+        except Exception:
+            log.exception("could not show the end of %s in its status message", record.id)
+        self.announcer.finished(record, debrief, key)
+
+    def debrief_from(self, record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:
+        """The debrief of a game day as of ``now`` (default: the clock)."""
+        return build_debrief_for(record, events, self.now() if now is None else now)
+
+    def say_loudly(self, tx: GameDayTx, text: str) -> None:
+        """Post an alarm to the thread (once Slack takes it: the timeline and the debrief say it too)."""
+        self.injects.say(tx, f"alert:{len(tx.events)}", text)

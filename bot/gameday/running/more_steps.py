@@ -1,0 +1,161 @@
+"""The step kinds beyond page, say, handoff and fault: a log streamed line by line, an HTTP probe, an SBOM
+lookup and a webhook call. Each records what happened on the timeline and says it in the thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.gameday.ports import GameDayRecord, GameDayTx
+from bot.gameday.running.outbound import CallOutcome, HttpCaller, OutboundRequest, sends
+from bot.gameday.running.outbox import Outbox, Payload, PostKind, over
+from bot.gameday.running.sbom import find_package
+from bot.gameday.running.timer_types import TimerKind
+from bot.gameday.scenario.model import HttpProbeSpec, LogsSpec, SbomSpec, Scenario, WebhookSpec
+from bot.gameday.state import GameDayState
+from bot.gameday.timeline import Kind
+
+LOG_LINE = TimerKind.LOG_LINE
+
+
+__all__ = ["LOG_LINE", "HttpCaller", "MoreSteps"]
+
+
+class MoreSteps:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        http: HttpCaller | None,
+        schedule: Callable[[GameDayTx, str, float, TimerKind, dict[str, Any] | None], None],
+        outbox: Outbox,
+    ):
+        self.now = clock
+        self.http = http
+        self.schedule = schedule
+        self.outbox = outbox
+        outbox.register("log_line", PostKind(self._send_line, self._line_said, over))
+
+    def stream_log(self, tx: GameDayTx, scenario: Scenario, index: int, line: int) -> None:
+        """Post one line of a logs step; the next comes ``every`` after the first line's ts; the last
+        one ends the step."""
+        self.outbox.post(tx, f"step:{index}:line:{line}", "log_line", {"step": index, "line": line})
+
+    @staticmethod
+    def _spec(scenario: Scenario, payload: Payload) -> LogsSpec:
+        spec = scenario.steps[int(payload["step"])].logs
+        assert spec is not None
+        return spec
+
+    def _send_line(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, payload: Payload, key: str
+    ) -> str:
+        text = f"`{self._spec(scenario, payload).lines[int(payload['line'])]}`"
+        return self.outbox.announcer.say(record, text, key)
+
+    def _line_said(
+        self, tx: GameDayTx, scenario: Scenario, state: GameDayState, payload: Payload, ts: str
+    ) -> None:
+        spec = self._spec(scenario, payload)
+        index, line = int(payload["step"]), int(payload["line"])
+        if any(
+            e.kind is Kind.SAID and e.data.get("step") == index and e.data.get("line") == line
+            for e in tx.events
+        ):
+            return
+        tx.append(Kind.SAID, float(ts), None, {"step": index, "line": line, "text": spec.lines[line]})
+        if line + 1 < len(spec.lines):
+            # paced from the first line, so a late line never pushes the ones after it
+            first = next(e.at for e in tx.events if e.kind is Kind.SAID and e.data.get("step") == index)
+            self.schedule(
+                tx,
+                f"step:{index}:line:{line + 1}",
+                first + (line + 1) * spec.every,
+                LOG_LINE,
+                {"step": index, "line": line + 1},
+            )
+        else:
+            tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": "logs"})
+
+    def http_probe(self, tx: GameDayTx, index: int, spec: HttpProbeSpec, hosts: list[str]) -> None:
+        request = OutboundRequest(spec.method, spec.url, dict(spec.headers), spec.body)
+        if not sends(tx.record):
+            self._would_send(tx, index, "http", request, spec.count)
+            return
+        outcomes = [self._call(request, hosts) for _ in range(spec.count)]
+        statuses = [outcome.status for outcome in outcomes]
+        problem = next((outcome.problem for outcome in outcomes if outcome.problem), None)
+        ok = problem is None and all(status in spec.expect for status in statuses)
+        tx.append(
+            Kind.HTTP_PROBED,
+            self.now(),
+            None,
+            {
+                "step": index,
+                "url": spec.url,
+                "statuses": statuses,
+                "expected": spec.expect,
+                "ok": ok,
+                "problem": problem,
+                "redirects": list(outcomes[-1].redirects),
+            },
+        )
+        verdict = "as expected" if ok else f"NOT as expected ({', '.join(map(str, spec.expect))})"
+        shown = ", ".join(str(s or "no answer") for s in statuses)
+        said = f"HTTP probe: {spec.count} x {spec.method} {spec.url} answered {shown}: {verdict}."
+        self._say(tx, said + (f" Stopped: {problem}." if problem else ""))
+
+    def webhook(self, tx: GameDayTx, index: int, spec: WebhookSpec, hosts: list[str]) -> None:
+        payload = {
+            **spec.payload,
+            "gameday_id": tx.record.id,
+            "scenario": tx.record.scenario_id,
+            "step": index,
+        }
+        request = OutboundRequest("POST", spec.url, dict(spec.headers), json=payload)
+        if not sends(tx.record):
+            self._would_send(tx, index, "webhook", request, 1)
+            return
+        outcome = self._call(request, hosts)
+        tx.append(
+            Kind.WEBHOOK_CALLED,
+            self.now(),
+            None,
+            {
+                "step": index,
+                "url": spec.url,
+                "status": outcome.status,
+                "problem": outcome.problem,
+                "redirects": list(outcome.redirects),
+            },
+        )
+        said = f"Webhook {spec.url} answered {outcome.status or 'nothing'}."
+        self._say(tx, said + (f" Stopped: {outcome.problem}." if outcome.problem else ""))
+
+    def _would_send(self, tx: GameDayTx, index: int, to: str, request: OutboundRequest, count: int) -> None:
+        """A dry run's report of a call it did not make: on the timeline and in the thread."""
+        tx.append(Kind.WOULD_SEND, self.now(), None, {"step": index, "to": to, "request": request.shown()})
+        times = f"{count} x " if count > 1 else ""
+        self._say(tx, f"Dry run: {to} step would have sent {times}{request.sentence()}; nothing was sent.")
+
+    def sbom(self, tx: GameDayTx, index: int, spec: SbomSpec) -> None:
+        match = find_package(spec.document or {}, spec.package)
+        tx.append(
+            Kind.SAID,
+            self.now(),
+            None,
+            {"step": index, "sbom": spec.package, "versions": match.versions, "affected": match.affected},
+        )
+        if match.versions:
+            where = ", ".join(match.affected) or "no component that depends on it"
+            text = f"SBOM: {spec.package} {', '.join(match.versions)} is in {spec.file}; affected: {where}."
+        else:
+            text = f"SBOM: {spec.package} is not in {spec.file}."
+        self._say(tx, text)
+
+    def _call(self, request: OutboundRequest, hosts: list[str]) -> CallOutcome:
+        if self.http is None:
+            return CallOutcome(0, "no HTTP caller is configured")
+        return self.http.call(request, hosts)
+
+    def _say(self, tx: GameDayTx, text: str) -> None:
+        self.outbox.post(tx, f"note:{len(tx.events)}", "say", {"text": text})

@@ -1,0 +1,160 @@
+"""Starting a game day: refuse a scenario the guardrails do not allow, create it, post its kickoff
+message, schedule its steps; and the two-person approval that lets an approved scenario's steps run.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+from bot.gameday.measuring.redaction import redact
+from bot.gameday.people.mentions import literal
+from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx
+from bot.gameday.running.finishing import Finishing
+from bot.gameday.running.injects import STEP, TIME_BOX, Injector
+from bot.gameday.running.operations import duplicate
+from bot.gameday.running.outcome import Outcome
+from bot.gameday.scenario.guardrails import (
+    DEFAULT_MAX_TTL,
+    approval_refusal,
+    ceiling_refusals,
+    check_fault_allowed,
+    image_refusals,
+)
+from bot.gameday.scenario.loading import ScenarioError, cached_scenario
+from bot.gameday.scenario.model import Scenario, content_hash
+from bot.gameday.state import Status, fold
+from bot.gameday.timeline import Kind
+
+log = logging.getLogger(__name__)
+
+
+class Starting:
+    """``attack_images``: the images attack pods may run (empty leaves the check to the driver);
+    ``max_ttl``: the ceiling of every fault ttl and of the time box; ``approvers``: the deployment's."""
+
+    def __init__(
+        self,
+        store: GameDayStore,
+        announcer: Announcer,
+        clock: Callable[[], float],
+        injects: Injector,
+        finishing: Finishing,
+        allowed_namespaces: frozenset[str] = frozenset(),
+        attack_images: frozenset[str] = frozenset(),
+        max_ttl: float = DEFAULT_MAX_TTL,
+        approvers: frozenset[str] = frozenset(),
+    ):
+        self.store = store
+        self.announcer = announcer
+        self.now = clock
+        self.injects = injects
+        self.finishing = finishing
+        self.allowed_namespaces = allowed_namespaces
+        self.attack_images = attack_images
+        self.max_ttl = max_ttl
+        self.approvers = approvers
+
+    def _refusal(self, scenario: Scenario) -> str | None:
+        """The first reason the guardrails give not to run this scenario, if any."""
+        over = ceiling_refusals(scenario, self.max_ttl)
+        if over:
+            return "The scenario cannot run: " + "; ".join(over) + "."
+        for step in scenario.steps:
+            if step.fault is not None:
+                refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
+                if refusal:
+                    return refusal
+        refusals = image_refusals(scenario, self.attack_images) if self.attack_images else []
+        return refusals[0] if refusals else None
+
+    def start(
+        self, scenario_text: str, channel: str, started_by: str, roster: dict[str, str], dry_run: bool = False
+    ) -> Outcome:
+        """Create the game day, post its kickoff message (the thread) and schedule its steps."""
+        try:
+            scenario = cached_scenario(scenario_text)
+        except ScenarioError as exc:
+            return Outcome(False, f"The scenario cannot run: {literal(redact(str(exc)))}")  # shown in Slack
+        refusal = self._refusal(scenario)
+        if refusal:
+            return Outcome(False, refusal)
+        now = self.now()
+        awaiting = scenario.approval.required
+        record = GameDayRecord(
+            id=f"gd-{secrets.token_hex(4)}",
+            scenario_id=scenario.id,
+            scenario_text=scenario_text,
+            scenario_hash=content_hash(scenario_text),
+            channel=channel,
+            started_by=started_by,
+            roster=dict(roster),
+            created_at=now,
+            status=str(Status.AWAITING_APPROVAL if awaiting else Status.RUNNING),
+            dry_run=dry_run or scenario.guardrails.dry_run,
+        )
+        self.store.create(record)
+        try:
+            thread_ts = self.announcer.kickoff(record, scenario)  # before the lock: no Slack call under it
+            with self.store.transaction(record.id) as tx:
+                tx.record.thread_ts = thread_ts
+                data = {
+                    "scenario": scenario.id,
+                    "scenario_hash": record.scenario_hash,
+                    "roster": roster,
+                    "status": record.status,
+                    "dry_run": record.dry_run,
+                }
+                tx.append(Kind.STARTED, now, started_by, data)
+                if not awaiting:
+                    self.schedule_steps(tx, scenario, now)
+                else:  # unapproved game days expire with their time box
+                    self.injects.schedule(tx, "time_box", now + scenario.guardrails.max_duration, TIME_BOX)
+        except Exception:
+            log.exception("could not start %s", record.id)
+            with self.store.transaction(record.id) as tx:
+                tx.append(
+                    Kind.ENDED, self.now(), None, {"status": str(Status.FAILED), "reason": "start failed"}
+                )
+                tx.record.status = str(Status.FAILED)
+            return Outcome(False, "The game day could not start (Slack did not take the kickoff message).")
+        if awaiting:
+            return Outcome(True, f"Game day {record.id} is waiting for an approver.", record.id)
+        return Outcome(True, f"Game day {record.id} started: {scenario.title}", record.id)
+
+    def schedule_steps(self, tx: GameDayTx, scenario: Scenario, base: float) -> None:
+        """Every step's timer (a tabletop's first only) and the time box, from ``base``."""
+        for index, step in enumerate(scenario.steps):
+            if scenario.mode == "tabletop" and index > 0:
+                continue  # the facilitator advances a tabletop with /sce next
+            payload = {"step": index, "fault": step.fault is not None}
+            self.injects.schedule(tx, f"step:{index}", base + step.at, STEP, payload)
+        self.injects.schedule(tx, f"time_box:{base}", base + scenario.guardrails.max_duration, TIME_BOX)
+
+    def approve(
+        self, gameday_id: str, user: str, at: float, delivery_id: str, approvers: frozenset[str] | None = None
+    ) -> Outcome:
+        """Two-person rule: an approver other than the starter lets the steps (and faults) run.
+
+        ``approvers`` are the deployment's approvers with user groups already expanded by the edge.
+        """
+        with self.store.transaction(gameday_id) as tx:
+            if duplicate(tx, delivery_id):
+                return Outcome(True, "already recorded", gameday_id)
+            scenario = cached_scenario(tx.record.scenario_text)
+            state = fold(tx.events)
+            if state.status is not Status.AWAITING_APPROVAL:
+                return Outcome(
+                    False, f"This game day is {state.status}, not waiting for approval.", gameday_id
+                )
+            allowed = self.approvers if approvers is None else approvers
+            refusal = approval_refusal(scenario, tx.record.started_by, user, allowed)
+            if refusal:
+                return Outcome(False, refusal, gameday_id)
+            now = self.now()
+            tx.append(Kind.APPROVED, at, user, {"scenario_hash": tx.record.scenario_hash})
+            tx.record.status = str(Status.RUNNING)
+            self.schedule_steps(tx, scenario, max(now, at))
+            self.finishing.show_status(tx, scenario, fold(tx.events), now)
+            return Outcome(True, "Approved; the game day is running.", gameday_id)

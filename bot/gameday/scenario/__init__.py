@@ -1,0 +1,1 @@
+"""The scenario: its model, how a file is read and checked (lines, limits, secrets, URLs), the catalog."""

@@ -1,0 +1,168 @@
+"""Scenario files (format v1): the experiment charter plus a timeline of steps.
+
+The field names are a product contract (see the README); models reject unknown fields so a typo is
+reported instead of silently ignored. Here: the whole file and the checks that need all of it; the
+sections around the steps are in ``scenario_sections``, the steps in ``step_specs``, what both are
+built from in ``scenario_fields`` (every name is re-exported here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from bot.gameday.scenario.fault_values import fault_value_problem
+from bot.gameday.scenario.fields import PRIMARY, SECONDARY, Duration, StrictModel
+from bot.gameday.scenario.outbound_url import UrlRefused, check_url
+from bot.gameday.scenario.sections import (
+    Approval,
+    Charter,
+    DebriefSpec,
+    Expectations,
+    Guardrails,
+    OnCall,
+    Owners,
+)
+from bot.gameday.scenario.steps import (
+    STEP_KINDS,
+    FaultSpec,
+    HandoffSpec,
+    HttpProbeSpec,
+    LogsSpec,
+    PageSpec,
+    SbomSpec,
+    Step,
+    StepKind,
+    WebhookSpec,
+)
+
+# the models of the other scenario modules are imported from here too
+__all__ = [
+    "PRIMARY",
+    "SECONDARY",
+    "STEP_KINDS",
+    "SYSTEM_NAMESPACES",
+    "Approval",
+    "Charter",
+    "DebriefSpec",
+    "Duration",
+    "Expectations",
+    "FaultSpec",
+    "Guardrails",
+    "HandoffSpec",
+    "HttpProbeSpec",
+    "LogsSpec",
+    "OnCall",
+    "Owners",
+    "PageSpec",
+    "SbomSpec",
+    "Scenario",
+    "Step",
+    "StepKind",
+    "StepOrderError",
+    "WebhookSpec",
+    "content_hash",
+]
+
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
+
+
+class StepOrderError(ValueError):
+    """A whole-scenario check that blames one step; ``loc`` is where, below the validated field."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]):
+        super().__init__(message)
+        self.loc = loc
+
+
+class Scenario(StrictModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    mode: Literal["live", "tabletop"] = "live"
+    attack: list[Annotated[str, Field(pattern=r"^T\d{4}(\.\d{3})?$")]] = []
+    charter: Charter
+    approval: Approval = Approval()
+    guardrails: Guardrails = Guardrails()
+    oncall: OnCall = OnCall()
+    expect: Expectations = Expectations()
+    steps: list[Step] = Field(min_length=1)
+    debrief: DebriefSpec = DebriefSpec()
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_in_order(cls, steps: list[Step]) -> list[Step]:
+        for index, (earlier, later) in enumerate(zip(steps, steps[1:], strict=False), start=1):
+            if later.at < earlier.at:
+                raise StepOrderError(
+                    f"runs at {later.at:g}s, before the step above it ({earlier.at:g}s); "
+                    "steps must be listed in the order of their 'at' times",
+                    (index, "at"),
+                )
+        return steps
+
+    @model_validator(mode="after")
+    def _fits_time_box(self) -> Scenario:
+        last = self.steps[-1].at
+        if last >= self.guardrails.max_duration:
+            raise StepOrderError(
+                f"the last step runs at {last:g}s, at or after guardrails.max_duration "
+                f"({self.guardrails.max_duration:g}s); raise max_duration or move the step",
+                ("steps", len(self.steps) - 1, "at"),
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _calls_only_to_allowed_hosts(self) -> Scenario:
+        """http and webhook steps reach only hosts the scenario names in guardrails.hosts."""
+        for index, step in enumerate(self.steps):
+            for kind in ("http", "webhook"):
+                spec = getattr(step, kind)
+                if spec is None:
+                    continue
+                try:
+                    check_url(spec.url, self.guardrails.hosts)
+                except UrlRefused as exc:
+                    raise StepOrderError(str(exc), ("steps", index, kind, "url")) from None
+        return self
+
+    @model_validator(mode="after")
+    def _faults_inside_the_blast_radius(self) -> Scenario:
+        """The scenario's own allow-list, checked when the file is read (the deployment's comes at start)."""
+        for index, step in enumerate(self.steps):
+            fault = step.fault
+            if fault is None or fault.type.startswith("simulated"):
+                continue
+            where = ("steps", index, "fault", "namespace")
+            if not fault.namespace:
+                raise StepOrderError(
+                    f"a {fault.type} fault needs a namespace (one of guardrails.namespaces)", where
+                )
+            if fault.namespace in SYSTEM_NAMESPACES:
+                raise StepOrderError(
+                    f"{fault.namespace} is a system namespace; faults never run there", where
+                )
+            if fault.namespace not in self.guardrails.namespaces:
+                allowed = ", ".join(self.guardrails.namespaces) or "none"
+                raise StepOrderError(
+                    f"{fault.namespace} is not in guardrails.namespaces ({allowed}); add it there first",
+                    where,
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _fault_values_have_their_shape(self) -> Scenario:
+        """Hosts, ports, Secret names, domains and images a fault hands to the cluster (fault_values)."""
+        for index, step in enumerate(self.steps):
+            fault = step.fault
+            problem = fault and fault_value_problem(fault.type, fault.model_extra or {})
+            if problem:
+                key, sentence = problem
+                raise StepOrderError(sentence, ("steps", index, "fault", key))
+        return self
+
+
+def content_hash(text: str) -> str:
+    """The hash that binds a game day (and its approval) to the exact scenario text it ran."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""What the bot talks to beside Slack and Kubernetes: PagerDuty, alert intake, hooks, HTTP calls."""

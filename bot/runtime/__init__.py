@@ -1,0 +1,1 @@
+"""The process: the HTTP server, the wiring of services, the timer service, metrics and logs."""

@@ -1,0 +1,173 @@
+"""Wiring: one place that builds the store, the engine, the Slack client and the timer service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.config import Settings, data_dir
+from bot.faults.reaper_service import FaultReaper
+from bot.faults.registry import FaultDrivers
+from bot.gameday.clock import Clock, SystemClock
+from bot.gameday.running.engine import Engine
+from bot.gameday.running.inbox import Inbox
+from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog
+from bot.integrations.alert_intake import AlertIntake
+from bot.integrations.http_caller import RequestsCaller
+from bot.integrations.pagerduty import OnCallSchedule, PagerDuty
+from bot.runtime.observability import CountedRetries, ObservedWebClient
+from bot.runtime.replay_guard import MemoryReplayGuard, ReplayGuard
+from bot.runtime.timer_service import TimerService
+from bot.slack.announcer import SlackAnnouncer
+from bot.slack.channel_members import ChannelMembers
+from bot.slack.debrief_links import DebriefLinks
+from bot.slack.pacing import ChannelPacer
+from bot.slack.rate_limits import ShortRateLimitRetry
+from bot.slack.scheduled_starts import ScheduledStarts
+from storage.database import make_engine, migrate, sqlite_file
+from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
+from storage.schedule_store import ScheduleStore
+from storage.sql_store import SqlStore
+
+INBOX_WRITERS = 2
+# a step now waits on I/O (its post, then its commit), not on the interpreter: with two workers a wave
+# of 100 steps queued up to 250 ms on PostgreSQL, with four it keeps up (measured: bench/timers.py)
+TIMER_WORKERS = 4
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    store: SqlStore
+    engine: Engine
+    catalog: ScenarioCatalog
+    client: WebClient
+    timers: TimerService
+    rotations: RotationCatalog
+    schedules: ScheduleStore
+    intake: AlertIntake
+    announcer: SlackAnnouncer
+    inbox: Inbox
+    members: ChannelMembers
+    pagerduty_schedule: OnCallSchedule | None = None
+    replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
+    links: DebriefLinks = field(default_factory=DebriefLinks.unlinked)  # to the hosted HTML debriefs
+
+    def stop(self) -> None:
+        """Write the Slack input already acknowledged, then stop waking timers."""
+        self.inbox.close()
+        self.timers.stop()
+        self.announcer.status_line.close()
+        self.replay.close()  # the signatures taken are written, so a replay after a restart is caught too
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """The one Web API client: base URL from config, Slack's short rate-limit answers retried in the call
+    (a long one fails the call: an outbox post is due again when Slack said, ``bot/slack/rate_limits``)."""
+    client = ObservedWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=max(1, round(settings.slack_timeout)),  # the SDK takes whole seconds
+    )
+    handlers = [*client.retry_handlers, ShortRateLimitRetry(max_retry_count=5)]
+    client.retry_handlers = [CountedRetries(handler) for handler in handlers]
+    return client
+
+
+def fault_drivers(settings: Settings) -> FaultDrivers:
+    """Drivers for the cluster of in-cluster config or KUBECONFIG; without one, simulated (and says so)."""
+    options: dict[str, Any] = {
+        "sinkhole_domain": settings.sinkhole_domain,
+        "sinkhole_cidr": settings.sinkhole_cidr,
+        "attack_images": settings.allowed_attack_images,
+        **({"probe_image": settings.probe_image} if settings.probe_image else {}),
+    }
+    return FaultDrivers.from_environment(
+        settings.allowed_namespaces, chaos_mesh=settings.chaos_mesh, **options
+    )
+
+
+def open_store(settings: Settings) -> SqlStore:
+    """The store on DATABASE_URL, migrated to the newest schema; sce's data folder is made on first use."""
+    file = sqlite_file(settings.database_url)
+    if file is not None and file.parent.is_relative_to(data_dir()):
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return SqlStore(engine)
+
+
+def build_services(settings: Settings, clock: Clock | None = None, simulate_faults: bool = False) -> Services:
+    """Everything `sce serve` runs on; ``simulate_faults`` keeps any configured cluster out of reach."""
+    clock = clock or SystemClock()
+    store = open_store(settings)
+    client = slack_client(settings)
+    holder: list[TimerService] = []
+    drivers = FaultDrivers(None) if simulate_faults else fault_drivers(settings)
+    pager = PagerDuty(settings.pagerduty_events_url, settings.pagerduty_routing_key)
+    announcer = SlackAnnouncer(
+        client,
+        pagerduty=pager if settings.pagerduty_routing_key else None,
+        pacer=ChannelPacer(per_second=settings.slack_posts_per_second),
+    )
+    concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
+    engine = Engine(
+        store,
+        announcer,
+        clock.now,
+        drivers,
+        settings.allowed_namespaces,
+        on_timer_scheduled=lambda due: holder[0].wake_at(due) if holder else None,
+        approvers=settings.approvers,
+        attack_images=settings.allowed_attack_images,
+        http=RequestsCaller(referable=settings.scenario_secrets),
+        shared=concurrent,
+        max_ttl=settings.max_ttl,
+    )
+    timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)
+    holder.append(timers)
+    catalog = ScenarioCatalog(settings.scenarios_dir)
+    rotations = RotationCatalog(settings.rotations_dir)
+    schedules = ScheduleStore(store.engine)
+    timers.others.append(
+        ScheduledStarts(
+            schedules,
+            engine,
+            catalog,
+            rotations,
+            client,
+            clock.now,
+            OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
+            if settings.pagerduty_api_token
+            else None,
+        )
+    )
+    timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
+    intake = AlertIntake(store, engine)
+    inbox = Inbox(engine.operate_across, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
+    schedule = (
+        OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
+        if settings.pagerduty_api_token
+        else None
+    )
+    return Services(
+        settings,
+        clock,
+        store,
+        engine,
+        catalog,
+        client,
+        timers,
+        rotations,
+        schedules,
+        intake,
+        announcer,
+        inbox,
+        ChannelMembers(client, clock.now, settings.admins),
+        schedule,
+        SqlReplayGuard(store.engine) if concurrent else WrittenBehindReplayGuard(store.engine),
+        DebriefLinks.from_settings(settings, clock.now),
+    )
