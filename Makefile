@@ -38,7 +38,7 @@ bench: $(STAMP)
 # report. The replica tests need PostgreSQL, so without SCE_TEST_POSTGRES_URL (.ci/postgres.sh starts
 # one) nothing runs: the report never lists tests that were skipped.
 RELIABILITY_RUNS ?= 3
-RELIABILITY_TESTS := tests/test_crash_points.py tests/test_e2e_restart.py tests/test_replicas.py \
+RELIABILITY_TESTS := tests/test_crash_points.py tests/test_e2e_restart.py tests/test_replicas.py tests/test_outbox.py \
 	tests/test_dependencies_failing.py tests/test_slack_etiquette.py tests/test_e2e_http.py \
 	tests/test_security_*.py tests/test_fuzz_parsers.py tests/test_parsers.py tests/test_scenario_file.py
 

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = [
     (
         "tests/test_crash_points.py",
-        "SIGKILL after a timer is claimed, after a fault's intent is committed, "
-        "while the debrief renders; restart",
+        "SIGKILL after a timer is claimed, after a fault's intent is committed, after Slack took a "
+        "message and before its ts was recorded, while the debrief renders; restart",
         "see the table below",
     ),
     ("tests/test_e2e_restart.py", "SIGKILL between two steps; restart", "each step once, none lost"),
@@ -37,6 +37,12 @@ TESTS = [
         "tests/test_slack_etiquette.py",
         "Slack answering 429 with Retry-After three times",
         "every message once, in order",
+    ),
+    (
+        "tests/test_outbox.py",
+        "Slack answering 429 (Retry-After 12 s, 40 s), 500 for minutes, a record lost after the post, "
+        "a game day ended before its page went out, a message in a rolled-back transaction",
+        "each message once, in commit order, never before Slack's Retry-After; moot ones dropped and said",
     ),
     (
         "tests/test_e2e_http.py, tests/test_security_*.py",
