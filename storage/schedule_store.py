@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
 from bot.gameday.running.schedule import ScheduleRequest, due_action, next_event_at, reminders_skipped
@@ -74,7 +74,7 @@ class ScheduleStore:
 
     def active(self, channel: str | None = None) -> list[Schedule]:
         with Session(self.engine) as session:
-            query = select(ScheduleRow).where(col(ScheduleRow.state).in_(["active", "starting"]))
+            query = select(ScheduleRow).where(col(ScheduleRow.state).in_(["active", "starting", "reminding"]))
             if channel is not None:
                 query = query.where(ScheduleRow.channel == channel)
             return [_schedule(r) for r in session.exec(query.order_by(col(ScheduleRow.next_at)))]
@@ -107,11 +107,11 @@ class ScheduleStore:
             action = due_action(schedule.next_at, schedule.reminders_sent, now)
             if action is None:
                 continue
-            values: dict[str, Any] = (
-                {"state": "starting"}
-                if action == "start"
-                else {"reminders_sent": reminders_skipped(schedule.next_at, now)}
-            )
+            # a claim is a lease: a process that dies holding it leaves it to reset_stale_claims
+            values: dict[str, Any] = {
+                "state": "starting" if action == "start" else "reminding",
+                "claimed_at": time.time(),  # wall clock: replicas share it, whatever the game-day clock does
+            }
             with Session(self.engine) as session, session.begin():
                 result = session.execute(
                     update(ScheduleRow)
@@ -128,19 +128,21 @@ class ScheduleStore:
                 claimed.append(Claimed(schedule, action))
         return claimed
 
-    def remind_again(self, claim: Claimed, now: float) -> None:
-        """A reminder that did not get out is owed again (the next poll claims it) unless the row moved."""
+    def reminded(self, claim: Claimed, now: float) -> None:
+        """A reminder got out: counted, and the schedule waits for its next reminder or its start."""
         s = claim.schedule
+        self._release(s.id, reminders_sent=reminders_skipped(s.next_at, now))
+
+    def remind_again(self, claim: Claimed, now: float) -> None:
+        """A reminder that did not get out is owed again (the next poll claims it)."""
+        self._release(claim.schedule.id)
+
+    def _release(self, schedule_id: str, **values: Any) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(
                 update(ScheduleRow)
-                .where(
-                    col(ScheduleRow.id) == s.id,
-                    col(ScheduleRow.state) == "active",
-                    col(ScheduleRow.next_at) == s.next_at,
-                    col(ScheduleRow.reminders_sent) == reminders_skipped(s.next_at, now),
-                )
-                .values(reminders_sent=s.reminders_sent)
+                .where(col(ScheduleRow.id) == schedule_id, col(ScheduleRow.state) == "reminding")
+                .values(state="active", claimed_at=None, **values)
             )
 
     def started(self, schedule_id: str, gameday_id: str | None, now: float) -> None:
@@ -149,7 +151,7 @@ class ScheduleStore:
             row = session.get(ScheduleRow, schedule_id)
             if row is None:
                 return
-            row.last_gameday_id = gameday_id
+            row.last_gameday_id, row.claimed_at = gameday_id, None
             if row.every_seconds:
                 upcoming = row.next_at + row.every_seconds
                 while upcoming <= now:
@@ -161,14 +163,19 @@ class ScheduleStore:
             session.add(row)
 
     def reset_stale_starts(self, min_age: float = STALE_START_SECONDS) -> int:
-        """Schedules left 'starting' longer than a start takes become active again (the start is retried)."""
+        """Schedules left 'starting' or 'reminding' longer than a start takes (their process died, or a
+        claim from before claims were leases) become active again: the start or reminder is owed again."""
         with Session(self.engine) as session, session.begin():
             result = session.execute(
                 update(ScheduleRow)
                 .where(
-                    col(ScheduleRow.state) == "starting", col(ScheduleRow.claimed_at) < time.time() - min_age
+                    col(ScheduleRow.state).in_(["starting", "reminding"]),
+                    or_(
+                        col(ScheduleRow.claimed_at).is_(None),
+                        col(ScheduleRow.claimed_at) < time.time() - min_age,
+                    ),
                 )
-                .values(state="active")
+                .values(state="active", claimed_at=None)
             )
             # an UPDATE's result is a CursorResult, which has rowcount:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]

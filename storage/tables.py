@@ -84,7 +84,9 @@ class ScheduleRow(SQLModel, table=True):
     next_at: float = Field(sa_column=Column(Float(precision=53), nullable=False, index=True))
     every_seconds: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     reminders_sent: int = 0
-    state: str = Field(default="active", index=True, max_length=16)  # active | starting | cancelled | done
+    state: str = Field(
+        default="active", index=True, max_length=16
+    )  # active | starting | reminding | cancelled | done
     last_gameday_id: str | None = Field(default=None, max_length=64)
     claimed_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     created_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from bot.config import Settings
 from bot.gameday.clock import VirtualClock
@@ -16,6 +18,8 @@ from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
+from storage.sql_store import SqlStore
+from storage.tables import ScheduleRow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,3 +140,33 @@ def test_a_reminder_slack_fails_to_take_is_sent_at_the_next_look(
     clock.advance(600)
     services.timers.poll()
     assert len(reminders()) == 1  # once: the next one is owed an hour before
+
+
+@pytest.mark.parametrize("action", ["remind", "start"])
+def test_a_claim_left_by_a_process_that_died_is_owed_again_after_a_restart(
+    live: tuple[VirtualClock, Services, WorkspaceClient], action: str
+) -> None:
+    clock, services, people = live
+    booking = "schedule pager-stress 2026-12-03 14:00 oncall=<@U1> secondary=<@U2>"
+    assert "sch-" in people.slash("UFAC", "/sce", booking)["text"]
+    start = ts("2026-12-03T14:00:00")
+    moment = start - 86400 + 1 if action == "remind" else start + 1
+    if action == "start":
+        (booked,) = services.schedules.active()
+        assert isinstance(services.store, SqlStore)
+        with Session(services.store.engine) as session, session.begin():  # both reminders went out before
+            session.execute(
+                update(ScheduleRow).where(col(ScheduleRow.id) == booked.id).values(reminders_sent=2)
+            )
+    clock.advance(moment - clock.now())
+    (claim,) = services.schedules.claim_due(clock.now())  # this process claims it, then "dies"
+    assert claim.action == action
+    assert services.schedules.claim_due(clock.now()) == []  # held: nobody else takes it meanwhile
+    assert services.schedules.reset_stale_starts(min_age=60.0) == 0  # a live claim is not stale
+    assert services.schedules.reset_stale_starts(min_age=-1.0) == 1  # its lease ran out
+    services.timers.poll()  # the next process takes it
+    said = [m.get("text") or "" for m in people.messages("C1")]
+    if action == "remind":
+        assert sum("Reminder" in t for t in said) == 1
+    else:
+        assert sum("Pager rotation stress" in t for t in said) == 1

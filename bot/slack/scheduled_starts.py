@@ -86,6 +86,7 @@ class ScheduledStarts:
                     failed,
                 )
             raise
+        self.schedules.reminded(claim, now)
         self._failures.pop(s.id, None)
         self._not_before.pop(s.id, None)
 
