@@ -82,7 +82,7 @@ class Finishing:
         """Revert every fault still applied, record the end and schedule the posts of the end."""
         now = self.now()
         still_applied = [f for f in fold(tx.events).faults.values() if f.reverted_at is None]
-        for fault, result in self.injects.revert_calls(tx.record.id, still_applied):
+        for fault, result in self.injects.fault_steps.revert_calls(tx.record.id, still_applied):
             if isinstance(result, str):
                 tx.append(
                     Kind.FAULT_REVERTED, self.now(), None, {"fault_id": fault.fault_id, "detail": result}

@@ -76,13 +76,15 @@ class TimerFiring:
             )
             self.finishing.finish(tx, scenario, status, why, final=True)
         elif timer.kind == FAULT_EXPIRY:
-            self.injects.revert_fault(tx, scenario, timer.payload["fault_id"])
+            self.injects.fault_steps.revert_fault(tx, scenario, timer.payload["fault_id"])
         elif timer.kind == LOG_LINE:
             index = int(timer.payload["step"])
             if index not in state.steps_ran:
                 self.injects.more.stream_log(tx, scenario, index, int(timer.payload["line"]))
         elif timer.kind == OBSERVE:
-            self.injects.observe_fault(tx, state, timer.payload["fault_id"], int(timer.payload.get("n", 1)))
+            self.injects.fault_steps.observe_fault(
+                tx, state, timer.payload["fault_id"], int(timer.payload.get("n", 1))
+            )
 
     def _record_fault_intent(self, timer: Timer) -> None:
         """Commit what a fault step is about to do before the driver touches anything, so a crash in
@@ -94,7 +96,9 @@ class TimerFiring:
                 return
             if any(e.kind is Kind.FAULT_INTENT and e.data.get("step") == index for e in tx.events):
                 return
-            intent = self.injects.fault_intent(tx, cached_scenario(tx.record.scenario_text), index)
+            intent = self.injects.fault_steps.fault_intent(
+                tx, cached_scenario(tx.record.scenario_text), index
+            )
             if intent is not None:
                 tx.append(Kind.FAULT_INTENT, self.now(), None, intent)
         if intent is not None:

@@ -22,8 +22,8 @@ from bot.gameday.running.paging import Paging
 from bot.gameday.running.scheduling import Scheduler
 from bot.gameday.running.timer_types import TimerKind
 from bot.gameday.scenario.guardrails import DEFAULT_MAX_TTL
-from bot.gameday.scenario.model import Scenario, Step
-from bot.gameday.state import FaultState, GameDayState
+from bot.gameday.scenario.model import Scenario
+from bot.gameday.state import GameDayState
 from bot.gameday.timeline import Kind
 
 STEP, ESCALATE, CHECK, TIME_BOX = TimerKind.STEP, TimerKind.ESCALATE, TimerKind.CHECK, TimerKind.TIME_BOX
@@ -114,7 +114,7 @@ class Injector:
             self.paging.request_handoff(tx, state, from_user, to_user, float(self.now()), None, index)
             return
         if step.fault is not None:
-            self.apply_fault(tx, scenario, index, step)
+            self.fault_steps.apply_fault(tx, scenario, index, step)
         elif step.logs is not None:
             self.more.stream_log(tx, scenario, index, 0)
             return  # the step has run once its last line is out
@@ -126,35 +126,8 @@ class Injector:
             self.more.webhook(tx, index, step.webhook, scenario.guardrails.hosts)
         tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": step.kind})
 
-    # -- each concept's effects, under the names the engine and the responders call ---------------
     def schedule(
         self, tx: GameDayTx, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
     ) -> None:
         """A durable timer of this game day (``bot/gameday/running/scheduling``)."""
         self.scheduler.schedule(tx, key, due_at, kind, payload)
-
-    def schedule_inject_checks(self, tx: GameDayTx, scenario: Scenario, t0: float) -> None:
-        """The checks of detect_within and contain_within, from the first inject."""
-        self.scheduler.inject_checks(tx, scenario, t0)
-
-    def fault_intent(self, tx: GameDayTx, scenario: Scenario, index: int) -> dict[str, Any] | None:
-        """What a fault step is about to do (``bot/gameday/running/fault_steps``)."""
-        return self.fault_steps.fault_intent(tx, scenario, index)
-
-    def apply_fault(self, tx: GameDayTx, scenario: Scenario, index: int, step: Step) -> None:
-        """A fault step (``bot/gameday/running/fault_steps``)."""
-        self.fault_steps.apply_fault(tx, scenario, index, step)
-
-    def observe_fault(self, tx: GameDayTx, state: GameDayState, fault_id: str, attempt: int) -> None:
-        """A look at a probe's outcome (``bot/gameday/running/fault_steps``)."""
-        self.fault_steps.observe_fault(tx, state, fault_id, attempt)
-
-    def revert_calls(
-        self, gameday_id: str, faults: list[FaultState]
-    ) -> list[tuple[FaultState, str | Exception]]:
-        """Every fault's revert, side by side (``bot/gameday/running/fault_steps``)."""
-        return self.fault_steps.revert_calls(gameday_id, faults)
-
-    def revert_fault(self, tx: GameDayTx, scenario: Scenario, fault_id: str) -> None:
-        """A fault whose lease ran out (``bot/gameday/running/fault_steps``)."""
-        self.fault_steps.revert_fault(tx, scenario, fault_id)
