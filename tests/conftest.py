@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -107,24 +106,15 @@ def start_bot(
 @pytest.fixture(params=["http", "socket"])
 def live_bot(
     request: pytest.FixtureRequest,
-    start_bot: Callable[..., BotProcess],
     workspace: LocalWorkspace,
     scenarios_dir: Path,
     tmp_path: Path,
 ) -> Iterator[LiveBot]:
-    """The bot over signed HTTP or over Socket Mode: the same tests must pass over both. Over HTTP it
-    runs in this process (its Bolt app behind the same HTTP door as `sce serve`'s; the process itself is
-    what test_e2e_restart, test_crash_points and start_bot's tests are about); over Socket Mode it is
-    `sce serve` in its own process."""
-    if request.param == "http":
-        with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir) as running:
-            yield running
-        return
-    workspace.request_url = None  # nothing may arrive over HTTP
-    bot = start_bot(socket_mode=True)
-    deadline = time.monotonic() + 30
-    while workspace.socket_clients < 1:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the bot did not connect over Socket Mode")
-        time.sleep(0.05)
-    yield bot
+    """The bot over signed HTTP or over Socket Mode: the same tests must pass over both. It runs in this
+    process (its Bolt app behind the same HTTP door, or on the same Socket Mode handler, as `sce serve`'s);
+    the process itself is what test_e2e_socket_mode, test_e2e_restart, test_crash_points and start_bot's
+    tests are about."""
+    with bot_on(
+        workspace, tmp_path, scenarios_dir=scenarios_dir, socket_mode=request.param == "socket"
+    ) as running:
+        yield running

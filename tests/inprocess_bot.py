@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import Settings
 from bot.gameday.timeline import Event
 from bot.hooks import hooks_app
-from bot.server import HttpServer
+from bot.server import HttpServer, socket_mode_handler
 from bot.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.slack.debrief_pages import debrief_pages
@@ -34,6 +36,7 @@ class Bot:
     services: Services
     server: HttpServer
     env: dict[str, str] = field(default_factory=dict)
+    socket: SocketModeHandler | None = None
 
     @property
     def base(self) -> str:
@@ -56,6 +59,10 @@ class Bot:
         return data
 
     def stop(self) -> None:
+        if self.socket is not None:
+            # The SDK's close waits (up to its 3 s receive timeout) for the socket's recv to return; it says
+            # it is closing at once, and the workspace's stop, next, closes its end, which ends that recv.
+            threading.Thread(target=self.socket.close, name="socket-close", daemon=True).start()
         self.services.stop()
         self.server.stop()
 
@@ -90,12 +97,16 @@ def run_bot(
     server = HttpServer(slack_over_http(app, services), "127.0.0.1", 0, hooks=hooks, debriefs=pages)
     server.start()
     services.timers.start()
+    socket = None
+    if socket_mode:  # as `sce serve` does: Slack's payloads over the socket, the HTTP port for the rest
+        socket = socket_mode_handler(app, "xapp-local")
+        socket.connect()
     env = {
         "DATABASE_URL": database_url,
         "SCE_SCENARIOS_DIR": str(scenarios_dir),
         "SCE_ROTATIONS_DIR": str(rotations_dir),
     }
-    return Bot(services, server, env)
+    return Bot(services, server, env, socket)
 
 
 @contextmanager
@@ -105,8 +116,10 @@ def bot_on(
     scenarios: Mapping[str, str] | None = None,
     scenarios_dir: Path | None = None,
     slack_timeout: float | None = None,
+    socket_mode: bool = False,
 ) -> Iterator[Bot]:
-    """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it; with
+    """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it (over HTTP, or
+    over Socket Mode once it is connected with ``socket_mode``); with
     ``scenarios`` (id -> YAML text) it sees exactly those, with ``scenarios_dir`` that folder's (and the
     rotations in the folder beside it, as `BotProcess` does), else the shipped ones."""
     folder = scenarios_dir or ROOT / "scenarios"
@@ -122,9 +135,15 @@ def bot_on(
         scenarios_dir=folder,
         rotations_dir=rotations,
         slack_timeout=slack_timeout,
+        socket_mode=socket_mode,
     )
-    ws.request_url = f"{running.base}/slack/events"
+    ws.request_url = None if socket_mode else f"{running.base}/slack/events"
     try:
+        deadline = time.monotonic() + 30
+        while socket_mode and ws.socket_clients < 1:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot did not connect over Socket Mode")
+            time.sleep(0.01)
         yield running
     finally:
         running.stop()
