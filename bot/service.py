@@ -126,7 +126,14 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         shared=concurrent,
         max_ttl=settings.max_ttl,
     )
-    timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)
+    timers = TimerService(
+        store,
+        engine,
+        clock,
+        workers=TIMER_WORKERS,
+        shared=concurrent,
+        retry_after=settings.timer_retry_seconds,
+    )
     holder.append(timers)
     catalog = ScenarioCatalog(settings.scenarios_dir)
     rotations = RotationCatalog(settings.rotations_dir)

@@ -20,7 +20,7 @@ from bot.gameday.clock import Clock
 from bot.gameday.engine import Engine
 from bot.gameday.injects import PUBLISH
 from bot.gameday.lanes import Lanes
-from bot.gameday.poller import fire_timers
+from bot.gameday.poller import RETRY_AFTER_SECONDS, fire_timers
 from bot.gameday.ports import GameDayStore, Timer
 from bot.observability import count_timer_failure, observe_timer_lateness
 
@@ -55,9 +55,12 @@ class TimerService:
         safety_interval: float = 2.0,
         workers: int = 2,
         shared: bool = False,
+        retry_after: float = RETRY_AFTER_SECONDS,
     ):
         """``shared``: replicas share the database, so this one looks for claims a dead one left and
-        renews its own (a claim waiting in a lane is still live)."""
+        renews its own (a claim waiting in a lane is still live). ``retry_after``: a failed timer's first
+        wait before its next try (SCE_TIMER_RETRY)."""
+        self.retry_after = retry_after
         self.others: list[DuePoller] = []
         self.store = store
         self.engine = engine
@@ -118,6 +121,7 @@ class TimerService:
                 self.clock.now,
                 on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
                 on_failed=lambda t: count_timer_failure(t.kind),
+                retry_after=self.retry_after,
             )
         finally:
             with self._held_lock:

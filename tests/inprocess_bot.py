@@ -75,6 +75,7 @@ def run_bot(
     facilitators: frozenset[str] = frozenset(),
     rotations_dir: Path = ROOT / "rotations",
     slack_timeout: float | None = None,
+    timer_retry: float | None = None,
 ) -> Bot:
     settings = Settings(
         slack_bot_token="xoxb-local",
@@ -90,6 +91,8 @@ def run_bot(
     )
     if slack_timeout is not None:
         settings = dataclasses.replace(settings, slack_timeout=slack_timeout)
+    if timer_retry is not None:
+        settings = dataclasses.replace(settings, timer_retry_seconds=timer_retry)
     services = build_services(settings)
     app = create_app(services)
     hooks = hooks_app(services.intake.handle, HOOK_SECRET, time.time, services.replay)
@@ -117,6 +120,7 @@ def bot_on(
     scenarios_dir: Path | None = None,
     slack_timeout: float | None = None,
     socket_mode: bool = False,
+    timer_retry: float | None = None,
 ) -> Iterator[Bot]:
     """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it (over HTTP, or
     over Socket Mode once it is connected with ``socket_mode``); with
@@ -136,6 +140,7 @@ def bot_on(
         rotations_dir=rotations,
         slack_timeout=slack_timeout,
         socket_mode=socket_mode,
+        timer_retry=timer_retry,
     )
     ws.request_url = None if socket_mode else f"{running.base}/slack/events"
     try:

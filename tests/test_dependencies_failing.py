@@ -142,10 +142,9 @@ def test_kubernetes_gone_during_abort_stops_safely_and_says_so(
 def test_slack_timing_out_after_posting_a_step_does_not_post_it_twice(
     workspace: LocalWorkspace, people: WorkspaceClient, scenarios_dir: Path, tmp_path: Path
 ) -> None:
-    (scenarios_dir / "steady.yaml").write_text(
-        STEPS.replace("at: 4s", "at: 15s").replace("at: 6s", "at: 17s")
-    )
-    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir, slack_timeout=2.0) as bot:
+    # inject B (2 s) fails at 4 s and is tried again 1 s later (SCE_TIMER_RETRY, 5 s by default): before C
+    (scenarios_dir / "steady.yaml").write_text(STEPS.replace("at: 4s", "at: 8s").replace("at: 6s", "at: 10s"))
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir, slack_timeout=2.0, timer_retry=1.0) as bot:
         thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
         page = wait_for_block(people, thread, "page:p0")
         people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")

@@ -17,10 +17,11 @@ RETRY_CEILING_SECONDS = 300.0
 # game day's timeline remembers the incident for its facilitator (bot/gameday/delivery_delays.py)
 
 
-def retry_delay(attempts: int) -> float:
-    """How long a timer that has failed ``attempts`` times waits before its next try: 5 s, doubling each
-    time, at most 5 minutes, so a dependency that stays down is not hammered by every timer it holds."""
-    return min(RETRY_AFTER_SECONDS * 2.0 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
+def retry_delay(attempts: int, first: float = RETRY_AFTER_SECONDS) -> float:
+    """How long a timer that has failed ``attempts`` times waits before its next try: ``first`` (5 s),
+    doubling each time, at most 5 minutes, so a dependency that stays down is not hammered by every timer
+    it holds."""
+    return min(first * 2.0 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
 
 
 OnFire = Callable[[Timer, float], None]
@@ -48,8 +49,10 @@ def fire_timers(
     clock: Callable[[], float],
     on_fire: OnFire | None = None,
     on_failed: OnFailed | None = None,
+    retry_after: float = RETRY_AFTER_SECONDS,
 ) -> int:
-    """Run claimed timers in order; one that fails is put back for a retry with a growing wait, never
+    """Run claimed timers in order; one that fails is put back for a retry with a growing wait (from
+    ``retry_after``), never
     dropped, and ``on_failed`` hears of it (the edge counts it). From its fifth failure it is an incident
     on its game day's timeline, told to the facilitator once a later timer of that game day runs through.
     Returns how many ran."""
@@ -63,7 +66,7 @@ def fire_timers(
             engine.fire(timer)
             fired += 1
         except Exception:
-            delay = retry_delay(timer.attempts)
+            delay = retry_delay(timer.attempts, retry_after)
             surfaced = timer.attempts >= SURFACE_AFTER_ATTEMPTS
             (log.error if surfaced else log.warning)(
                 "timer %s of %s failed %d time(s)%s; retrying in %.0fs",
