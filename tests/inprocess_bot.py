@@ -121,9 +121,10 @@ def bot_on(
     slack_timeout: float | None = None,
     socket_mode: bool = False,
     timer_retry: float | None = None,
+    database_url: str | None = None,
 ) -> Iterator[Bot]:
-    """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it (over HTTP, or
-    over Socket Mode once it is connected with ``socket_mode``); with
+    """The bot on a SQLite file of the test's own (or on ``database_url``), Slack's requests from ``ws``
+    sent to it (over HTTP, or over Socket Mode once it is connected with ``socket_mode``); with
     ``scenarios`` (id -> YAML text) it sees exactly those, with ``scenarios_dir`` that folder's (and the
     rotations in the folder beside it, as `BotProcess` does), else the shipped ones."""
     folder = scenarios_dir or ROOT / "scenarios"
@@ -135,7 +136,7 @@ def bot_on(
             (folder / f"{scenario_id}.yaml").write_text(text)
     running = run_bot(
         ws,
-        f"sqlite:///{tmp_path / 'sce.db'}",
+        database_url or f"sqlite:///{tmp_path / 'sce.db'}",
         scenarios_dir=folder,
         rotations_dir=rotations,
         slack_timeout=slack_timeout,
