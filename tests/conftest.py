@@ -16,13 +16,20 @@ from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
 RUN_DATA_HOME = tempfile.mkdtemp(prefix="sce-test-data-")
-# Files that take a minute or more of mostly waiting: run first, so that under `pytest -n 2` (`make
-# test`) the other worker works through the short files meanwhile instead of both ending on a long one.
+# The longest files (20-45 s each), longest first: under `pytest -n 2 --dist loadfile` (`make test`) each
+# worker takes the next file when it is free, so with these started first the two end close together
+# instead of one waiting on a long file picked up last.
 LONG_FILES = (
     "test_starter_pack.py",
-    "test_replicas.py",
-    "test_dependencies_failing.py",
     "test_crash_points.py",
+    "test_dependencies_failing.py",
+    "test_replicas.py",
+    "test_demo.py",
+    "test_e2e_http.py",
+    "test_demo_isolation.py",
+    "test_fuzz_parsers.py",
+    "test_faults_e2e.py",
+    "test_delivery_delays.py",
 )
 
 
