@@ -120,6 +120,7 @@ class Settings:
     slack_posts_per_second: float = 1.0  # per channel, after a burst (Slack's own limit; tests raise it)
     slack_timeout: float = 10.0  # seconds one Slack Web API call may take before it counts as failed
     timer_retry_seconds: float = 5.0  # a failed timer's first wait before its next try (then doubling)
+    status_interval: float = 2.0  # seconds between two updates of one game day's status message
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -158,6 +159,7 @@ class Settings:
             ),
             slack_timeout=_duration(env.get("SCE_SLACK_TIMEOUT"), "SCE_SLACK_TIMEOUT", 10.0),
             timer_retry_seconds=_duration(env.get("SCE_TIMER_RETRY"), "SCE_TIMER_RETRY", 5.0),
+            status_interval=_duration(env.get("SCE_STATUS_INTERVAL"), "SCE_STATUS_INTERVAL", 2.0),
         )
 
     @property

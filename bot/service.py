@@ -25,6 +25,7 @@ from bot.slack.channel_members import ChannelMembers
 from bot.slack.debrief_links import DebriefLinks
 from bot.slack.pacing import ChannelPacer
 from bot.slack.scheduled_starts import ScheduledStarts
+from bot.slack.status_line import StatusLine
 from bot.timer_service import TimerService
 from storage.database import make_engine, migrate, sqlite_file
 from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
@@ -111,6 +112,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         client,
         pagerduty=pager if settings.pagerduty_routing_key else None,
         pacer=ChannelPacer(per_second=settings.slack_posts_per_second),
+        status_line=StatusLine(min_interval=settings.status_interval),
     )
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND
+from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND, TEST_STATUS_INTERVAL
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import Settings
+from bot.gameday.durations import parse_duration
 from bot.gameday.timeline import Event
 from bot.hooks import hooks_app
 from bot.server import HttpServer, socket_mode_handler
@@ -87,6 +88,7 @@ def run_bot(
         rotations_dir=rotations_dir,
         alert_webhook_secret=HOOK_SECRET,
         slack_posts_per_second=float(TEST_POSTS_PER_SECOND),
+        status_interval=parse_duration(TEST_STATUS_INTERVAL),
         facilitators=facilitators,
     )
     if slack_timeout is not None:
