@@ -118,6 +118,7 @@ def run_demo(
         rotations_dir=base.rotations_dir,
         allowed_namespaces=base.allowed_namespaces | namespaces,  # every fault is simulated here
         slack_posts_per_second=base.slack_posts_per_second,
+        status_interval=base.status_interval,
     )
     services = build_services(settings, clock, simulate_faults=True)  # the demo never touches a cluster
     server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
