@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from threads import wait_until
 
 from bot.gameday.clock import VirtualClock
 from bot.slack.pacing import ChannelPacer
+from bot.workspace.client import WorkspaceClient
+from bot.workspace.responders import Cue, Responders, Script
+from bot.workspace.server import LocalWorkspace
 
 
 @given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=20))
@@ -39,3 +43,27 @@ def test_a_post_whose_wait_fails_is_not_counted_for_ever() -> None:
     with pytest.raises(KeyboardInterrupt):
         pacer.wait("C1")
     assert pacer.waiting == 0
+
+
+def test_a_scripted_reply_whose_ts_a_message_holds_goes_a_microsecond_later() -> None:
+    """On the fast clock a bot's post and a reply come due at one instant: the reply still lands."""
+    clock = VirtualClock(1_800_000_000.0)
+    with LocalWorkspace(clock=clock.now, users={"U1": "alice"}, channels={"C1": "gameday"}) as ws:
+        people = WorkspaceClient(ws.base_url)
+        try:
+            kickoff = people.post("U1", "C1", "kickoff")
+            taken = f"{float(kickoff['ts']) + 60:.6f}"
+            people.post("U1", "C1", "the bot's post", thread_ts=kickoff["ts"], ts=taken)  # holds the ts
+            script = Script(
+                {}, [Cue.parse({"who": "primary", "when": "start", "after": "60s", "reply": "ack"})]
+            )
+            responders = Responders(people, clock, "C1", kickoff["ts"], script, {"primary": "U1"})
+            responders.start()
+            clock.advance(60)
+            wait_until(lambda: responders.performed, what="the reply")
+            responders.stop()
+            replies = {m["text"]: m["ts"] for m in people.messages("C1", thread_ts=kickoff["ts"])}
+            assert replies["ack"] == f"{float(taken) + 0.000001:.6f}", replies
+            assert responders.performed[0].at == float(taken)  # as scripted: the TTA the debrief gives
+        finally:
+            people.close()

@@ -187,10 +187,23 @@ def run_demo(
             responders.stop()
         if forward:
             forward.stop()
+        _close_the_door(workspace)
         services.stop()
         server.stop()
         workspace.stop()
         people.close()
+
+
+def _close_the_door(workspace: LocalWorkspace) -> None:
+    """No more deliveries to the bot, and those under way answered (briefly), before its server stops:
+    a request cut off mid-answer is a traceback on the demo's screen."""
+    workspace.request_url = None
+    deadline = time.monotonic() + END_GRACE
+    while time.monotonic() < deadline:
+        _, queued, answered = workspace.activity()
+        if queued == answered:
+            return
+        time.sleep(0.01)
 
 
 def _end_unfinished(
