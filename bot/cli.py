@@ -134,6 +134,9 @@ def demo(
     ),
     out: Path = typer.Option(Path("debriefs"), metavar="FOLDER", help="Where the debrief files go"),
     speed: float = typer.Option(40.0, metavar="TIMES", help="How many times faster than real time it runs"),
+    fast: bool = typer.Option(
+        False, "--fast", help="Jump to the next thing due whenever nothing is happening (ignores --speed)"
+    ),
 ) -> None:
     """Rehearse a scenario locally, with scripted responders.
 
@@ -148,7 +151,7 @@ def demo(
         raise typer.Exit(2)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped demo ends its game day too
     try:
-        run_demo(scenario, out_dir=out, speed=speed)
+        run_demo(scenario, out_dir=out, speed=speed, fast=fast)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     finally:

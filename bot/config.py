@@ -119,6 +119,8 @@ class Settings:
     public_url: str | None = None  # where people reach `sce serve` (links to hosted debriefs); none: no links
     slack_posts_per_second: float = 1.0  # per channel, after a burst (Slack's own limit; tests raise it)
     slack_timeout: float = 10.0  # seconds one Slack Web API call may take before it counts as failed
+    timer_retry_seconds: float = 5.0  # a failed timer's first wait before its next try (then doubling)
+    status_interval: float = 2.0  # seconds between two updates of one game day's status message
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -156,6 +158,8 @@ class Settings:
                 env.get("SCE_SLACK_POSTS_PER_SECOND"), "SCE_SLACK_POSTS_PER_SECOND", 1.0
             ),
             slack_timeout=_duration(env.get("SCE_SLACK_TIMEOUT"), "SCE_SLACK_TIMEOUT", 10.0),
+            timer_retry_seconds=_duration(env.get("SCE_TIMER_RETRY"), "SCE_TIMER_RETRY", 5.0),
+            status_interval=_duration(env.get("SCE_STATUS_INTERVAL"), "SCE_STATUS_INTERVAL", 2.0),
         )
 
     @property

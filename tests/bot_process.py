@@ -23,6 +23,9 @@ SCE = str(Path(sys.executable).with_name("sce"))
 
 
 TEST_POSTS_PER_SECOND = "1000"
+# The status message updated at most every 0.2 s, not 2 s: the tests wait for what it shows (the
+# coalescing itself is test_status_line's)
+TEST_STATUS_INTERVAL = "0.2s"
 
 
 class LiveBot(Protocol):
@@ -66,6 +69,7 @@ class BotProcess:
             # Slack's pace (1 post a second per channel) is Slack's, not the local workspace's: a test
             # thread of 30 posts would wait 25 s for it. The pacer itself is tested in test_slack_etiquette.
             "SCE_SLACK_POSTS_PER_SECOND": TEST_POSTS_PER_SECOND,
+            "SCE_STATUS_INTERVAL": TEST_STATUS_INTERVAL,
             **(extra_env or {}),
         }
         if socket_mode:

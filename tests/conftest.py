@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,13 +16,20 @@ from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
 RUN_DATA_HOME = tempfile.mkdtemp(prefix="sce-test-data-")
-# Files that take a minute or more of mostly waiting: run first, so that under `pytest -n 2` (`make
-# test`) the other worker works through the short files meanwhile instead of both ending on a long one.
+# The longest files (20-45 s each), longest first: under `pytest -n 2 --dist loadfile` (`make test`) each
+# worker takes the next file when it is free, so with these started first the two end close together
+# instead of one waiting on a long file picked up last.
 LONG_FILES = (
     "test_starter_pack.py",
-    "test_replicas.py",
-    "test_dependencies_failing.py",
     "test_crash_points.py",
+    "test_dependencies_failing.py",
+    "test_replicas.py",
+    "test_demo.py",
+    "test_e2e_http.py",
+    "test_demo_isolation.py",
+    "test_fuzz_parsers.py",
+    "test_faults_e2e.py",
+    "test_delivery_delays.py",
 )
 
 
@@ -107,24 +113,15 @@ def start_bot(
 @pytest.fixture(params=["http", "socket"])
 def live_bot(
     request: pytest.FixtureRequest,
-    start_bot: Callable[..., BotProcess],
     workspace: LocalWorkspace,
     scenarios_dir: Path,
     tmp_path: Path,
 ) -> Iterator[LiveBot]:
-    """The bot over signed HTTP or over Socket Mode: the same tests must pass over both. Over HTTP it
-    runs in this process (its Bolt app behind the same HTTP door as `sce serve`'s; the process itself is
-    what test_e2e_restart, test_crash_points and start_bot's tests are about); over Socket Mode it is
-    `sce serve` in its own process."""
-    if request.param == "http":
-        with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir) as running:
-            yield running
-        return
-    workspace.request_url = None  # nothing may arrive over HTTP
-    bot = start_bot(socket_mode=True)
-    deadline = time.monotonic() + 30
-    while workspace.socket_clients < 1:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the bot did not connect over Socket Mode")
-        time.sleep(0.05)
-    yield bot
+    """The bot over signed HTTP or over Socket Mode: the same tests must pass over both. It runs in this
+    process (its Bolt app behind the same HTTP door, or on the same Socket Mode handler, as `sce serve`'s);
+    the process itself is what test_e2e_socket_mode, test_e2e_restart, test_crash_points and start_bot's
+    tests are about."""
+    with bot_on(
+        workspace, tmp_path, scenarios_dir=scenarios_dir, socket_mode=request.param == "socket"
+    ) as running:
+        yield running

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -13,14 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND
+from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND, TEST_STATUS_INTERVAL
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import Settings
+from bot.gameday.scenario.durations import parse_duration
 from bot.gameday.timeline import Event
 from bot.integrations.hooks import hooks_app
-from bot.runtime.server import HttpServer
+from bot.runtime.server import HttpServer, socket_mode_handler
 from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
 from bot.slack.debrief_pages import debrief_pages
@@ -34,6 +37,7 @@ class Bot:
     services: Services
     server: HttpServer
     env: dict[str, str] = field(default_factory=dict)
+    socket: SocketModeHandler | None = None
 
     @property
     def base(self) -> str:
@@ -56,6 +60,10 @@ class Bot:
         return data
 
     def stop(self) -> None:
+        if self.socket is not None:
+            # The SDK's close waits (up to its 3 s receive timeout) for the socket's recv to return; it says
+            # it is closing at once, and the workspace's stop, next, closes its end, which ends that recv.
+            threading.Thread(target=self.socket.close, name="socket-close", daemon=True).start()
         self.services.stop()
         self.server.stop()
 
@@ -68,6 +76,7 @@ def run_bot(
     facilitators: frozenset[str] = frozenset(),
     rotations_dir: Path = ROOT / "rotations",
     slack_timeout: float | None = None,
+    timer_retry: float | None = None,
 ) -> Bot:
     settings = Settings(
         slack_bot_token="xoxb-local",
@@ -79,10 +88,13 @@ def run_bot(
         rotations_dir=rotations_dir,
         alert_webhook_secret=HOOK_SECRET,
         slack_posts_per_second=float(TEST_POSTS_PER_SECOND),
+        status_interval=parse_duration(TEST_STATUS_INTERVAL),
         facilitators=facilitators,
     )
     if slack_timeout is not None:
         settings = dataclasses.replace(settings, slack_timeout=slack_timeout)
+    if timer_retry is not None:
+        settings = dataclasses.replace(settings, timer_retry_seconds=timer_retry)
     services = build_services(settings)
     app = create_app(services)
     hooks = hooks_app(services.intake.handle, HOOK_SECRET, time.time, services.replay)
@@ -90,12 +102,16 @@ def run_bot(
     server = HttpServer(slack_over_http(app, services), "127.0.0.1", 0, hooks=hooks, debriefs=pages)
     server.start()
     services.timers.start()
+    socket = None
+    if socket_mode:  # as `sce serve` does: Slack's payloads over the socket, the HTTP port for the rest
+        socket = socket_mode_handler(app, "xapp-local")
+        socket.connect()
     env = {
         "DATABASE_URL": database_url,
         "SCE_SCENARIOS_DIR": str(scenarios_dir),
         "SCE_ROTATIONS_DIR": str(rotations_dir),
     }
-    return Bot(services, server, env)
+    return Bot(services, server, env, socket)
 
 
 @contextmanager
@@ -105,8 +121,12 @@ def bot_on(
     scenarios: Mapping[str, str] | None = None,
     scenarios_dir: Path | None = None,
     slack_timeout: float | None = None,
+    socket_mode: bool = False,
+    timer_retry: float | None = None,
+    database_url: str | None = None,
 ) -> Iterator[Bot]:
-    """The bot on a SQLite file of the test's own, Slack's requests from ``ws`` sent to it; with
+    """The bot on a SQLite file of the test's own (or on ``database_url``), Slack's requests from ``ws``
+    sent to it (over HTTP, or over Socket Mode once it is connected with ``socket_mode``); with
     ``scenarios`` (id -> YAML text) it sees exactly those, with ``scenarios_dir`` that folder's (and the
     rotations in the folder beside it, as `BotProcess` does), else the shipped ones."""
     folder = scenarios_dir or ROOT / "scenarios"
@@ -118,13 +138,20 @@ def bot_on(
             (folder / f"{scenario_id}.yaml").write_text(text)
     running = run_bot(
         ws,
-        f"sqlite:///{tmp_path / 'sce.db'}",
+        database_url or f"sqlite:///{tmp_path / 'sce.db'}",
         scenarios_dir=folder,
         rotations_dir=rotations,
         slack_timeout=slack_timeout,
+        socket_mode=socket_mode,
+        timer_retry=timer_retry,
     )
-    ws.request_url = f"{running.base}/slack/events"
+    ws.request_url = None if socket_mode else f"{running.base}/slack/events"
     try:
+        deadline = time.monotonic() + 30
+        while socket_mode and ws.socket_clients < 1:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot did not connect over Socket Mode")
+            time.sleep(0.01)
         yield running
     finally:
         running.stop()

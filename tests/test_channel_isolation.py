@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from bot_process import TEST_POSTS_PER_SECOND
 from threads import wait_until
 
 from bot.config import Settings
@@ -108,6 +109,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         scenarios_dir=scenarios,
         rotations_dir=tmp_path / "none",
         admins=frozenset({"SADMINS"}),
+        slack_posts_per_second=float(TEST_POSTS_PER_SECOND),  # the pace is test_slack_etiquette's
     )
     services = build_services(settings, clock)
     server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot_process import TEST_POSTS_PER_SECOND
 from databases import POSTGRES_URL, database_url
 
 from bot.config import Settings
@@ -69,6 +70,7 @@ class World:
             database_url=self.url,
             scenarios_dir=ROOT / "scenarios",
             rotations_dir=self.tmp_path / "none",
+            slack_posts_per_second=float(TEST_POSTS_PER_SECOND),  # the pace is test_slack_etiquette's
         )
         services = build_services(settings, self.clock)
         # what TimerService.start does first, without its wake-ups; on PostgreSQL a dead process's claim

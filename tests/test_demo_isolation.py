@@ -184,7 +184,7 @@ def test_a_signal_to_sce_demo_aborts_its_game_day_and_says_so(tmp_path: Path, se
     }
     env.pop("SCE_SCENARIOS_DIR", None)
     proc = subprocess.Popen(
-        [SCE, "demo", "--speed", "20", "--out", str(tmp_path / "out")],
+        [SCE, "demo", "--fast", "--out", str(tmp_path / "out")],  # the signal is the point, not the pace
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -1,6 +1,7 @@
 """Dependencies failing mid-drill: Slack answering 500, PostgreSQL restarting, the Kubernetes API gone
-during a revert. The game day continues, or stops safely and says so; nothing recorded is lost. Where only
-Slack fails, the bot runs in this process (its Slack calls are the point, not its process)."""
+during a revert. The game day continues, or stops safely and says so; nothing recorded is lost. Where Slack
+or the database fails, the bot runs in this process (its calls and its connections are the point, not its
+process)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_slack_answering_500_delays_a_step_but_loses_and_doubles_nothing(
     workspace: LocalWorkspace, people: WorkspaceClient, scenarios_dir: Path, tmp_path: Path
 ) -> None:
     (scenarios_dir / "steady.yaml").write_text(STEPS)
-    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir) as bot:
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir, timer_retry=1.0) as bot:  # 1 s, not 5
         thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
         page = wait_for_block(people, thread, "page:p0")
         people.fail_api("chat.postMessage", status=500, times=2)  # the next step is refused twice
@@ -85,16 +86,14 @@ def test_postgresql_restarting_mid_drill_loses_nothing_recorded(
     tmp_path: Path,
 ) -> None:
     url, restart = postgres
-    spaced = STEPS.replace("at: 2s", "at: 5s").replace("at: 4s", "at: 10s").replace("at: 6s", "at: 15s")
+    spaced = STEPS.replace("at: 6s", "at: 9s").replace("at: 4s", "at: 6s").replace("at: 2s", "at: 3s")
     (scenarios_dir / "steady.yaml").write_text(spaced)
-    bot = BotProcess(workspace.api_url, url, scenarios_dir, tmp_path / "pg.log").start()
-    workspace.request_url = bot.url
-    try:
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir, database_url=url) as bot:
         thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
         page = wait_for_block(people, thread, "page:p0")
         people.post("U1", "C1", "gap: recorded before the restart", thread_ts=thread)
         wait_until(lambda: bot.debrief_json()["gaps"], what="the gap to be recorded")
-        restart()  # between two steps: steps come at 0 s, 5 s, 10 s and 15 s
+        restart()  # between two steps: steps come at 0 s, 3 s, 6 s and 9 s
         people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 3:.6f}")
         wait_for_text(people, thread, "Debrief", timeout=60)
         debrief = wait_until(lambda: (d := bot.debrief_json())["gaps"] and d, what="the debrief")
@@ -104,8 +103,6 @@ def test_postgresql_restarting_mid_drill_loses_nothing_recorded(
         assert sorted(steps) == [0, 1, 2, 3]
         texts = thread_texts(people, thread)
         assert all(sum(i in t for t in texts) == 1 for i in ("inject B", "inject C", "inject D")), texts
-    finally:
-        bot.stop()
 
 
 def test_kubernetes_gone_during_abort_stops_safely_and_says_so(
@@ -142,10 +139,9 @@ def test_kubernetes_gone_during_abort_stops_safely_and_says_so(
 def test_slack_timing_out_after_posting_a_step_does_not_post_it_twice(
     workspace: LocalWorkspace, people: WorkspaceClient, scenarios_dir: Path, tmp_path: Path
 ) -> None:
-    (scenarios_dir / "steady.yaml").write_text(
-        STEPS.replace("at: 4s", "at: 15s").replace("at: 6s", "at: 17s")
-    )
-    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir, slack_timeout=2.0) as bot:
+    # inject B (2 s) fails at 4 s and is tried again 1 s later (SCE_TIMER_RETRY, 5 s by default): before C
+    (scenarios_dir / "steady.yaml").write_text(STEPS.replace("at: 4s", "at: 8s").replace("at: 6s", "at: 10s"))
+    with bot_on(workspace, tmp_path, scenarios_dir=scenarios_dir, slack_timeout=2.0, timer_retry=1.0) as bot:
         thread = start_gameday(people, "start steady oncall=<@U1> secondary=<@U2>")
         page = wait_for_block(people, thread, "page:p0")
         people.post("U1", "C1", "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")

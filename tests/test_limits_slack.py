@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot_process import TEST_POSTS_PER_SECOND
 from threads import start_gameday, wait_until
 
 import bot.gameday.scenario.attachments as attachments
@@ -82,6 +83,7 @@ def live(tmp_path: Path) -> Iterator[tuple[Services, WorkspaceClient]]:
         database_url=f"sqlite:///{tmp_path / 's.db'}",
         scenarios_dir=folder,
         rotations_dir=tmp_path / "none",
+        slack_posts_per_second=float(TEST_POSTS_PER_SECOND),  # the pace is test_slack_etiquette's
     )
     services = build_services(settings, simulate_faults=True)
     server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)

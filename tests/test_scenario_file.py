@@ -10,7 +10,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.gameday.scenario.loading import ScenarioError, ScenarioProblem, load_scenario_file, parse_scenario
+from bot.gameday.scenario.loading import (
+    ScenarioError,
+    ScenarioProblem,
+    load_scenario_file,
+    parse_scenario,
+)
 from bot.gameday.scenario.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from bot_process import TEST_POSTS_PER_SECOND
 from sqlalchemy import update
 from sqlmodel import Session, col
 
@@ -72,6 +73,7 @@ def live(tmp_path: Path) -> Iterator[tuple[VirtualClock, Services, WorkspaceClie
         database_url=f"sqlite:///{tmp_path / 's.db'}",
         scenarios_dir=ROOT / "scenarios",
         rotations_dir=tmp_path / "none",
+        slack_posts_per_second=float(TEST_POSTS_PER_SECOND),  # the pace is test_slack_etiquette's
     )
     services = build_services(settings, clock)
     server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)

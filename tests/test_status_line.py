@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from bot.slack.status_line import StatusLine
+import pytest
+
+from bot.config import SettingError, Settings
+from bot.runtime.service import build_services
+from bot.slack.status_line import MIN_INTERVAL, StatusLine
 
 Sent = list[tuple[str, int]]
 
@@ -77,3 +82,18 @@ def test_a_failing_update_does_not_stop_the_line() -> None:
     line.submit("gd-2", send("gd-2", 0))
     assert line.flush(5)
     assert sent == [("gd-2", 0)]
+
+
+def test_the_interval_is_a_setting_and_a_bad_one_is_a_sentence(tmp_path: Path) -> None:
+    assert Settings.from_env({}).status_interval == MIN_INTERVAL == 2.0
+    settings = Settings.from_env(
+        {"SCE_STATUS_INTERVAL": "0.5s", "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    )
+    services = build_services(settings)
+    try:
+        assert services.announcer.status_line.min_interval == 0.5
+    finally:
+        services.stop()
+    for bad in ("often", "0s"):
+        with pytest.raises(SettingError, match="^SCE_STATUS_INTERVAL: "):
+            Settings.from_env({"SCE_STATUS_INTERVAL": bad})

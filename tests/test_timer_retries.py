@@ -15,6 +15,7 @@ import pytest
 from core_harness import CoreHarness
 from databases import STORES, make_store
 
+from bot.config import SettingError, Settings
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.running.poller import RETRY_AFTER_SECONDS, RETRY_CEILING_SECONDS, retry_delay
@@ -48,6 +49,23 @@ def test_the_wait_doubles_from_five_seconds_up_to_five_minutes() -> None:
         expected.append(min(wait, RETRY_CEILING_SECONDS))
         wait *= 2
     assert waits == expected == [5, 10, 20, 40, 80, 160, 300, 300, 300]
+
+
+def test_the_first_wait_is_a_setting_and_a_bad_one_is_a_sentence(tmp_path: Path) -> None:
+    from bot.runtime.service import build_services
+
+    assert Settings.from_env({}).timer_retry_seconds == RETRY_AFTER_SECONDS
+    settings = Settings.from_env({"SCE_TIMER_RETRY": "1s", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"})
+    services = build_services(settings)
+    try:
+        assert services.timers.retry_after == 1.0
+        assert services.engine.outcomes.first_retry == 1.0  # the wait a failed post sent at once takes too
+    finally:
+        services.stop()
+    assert [retry_delay(n, first=1.0) for n in range(1, 11)] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]
+    for bad in ("soon", "0s", "-5s"):
+        with pytest.raises(SettingError, match="^SCE_TIMER_RETRY: "):
+            Settings.from_env({"SCE_TIMER_RETRY": bad})
 
 
 def test_a_failing_step_is_retried_with_backoff_and_runs_once_when_slack_is_back(

@@ -29,7 +29,12 @@ from pydantic import ValidationInfo, field_validator, model_validator
 from bot.faults.labels import fault_labels, marker, owned_metadata
 from bot.faults.params import FaultParams
 from bot.gameday.ports import FaultRejected, Observation
-from bot.gameday.scenario.fault_values import domain_problem, image_problem, parse_target, secret_name_problem
+from bot.gameday.scenario.fault_values import (
+    domain_problem,
+    image_problem,
+    parse_target,
+    secret_name_problem,
+)
 
 Probe = Literal["metadata", "credential-read", "dns-beacon", "tcp-connect", "sa-token"]
 RESULT = "SCE-PROBE-RESULT"

@@ -61,5 +61,11 @@ class VirtualClock:
             self._now += seconds
             return self._now
 
+    def advance_to(self, at: float) -> float:
+        """Move on to ``at``; never back (a moment already passed stays passed)."""
+        with self._lock:
+            self._now = max(self._now, at)
+            return self._now
+
     def to_real(self, at: float) -> float:
         return time.time() + max(0.0, at - self.now())

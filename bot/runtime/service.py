@@ -26,6 +26,7 @@ from bot.slack.debrief_links import DebriefLinks
 from bot.slack.pacing import ChannelPacer
 from bot.slack.rate_limits import ShortRateLimitRetry
 from bot.slack.scheduled_starts import ScheduledStarts
+from bot.slack.status_line import StatusLine
 from storage.database import make_engine, migrate, sqlite_file
 from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
 from storage.schedule_store import ScheduleStore
@@ -112,6 +113,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         client,
         pagerduty=pager if settings.pagerduty_routing_key else None,
         pacer=ChannelPacer(per_second=settings.slack_posts_per_second),
+        status_line=StatusLine(min_interval=settings.status_interval),
     )
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(
@@ -127,7 +129,14 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         shared=concurrent,
         max_ttl=settings.max_ttl,
     )
-    timers = TimerService(store, engine, clock, workers=TIMER_WORKERS, shared=concurrent)
+    timers = TimerService(
+        store,
+        engine,
+        clock,
+        workers=TIMER_WORKERS,
+        shared=concurrent,
+        retry_after=settings.timer_retry_seconds,
+    )
     holder.append(timers)
     catalog = ScenarioCatalog(settings.scenarios_dir)
     rotations = RotationCatalog(settings.rotations_dir)

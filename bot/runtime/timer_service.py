@@ -22,6 +22,7 @@ from bot.gameday.running.engine import Engine
 from bot.gameday.running.injects import PUBLISH
 from bot.gameday.running.lanes import Lanes
 from bot.gameday.running.poller import fire_timers
+from bot.gameday.running.retries import RETRY_AFTER_SECONDS
 from bot.runtime.observability import count_timer_failure, observe_timer_lateness
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,13 @@ class TimerService:
         safety_interval: float = 2.0,
         workers: int = 2,
         shared: bool = False,
+        retry_after: float = RETRY_AFTER_SECONDS,
     ):
         """``shared``: replicas share the database, so this one looks for claims a dead one left and
-        renews its own (a claim waiting in a lane is still live)."""
+        renews its own (a claim waiting in a lane is still live). ``retry_after``: a failed timer's first
+        wait before its next try (SCE_TIMER_RETRY)."""
+        self.retry_after = retry_after
+        engine.outcomes.first_retry = retry_after  # every failed timer's, in a lane or sent at once
         self.others: list[DuePoller] = []
         self.store = store
         self.engine = engine

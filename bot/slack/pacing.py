@@ -25,6 +25,7 @@ class ChannelPacer:
         self._monotonic = monotonic
         self._tokens: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self._lock = threading.Lock()
+        self.waiting = 0  # posts held back right now (the demo's clock waits for them)
 
     def wait(self, channel: str) -> float:
         """Block until a post to ``channel`` fits the pace; returns how long it waited."""
@@ -35,5 +36,11 @@ class ChannelPacer:
             self._tokens[channel] = (tokens, now)
         delay = -tokens / self.rate if tokens < 0 else 0.0
         if delay > 0:
-            self._sleep(delay)
+            with self._lock:
+                self.waiting += 1
+            try:
+                self._sleep(delay)
+            finally:
+                with self._lock:
+                    self.waiting -= 1
         return delay

@@ -104,6 +104,8 @@ class Deliverer:
         self._session: aiohttp.ClientSession | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[Any]] = {}
+        self.queued = 0  # deliveries put in the queue so far
+        self.answered = 0  # ... and handled (answered, failed or dropped)
 
     # ----- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,6 +142,7 @@ class Deliverer:
             self.sent[delivery.event_id] = delivery
         future: asyncio.Future[DeliveryResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((delivery, retry_num, future))
+        self.queued += 1
         return future
 
     def redeliver(self, event_id: str, retry_num: int) -> asyncio.Future[DeliveryResult]:
@@ -165,6 +168,7 @@ class Deliverer:
             except Exception as exc:  # a broken delivery must never kill the worker
                 log.exception("delivery of %s failed", delivery.kind)
                 result = DeliveryResult(0, None, "none", f"internal_error: {exc}")
+            self.answered += 1
             if not future.done():
                 future.set_result(result)
 

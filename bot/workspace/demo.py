@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.config import Settings, demo_databases, demo_folder, scenario_folder
 from bot.debrief.render import render_debrief
-from bot.gameday.clock import ScaledClock
+from bot.gameday.clock import Clock, ScaledClock, VirtualClock
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.scenario.catalog import ScenarioCatalog, UnknownScenario
@@ -25,6 +25,7 @@ from bot.slack.app import create_app, slack_over_http
 from bot.slack.people import named
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.default_script import default_script
+from bot.workspace.fast_forward import FastForward
 from bot.workspace.responders import Responders, load_script
 from bot.workspace.server import LocalWorkspace
 from storage.database import shown_url
@@ -73,17 +74,20 @@ def run_demo(
     say: Callable[[str], None] = print,
     timeout: float = 90.0,
     database_url: str | None = None,
+    fast: bool = False,
 ) -> DemoResult:
     """Run one scripted game day and write its debrief (Markdown, JSON and HTML) into ``out_dir``.
 
     The game day is recorded in a database of the demo's own (``database_url``, default a fresh one in
     the demos folder), never in ``settings.database_url``: the database `sce serve` resumes game days
     from never holds a demo's. Interrupted (KeyboardInterrupt), the demo aborts its game day, lets
-    the abort's posts go out and says so before the interrupt goes on.
+    the abort's posts go out and says so before the interrupt goes on. ``fast``: instead of running
+    ``speed`` times faster, game time jumps to the next thing due whenever nothing is happening
+    (:mod:`bot.workspace.fast_forward`).
     """
     logging.getLogger("slack_bolt").setLevel(logging.ERROR)
     base = settings or Settings.from_env()
-    clock = ScaledClock(speed)
+    clock: Clock = VirtualClock(time.time()) if fast else ScaledClock(speed)
     scenarios_dir = base.scenarios_dir if settings is not None else scenario_folder()
     try:
         loaded = ScenarioCatalog(scenarios_dir).load(scenario_id)
@@ -99,7 +103,8 @@ def run_demo(
         script = default_script(loaded.scenario)
     guardrails = loaded.scenario.guardrails
     namespaces = frozenset(guardrails.namespaces)
-    timeout = max(timeout, guardrails.max_duration / speed + 30)  # its time box ends it at the latest
+    if not fast:
+        timeout = max(timeout, guardrails.max_duration / speed + 30)  # its time box ends it at the latest
     database_url = database_url or new_demo_database(loaded.scenario.id)  # an id: [a-z0-9-] only
     workspace = LocalWorkspace(
         signing_secret=SIGNING_SECRET, clock=clock.now, users=USERS, channels={CHANNEL: "gameday"}
@@ -113,16 +118,21 @@ def run_demo(
         rotations_dir=base.rotations_dir,
         allowed_namespaces=base.allowed_namespaces | namespaces,  # every fault is simulated here
         slack_posts_per_second=base.slack_posts_per_second,
+        status_interval=base.status_interval,
     )
     services = build_services(settings, clock, simulate_faults=True)  # the demo never touches a cluster
     server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
     server.start()
     workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
     services.timers.start()
+    forward = FastForward(clock, services, workspace) if isinstance(clock, VirtualClock) else None
+    if forward:
+        forward.start()
     people = WorkspaceClient(workspace.base_url)
     responders: Responders | None = None
     try:
-        say(f"Local workspace on {workspace.base_url}; bot on port {server.port}; time runs {speed:g}x.")
+        pace = "time jumps ahead whenever nothing is happening" if fast else f"time runs {speed:g}x"
+        say(f"Local workspace on {workspace.base_url}; bot on port {server.port}; {pace}.")
         say(f"This demo records into its own database, {shown_url(database_url)}.")
         command = f"start {scenario_id} oncall=<@U1|alice> secondary=<@U2|bob>"
         say(f"carol> /sce {command}")
@@ -139,7 +149,10 @@ def run_demo(
         origin = float(thread_ts)
         responders = Responders(people, clock, CHANNEL, thread_ts, script, ROLES)
         responders.start()
-        record = _follow(services.store, people, responders, thread_ts, origin, say, timeout)
+        if forward:
+            forward.cues = responders.next_due_at
+        hold = forward.hold if forward else lambda: None
+        record = _follow(services.store, people, responders, thread_ts, origin, say, timeout, hold)
         # people by name, asked of the workspace with users.info as `sce serve` does
         debrief = named(
             services.engine.debrief_from(record, services.store.events(record.id)), services.announcer.names
@@ -172,10 +185,25 @@ def run_demo(
     finally:
         if responders:
             responders.stop()
+        if forward:
+            forward.stop()
+        _close_the_door(workspace)
         services.stop()
         server.stop()
         workspace.stop()
         people.close()
+
+
+def _close_the_door(workspace: LocalWorkspace) -> None:
+    """No more deliveries to the bot, and those under way answered (briefly), before its server stops:
+    a request cut off mid-answer is a traceback on the demo's screen."""
+    workspace.request_url = None
+    deadline = time.monotonic() + END_GRACE
+    while time.monotonic() < deadline:
+        _, queued, answered = workspace.activity()
+        if queued == answered:
+            return
+        time.sleep(0.01)
 
 
 def _end_unfinished(
@@ -210,8 +238,10 @@ def _follow(
     origin: float,
     say: Callable[[str], None],
     timeout: float,
+    on_over: Callable[[], None],
 ) -> GameDayRecord:
-    """Print the thread as it grows until the game day is over; return its record."""
+    """Print the thread as it grows until the game day is over (``on_over`` told then); return its
+    record."""
     gameday_id = None
     shown: set[str] = set()
     acted = 0
@@ -223,7 +253,9 @@ def _follow(
         finished = False
         if record is not None and record.status in ("completed", "aborted", "failed"):
             # the end is posted by its own timer just after: wait for the debrief files (not for ever)
-            over_since = over_since or time.monotonic()
+            if over_since is None:
+                over_since = time.monotonic()
+                on_over()
             uploaded = [f for f in people.files(CHANNEL) if record.id in str(f.get("name") or "")]
             finished = (
                 len(uploaded) >= 2 or record.status == "failed" or time.monotonic() - over_since > POST_GRACE

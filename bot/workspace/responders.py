@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.gameday.clock import Clock
 from bot.gameday.scenario.durations import parse_duration
-from bot.workspace.client import WorkspaceClient
+from bot.workspace.client import WorkspaceClient, WorkspaceClientError
 
 log = logging.getLogger(__name__)
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
+SAME_TS_TRIES = 20  # a reply's ts moved on by a microsecond at a time while the bot's posts hold it
 COMMAND_RETRY = 15.0  # seconds (the bot's clock) before a refused `/sce next` is typed again
 
 
@@ -89,6 +90,9 @@ class Responders:
         self.users = users  # role -> user id
         self.performed: list[Performed] = []
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pending = list(script.cues)
+        self._retry_at: dict[int, float] = {}  # a `/sce next` refused while a log streams is typed again
         self._thread = threading.Thread(target=self._run, name="responders", daemon=True)
 
     def start(self) -> None:
@@ -107,23 +111,35 @@ class Responders:
                     found.setdefault(block_id, message)
         return found
 
+    def _due(self, markers: dict[str, dict[str, Any]]) -> list[tuple[Cue, float]]:
+        """The pending cues whose messages are there, each with the time it acts at."""
+        due = []
+        for cue in self._pending:
+            trigger = markers.get(cue.when)
+            reference = markers.get(cue.from_ or cue.when)
+            if trigger is not None and reference is not None:
+                due.append((cue, max(float(reference["ts"]) + cue.after, self._retry_at.get(id(cue), 0.0))))
+        return due
+
+    def next_due_at(self) -> float | None:
+        """When the next cue whose message is there acts (the demo's fast clock jumps to it)."""
+        with self._lock:
+            times = [at for _, at in self._due(self._markers())]
+        return min(times, default=None)
+
     def _run(self) -> None:
-        pending = list(self.script.cues)
-        retry_at: dict[int, float] = {}  # a `/sce next` refused while a log streams is typed again
-        while pending and not self._stop.is_set():
-            markers = self._markers()
-            now = self.clock.now()
-            for cue in list(pending):
-                trigger = markers.get(cue.when)
-                reference = markers.get(cue.from_ or cue.when)
-                if trigger is None or reference is None:
-                    continue
-                at = max(float(reference["ts"]) + cue.after, retry_at.get(id(cue), 0.0))
-                if now >= at:
-                    if self._perform(cue, _target(cue, trigger, reference), at):
-                        pending.remove(cue)
+        while self._pending and not self._stop.is_set():
+            with self._lock:  # a cue due now stays in _pending until performed: next_due_at sees it
+                markers = self._markers()
+                now = self.clock.now()
+                for cue, at in self._due(markers):
+                    if now < at:
+                        continue
+                    trigger = markers[cue.when]
+                    if self._perform(cue, _target(cue, trigger, markers[cue.from_ or cue.when]), at):
+                        self._pending.remove(cue)
                     else:
-                        retry_at[id(cue)] = now + COMMAND_RETRY
+                        self._retry_at[id(cue)] = now + COMMAND_RETRY
             time.sleep(0.02)
 
     def _perform(self, cue: Cue, message: dict[str, Any], at: float) -> bool:
@@ -136,7 +152,7 @@ class Responders:
                 return False
             what = f"types /sce {cue.command}"
         elif cue.reply is not None:
-            self.ws.post(user, self.channel, cue.reply, thread_ts=self.thread_ts, ts=ts)
+            self._reply(user, cue.reply, at)
             what = f"replies {cue.reply!r}"
         elif cue.click is not None:
             self.ws.click(
@@ -153,6 +169,19 @@ class Responders:
             what = f"reacts :{cue.react}:"
         self.performed.append(Performed(user, what, at, cue))
         return True
+
+    def _reply(self, user: str, text: str, at: float) -> None:
+        """Post at the scripted ts, or a microsecond or so later when a message of the bot's holds that ts
+        (on the demo's fast clock both come due at the same instant)."""
+        micros = round(at * 1_000_000)
+        for later in range(SAME_TS_TRIES):
+            try:
+                ts = f"{(micros + later) / 1_000_000:.6f}"
+                self.ws.post(user, self.channel, text, thread_ts=self.thread_ts, ts=ts)
+                return
+            except WorkspaceClientError as exc:
+                if exc.status != 409 or later == SAME_TS_TRIES - 1:
+                    raise
 
 
 def _target(cue: Cue, trigger: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:

@@ -123,6 +123,11 @@ class LocalWorkspace:
         """Open Socket Mode connections; while any is open, deliveries go over it, not HTTP."""
         return self.deliverer.socket_clients
 
+    def activity(self) -> tuple[int, int, int]:
+        """Web API calls so far, deliveries queued, deliveries handled: a change, or a queued delivery
+        not handled yet, means the app is at work (read across threads; a stale read only delays)."""
+        return len(self.calls), self.deliverer.queued, self.deliverer.answered
+
     # ----- lifecycle --------------------------------------------------------------------
     def start(self) -> LocalWorkspace:
         """Bind 127.0.0.1:0 and return once listening."""

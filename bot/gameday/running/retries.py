@@ -6,11 +6,14 @@ RETRY_AFTER_SECONDS = 5.0
 RETRY_CEILING_SECONDS = 300.0
 
 
-def retry_delay(attempts: int, error: BaseException | None = None) -> float:
-    """5 s, doubling with each failed attempt, at most 5 minutes, so a dependency that stays down is
-    not hammered by every timer it holds; never sooner than the ``Retry-After`` the error carries (a
-    rate-limited Slack says when to come back), within the same ceiling."""
-    backoff = min(RETRY_AFTER_SECONDS * 2.0 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
+def retry_delay(
+    attempts: int, error: BaseException | None = None, first: float = RETRY_AFTER_SECONDS
+) -> float:
+    """``first`` (5 s, SCE_TIMER_RETRY), doubling with each failed attempt, at most 5 minutes, so a
+    dependency that stays down is not hammered by every timer it holds; never sooner than the
+    ``Retry-After`` the error carries (a rate-limited Slack says when to come back), within the same
+    ceiling."""
+    backoff = min(first * 2.0 ** max(attempts - 1, 0), RETRY_CEILING_SECONDS)
     return max(backoff, min(retry_after(error), RETRY_CEILING_SECONDS))
 
 

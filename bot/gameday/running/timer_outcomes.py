@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from bot.gameday.ports import GameDayStore, Timer
 from bot.gameday.running.delivery_delays import SURFACE_AFTER_ATTEMPTS, DeliveryDelays
-from bot.gameday.running.retries import retry_delay
+from bot.gameday.running.retries import RETRY_AFTER_SECONDS, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,12 @@ class TimerOutcomes:
         self.delays = delays
         self.now = clock
         self.on_failed: list[Callable[[Timer], None]] = []
+        self.first_retry = RETRY_AFTER_SECONDS  # the first wait (SCE_TIMER_RETRY), doubling from there
 
     def failed(self, timer: Timer, error: BaseException, now: float | None = None) -> float:
         """Put a failed timer back for its next try; returns when that is."""
         now = self.now() if now is None else now
-        delay = retry_delay(timer.attempts, error)
+        delay = retry_delay(timer.attempts, error, self.first_retry)
         surfaced = timer.attempts >= SURFACE_AFTER_ATTEMPTS
         (log.error if surfaced else log.warning)(
             "timer %s of %s failed %d time(s)%s; retrying in %.0fs",
