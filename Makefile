@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/sce demo
 
-# Two workers, each test file on one of them (module fixtures share a bot or a workspace per file).
+# Three workers on two cores (a third of the suite waits on processes and sockets), each test file on
+# one of them (module fixtures share a bot or a workspace per file).
 test: $(STAMP)
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 3 --dist loadfile
 
 # The benchmark harness's smoke run (marked `bench`, left out of `make test`); CI runs it too.
 test-bench: $(STAMP)
