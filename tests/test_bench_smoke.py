@@ -20,6 +20,7 @@ BENCHMARKS = {
     "Acknowledgement latency",
     "Event ingest",
     "Timer precision",
+    "Outbox",
     "Debrief rendering",
     "Abort",
     "Memory",
