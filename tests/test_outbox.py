@@ -252,3 +252,23 @@ def test_the_client_waits_out_a_short_retry_after_and_hands_a_long_one_back(
         client.chat_postMessage(channel="C1", text="not now")
     assert time.monotonic() - began < 2  # the thread is not held for Slack's wait
     assert retry_delay(1, refused.value) == max(retry_after, RETRY_AFTER_SECONDS)  # the row waits instead
+
+
+def test_a_post_whose_game_day_cannot_be_read_after_the_commit_goes_back_in_line(days: SlackGameDays) -> None:
+    gameday = days.start(scenario([{"at": 1, "say": SAY}]))
+    real = days.store.peek
+    failed: list[str] = []
+
+    def database_away_once(gameday_id: str) -> Any:
+        if not failed:
+            failed.append(gameday_id)
+            raise ConnectionError("the database did not answer")
+        return real(gameday_id)
+
+    days.store.peek = database_away_once  # type: ignore[method-assign]
+    days.advance(1)
+    assert failed == [gameday]
+    assert [state for _, state, _ in post_timers(days, gameday)] == [TimerState.PENDING]  # not left claimed
+    days.advance(30)
+    assert sum(SAY in t for t in texts(days, gameday)) == 1
+    assert [state for _, state, _ in post_timers(days, gameday)] == [TimerState.DONE]

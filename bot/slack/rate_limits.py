@@ -13,18 +13,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.gameday.running.retries import header_seconds
+
 WAITED_IN_CALL_SECONDS = 2.0  # at most this Retry-After is slept in the call
-
-
-def retry_after(response: HttpResponse) -> float | None:
-    for name, values in response.headers.items():
-        if name.lower() == "retry-after":
-            value = values[0] if isinstance(values, list) else values
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 class ShortRateLimitRetry(RateLimitErrorRetryHandler):
@@ -40,5 +31,5 @@ class ShortRateLimitRetry(RateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = retry_after(response)
+        wait = header_seconds(response.headers)
         return wait is None or wait <= WAITED_IN_CALL_SECONDS

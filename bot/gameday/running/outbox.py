@@ -164,7 +164,10 @@ class Outbox:
             log.warning("could not claim the posts of %s; the timer service will", gameday_id, exc_info=True)
             self.on_timer_scheduled(due)
             return
-        recorded, tried, error = self._deliver(claimed)
+        try:
+            recorded, tried, error = self._deliver(claimed)
+        except Exception as exc:  # before any send (the database did not answer): all go back in line
+            recorded, tried, error = 0, len(claimed), exc
         for timer in claimed[:recorded]:
             outcomes.ran(timer)
         if error is None:

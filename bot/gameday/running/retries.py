@@ -20,11 +20,20 @@ def retry_delay(
 def retry_after(error: BaseException | None) -> float:
     """The seconds an HTTP error's ``Retry-After`` header asks for (0 when it has none)."""
     response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None) or {}
+    return header_seconds(getattr(response, "headers", None)) or 0.0
+
+
+def header_seconds(headers: object) -> float | None:
+    """A ``Retry-After`` header's seconds, from headers as any client keeps them (a mapping of names to
+    a value or to a list of values); None when there is none or it is not a number of seconds."""
     try:
-        value = next((v for k, v in dict(headers).items() if str(k).lower() == "retry-after"), None)
-        if isinstance(value, list | tuple):  # some clients keep every value of a header
-            value = value[0] if value else None
-        return max(0.0, float(value)) if value is not None else 0.0
+        items = dict(headers or {}).items()  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        return 0.0
+        return None
+    value = next((v for k, v in items if str(k).lower() == "retry-after"), None)
+    if isinstance(value, list | tuple):  # some clients keep every value of a header
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
