@@ -102,15 +102,37 @@ class SqlTx:
     def schedule(
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
     ) -> bool:
-        self._session.flush()
-        exists = self._session.exec(select(TimerRow.id).where(TimerRow.key == key)).first()
-        if exists is None:
-            self._session.add(
-                TimerRow(
-                    gameday_id=self.record.id, key=key, due_at=due_at, kind=kind, payload=dict(payload or {})
-                )
+        return self._add_timer(
+            TimerRow(
+                gameday_id=self.record.id, key=key, due_at=due_at, kind=kind, payload=dict(payload or {})
             )
-        return exists is None
+        )
+
+    def schedule_claimed(
+        self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
+    ) -> Timer | None:
+        row = TimerRow(
+            gameday_id=self.record.id,
+            key=key,
+            due_at=due_at,
+            kind=kind,
+            payload=dict(payload or {}),
+            state=TimerState.FIRING,
+            attempts=1,
+            claimed_at=time.time(),  # wall clock, as in _claim: a claim left by a dead process ages
+        )
+        if not self._add_timer(row):
+            return None
+        self._session.flush()  # its id, for the thread that sends it after the commit
+        return _timer(row)
+
+    def _add_timer(self, row: TimerRow) -> bool:
+        """Add a timer unless its key exists already."""
+        self._session.flush()
+        if self._session.exec(select(TimerRow.id).where(TimerRow.key == row.key)).first() is not None:
+            return False
+        self._session.add(row)
+        return True
 
     def complete_timer(self, timer_id: int) -> None:
         self._session.execute(
@@ -349,15 +371,6 @@ class SqlStore:
             .where(TimerRow.state == TimerState.PENDING, col(TimerRow.due_at) <= now)
             .order_by(col(TimerRow.due_at), col(TimerRow.id))
             .limit(limit)
-        )
-
-    def claim_timers(self, keys: Sequence[str]) -> list[Timer]:
-        if not keys:
-            return []
-        return self._claim(
-            select(TimerRow)
-            .where(TimerRow.state == TimerState.PENDING, col(TimerRow.key).in_(list(keys)))
-            .order_by(col(TimerRow.id))
         )
 
     def _claim(self, query: SelectOfScalar[TimerRow]) -> list[Timer]:

@@ -66,9 +66,13 @@ def test_a_step_message_is_a_row_committed_with_its_step_and_posted_after_the_co
     days: SlackGameDays,
 ) -> None:
     others_went_through: list[bool] = []
+    while_sent: list[list[tuple[TimerState, int]]] = []
     real_say = days.announcer.say
 
     def say(record: GameDayRecord, text: str, key: str) -> str:
+        # committed already claimed by this thread: no poller could have taken it in between
+        while_sent.append([(state, attempts) for _, state, attempts in post_timers(days, record.id)])
+
         # while Slack takes this post, the game day's lock is free: another transaction commits
         def meanwhile() -> None:
             with days.store.transaction(record.id) as tx:
@@ -85,6 +89,7 @@ def test_a_step_message_is_a_row_committed_with_its_step_and_posted_after_the_co
     days.advance(1)
     assert sum(SAY in t for t in texts(days, gameday)) == 1
     assert others_went_through == [True]  # Slack was called with the game day unlocked
+    assert while_sent == [[(TimerState.FIRING, 1)]]
     assert [(state, attempts) for _, state, attempts in post_timers(days, gameday)] == [(TimerState.DONE, 1)]
     events = days.store.events(gameday)
     (said,) = [e for e in events if e.kind is Kind.SAID]

@@ -113,6 +113,35 @@ def test_after_commit_calls_run_after_a_commit_and_never_after_a_rollback(kind: 
     assert calls == ["committed with 1 events", "second"]
 
 
+@pytest.mark.parametrize("kind", STORES)
+def test_a_timer_committed_claimed_is_its_committers_until_its_process_is_gone(
+    kind: str, tmp_path: Path
+) -> None:
+    store = make_store(kind, tmp_path)
+    store.create(record("gd-1"))
+    with store.transaction("gd-1") as tx:
+        first = tx.schedule_claimed("post:gd-1:a", 1.0, TimerKind.POST, {"what": "say"})
+        second = tx.schedule_claimed("post:gd-1:b", 1.0, TimerKind.POST, {"what": "say"})
+        assert tx.schedule_claimed("post:gd-1:a", 1.0, TimerKind.POST) is None  # a key is unique
+        assert first is not None and second is not None
+        assert (first.attempts, first.payload) == (1, {"what": "say"})
+        assert 0 < first.id < second.id  # ids in the order they were committed: the posts' order
+    with pytest.raises(RuntimeError), store.transaction("gd-1") as tx:
+        tx.schedule_claimed("post:gd-1:rolled-back", 1.0, TimerKind.POST)
+        raise RuntimeError("boom")
+    with store.transaction("gd-1") as tx:
+        assert not tx.schedule("post:gd-1:b", 1.0, TimerKind.POST)  # committed: its key is taken
+    assert store.claim_due_timers(100.0) == []  # the poller, woken by the commit, finds nothing to take
+    assert store.earlier_post_due("gd-1", second.id) == 1.0  # still owed while its thread sends it
+    time.sleep(0.05)
+    assert store.reset_stale_timers(min_age=0.01) == 2  # its process died: both are owed again
+    again = store.claim_due_timers(100.0)
+    assert [(t.id, t.key, t.attempts) for t in again] == [
+        (first.id, "post:gd-1:a", 2),
+        (second.id, "post:gd-1:b", 2),
+    ]
+
+
 def test_sqlite_writers_queue_and_a_failed_transaction_frees_the_lock(tmp_path: Path) -> None:
     store = make_store("sqlite", tmp_path)
     assert isinstance(store, SqlStore)

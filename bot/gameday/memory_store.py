@@ -7,6 +7,7 @@ are unique, and a delivery id is recorded once.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -32,6 +33,7 @@ class _MemoryTx:
     store: MemoryStore
     new_events: list[Event] = field(default_factory=list)
     new_timers: list[Timer] = field(default_factory=list)
+    claimed: list[Timer] = field(default_factory=list)  # new, and already claimed by the committing thread
     completed: list[int] = field(default_factory=list)
     deliveries: list[str] = field(default_factory=list)
     messages: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -54,10 +56,19 @@ class _MemoryTx:
     def schedule(
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
     ) -> bool:
-        if key in self.store.timer_keys or any(t.key == key for t in self.new_timers):
+        if key in self.store.timer_keys or any(t.key == key for t in self.new_timers + self.claimed):
             return False
         self.new_timers.append(Timer(0, self.record.id, key, due_at, kind, dict(payload or {})))
         return True
+
+    def schedule_claimed(
+        self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
+    ) -> Timer | None:
+        if not self.schedule(key, due_at, kind, payload):
+            return None
+        timer = replace(self.new_timers.pop(), id=self.store.next_timer_id())
+        self.claimed.append(timer)
+        return timer
 
     def complete_timer(self, timer_id: int) -> None:
         self.completed.append(timer_id)
@@ -103,6 +114,11 @@ class MemoryStore:
         self.messages: dict[tuple[str, str], tuple[str, str]] = {}
         self._locks: dict[str, threading.RLock] = {}
         self._guard = threading.RLock()
+        self._timer_ids = itertools.count(1)
+
+    def next_timer_id(self) -> int:
+        with self._guard:
+            return next(self._timer_ids)
 
     def create(self, record: GameDayRecord) -> None:
         with self._guard:
@@ -155,8 +171,11 @@ class MemoryStore:
                 row.state = TimerState.PENDING
                 row.timer = replace(row.timer, due_at=row.timer.due_at + tx.release_shift)
         for timer in tx.new_timers:
-            timer_id = len(self.timers) + 1
+            timer_id = self.next_timer_id()
             self.timers[timer_id] = _TimerRow(replace(timer, id=timer_id))
+            self.timer_keys.add(timer.key)
+        for timer in tx.claimed:
+            self.timers[timer.id] = _TimerRow(timer, TimerState.FIRING, timer.attempts)
             self.timer_keys.add(timer.key)
         self.deliveries.update(tx.deliveries)
         for key, target in tx.messages.items():
@@ -211,20 +230,6 @@ class MemoryStore:
                 row.timer = replace(row.timer, attempts=row.attempts + 1)
                 row.attempts += 1
             return [row.timer for row in due]
-
-    def claim_timers(self, keys: Sequence[str]) -> list[Timer]:
-        wanted = set(keys)
-        with self._guard:
-            rows = [
-                row
-                for row in sorted(self.timers.values(), key=lambda row: row.timer.id)
-                if row.state == TimerState.PENDING and row.timer.key in wanted
-            ]
-            for row in rows:
-                row.state = TimerState.FIRING
-                row.attempts += 1
-                row.timer = replace(row.timer, attempts=row.attempts)
-            return [row.timer for row in rows]
 
     def defer_timer(self, timer_id: int, due_at: float) -> None:
         with self._guard:

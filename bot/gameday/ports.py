@@ -70,6 +70,15 @@ class GameDayTx(Protocol):
         """Create a durable timer; a key that exists already is left as it is (returns False)."""
         ...
 
+    def schedule_claimed(
+        self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
+    ) -> Timer | None:
+        """Create a durable timer already claimed, as the poller would claim it, by the thread that
+        commits this transaction: it runs it right after the commit, and no poller races it for it. A
+        claim left by a process that dies is taken back like any other (reset_stale_timers). None when
+        the key exists already."""
+        ...
+
     def complete_timer(self, timer_id: int) -> None: ...
 
     def cancel_pending_timers(self) -> None: ...
@@ -148,11 +157,6 @@ class GameDayStore(Protocol):
         ...
 
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]: ...
-
-    def claim_timers(self, keys: Sequence[str]) -> list[Timer]:
-        """Claim these timers, due or not, if they are still pending (the outbox's posts, claimed by the
-        thread that committed them)."""
-        ...
 
     def release_timer(self, timer_id: int, retry_at: float) -> None: ...
 

@@ -3,12 +3,13 @@ posted after the commit, outside every lock.
 
 A transaction that wants a message posted calls ``Outbox.post``: a durable ``post`` timer, due now,
 with what the message is about (the sender renders it from that and the game day when it sends).
-Once the transaction commits, the thread that committed it claims that timer and posts at once; if it
-cannot (Slack is down, the process dies), the timer service takes the timer like any other, with its
-backoff, ceiling and surfacing (``bot/gameday/running/timer_outcomes``). A game day's posts go out
-in the order they were committed: one whose elder is still owed waits for it, without counting an attempt.
-Each message carries its intent's key in its Slack metadata: a retry looks for it in the thread before
-posting again, so a crash between posting and recording never posts twice.
+The timer is committed already claimed by the thread that commits it, which posts at once after the
+commit; if it cannot (Slack is down, the process dies), the timer service takes the timer like any
+other, with its backoff, ceiling and surfacing (``bot/gameday/running/timer_outcomes``). A game
+day's posts go out in the order they were committed: one whose elder is still owed waits for it,
+without counting an attempt. Each message carries its intent's key in its Slack metadata: a retry
+looks for it in the thread before posting again, so a crash between posting and recording never posts
+twice.
 
 Once Slack has answered, a short second transaction records what the message's ``ts`` means (a page
 sent, a line said...) and completes the timer. A step's message that is no longer wanted when its turn
@@ -138,32 +139,32 @@ class Outbox:
             raise ValueError(f"no message kind {what!r}")
         full_key = f"{tx.record.id}:{key}"
         timer_key = f"post:{full_key}"
-        due = self.now()
-        new = tx.schedule(timer_key, due, TimerKind.POST, {**(payload or {}), "what": what, "key": full_key})
-        if new:
-            keys: list[str] | None = getattr(tx, OWN_POSTS, None)
-            if keys is None:  # the transaction's first: its posts are sent together after its commit
-                keys = []
-                setattr(tx, OWN_POSTS, keys)
-                gameday_id, sent = tx.record.id, keys
-                tx.after_commit(lambda: self.deliver_now(gameday_id, sent, due))
-            keys.append(timer_key)
-        return new
+        due, body = self.now(), {**(payload or {}), "what": what, "key": full_key}
+        if self.store is None:  # no sender attached: the timer service posts it
+            new = tx.schedule(timer_key, due, TimerKind.POST, body)
+            if new:
+                tx.after_commit(lambda: self.on_timer_scheduled(due))
+            return new
+        # claimed already by this thread, in this transaction: no second commit to claim it after this
+        # one, and no poller (woken by this commit) can take it first and queue it behind other work
+        timer = tx.schedule_claimed(timer_key, due, TimerKind.POST, body)
+        if timer is None:
+            return False
+        owned: list[Timer] | None = getattr(tx, OWN_POSTS, None)
+        if owned is None:  # the transaction's first: its posts are sent together after its commit
+            owned = []
+            setattr(tx, OWN_POSTS, owned)
+            sent = owned
+            tx.after_commit(lambda: self.deliver_now(sent))
+        owned.append(timer)
+        return True
 
-    def deliver_now(self, gameday_id: str, timer_keys: list[str], due: float) -> None:
-        """Right after the commit, in the committing thread: claim these posts and send them in order.
+    def deliver_now(self, claimed: list[Timer]) -> None:
+        """Right after the commit, in the committing thread: send these posts, claimed by it, in order.
         One that fails stays with the timer service, which retries it with its backoff; those after it
         wait for it."""
         store, outcomes = self.store, self.outcomes
-        if store is None or outcomes is None:
-            self.on_timer_scheduled(due)
-            return
-        try:
-            claimed = store.claim_timers(timer_keys)
-        except Exception:
-            log.warning("could not claim the posts of %s; the timer service will", gameday_id, exc_info=True)
-            self.on_timer_scheduled(due)
-            return
+        assert store is not None and outcomes is not None
         try:
             recorded, tried, error = self._deliver(claimed)
         except Exception as exc:  # before any send (the database did not answer): all go back in line
