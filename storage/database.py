@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,25 @@ def _sqlite_pragmas(engine: Engine) -> None:
     def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's begin hook issue BEGIN itself
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """WAL mode, once per database file. Replicas opening a new file at the same moment all switch it:
+    the switch escalates a read lock to an exclusive one, which SQLite refuses at once instead of
+    waiting (waiting could deadlock), so a refused switch is tried again until the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def read_engine(engine: Engine) -> Engine:

@@ -37,7 +37,7 @@ class RecordingAnnouncer:
         return self._post("kickoff", scenario.title)
 
     def refresh_status(
-        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float, version: int
     ) -> None:
         pass
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from databases import POSTGRES_URL, database_url
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from storage.database import MIGRATIONS, make_engine, migrate
 
@@ -45,3 +45,30 @@ def test_replicas_migrating_an_empty_database_together_all_succeed(kind: str, tm
     assert versions == [head]
     for engine in engines:
         engine.dispose()
+
+
+def test_replicas_opening_a_new_sqlite_file_together_all_switch_it_to_wal(tmp_path: Path) -> None:
+    """Each new connection switches the file to WAL; SQLite refuses a concurrent switch at once rather
+    than waiting (without the retry, about one round in twenty failed with "database is locked")."""
+    for round_ in range(60):
+        url = f"sqlite:///{tmp_path / f'new-{round_}.db'}"
+        engines = [make_engine(url) for _ in range(6)]
+        start = threading.Barrier(len(engines))
+        errors: list[BaseException] = []
+
+        def connect(engine: Engine, start: threading.Barrier, errors: list[BaseException]) -> None:
+            start.wait()
+            try:
+                with engine.connect() as connection:
+                    assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            except BaseException as exc:  # collected: the assertion below names it
+                errors.append(exc)
+
+        threads = [threading.Thread(target=connect, args=(e, start, errors), daemon=True) for e in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        for engine in engines:
+            engine.dispose()
+        assert not errors, f"round {round_}: {[f'{type(e).__name__}: {e}' for e in errors]}"

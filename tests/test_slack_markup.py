@@ -60,8 +60,11 @@ HOSTILE = st.lists(st.one_of(st.sampled_from(MARKUP), WORDS), min_size=1, max_si
 URL_PART = st.lists(
     st.one_of(st.sampled_from(MARKUP), st.text("abcxyz019-._~", max_size=4)), min_size=1, max_size=3
 ).map("".join)
-# What the bot itself writes between < and >: the roster's mentions and a runbook link it checked.
-OWN_MARKUP = re.compile(r"@(?:U1|U2|UFAC)|https://runbooks\.example/[^|<>\s]*")
+# What the bot itself writes between < and >: the roster's mentions, a runbook link it checked, and
+# the status line's start time (Slack's own "… ago").
+OWN_MARKUP = re.compile(
+    r"@(?:U1|U2|UFAC)|https://runbooks\.example/[^|<>\s]*|!date\^\d+\^\{ago\}\|at \d\d:\d\d:\d\d UTC"
+)
 
 
 def markup_in(text: str) -> list[str]:

@@ -71,6 +71,20 @@ def test_a_final_status_skips_the_wait() -> None:
     assert line.close(1)
 
 
+@pytest.mark.parametrize("order", [[3, 5, 4], [5, 3, 4], [5, 5, 4], [4, 3, 5]])
+def test_an_older_state_never_replaces_a_newer_one_whatever_order_the_calls_come_in(order: list[int]) -> None:
+    sent, _, send = recorder()
+    line = StatusLine(min_interval=600.0)
+    line.submit("gd-1", send("gd-1", 1), version=1)  # shown at once; the rest wait their interval
+    assert line.flush(5)
+    for version in order:
+        line.submit("gd-1", send("gd-1", version), version=version)
+    line.submit("gd-2", send("gd-2", 1), version=1)  # another game day's versions are its own
+    assert line.close(5)
+    assert [n for gd, n in sent if gd == "gd-1"] == [1, max(order)]
+    assert ("gd-2", 1) in sent
+
+
 def test_a_failing_update_does_not_stop_the_line() -> None:
     sent, _, send = recorder()
     line = StatusLine(min_interval=0.0)

@@ -194,8 +194,11 @@ class Announcer(Protocol):
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str: ...
 
     def refresh_status(
-        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
-    ) -> None: ...
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float, version: int
+    ) -> None:
+        """Show this state on the status message. ``version``: how many events it folds; a state
+        older than one already shown or waiting is dropped, whatever order the calls come in."""
+        ...
 
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str: ...
 

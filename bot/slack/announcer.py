@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -28,6 +30,7 @@ from bot.slack.render import render
 from bot.slack.status_line import StatusLine
 
 POST_EVENT = "sce_post"
+SHOWN_REMEMBERED = 10_000  # status messages whose shown status is remembered (the newest)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class SlackAnnouncer:
         self.pagerduty = pagerduty  # real paging next to the Slack mention, when configured
         self.status_line = status_line or StatusLine()
         self.names = SlackNames(client)  # people by name in the debrief (users.info, cached)
+        # what each status message shows now (the status line's one thread updates it)
+        self._shown: OrderedDict[tuple[str, str], tuple[object, ...]] = OrderedDict()
 
     def _post(
         self,
@@ -113,7 +118,14 @@ class SlackAnnouncer:
         header = render("kickoff", record=record, scenario=scenario)
         state = GameDayState(status=Status(record.status))
         status = render(
-            "status", state=state, elapsed=0, open_pages=0, pages=0, results=[], unmeasured=frozenset()
+            "status",
+            state=state,
+            started=None,
+            lasted=None,
+            open_pages=0,
+            pages=0,
+            results=[],
+            unmeasured=frozenset(),
         )
         self.pacer.wait(record.channel)
         response = self.client.chat_postMessage(
@@ -125,7 +137,7 @@ class SlackAnnouncer:
         return str(response["ts"])
 
     def refresh_status(
-        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float, version: int
     ) -> None:
         """Queue the status for the status line (coalesced per game day; a final one goes at once)."""
         if record.thread_ts is None:
@@ -135,6 +147,7 @@ class SlackAnnouncer:
             record.id,
             lambda: self.update_status(record, scenario, state, now),
             final=state.status.is_over,
+            version=version,
         )
 
     def update_status(
@@ -144,24 +157,30 @@ class SlackAnnouncer:
         if record.thread_ts is None:
             return
         results = metrics.expectation_results(state, scenario.expect, now=now, final=state.status.is_over)
-        started = state.started_at if state.started_at is not None else now
-        end = state.ended_at if state.ended_at is not None else now
+        over = state.started_at is not None and state.ended_at is not None
         header = render("kickoff", record=record, scenario=scenario)
         status = render(
             "status",
             state=state,
-            elapsed=end - started,
+            started=state.started_at,  # shown by Slack as "… ago", current without an update
+            lasted=(state.ended_at or 0.0) - (state.started_at or 0.0) if over else None,
             open_pages=len(state.open_pages()),
             pages=len(state.pages),
             results=results,
             unmeasured=evidence.simulated_expectations(scenario, state, dry_run=not sends(record)),
         )
-        self.client.chat_update(
-            channel=record.channel,
-            ts=record.thread_ts,
-            text=header,
-            blocks=blocks.kickoff_blocks(header, status, record.id, str(state.status), scenario.mode),
-        )
+        payload = blocks.kickoff_blocks(header, status, record.id, str(state.status), scenario.mode)
+        # a pause and its resume show the same text as before them: the pause's instants tell them
+        # apart, so what another replica showed in between is never left standing
+        shown = (header, json.dumps(payload, sort_keys=True), state.paused_at, state.paused_seconds)
+        message = (record.channel, record.thread_ts)
+        if self._shown.get(message) == shown:
+            return  # nothing a reader sees has changed: no chat.update
+        self.client.chat_update(channel=record.channel, ts=record.thread_ts, text=header, blocks=payload)
+        self._shown[message] = shown
+        self._shown.move_to_end(message)
+        while len(self._shown) > SHOWN_REMEMBERED:
+            self._shown.popitem(last=False)
 
     def page(self, record: GameDayRecord, page_id: str, spec: PageSpec, responder: str, key: str) -> str:
         text = render("page", spec=spec, responder=responder, dry_run=not sends(record), taken=None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -58,8 +59,17 @@ def _is_control(char: str) -> bool:
     return unicodedata.category(char).startswith("C")
 
 
+def ago_markup(at: object) -> Mrkdwn:
+    """An instant as Slack's own relative time ("3 minutes ago"), which each reader's client keeps
+    current: a message showing it never needs an update to stay true. The fallback is UTC."""
+    seconds = int(float(str(at)))
+    fallback = datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S UTC")
+    return Mrkdwn(f"<!date^{seconds}^{{ago}}|at {fallback}>")
+
+
 _env = Environment(
     loader=PackageLoader("bot.slack", "templates"),
+    auto_reload=False,  # the templates ship with the package: compiled once, never looked at again
     autoescape=False,  # jinja2's autoescape is HTML's (quotes too); Slack's is finalize below
     finalize=slack_text,
     undefined=StrictUndefined,
@@ -68,6 +78,7 @@ _env = Environment(
 )
 _env.filters["reason"] = reason_markup
 _env.filters["link"] = link_markup
+_env.filters["ago"] = ago_markup
 _env.filters["dur"] = format_duration
 _env.filters["period"] = lambda seconds: (
     f"{int(seconds // 86400)}d" if seconds and seconds % 86400 == 0 else format_duration(seconds)

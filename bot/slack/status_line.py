@@ -30,6 +30,7 @@ class StatusLine:
         self._monotonic = monotonic
         self._waiting: dict[str, tuple[Send, bool]] = {}  # game day -> (newest send, final); insertion order
         self._sent_at: dict[str, float] = {}
+        self._versions: dict[str, int] = {}  # game day -> newest version submitted
         self._sending: str | None = None
         self._hurry = False
         self._closed = False
@@ -37,9 +38,15 @@ class StatusLine:
         self._thread = threading.Thread(target=self._run, name="status-line", daemon=True)
         self._thread.start()
 
-    def submit(self, gameday_id: str, send: Send, final: bool = False) -> None:
-        """Show this status next; it replaces one of the same game day still waiting."""
+    def submit(self, gameday_id: str, send: Send, final: bool = False, version: int | None = None) -> None:
+        """Show this status next; it replaces one of the same game day still waiting. A ``version``
+        older than one submitted before is dropped: commits that end in one order may call in another
+        (a step's commit, then its message's record, whose status is the newer one)."""
         with self._cond:
+            if version is not None:
+                if version < self._versions.get(gameday_id, version):
+                    return
+                self._versions[gameday_id] = version
             self._waiting.pop(gameday_id, None)  # to the back of the line, as the newest
             self._waiting[gameday_id] = (send, final)
             self._cond.notify_all()
@@ -89,6 +96,7 @@ class StatusLine:
             self._sent_at = {
                 k: at for k, at in self._sent_at.items() if at + self.min_interval > now or k in self._waiting
             }
+            self._versions = {k: v for k, v in self._versions.items() if k in self._sent_at}
 
     def _run(self) -> None:
         while (taken := self._take()) is not None:

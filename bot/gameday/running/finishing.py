@@ -69,10 +69,10 @@ class Finishing:
 
     def show_status(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, now: float) -> None:
         """The status message follows what committed (the announcer may send it a moment later)."""
-        record = replace(tx.record)
+        record, version = replace(tx.record), len(tx.events)
         tx.after_commit(
             lambda: best_effort(
-                lambda: self.announcer.refresh_status(record, scenario, state, now), "the status"
+                lambda: self.announcer.refresh_status(record, scenario, state, now, version), "the status"
             )
         )
 
@@ -125,7 +125,7 @@ class Finishing:
         crash_point("debrief.render")
         try:  # the status message says "over" on a best-effort basis; the debrief itself must get out
             scenario = cached_scenario(record.scenario_text)
-            self.announcer.refresh_status(record, scenario, fold(events), self.now())
+            self.announcer.refresh_status(record, scenario, fold(events), self.now(), len(events))
         except Exception:
             log.exception("could not show the end of %s in its status message", record.id)
         self.announcer.finished(record, debrief, key)
