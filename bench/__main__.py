@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench import abort, ack, debrief, ingest, memory, outbox, procs, proposed, slack_calls, timers
 from bench.databases import drop_created, postgres
-from bench.machine import describe
+from bench.machine import cpu_ticks, describe, steal_share
 from bench.report import render
 from bench.results import Section
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     with postgres(args.postgres) as (pg_url, pg_note):
         for name in chosen:
             print(f"bench: {name}...", file=sys.stderr, flush=True)
-            start, load = time.monotonic(), os.getloadavg()[0]
+            start, load, ticks = time.monotonic(), os.getloadavg()[0], cpu_ticks()
             try:
                 section = BENCHMARKS[name](run_dir, args.quick, pg_url)
             except Exception:
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 section = Section(name, "n/a", notes=["FAILED:\n\n```\n" + traceback.format_exc() + "```"])
             section.seconds = time.monotonic() - start
             section.load = (load, os.getloadavg()[0])
+            section.steal = steal_share(ticks, cpu_ticks())
             if not args.keep:
                 drop_created()
             sections.append(section)

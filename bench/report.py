@@ -69,7 +69,8 @@ def render(
             f"### {section.title}",
             "",
             f"Baseline: {section.baseline}. Took {section.seconds:.0f} s; load average "
-            f"{section.load[0]:.1f} at its start, {section.load[1]:.1f} at its end.",
+            f"{section.load[0]:.1f} at its start, {section.load[1]:.1f} at its end"
+            + (f"; CPU steal {section.steal:.0%}." if section.steal is not None else "."),
         ]
         lines += [f"- {note}" for note in section.notes]
     return "\n".join(lines) + "\n"

@@ -33,6 +33,7 @@ class Section:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average when it started and ended
+    steal: float | None = None  # share of CPU time the hypervisor took from this machine meanwhile
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)

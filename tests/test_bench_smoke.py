@@ -59,3 +59,27 @@ def test_quick_run_writes_a_well_formed_benchmarks_table(tmp_path: Path) -> None
         assert ratio == "–" or ratio.endswith("×"), ratio
     assert "FAILED" not in notes
     assert all(f"### {name}" in notes for name in BENCHMARKS)
+    assert notes.count("CPU steal ") == len(BENCHMARKS)  # each section says how much CPU the host took
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "share"),
+    [
+        ((1000, 10), (2000, 310), 0.3),
+        ((1000, 10), (1500, 10), 0.0),
+        (None, (2000, 5), None),
+        ((9, 1), (9, 1), None),
+    ],
+)
+def test_cpu_steal_is_the_share_of_ticks_the_host_took_between_two_readings(
+    before: tuple[int, int] | None,
+    after: tuple[int, int] | None,
+    share: float | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))  # the harness is not an installed package
+    from bench.machine import cpu_ticks, steal_share
+
+    assert steal_share(before, after) == (pytest.approx(share) if share is not None else None)
+    ticks = cpu_ticks()  # this machine's own /proc/stat
+    assert ticks is None or 0 <= ticks[1] <= ticks[0]
