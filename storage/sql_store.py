@@ -76,6 +76,21 @@ def _timer(row: TimerRow) -> Timer:
     )
 
 
+def _earlier_posts(gameday_id: str, timer_id: int) -> SelectOfScalar[float]:
+    """When the earliest of a game day's posts older than ``timer_id`` still owed is due."""
+    owed = [TimerState.PENDING, TimerState.FIRING]
+    return (
+        select(TimerRow.due_at)
+        .where(
+            TimerRow.gameday_id == gameday_id,
+            TimerRow.kind == TimerKind.POST,
+            col(TimerRow.id) < timer_id,
+            col(TimerRow.state).in_(owed),
+        )
+        .order_by(col(TimerRow.due_at))
+    )
+
+
 class SqlTx:
     """One locked unit of work; see GameDayTx."""
 
@@ -133,6 +148,9 @@ class SqlTx:
             return False
         self._session.add(row)
         return True
+
+    def earlier_post_due(self, timer_id: int) -> float | None:
+        return self._session.exec(_earlier_posts(self.record.id, timer_id)).first()
 
     def complete_timer(self, timer_id: int) -> None:
         self._session.execute(
@@ -403,18 +421,8 @@ class SqlStore:
             )
 
     def earlier_post_due(self, gameday_id: str, timer_id: int) -> float | None:
-        owed = [TimerState.PENDING, TimerState.FIRING]
         with Session(self.reader) as session:
-            return session.exec(
-                select(TimerRow.due_at)
-                .where(
-                    TimerRow.gameday_id == gameday_id,
-                    TimerRow.kind == TimerKind.POST,
-                    col(TimerRow.id) < timer_id,
-                    col(TimerRow.state).in_(owed),
-                )
-                .order_by(col(TimerRow.due_at))
-            ).first()
+            return session.exec(_earlier_posts(gameday_id, timer_id)).first()
 
     def unfinished_timers(self, gameday_id: str) -> int:
         """How many of a game day's timers are still to run (pending, held or firing)."""

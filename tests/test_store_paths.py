@@ -131,6 +131,8 @@ def test_a_timer_committed_claimed_is_its_committers_until_its_process_is_gone(
         raise RuntimeError("boom")
     with store.transaction("gd-1") as tx:
         assert not tx.schedule("post:gd-1:b", 1.0, TimerKind.POST)  # committed: its key is taken
+        assert tx.earlier_post_due(first.id) is None  # read in the transaction, as the store reads it
+        assert tx.earlier_post_due(second.id) == 1.0
     assert store.claim_due_timers(100.0) == []  # the poller, woken by the commit, finds nothing to take
     assert store.earlier_post_due("gd-1", second.id) == 1.0  # still owed while its thread sends it
     time.sleep(0.05)

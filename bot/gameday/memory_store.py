@@ -70,6 +70,9 @@ class _MemoryTx:
         self.claimed.append(timer)
         return timer
 
+    def earlier_post_due(self, timer_id: int) -> float | None:
+        return self.store.earlier_post_due(self.record.id, timer_id)
+
     def complete_timer(self, timer_id: int) -> None:
         self.completed.append(timer_id)
 

@@ -154,19 +154,20 @@ class Outbox:
         if owned is None:  # the transaction's first: its posts are sent together after its commit
             owned = []
             setattr(tx, OWN_POSTS, owned)
-            sent = owned
-            tx.after_commit(lambda: self.deliver_now(sent))
+            sent, first = owned, tx.earlier_post_due(timer.id) is None  # first in line, known here
+            tx.after_commit(lambda: self.deliver_now(sent, first))
         owned.append(timer)
         return True
 
-    def deliver_now(self, claimed: list[Timer]) -> None:
+    def deliver_now(self, claimed: list[Timer], first_in_line: bool = False) -> None:
         """Right after the commit, in the committing thread: send these posts, claimed by it, in order.
+        ``first_in_line``: the transaction saw no older post of its game day owed, so none is now.
         One that fails stays with the timer service, which retries it with its backoff; those after it
         wait for it."""
         store, outcomes = self.store, self.outcomes
         assert store is not None and outcomes is not None
         try:
-            recorded, tried, error = self._deliver(claimed)
+            recorded, tried, error = self._deliver(claimed, first_in_line)
         except Exception as exc:  # before any send (the database did not answer): all go back in line
             recorded, tried, error = 0, len(claimed), exc
         for timer in claimed[:recorded]:
@@ -188,7 +189,9 @@ class Outbox:
         if error is not None:
             raise error
 
-    def _deliver(self, timers: list[Timer]) -> tuple[int, int, BaseException | None]:
+    def _deliver(
+        self, timers: list[Timer], first_in_line: bool = False
+    ) -> tuple[int, int, BaseException | None]:
         """Send these claimed posts of one game day in order (or find each, on a retry), then record
         the ts of those sent in one transaction and complete their timers. Returns how many were
         recorded, how many were tried (sent, or failed), and the error that stopped the rest."""
@@ -197,7 +200,7 @@ class Outbox:
         if not timers:
             return 0, 0, None
         gameday_id = timers[0].gameday_id
-        earlier = store.earlier_post_due(gameday_id, min(t.id for t in timers))
+        earlier = None if first_in_line else store.earlier_post_due(gameday_id, min(t.id for t in timers))
         if earlier is not None:  # in order: these go out after the older post still owed
             for n, timer in enumerate(timers, start=1):
                 store.defer_timer(timer.id, max(earlier, self.now()) + n * IN_TURN_SECONDS)
