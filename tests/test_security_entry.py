@@ -250,6 +250,46 @@ def test_a_signed_request_sent_again_within_its_window_has_no_second_effect(
     assert [r.id for r in bot.services.store.all()] == [gameday]
 
 
+def test_a_bots_post_or_an_edit_is_answered_at_the_door_with_no_effect(
+    bot: Bot, ws: LocalWorkspace, people: WorkspaceClient
+) -> None:
+    """Slack delivers every post back to the app, the bot's own included: such an event, and an edit,
+    is answered 200 after its signature and before the replay guard and Bolt, and changes nothing.
+    Forged, it is refused like any request; a person's reply beside it still counts."""
+    url = f"{bot.base}/slack/events"
+    gameday, thread = start_tabletop(bot, people)
+    state = ws.state
+    ts = f"{time.time():.6f}"
+    own = Message("C1", ts, "UBOT", "gap: written by a bot", None, thread, "B0BOT", None)
+    edited = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": "C1",
+        "ts": ts,
+        "message": {"type": "message", "user": "U1", "text": "gap: an edit", "ts": ts, "thread_ts": thread},
+    }
+    inert = [
+        json.dumps(payloads.event_callback(state, payloads.message_event(state, own))).encode(),
+        json.dumps(payloads.event_callback(state, edited)).encode(),
+        json.dumps(payloads.event_callback(state, {**edited, "bot_id": "B0BOT", "subtype": None})).encode(),
+    ]
+    for body in inert:
+        assert post(url, body, "application/json", signed(body, secret="not-the-secret")).status_code == 401
+        headers = signed(body)
+        assert (post(url, body, "application/json", headers).status_code, body[:0]) == (200, b"")
+        key = request_key("slack", headers["X-Slack-Signature"])  # never reached the guard: not taken
+        assert bot.services.replay.first_time(key, time.time() + 60, time.time())
+    person = event_body(ws, "U2", thread, "gap: a person's")
+    assert post(url, *person, signed(person[0])).status_code == 200
+    notes = wait_until(
+        lambda: [e.data.get("text") for e in bot.services.store.events(gameday) if e.kind.value == "note"],
+        "the person's gap",
+    )
+    time.sleep(0.3)
+    assert [e.data.get("text") for e in bot.services.store.events(gameday) if e.kind.value == "note"] == notes
+    assert notes == ["a person's"]
+
+
 @pytest.mark.skipif(not POSTGRES_URL, reason="replicas share PostgreSQL; SQLite is one process")
 def test_a_replay_sent_to_another_replica_has_no_effect_there(
     ws: LocalWorkspace, people: WorkspaceClient

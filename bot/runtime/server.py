@@ -12,7 +12,9 @@ What answers on the HTTP port depends on the mode, and nothing else is served:
 Every request to ``/slack/events`` is checked here before Bolt sees it: a body of at most 1 MiB, the
 ``X-Slack-Signature`` of ``v0:{timestamp}:{body}`` with the signing secret, a timestamp within 5
 minutes of this server's clock (401 otherwise), a signature not seen before (a replay is answered
-200 and has no effect), and a ``trigger_id`` not seen before. Bolt checks the signature again.
+200 and has no effect), and a ``trigger_id`` not seen before. Bolt checks the signature again. A signed
+message event the bot never acts on (a bot's post, an edit: ``bot/slack/inert.py``) is answered 200
+before the replay guard and Bolt.
 
 The trigger_id tells a redelivery from a person doing it again: Slack gives every slash command, button
 click and shortcut a new one, so the same trigger_id in a request signed at another time is the same
@@ -40,6 +42,7 @@ from waitress.server import create_server
 
 from bot.runtime.observability import metrics_wsgi, readiness
 from bot.runtime.replay_guard import WINDOW_SECONDS, ReplayGuard, expires_at, request_key
+from bot.slack.inert import inert_request
 
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
@@ -106,6 +109,8 @@ class SlackDoor:
             return _refuse(environ, start_response, "request timestamp outside 5 minutes")
         if not self._verifier.is_valid(body, timestamp, signature):
             return _refuse(environ, start_response, "invalid request signature", WRONG_SECRET_HINT)
+        if inert_request(body):  # a bot's post delivered back, or an edit: nothing to do, nothing to guard
+            return _answer(start_response, "200 OK", "")
         if not self._replay.first_time(request_key("slack", signature), expires_at(int(timestamp), now), now):
             log.info(
                 "a signed Slack request arrived again (retry %s); it has no second effect",

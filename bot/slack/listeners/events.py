@@ -9,6 +9,7 @@ from slack_bolt import App
 from bot.gameday.measuring.alerts import alert_from_slack_message
 from bot.gameday.running.replies import parse_reply
 from bot.runtime.service import Services
+from bot.slack.inert import inert_message
 
 ACK_REACTIONS = frozenset({"eyes", "white_check_mark", "heavy_check_mark"})
 
@@ -18,7 +19,7 @@ def register(app: App, services: Services) -> None:
 
     @app.event("message")
     def on_message(event: dict[str, Any]) -> None:
-        if event.get("bot_id") or event.get("subtype") == "message_changed":
+        if inert_message(event):
             return  # our own posts carry the markers: never count them as detections
         channel = event.get("channel", "")
         thread_ts = event.get("thread_ts")
