@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, and_, or_, update
 from sqlalchemy import select as select_columns
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -52,6 +54,7 @@ def _record(row: Any) -> GameDayRecord:
 EVENT_TABLE: Table = EventRow.__table__  # type: ignore[attr-defined]
 DELIVERY_TABLE: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 GAMEDAY_TABLE: Table = GameDayRow.__table__  # type: ignore[attr-defined]
+TIMERS: Table = TimerRow.__table__  # type: ignore[attr-defined]
 EVENTS = EVENT_TABLE.c
 
 
@@ -117,37 +120,42 @@ class SqlTx:
     def schedule(
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
     ) -> bool:
-        return self._add_timer(
-            TimerRow(
-                gameday_id=self.record.id, key=key, due_at=due_at, kind=kind, payload=dict(payload or {})
-            )
-        )
+        return self._insert_timer(key, due_at, kind, dict(payload or {})) is not None
 
     def schedule_claimed(
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
     ) -> Timer | None:
-        row = TimerRow(
-            gameday_id=self.record.id,
-            key=key,
-            due_at=due_at,
-            kind=kind,
-            payload=dict(payload or {}),
-            state=TimerState.FIRING,
-            attempts=1,
-            claimed_at=time.time(),  # wall clock, as in _claim: a claim left by a dead process ages
-        )
-        if not self._add_timer(row):
-            return None
-        self._session.flush()  # its id, for the thread that sends it after the commit
-        return _timer(row)
+        body = dict(payload or {})
+        # claimed with the wall clock, as in _claim: a claim left by a dead process ages
+        timer_id = self._insert_timer(key, due_at, kind, body, TimerState.FIRING, 1, time.time())
+        return None if timer_id is None else Timer(timer_id, self.record.id, key, due_at, kind, body, 1)
 
-    def _add_timer(self, row: TimerRow) -> bool:
-        """Add a timer unless its key exists already."""
-        self._session.flush()
-        if self._session.exec(select(TimerRow.id).where(TimerRow.key == row.key)).first() is not None:
-            return False
-        self._session.add(row)
-        return True
+    def _insert_timer(
+        self,
+        key: str,
+        due_at: float,
+        kind: TimerKind,
+        payload: dict[str, Any],
+        state: TimerState = TimerState.PENDING,
+        attempts: int = 0,
+        claimed_at: float | None = None,
+    ) -> int | None:
+        """One statement: the new timer's id, or None when its key exists already."""
+        values = {
+            "gameday_id": self.record.id,
+            "key": key,
+            "due_at": due_at,
+            "kind": kind,
+            "payload": payload,
+            "state": state,
+            "attempts": attempts,
+            "claimed_at": claimed_at,
+        }
+        dialect = self._session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        statement = insert(TIMERS).values(values).on_conflict_do_nothing(index_elements=["key"])
+        found = self._session.execute(statement.returning(TIMERS.c.id)).scalar()
+        return None if found is None else int(found)
 
     def earlier_post_due(self, timer_id: int) -> float | None:
         return self._session.exec(_earlier_posts(self.record.id, timer_id)).first()
