@@ -28,7 +28,7 @@ from bot.runtime.observability import count_timer_failure, observe_timer_latenes
 log = logging.getLogger(__name__)
 STALE_CHECK_EVERY = 10.0  # seconds between looks for timers a dead replica left half-fired
 CLAIM_BATCH = 50
-PUBLISH_GIVES_WAY_SECONDS = 2.0  # at most, per game day's end
+PUBLISH_GIVES_WAY_SECONDS = 5.0  # at most, per game day's end
 STEPS_QUIET_SECONDS = 0.1  # no step claimed for this long: the wave of steps is over
 PUBLISH_WORKERS = 4  # game days whose end is posted at once
 RENEW_EVERY = 3.0  # seconds: well inside the store's stale-claim age (10 s)
@@ -130,7 +130,7 @@ class TimerService:
                 self._held.difference_update(t.id for t in timers)
 
     def _publish(self, lanes: dict[str, list[Timer]]) -> None:
-        """The end's posts give way to steps: they wait (up to 2 s) for the steps' wave to be over, not
+        """The end's posts give way to steps: they wait (up to 5 s) for the steps' wave to be over, not
         only for a gap in it, so game days ending together do not make the others' last steps late."""
         self.lanes.quiet(STEPS_QUIET_SECONDS, PUBLISH_GIVES_WAY_SECONDS)
         self._fire(lanes)
