@@ -51,7 +51,8 @@ class Operations:
         when_over: str = "This game day is over.",
         urgent: bool = False,
     ) -> Outcome:
-        """One operation. ``urgent`` (abort, a stop condition): no wait for the game day's posts in flight."""
+        """One operation. ``urgent`` (abort, a stop condition, a note): no wait for the game day's posts
+        in flight."""
         return self.operate_many(gameday_id, [Input(delivery_id, action, when_over)], urgent)[0]
 
     def operate_many(self, gameday_id: str, inputs: Sequence[Input], urgent: bool = False) -> list[Outcome]:
@@ -67,7 +68,7 @@ class Operations:
         Slack input arrives once (its ack is already sent), so a database that is restarting is waited
         for a few seconds rather than the input being lost.
         """
-        if not urgent:  # a post of these game days out ahead of its commit may be what this answers
+        if not urgent:  # a post of these game days still being recorded may be what this answers
             self.in_flight.wait_for_gamedays(batches.keys(), IN_FLIGHT_WAIT_SECONDS)
         for pause in (*STORE_RETRY_PAUSES, None):
             try:

@@ -189,7 +189,9 @@ class ResponderInput:
         came from, gets a reaction once it is recorded."""
         # a note sent just before /sce end may be processed just after it: it still belongs to the debrief
         action = self._noting(kind, text, user, at, message_ts)
-        return self._operate(gameday_id, delivery_id, action, ACCEPTED_AFTER_END)
+        # a note answers no message: it need not wait for the game day's posts in flight (their steps
+        # are committed before the posts leave, so the note's step is right without the wait)
+        return self._operate(gameday_id, delivery_id, action, ACCEPTED_AFTER_END, urgent=True)
 
     def _noting(self, kind: str, text: str, user: str, at: float, message_ts: str | None = None) -> Action:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
