@@ -39,8 +39,16 @@ def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> No
         env.pop(name, None)
     env.pop("SCE_SCENARIOS_DIR", None)
     out = tmp_path / "debriefs"
-    run = subprocess.run(  # from a folder with no scenarios/: the demo runs the ones sce comes with
-        [SCE, "demo", "--out", str(out)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    # from a folder with no scenarios/: the demo runs the ones sce comes with. At 20x, not the default
+    # 40x: bob's click on p2 is scripted 15 game seconds before the handoff that covers p2, so at 40x a
+    # page post 0.4 s late on a loaded machine let that click take the handoff too (latency 9.7 s)
+    run = subprocess.run(
+        [SCE, "demo", "--speed", "20", "--out", str(out)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
