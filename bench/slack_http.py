@@ -44,6 +44,11 @@ class SignedClient:
 
     def send(self, kind: Kind, payload: dict[str, Any]) -> tuple[int, float]:
         """(HTTP status, seconds from sending the signed request to reading the answer)."""
+        status, seconds, _ = self.send_reading(kind, payload)
+        return status, seconds
+
+    def send_reading(self, kind: Kind, payload: dict[str, Any]) -> tuple[int, float, bytes]:
+        """(HTTP status, seconds from sending the signed request to reading the answer, its body)."""
         delivery = build_delivery(kind, payload, self.secret)
         headers = {
             "Content-Type": delivery.content_type,
@@ -56,8 +61,8 @@ class SignedClient:
             try:
                 conn.request("POST", self.path, body=delivery.body, headers=headers)
                 response = conn.getresponse()
-                response.read()
-                return response.status, time.perf_counter() - start
+                body = response.read()
+                return response.status, time.perf_counter() - start, body
             except (http.client.HTTPException, ConnectionError):
                 self._drop()  # the server closed an idle keep-alive connection: reconnect once
                 if attempt == 2:

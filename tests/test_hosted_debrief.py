@@ -73,7 +73,7 @@ def test_the_reply_links_the_hosted_debrief_for_the_person_asking(
     gameday, _, _ = start(bot, people)
     people.slash("UFAC", "/sce", "end")
     reply = people.slash("U2", "/sce", "debrief latest")
-    assert reply["body"]["unfurl_links"] is False  # Slack fetches no preview of it
+    assert reply["answer"]["unfurl_links"] is False  # Slack fetches no preview of it
     answer = reply["text"]
     url = link_in(answer)
     assert url.startswith(f"{bot.base}/debriefs/{gameday}?t=") and "U2" in url

@@ -1,5 +1,6 @@
-"""Slow input never holds up Slack: `/sce start` acks before reading a scenario's attachments, and
-`/sce abort` answers and reverts while every other command worker is stuck on a slow file.
+"""Slow input never holds up Slack: `/sce start` acks before reading a scenario's attachments,
+`/sce abort` answers and reverts while every other command worker is stuck on a slow file, and a note
+is acked while the database is held, its answer following once it is written.
 
 In process: the Bolt app behind ``HttpServer`` on port 0, the local workspace over real HTTP with signed
 requests; the slow part is the real file read, held back until the test lets it go.
@@ -20,7 +21,6 @@ from threads import start_gameday, wait_until
 import bot.gameday.scenario.attachments as attachments
 import bot.gameday.scenario.file_reading as file_reading
 import bot.gameday.scenario.loading as scenario_file
-import bot.slack.listeners.commands as commands
 from bot.config import Settings
 from bot.gameday.timeline import Kind
 from bot.runtime.server import HttpServer
@@ -137,21 +137,18 @@ def test_abort_answers_and_reverts_while_every_other_command_is_stuck_on_a_slow_
     gate = Gate(file_reading.read_regular_file)  # what scenario_file reads with
     monkeypatch.setattr(scenario_file, "read_regular_file", gate)
     stuck_channels = [f"C{i}" for i in range(2, 10)]  # as many starts as there are command workers
-    budget = commands.ACK_BUDGET
-    monkeypatch.setattr(commands, "ACK_BUDGET", 0.2)  # the local workspace delivers one at a time
     try:
         with ThreadPoolExecutor(len(stuck_channels)) as senders:
             acks = list(
                 senders.map(
                     lambda channel: people.slash(
-                        "UFAC", "/sce", "start faulty oncall=<@U1> secondary=<@U2>", channel
+                        "UFAC", "/sce", "start faulty oncall=<@U1> secondary=<@U2>", channel, answer_wait=0
                     ),
                     stuck_channels,
                 )
             )
-        assert all(a["text"] == "Working on `/sce start`; the answer follows here." for a in acks), acks
+        assert all(a["status"] == 200 and a["ack_text"] is None for a in acks), acks  # acked, empty
         assert gate.waiting == 8  # every command worker is stuck
-        monkeypatch.setattr(commands, "ACK_BUDGET", budget)
         answer = people.slash("UFAC", "/sce", "abort enough", channel="C1")
         assert answer["text"] == "Game day aborted; every fault reverted.", answer
         kinds = [e.kind for e in services.store.events(gameday)]
@@ -182,3 +179,43 @@ def test_start_refuses_a_hostile_scenario_in_its_ack_with_one_sentence(
     ack = people.slash("UFAC", "/sce", "start hostile oncall=<@U1> secondary=<@U2>")
     assert ack["text"].startswith(f"{folder / 'hostile.yaml'}:") and words in ack["text"], ack
     assert "\n" not in ack["text"] and services.store.active_in_channel("C1") == []
+
+
+@pytest.mark.timeout(60)
+def test_a_note_is_acked_at_once_while_the_database_is_held_and_answered_when_it_is_written(
+    live: tuple[Services, WorkspaceClient],
+) -> None:
+    services, people = live
+    start_gameday(people, "start faulty oncall=<@U1> secondary=<@U2>", channel="C1")
+    gameday = services.store.active_in_channel("C1")[0].id
+    assert people.slash("UFAC", "/sce", "help")["ack_text"]  # a quick answer goes out in the ack itself
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_writer() -> None:
+        with services.store.transaction(gameday):  # the game day's lock and SQLite's one write lock
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_the_writer)
+    holder.start()
+    try:
+        assert held.wait(10)
+        notes = [
+            people.slash("U1", "/sce", f"note {word}", channel="C1", answer_wait=0)
+            for word in ("first", "second", "third")
+        ]
+        # acked, empty, while nothing could be written: no database work stands before an ack
+        assert all(n["status"] == 200 and n["ack_text"] is None for n in notes), notes
+        assert not [e for e in services.store.events(gameday) if e.kind == Kind.NOTE]
+    finally:
+        release.set()
+        holder.join(10)
+
+    def answered() -> list[str]:
+        texts = [e.get("text") or "" for e in people.ephemerals("U1")]
+        return [t for t in texts if t == "Note recorded for the debrief."]
+
+    wait_until(lambda: len(answered()) >= 3, what="the three answers once the notes are written")
+    assert len(answered()) == 3
+    texts = sorted(str(e.data["text"]) for e in services.store.events(gameday) if e.kind == Kind.NOTE)
+    assert texts == ["first", "second", "third"]

@@ -259,18 +259,14 @@ def answered(slack: WorkspaceClient, user: str, channel: str, act: Callable[[], 
 
 
 def slash(slack: WorkspaceClient, user: str, text: str, channel: str) -> str:
-    """A slash command's answer, checked to be shown to ``user`` only: the ack's, or on a machine so
-    busy that the ack went out first ("Working on ..."), the one that follows it."""
-    seen = len(answers(slack, user, channel))
+    """A slash command's answer, checked to be shown to ``user`` only: the ack's, or the one that
+    follows an empty ack."""
     result = slack.slash(user, "/sce", text, channel=channel)
     assert result["status"] == 200, result
     body = result["body"]
     assert not (isinstance(body, dict) and body.get("response_type") == "in_channel"), body
     reply = result["text"] or ""
     assert reply and reply in answers(slack, user, channel), (text, reply)
-    if reply.startswith("Working on `/sce"):
-        new = wait_until(lambda: answers(slack, user, channel)[seen + 1 :], what=f"the answer to {text}")
-        reply = new[0]
     return reply
 
 

@@ -63,10 +63,10 @@ def signed(body: bytes, timestamp: int | None = None, secret: str = SIGNING_SECR
     return {"X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": sign(secret, stamp, body)}
 
 
-def slash_body(ws: LocalWorkspace, user: str, text: str) -> tuple[bytes, str]:
+def slash_body(ws: LocalWorkspace, user: str, text: str, response_url: str = NOWHERE) -> tuple[bytes, str]:
     state = ws.state
     form = payloads.slash_command_form(
-        state.users[user], state.channels["C1"], "/sce", text, NOWHERE, payloads.new_trigger_id()
+        state.users[user], state.channels["C1"], "/sce", text, response_url, payloads.new_trigger_id()
     )
     return urlencode(form).encode(), FORM
 

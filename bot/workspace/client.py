@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from bot.workspace.driver import ANSWER_WAIT
+
 
 class WorkspaceClientError(RuntimeError):
     """The driver API refused an action (unknown user, channel, message, bad arguments...)."""
@@ -52,9 +54,21 @@ class WorkspaceClient:
             raise WorkspaceClientError(response.status_code, error)
         return body
 
-    def slash(self, user: str, command: str, text: str = "", channel: str = "C1") -> dict[str, Any]:
-        """Run a slash command; returns ``{"status", "body", "text"}`` (text = the ack's text)."""
-        result: dict[str, Any] = self._call("slash", user=user, command=command, text=text, channel=channel)
+    def slash(
+        self, user: str, command: str, text: str = "", channel: str = "C1", answer_wait: float = ANSWER_WAIT
+    ) -> dict[str, Any]:
+        """Run a slash command; returns ``{"status", "body", "answer", "text", "ack_text"}``: ``answer``
+        is the body shown first (the ack's, or the reply that follows an empty ack) and ``text`` its
+        text; ``body`` and ``ack_text`` are the ack's."""
+        result: dict[str, Any] = self._call(
+            "slash",
+            timeout=self.timeout + answer_wait,
+            user=user,
+            command=command,
+            text=text,
+            channel=channel,
+            answer_wait=answer_wait,
+        )
         return result
 
     def post(

@@ -9,6 +9,7 @@ endpoint and LocalWorkspace's in-process methods.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import uuid
@@ -27,6 +28,10 @@ from bot.workspace.state import BOT_ID, BOT_USER_ID, Channel, Message, User, Wor
 from bot.workspace.web_api import ApiCall
 
 log = logging.getLogger(__name__)
+
+
+ANSWER_WAIT = 15.0
+"""Seconds a slash command run through the driver waits for an answer that follows an empty ack."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Driver:
         self.base_url = base_url
         self.api_calls = calls
         self.responses: dict[str, ResponseTarget] = {}
+        self.first_answers: dict[str, asyncio.Future[dict[str, Any]]] = {}  # a slash command's, awaited
         self.api_faults: ApiFaults | None = None  # set by the server: shared with the Web API
         self.uploads: FileUploads | None = None  # set by the server
 
@@ -98,6 +104,10 @@ class Driver:
         except (TypeError, ValueError) as exc:
             raise DriverError(400, f"invalid_ts: {value!r}") from exc
 
+    def response_url(self, user: str, channel: str) -> str:
+        """A fresh ``response_url`` whose replies are shown to ``user`` in ``channel``."""
+        return self._response_url(ResponseTarget(user, channel))
+
     def _response_url(self, target: ResponseTarget) -> str:
         response_id = uuid.uuid4().hex
         self.responses[response_id] = target
@@ -122,22 +132,44 @@ class Driver:
         return message
 
     # ----- actions ----------------------------------------------------------------------
-    async def slash(self, user: str, command: str, text: str = "", channel: str = "C1") -> dict[str, Any]:
-        """Invoke a slash command; an immediate response with content is shown like Slack does."""
+    async def slash(
+        self, user: str, command: str, text: str = "", channel: str = "C1", answer_wait: float = ANSWER_WAIT
+    ) -> dict[str, Any]:
+        """Invoke a slash command; an immediate response with content is shown like Slack does.
+
+        ``text`` is the answer the person sees first: the ack's, or after an empty ack the first reply
+        through the ``response_url`` (awaited up to ``answer_wait`` seconds), ``answer`` its whole body;
+        ``ack_text`` and ``body`` are the ack's."""
         who = self._user(user)
         where = self._where(who, channel)
         response_url = self._response_url(ResponseTarget(who.id, where.id))
+        response_id = response_url.rsplit("/", 1)[1]
+        answer = self.first_answers[response_id] = asyncio.get_running_loop().create_future()
         form = payloads.slash_command_form(who, where, command, text, response_url, payloads.new_trigger_id())
-        result = await self._deliver("slash_commands", form)
-        ack_text, ack_blocks, response_type = (
-            ack_content(result.body) if result.status == 200 else ("", None, None)
-        )
-        if ack_text or ack_blocks:
-            if response_type == "in_channel":
-                self._post_as_bot(where.id, ack_text, ack_blocks, None)
-            else:
-                self.state.add_ephemeral(where.id, who.id, ack_text, ack_blocks)
-        return {"status": result.status, "body": result.body, "text": ack_text or None, "error": result.error}
+        try:
+            result = await self._deliver("slash_commands", form)
+            ack_text, ack_blocks, response_type = (
+                ack_content(result.body) if result.status == 200 else ("", None, None)
+            )
+            if ack_text or ack_blocks:
+                if response_type == "in_channel":
+                    self._post_as_bot(where.id, ack_text, ack_blocks, None)
+                else:
+                    self.state.add_ephemeral(where.id, who.id, ack_text, ack_blocks)
+            shown: Any = result.body if ack_text or ack_blocks else None
+            if result.status == 200 and shown is None and answer_wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    shown = await asyncio.wait_for(asyncio.shield(answer), answer_wait)
+        finally:
+            self.first_answers.pop(response_id, None)
+        return {
+            "status": result.status,
+            "body": result.body,
+            "answer": shown,
+            "text": ack_content(shown)[0] or None,
+            "ack_text": ack_text or None,
+            "error": result.error,
+        }
 
     async def post(
         self,
@@ -302,6 +334,9 @@ class Driver:
         if target is None:
             raise DriverError(404, "expired_url")
         text = str(body.get("text") or "")
+        awaited = self.first_answers.get(response_id)
+        if awaited is not None and not awaited.done():
+            awaited.set_result(body)
         blocks = body.get("blocks") if isinstance(body.get("blocks"), list) else None
         original = self.state.find_message(target.channel, target.message_ts) if target.message_ts else None
         if body.get("delete_original") and original is not None:

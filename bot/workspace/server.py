@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.workspace.delivery import Deliverer
-from bot.workspace.driver import Driver, routes
+from bot.workspace.driver import ANSWER_WAIT, Driver, routes
 from bot.workspace.errors import DriverError
 from bot.workspace.files import FileUploads
 from bot.workspace.state import WorkspaceState
@@ -203,8 +203,10 @@ class LocalWorkspace:
             raise RuntimeError("synchronous LocalWorkspace methods cannot run on its own loop")
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=timeout)
 
-    def slash(self, user: str, command: str, text: str = "", channel: str = "C1") -> dict[str, Any]:
-        return self._run(self.driver.slash(user, command, text, channel))
+    def slash(
+        self, user: str, command: str, text: str = "", channel: str = "C1", answer_wait: float = ANSWER_WAIT
+    ) -> dict[str, Any]:
+        return self._run(self.driver.slash(user, command, text, channel, answer_wait), 60.0 + answer_wait)
 
     def post(
         self,

@@ -1,17 +1,20 @@
-"""The `/sce` slash command: parse, ack within 3 s, then do the slow part.
+"""The `/sce` slash command: parse, ack at once, answer in the ack or right after it.
 
 Slack shows the person an error when the ack takes more than 3 seconds, although the command may well
-have taken effect. So the work runs beside the listener: when it has not answered within
-``ACK_BUDGET``, the ack says it is under way and the answer follows through ``respond``.
+have taken effect, and Bolt looks for a listener's ack every 10 ms: an ack later than that costs a whole
+extra round. So the work runs beside the listener: an answer ready within ``ANSWER_IN_ACK`` goes out in
+the ack; a slower one (a write waiting for the database, a busy machine, a slow Slack) is acked empty,
+which shows the person nothing, and the answer follows through ``respond`` the moment it is ready.
 
 No slow work holds a listener thread: what follows an ack (a start reading its attachments and posting
-its kickoff, a chart to upload, the answer of a command past its budget) runs on threads of its own,
+its kickoff, a chart to upload, an answer that follows the ack) runs on threads of its own,
 and `/sce abort` has workers of its own, so it answers while other commands are stuck.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -24,8 +27,10 @@ from bot.gameday.running.commands import CommandError, parse_command
 from bot.slack.command_desk import AnswerThen, CommandDesk, Invocation, PreparedStart
 
 log = logging.getLogger(__name__)
-ACK_BUDGET = 2.5
-"""Seconds the command may take before the ack goes out without its answer (Slack allows 3)."""
+ANSWER_IN_ACK = 0.004
+"""Seconds a command's answer may take to go out in the ack itself; a slower one follows the ack."""
+ANSWER_ORDER_WAIT = 10.0
+"""Seconds a start's own answer waits for its "Starting ..." to be sent first."""
 FAILED = "Something went wrong on our side; the facilitator can retry or `/sce abort`."
 URGENT = frozenset({"abort"})
 """Commands that never queue behind others: stopping a drill must work while anything else is slow."""
@@ -36,6 +41,8 @@ def register(app: App, desk: CommandDesk) -> None:
     workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sce-command")
     urgent = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sce-urgent")
     after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sce-after-ack")
+    # answers that follow an empty ack: never queued behind a slow start or chart
+    answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sce-answer")
 
     @app.command("/sce")
     def sce(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
@@ -56,12 +63,15 @@ def register(app: App, desk: CommandDesk) -> None:
             respond(text=text, response_type="ephemeral", unfurl_links=False, unfurl_media=False)
 
         try:
-            reply: Reply = work.result(timeout=ACK_BUDGET)
+            reply: Reply = work.result(timeout=ANSWER_IN_ACK)
         except FutureTimeout:
-            ack(text=f"Working on `/sce {parsed.name}`; the answer follows here.")
-            # the answer follows from the worker that finishes it, not from this listener thread
+            ack()
+            # the answer follows on a thread of its own: neither this listener's thread nor the
+            # command worker's waits for Slack to take it
             work.add_done_callback(
-                lambda done: _answer_later(done.result, parsed.name, scenario, afterwards, after_ack)
+                lambda done: answers.submit(
+                    _answer_later, done.result, parsed.name, scenario, afterwards, after_ack
+                )
             )
             return
         except Exception:
@@ -77,7 +87,7 @@ def _answer_later(
     afterwards: Callable[[str], None],
     after_ack: ThreadPoolExecutor,
 ) -> None:
-    """The answer of a command that outlived its ack, sent from the worker that finished it."""
+    """The answer of a command that outlived its ack."""
     try:
         _deliver(_finished(result, name), afterwards, afterwards, scenario, after_ack)
     except Exception:
@@ -99,24 +109,37 @@ def _deliver(
     scenario: str,
     after_ack: ThreadPoolExecutor,
 ) -> None:
-    """Send the answer; then, on an ``after_ack`` thread, what follows it (a start's own answer, a chart)."""
+    """Send the answer, and hand what follows it (a start's own answer, a chart) to an ``after_ack``
+    thread first: it never waits for a ``response_url`` that is slow or does not answer."""
     if isinstance(reply, PreparedStart):
-        answer(f"Starting `{literal(scenario)}`...")
-        after_ack.submit(_start, reply, afterwards)
+        starting_said = threading.Event()
+        after_ack.submit(_start, reply, afterwards, starting_said)
+        try:
+            _answer(answer, f"Starting `{literal(scenario)}`...")
+        finally:
+            starting_said.set()
         return
     if isinstance(reply, AnswerThen):
-        answer(reply.text)
         after_ack.submit(_then, reply)
+        _answer(answer, reply.text)
         return
-    answer(reply)
+    _answer(answer, reply)
 
 
-def _start(reply: PreparedStart, afterwards: Callable[[str], None]) -> None:
+def _answer(answer: Callable[[str], None], text: str) -> None:
+    try:
+        answer(text)
+    except Exception:
+        log.exception("the answer to a /sce command could not be sent")
+
+
+def _start(reply: PreparedStart, afterwards: Callable[[str], None], starting_said: threading.Event) -> None:
     try:
         text = reply.run()
     except Exception:
         log.exception("start failed")
         text = "The game day could not start; nothing was left running."
+    starting_said.wait(ANSWER_ORDER_WAIT)  # the person reads "Starting ..." before what came of it
     try:
         afterwards(text)
     except Exception:
