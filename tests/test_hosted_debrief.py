@@ -42,8 +42,14 @@ def test_the_debrief_is_there_after_the_end_by_default_latest_and_id(
     gameday, thread, _ = start(bot, people)
     running = people.slash("U1", "/sce", "debrief")["text"]
     assert f"`{gameday}`" in running and "running" in running  # the interim debrief
+    # /sce status counts what the timeline holds: one page sent, not yet acknowledged
+    pages = len(events(bot, gameday, "page_sent"))
+    status = people.slash("U2", "/sce", "status")["text"]
+    assert status == f"`{gameday}` (one-page): running, {pages} page(s), {pages} unacknowledged.", status
     people.post("U1", "C1", "ack", thread_ts=thread)
     wait_for(lambda: events(bot, gameday, "acknowledged"), "the acknowledgement")
+    status = people.slash("U2", "/sce", "status")["text"]
+    assert status == f"`{gameday}` (one-page): running, {pages} page(s), 0 unacknowledged.", status
     assert "ended" in people.slash("UFAC", "/sce", "end")["text"]
     assert "No game day is running" in people.slash("UFAC", "/sce", "status")["text"]
 

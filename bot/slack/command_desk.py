@@ -20,7 +20,7 @@ from bot.gameday.scenario.catalog import UnknownScenario
 from bot.gameday.scenario.guardrails import facilitator_refusal
 from bot.gameday.scenario.loading import ScenarioError
 from bot.gameday.scenario.model import Guardrails
-from bot.gameday.state import Status
+from bot.gameday.state import Status, fold
 from bot.gameday.timeline import Kind
 from bot.runtime.service import Services
 from bot.slack.debrief_pages import current_debrief
@@ -83,11 +83,11 @@ class CommandDesk:
     def _on_gameday(self, inv: Invocation, record: GameDayRecord) -> str:
         engine, now, name = self.s.engine, self.s.clock.now(), inv.command.name
         delivery = f"command:{inv.trigger_id}"
-        if name == "status":
-            d = engine.debrief_from(record, self.s.store.events(record.id))
+        if name == "status":  # the folded timeline says it all: no debrief to build
+            state = fold(self.s.store.events(record.id))
             return (
-                f"`{record.id}` ({record.scenario_id}): {d.status}, {d.metrics.pages_total} page(s), "
-                f"{d.metrics.pages_unacknowledged} unacknowledged."
+                f"`{record.id}` ({record.scenario_id}): {state.status}, {len(state.pages)} page(s), "
+                f"{len(state.open_pages())} unacknowledged."
             )
         if name == "end":
             return engine.end(record.id, inv.user).message
