@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import abort, ack, debrief, ingest, memory, outbox, procs, proposed, slack_calls, timers
+from bench import abort, ack, curves, debrief, ingest, memory, outbox, procs, proposed, slack_calls, timers
+from bench.charts import draw
 from bench.databases import drop_created, postgres
 from bench.machine import cpu_ticks, describe, steal_share
 from bench.report import render
@@ -30,7 +31,10 @@ BENCHMARKS: dict[str, Bench] = {
     "abort": lambda run_dir, quick, pg: abort.run(run_dir, quick),
     "memory": lambda run_dir, quick, pg: memory.run(run_dir, quick),
     "slack-calls": lambda run_dir, quick, pg: slack_calls.run(run_dir, quick),
+    "growth": lambda run_dir, quick, pg: curves.run(run_dir, quick),
 }
+CHARTS = "bench/charts"
+"""Where the charts of `make bench` go, beside BENCHMARKS.md (another --out: a folder beside it)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                 drop_created()
             sections.append(section)
             print(f"bench: {name} took {section.seconds:.0f} s", file=sys.stderr, flush=True)
-    text = render(sections, describe(pg_note), command, args.quick, time.monotonic() - began, args.proposed)
+    charts = _draw_charts(sections, out, run_dir)
+    text = render(
+        sections, describe(pg_note), command, args.quick, time.monotonic() - began, args.proposed, charts
+    )
     if out is not None:
         out.write_text(text)
     print(text)
@@ -87,6 +94,21 @@ def main(argv: list[str] | None = None) -> int:
     else:
         shutil.rmtree(run_dir, ignore_errors=True)
     return 1 if failures else 0
+
+
+def _draw_charts(sections: list[Section], out: Path | None, run_dir: Path) -> dict[str, str]:
+    """Each curve's PNG; its path relative to ``out``'s folder (the run folder's when there is no out)."""
+    if out is None:
+        folder, base = run_dir / "charts", run_dir
+    elif out.resolve() == (procs.ROOT / "BENCHMARKS.md").resolve():
+        folder, base = procs.ROOT / CHARTS, procs.ROOT
+    else:
+        folder, base = out.parent / f"{out.stem}-charts", out.parent
+    return {
+        curve.name: draw(curve, folder / f"{curve.name}.png").relative_to(base.resolve()).as_posix()
+        for section in sections
+        for curve in section.curves
+    }
 
 
 if __name__ == "__main__":

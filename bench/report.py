@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bench.results import Section, fmt, fmt_ratio
+from bench.results import Curve, Section, fmt, fmt_ratio, growth
 
 HEADER = "| Benchmark | Measure | sce | Baseline | Ratio | Target | Met |"
 RULE = "|---|---|---|---|---|---|---|"
@@ -44,7 +44,9 @@ def render(
     quick: bool,
     total_seconds: float,
     proposed: bool,
+    charts: dict[str, str] | None = None,
 ) -> str:
+    """``charts``: each curve's chart as a path relative to the file this text goes into."""
     lines = [
         "# Benchmarks",
         "",
@@ -73,4 +75,24 @@ def render(
             + (f"; CPU steal {section.steal:.0%}." if section.steal is not None else "."),
         ]
         lines += [f"- {note}" for note in section.notes]
+        for curve in section.curves:
+            lines += curve_lines(curve, (charts or {}).get(curve.name))
     return "\n".join(lines) + "\n"
+
+
+def curve_lines(curve: Curve, chart: str | None) -> list[str]:
+    """A curve in the notes: its chart, its table (one row per size), and how it grows."""
+    names = list(curve.series)
+    lines = ["", f"#### {curve.title}", ""]
+    if chart:
+        lines += [f"![{curve.title}]({chart})", ""]
+    lines += [
+        "| " + " | ".join([curve.x_label, *names]) + " |",
+        "|" + "---|" * (len(names) + 1),
+    ]
+    for i, x in enumerate(curve.xs):
+        lines.append(
+            "| " + " | ".join([f"{x:,}", *(fmt(curve.series[n][i], curve.unit) for n in names)]) + " |"
+        )
+    lines += ["", f"Growth of {names[0]}: {growth(curve.xs, curve.series[names[0]])}."]
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -23,6 +24,40 @@ class Row:
         return self.value / self.baseline
 
 
+@dataclass(frozen=True)
+class Curve:
+    """How one cost grows with one size: a value per size for each series (the first is sce's)."""
+
+    name: str  # the chart's file name, without .png
+    title: str
+    x_label: str
+    unit: str
+    xs: list[int]
+    series: dict[str, list[float | None]]
+
+
+def growth(xs: list[int], ys: list[float | None]) -> str:
+    """Constant, linear or worse, from the slope of log(cost) against log(size) over the measured points."""
+    points = [
+        (math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if y is not None and y > 0 and x > 0
+    ]
+    if len(points) < 2:
+        return "too few points to say"
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
+    if slope < 0.2:
+        shape = "constant"
+    elif slope < 0.8:
+        shape = "sublinear"
+    elif slope <= 1.2:
+        shape = "linear"
+    else:
+        shape = "worse than linear"
+    return f"{shape} (cost grows as size^{slope:.2f})"
+
+
 @dataclass
 class Section:
     """One benchmark: its title, what the baseline was, its rows and free-text notes."""
@@ -34,6 +69,7 @@ class Section:
     seconds: float = 0.0
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average when it started and ended
     steal: float | None = None  # share of CPU time the hypervisor took from this machine meanwhile
+    curves: list[Curve] = field(default_factory=list)
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)

@@ -7,10 +7,11 @@ Timers are claimed with ``FOR UPDATE SKIP LOCKED`` where the database has it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,10 +26,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
 from bot.gameday.running.timer_types import TimerKind, TimerState
 from bot.gameday.timeline import Event, Kind
+from storage import summary_store
 from storage.database import read_engine
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
 from storage.timeline_cache import TimelineCache
 
+log = logging.getLogger(__name__)
 OVER = ("completed", "aborted", "failed")
 STALE_CLAIM_SECONDS = 10.0
 
@@ -390,6 +393,17 @@ class SqlStore:
     def all(self) -> list[GameDayRecord]:
         with Session(self.reader) as session:
             return [_record(r) for r in session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at)))]
+
+    def run_summaries(
+        self, scenario_id: str, channel: str | None = None
+    ) -> list[tuple[str, dict[str, Any] | None]]:
+        return summary_store.run_summaries(self.reader, scenario_id, channel)
+
+    def save_run_summaries(self, summaries: Mapping[str, tuple[int, dict[str, Any]]]) -> None:
+        try:
+            summary_store.save_run_summaries(self.engine, summaries)
+        except (OperationalError, InterfaceError) as exc:  # a read-only copy, a busy file: next time
+            log.warning("history summaries not kept: %s", str(exc.orig or exc).strip()[:200])
 
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
         return self._claim(

@@ -99,3 +99,14 @@ class SeenRequestRow(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     expires_at: float = Field(sa_column=Column(Float(precision=53), nullable=False, index=True))
+
+
+class RunSummaryRow(SQLModel, table=True):
+    """What `sce history` shows of a finished game day, kept with the timeline length it was computed
+    from: a longer timeline (a note after the end) makes it stale, and it is computed again."""
+
+    __tablename__ = "gameday_summary"
+
+    gameday_id: str = Field(foreign_key="gameday.id", primary_key=True, max_length=64)
+    events: int
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -7,10 +7,12 @@ runs in `make test-bench` (a step of .ci/run of its own), not in `make test`.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +27,9 @@ BENCHMARKS = {
     "Abort",
     "Memory",
     "Slack calls",
+    "Growth with history",
 }
+CURVES = ("debrief-by-timeline", "history-by-past-gamedays")
 
 
 @pytest.mark.bench
@@ -60,6 +64,43 @@ def test_quick_run_writes_a_well_formed_benchmarks_table(tmp_path: Path) -> None
     assert "FAILED" not in notes
     assert all(f"### {name}" in notes for name in BENCHMARKS)
     assert notes.count("CPU steal ") == len(BENCHMARKS)  # each section says how much CPU the host took
+    for name in CURVES:  # each curve: its chart beside the file, linked from it, a PNG a reader opens
+        chart = tmp_path / "BENCHMARKS-charts" / f"{name}.png"
+        assert f"](BENCHMARKS-charts/{name}.png)" in notes
+        image = matplotlib_image().imread(chart, format="png")
+        assert image.shape[0] > 100 and image.shape[1] > 100, image.shape
+    assert notes.count("Growth of ") == len(CURVES)
+
+
+def matplotlib_image() -> Any:
+    import matplotlib.image
+
+    return matplotlib.image
+
+
+@pytest.mark.parametrize(
+    ("xs", "ys", "shape"),
+    [
+        ([1, 10, 100], [3.0, 3.1, 2.9], "constant"),
+        ([100, 1000, 10000], [5.0, 50.0, 500.0], "linear"),
+        ([10, 100, 1000], [1.0, 100.0, 10000.0], "worse than linear"),
+        ([10, 100, 1000], [1.0, 3.0, 10.0], "sublinear"),
+        ([10, 100], [None, 4.0], "too few points"),
+    ],
+)
+def test_growth_is_named_from_the_slope_of_cost_against_size_on_log_scales(
+    xs: list[int], ys: list[float | None], shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.results import growth
+
+    said = growth(xs, ys)
+    assert said.startswith(shape), said
+    points = [(x, y) for x, y in zip(xs, ys, strict=True) if y]
+    if len(points) >= 2:  # the slope said is close to the one of the end points, computed here
+        (x0, y0), (x1, y1) = points[0], points[-1]
+        slope = math.log(y1 / y0) / math.log(x1 / x0)
+        assert abs(slope - float(said.split("^")[1].rstrip(")"))) < 0.15, said
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -115,6 +115,7 @@ class MemoryStore:
         self.timer_keys: set[str] = set()
         self.deliveries: set[str] = set()
         self.messages: dict[tuple[str, str], tuple[str, str]] = {}
+        self.summaries: dict[str, tuple[int, dict[str, Any]]] = {}
         self._locks: dict[str, threading.RLock] = {}
         self._guard = threading.RLock()
         self._timer_ids = itertools.count(1)
@@ -214,6 +215,33 @@ class MemoryStore:
 
     def all(self) -> list[GameDayRecord]:
         return sorted(self.records.values(), key=lambda r: r.created_at)
+
+    def run_summaries(
+        self, scenario_id: str, channel: str | None = None
+    ) -> list[tuple[str, dict[str, Any] | None]]:
+        over = {"completed", "aborted", "failed"}
+        with self._guard:
+            finished = [
+                r
+                for r in self.all()
+                if r.scenario_id == scenario_id
+                and r.status in over
+                and (channel is None or r.channel == channel)
+            ]
+            kept = {r.id: self.summaries.get(r.id) for r in finished}
+            return [
+                (
+                    r.id,
+                    kept_data[1]
+                    if (kept_data := kept[r.id]) and kept_data[0] == len(self.timeline[r.id])
+                    else None,
+                )
+                for r in finished
+            ]
+
+    def save_run_summaries(self, summaries: Mapping[str, tuple[int, dict[str, Any]]]) -> None:
+        with self._guard:
+            self.summaries.update(summaries)
 
     def latest(self) -> GameDayRecord | None:
         return max(self.records.values(), key=lambda r: r.created_at, default=None)

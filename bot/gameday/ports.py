@@ -161,6 +161,18 @@ class GameDayStore(Protocol):
         """Every game day, oldest first."""
         ...
 
+    def run_summaries(
+        self, scenario_id: str, channel: str | None = None
+    ) -> list[tuple[str, dict[str, Any] | None]]:
+        """(id, stored summary) of every finished run of a scenario; None for a summary missing or
+        computed from a shorter timeline than the game day has now."""
+        ...
+
+    def save_run_summaries(self, summaries: Mapping[str, tuple[int, dict[str, Any]]]) -> None:
+        """Keep summaries: id -> (the timeline length it was computed from, the summary). Best effort:
+        a store that cannot write them now computes them again next time."""
+        ...
+
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]: ...
 
     def release_timer(self, timer_id: int, retry_at: float) -> None: ...

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.config import Settings, demo_databases, demo_folder, scenario_folder
-from bot.gameday.measuring.report_models import Debrief
-from bot.gameday.measuring.trends import finished_debriefs
+from bot.gameday.measuring.trends import RunSummary, finished_summaries
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.scenario.catalog import ScenarioCatalog
 from bot.gameday.scenario.suggestions import did_you_mean
@@ -61,10 +60,10 @@ def _in_a_demo(gameday: str) -> bool:
     return any(store.get(gameday) is not None for store in _demo_stores())
 
 
-def finished_runs(settings: Settings, scenario_id: str, demo: bool = False) -> list[Debrief]:
-    """The debriefs of every finished run of a scenario, recomputed; NotRecorded when there is none."""
+def finished_runs(settings: Settings, scenario_id: str, demo: bool = False) -> list[RunSummary]:
+    """What the history shows of every finished run of a scenario; NotRecorded when there is none."""
     stores = list(_demo_stores()) if demo else [open_store(settings)]
-    runs = [debrief for store in stores for debrief in finished_debriefs(store, scenario_id)]
+    runs = [run for store in stores for run in finished_summaries(store, scenario_id)]
     if runs:
         return runs
     where = f"the demos' databases ({demo_folder()})" if demo else shown_url(settings.database_url)

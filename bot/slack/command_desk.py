@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.debrief.history import render_history
 from bot.gameday.measuring.redaction import redact
-from bot.gameday.measuring.trends import finished_debriefs
+from bot.gameday.measuring.trends import finished_summaries
 from bot.gameday.measuring.trends import history as history_rows
 from bot.gameday.people.mentions import literal, user_id_from
 from bot.gameday.people.roster import RosterError
@@ -209,7 +209,7 @@ class CommandDesk:
         if not inv.command.args:
             return "Which scenario? `/sce history <scenario>` (`/sce list` shows them)."
         scenario = inv.command.args[0]
-        rows = history_rows(finished_debriefs(self.s.store, scenario, channel=inv.channel))
+        rows = history_rows(finished_summaries(self.s.store, scenario, channel=inv.channel))
         if not rows:  # only this channel's runs: the chart goes up here, for everyone in it to see
             return f"No finished game day of `{literal(scenario)}` in this channel yet."
 

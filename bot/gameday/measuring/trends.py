@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayStore
@@ -26,36 +28,75 @@ def _change(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
 
 
-def history(debriefs: list[Debrief]) -> list[HistoryRow]:
+@dataclass(frozen=True)
+class RunSummary:
+    """What the history shows of one finished run, stored so that it is not computed again."""
+
+    gameday_id: str
+    started_at: float | None
+    verdict: str
+    mtta: float | None
+    ttd: float | None
+    ttc: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSummary:
+        return cls(
+            str(data["gameday_id"]),
+            data.get("started_at"),
+            str(data.get("verdict", "")),
+            data.get("mtta"),
+            data.get("ttd"),
+            data.get("ttc"),
+        )
+
+
+def summary_of(d: Debrief) -> RunSummary:
+    m = d.metrics
+    return RunSummary(d.id, d.started_at, d.verdict, m.mtta_seconds, m.ttd_seconds, m.ttc_seconds)
+
+
+def history(runs: Sequence[RunSummary]) -> list[HistoryRow]:
     """One row per run, oldest first; a change is this run minus the previous run (negative: faster)."""
-    ordered = sorted(debriefs, key=lambda d: d.started_at or 0.0)
+    ordered = sorted(runs, key=lambda r: (r.started_at or 0.0, r.gameday_id))
     rows: list[HistoryRow] = []
-    previous: Debrief | None = None
-    for d in ordered:
-        m, p = d.metrics, previous.metrics if previous else None
+    previous: RunSummary | None = None
+    for r in ordered:
+        p = previous
         rows.append(
             HistoryRow(
-                gameday_id=d.id,
-                started_at=d.started_at,
-                verdict=d.verdict,
-                mtta=m.mtta_seconds,
-                ttd=m.ttd_seconds,
-                ttc=m.ttc_seconds,
-                mtta_change=_change(m.mtta_seconds, p.mtta_seconds if p else None),
-                ttd_change=_change(m.ttd_seconds, p.ttd_seconds if p else None),
-                ttc_change=_change(m.ttc_seconds, p.ttc_seconds if p else None),
+                gameday_id=r.gameday_id,
+                started_at=r.started_at,
+                verdict=r.verdict,
+                mtta=r.mtta,
+                ttd=r.ttd,
+                ttc=r.ttc,
+                mtta_change=_change(r.mtta, p.mtta if p else None),
+                ttd_change=_change(r.ttd, p.ttd if p else None),
+                ttc_change=_change(r.ttc, p.ttc if p else None),
             )
         )
-        previous = d
+        previous = r
     return rows
 
 
-def finished_debriefs(store: GameDayStore, scenario_id: str, channel: str | None = None) -> list[Debrief]:
-    """The debriefs of every finished run of one scenario (in one channel, when given), recomputed."""
-    return [
-        build_debrief_for(r, store.events(r.id))
-        for r in store.all()
-        if r.scenario_id == scenario_id
-        and r.status in ("completed", "aborted", "failed")
-        and (channel is None or r.channel == channel)
-    ]
+def finished_summaries(store: GameDayStore, scenario_id: str, channel: str | None = None) -> list[RunSummary]:
+    """Every finished run of one scenario (in one channel, when given): the stored summaries, and for
+    a run without one (or with a stale one) its debrief computed now and its summary kept for next time."""
+    runs: list[RunSummary] = []
+    fresh: dict[str, tuple[int, dict[str, Any]]] = {}
+    for gameday_id, kept in store.run_summaries(scenario_id, channel):
+        if kept is not None:
+            runs.append(RunSummary.from_json(kept))
+            continue
+        record, events = store.get(gameday_id), store.events(gameday_id)
+        if record is None:
+            continue
+        summary = summary_of(build_debrief_for(record, events))
+        fresh[gameday_id] = (len(events), summary.to_json())
+        runs.append(summary)
+    store.save_run_summaries(fresh)
+    return runs

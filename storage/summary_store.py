@@ -1,0 +1,58 @@
+"""What `sce history` shows of each finished game day, stored beside its timeline (``gameday_summary``).
+
+A summary keeps the number of events it was computed from: when the timeline has grown since (a note
+accepted after the end), the summary is stale and is handed back as None, to be computed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, Table, func
+from sqlalchemy import select as select_columns
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storage.tables import EventRow, GameDayRow, RunSummaryRow
+
+FINISHED = ("completed", "aborted", "failed")
+EVENTS: Table = EventRow.__table__  # type: ignore[attr-defined]
+GAMEDAYS: Table = GameDayRow.__table__  # type: ignore[attr-defined]
+SUMMARIES: Table = RunSummaryRow.__table__  # type: ignore[attr-defined]
+
+
+def run_summaries(
+    reader: Engine, scenario_id: str, channel: str | None = None
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """(game day id, its summary or None when missing or stale) for every finished run, in one query."""
+    where = [GAMEDAYS.c.scenario_id == scenario_id, GAMEDAYS.c.status.in_(FINISHED)]
+    if channel is not None:
+        where.append(GAMEDAYS.c.channel == channel)
+    lengths = (
+        select_columns(EVENTS.c.gameday_id, func.count().label("length"))
+        .where(EVENTS.c.gameday_id.in_(select_columns(GAMEDAYS.c.id).where(*where)))
+        .group_by(EVENTS.c.gameday_id)
+        .subquery()
+    )
+    query = select_columns(
+        lengths.c.gameday_id, lengths.c.length, SUMMARIES.c.events, SUMMARIES.c.data
+    ).outerjoin(SUMMARIES, SUMMARIES.c.gameday_id == lengths.c.gameday_id)
+    with reader.connect() as connection:
+        rows = connection.execute(query).all()
+    return [(row.gameday_id, row.data if row.events == row.length else None) for row in rows]
+
+
+def save_run_summaries(engine: Engine, summaries: Mapping[str, tuple[int, dict[str, Any]]]) -> None:
+    """Write (or replace) summaries: game day id -> (timeline length computed from, summary)."""
+    if not summaries:
+        return
+    rows = [{"gameday_id": gd, "events": length, "data": data} for gd, (length, data) in summaries.items()]
+    insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(SUMMARIES)
+    statement = statement.on_conflict_do_update(
+        index_elements=["gameday_id"],
+        set_={"events": statement.excluded.events, "data": statement.excluded.data},
+    )
+    with engine.begin() as connection:
+        connection.execute(statement, rows)
