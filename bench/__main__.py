@@ -14,7 +14,20 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import abort, ack, curves, debrief, ingest, memory, outbox, procs, proposed, slack_calls, timers
+from bench import (
+    abort,
+    ack,
+    curves,
+    debrief,
+    fleet_curve,
+    ingest,
+    memory,
+    outbox,
+    procs,
+    proposed,
+    slack_calls,
+    timers,
+)
 from bench.charts import draw
 from bench.databases import drop_created, postgres
 from bench.machine import cpu_ticks, describe, steal_share
@@ -32,6 +45,7 @@ BENCHMARKS: dict[str, Bench] = {
     "memory": lambda run_dir, quick, pg: memory.run(run_dir, quick),
     "slack-calls": lambda run_dir, quick, pg: slack_calls.run(run_dir, quick),
     "growth": lambda run_dir, quick, pg: curves.run(run_dir, quick),
+    "fleet": lambda run_dir, quick, pg: fleet_curve.run(run_dir, quick),
 }
 CHARTS = "bench/charts"
 """Where the charts of `make bench` go, beside BENCHMARKS.md (another --out: a folder beside it)."""

@@ -86,6 +86,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
     if unit == "MB":
         return f"{value:.1f} MB"
+    if unit == "KB":
+        return f"{value:,.0f} KB"
     if unit == "/s":
         return f"{value:,.0f}/s"
     if unit == "/min":

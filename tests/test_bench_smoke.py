@@ -28,8 +28,9 @@ BENCHMARKS = {
     "Memory",
     "Slack calls",
     "Growth with history",
+    "Growth with running game days",
 }
-CURVES = ("debrief-by-timeline", "history-by-past-gamedays")
+CURVES = ("debrief-by-timeline", "history-by-past-gamedays", "ack-by-gamedays", "rss-by-gamedays")
 
 
 @pytest.mark.bench
