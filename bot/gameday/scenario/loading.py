@@ -19,6 +19,7 @@ from bot.gameday.scenario.limits import (
     check_steps,
     check_structure,
     check_text_size,
+    compose,
 )
 from bot.gameday.scenario.model import Scenario
 
@@ -62,7 +63,7 @@ def parse_scenario(text: str, source: str = "<scenario>", limits: ScenarioLimits
     try:
         check_text_size(len(text), limits)
         check_structure(text, limits)
-        node = yaml.compose(text, Loader=limits.loader)
+        node = compose(text, limits)
         if node is None or not isinstance(node, yaml.MappingNode):
             raise ScenarioError(
                 [ScenarioProblem(source, 1, "", "a scenario must be a YAML mapping (id, title, ...)")]
