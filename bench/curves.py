@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from bench.databases import sqlite_url
-from bench.debrief import T0, timed, timeline
+from bench.debrief import T0, finished_record, timed, timeline
 from bench.procs import ROOT
 from bench.results import Curve, Row, Section
 from bot.debrief.history import render_history
@@ -24,7 +24,6 @@ from bot.gameday.measuring.trends import finished_summaries
 from bot.gameday.measuring.trends import history as history_rows
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.running.engine import build_debrief_for
-from bot.gameday.scenario.model import content_hash
 from bot.gameday.timeline import Event, Kind
 from storage.database import make_engine, migrate
 from storage.sql_store import EVENT_TABLE, GAMEDAY_TABLE, SqlStore
@@ -43,27 +42,12 @@ FULL = Config(events=(1_000, 10_000, 100_000), past=(100, 1_000, 10_000), repeat
 QUICK = Config(events=(100, 1_000), past=(10, 100), repeats=1)
 
 
-def _record(gameday_id: str, text: str, created_at: float) -> GameDayRecord:
-    return GameDayRecord(
-        id=gameday_id,
-        scenario_id="pager-stress",
-        scenario_text=text,
-        scenario_hash=content_hash(text),
-        channel="C1",
-        started_by="UFAC",
-        roster={"primary": "U1", "secondary": "U2"},
-        created_at=created_at,
-        status="completed",
-        thread_ts=f"{created_at:.6f}",
-    )
-
-
 def debrief_curve(config: Config, text: str) -> Curve:
     ours: list[float | None] = []
     floor: list[float | None] = []
     for size in config.events:
         events = timeline(size, text)
-        record = _record("gd-bench", text, T0)
+        record = finished_record("gd-bench", text, T0)
         repeats = 1 if size >= 100_000 else config.repeats
 
         def build(record: GameDayRecord = record, events: list[Event] = events) -> str:
@@ -124,7 +108,7 @@ def write_past_runs(url: str, count: int, text: str) -> SqlStore:
     gamedays, events = [], []
     for i in range(count):
         gameday_id = f"gd-{i:08x}"
-        record = _record(gameday_id, text, T0 + i * 3600.0)
+        record = finished_record(gameday_id, text, T0 + i * 3600.0)
         gamedays.append({**record.__dict__})
         for seq, (kind, at, actor, data) in enumerate(_past_run(i), start=1):
             if kind is Kind.STARTED:

@@ -122,6 +122,22 @@ def timeline(size: int, scenario_text: str) -> list[Event]:
     return t.events
 
 
+def finished_record(gameday_id: str, text: str, created_at: float) -> GameDayRecord:
+    """A completed pager-stress game day's record in channel C1."""
+    return GameDayRecord(
+        id=gameday_id,
+        scenario_id="pager-stress",
+        scenario_text=text,
+        scenario_hash=content_hash(text),
+        channel="C1",
+        started_by="UFAC",
+        roster={"primary": "U1", "secondary": "U2"},
+        created_at=created_at,
+        status="completed",
+        thread_ts=f"{created_at:.6f}",
+    )
+
+
 def timed(call: Callable[[], object], repeats: int) -> tuple[float, float]:
     """(first run, median of the warm runs after it) in seconds."""
     runs = []
@@ -137,18 +153,7 @@ def run(quick: bool) -> Section:
     section = Section("Debrief rendering", "json.dumps of the same timeline (list of events as dicts)")
     text = (ROOT / "scenarios" / "pager-stress.yaml").read_text()
     events = timeline(config.events, text)
-    record = GameDayRecord(
-        id="gd-bench",
-        scenario_id="pager-stress",
-        scenario_text=text,
-        scenario_hash=content_hash(text),
-        channel="C1",
-        started_by="UFAC",
-        roster={"primary": "U1", "secondary": "U2"},
-        created_at=T0,
-        status="completed",
-        thread_ts=f"{T0:.6f}",
-    )
+    record = finished_record("gd-bench", text, T0)
     _, floor = timed(lambda: json.dumps([e.to_json() for e in events]), config.repeats)
     cold_build, build = timed(lambda: build_debrief_for(record, events), config.repeats)
     debrief = build_debrief_for(record, events)

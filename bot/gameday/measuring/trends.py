@@ -11,19 +11,6 @@ from bot.gameday.ports import GameDayStore
 from bot.gameday.running.engine import build_debrief_for
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    gameday_id: str
-    started_at: float | None
-    verdict: str
-    mtta: float | None
-    ttd: float | None
-    ttc: float | None
-    mtta_change: float | None
-    ttd_change: float | None
-    ttc_change: float | None
-
-
 def _change(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
 
@@ -52,6 +39,15 @@ class RunSummary:
             data.get("ttd"),
             data.get("ttc"),
         )
+
+
+@dataclass(frozen=True)
+class HistoryRow(RunSummary):
+    """A run as the history shows it: its summary and the change against the run before."""
+
+    mtta_change: float | None
+    ttd_change: float | None
+    ttc_change: float | None
 
 
 def summary_of(d: Debrief) -> RunSummary:
