@@ -45,7 +45,7 @@ BENCHMARKS: dict[str, Bench] = {
     "memory": lambda run_dir, quick, pg: memory.run(run_dir, quick),
     "slack-calls": lambda run_dir, quick, pg: slack_calls.run(run_dir, quick),
     "growth": lambda run_dir, quick, pg: curves.run(run_dir, quick),
-    "fleet": lambda run_dir, quick, pg: fleet_curve.run(run_dir, quick),
+    "fleet": fleet_curve.run,
 }
 CHARTS = "bench/charts"
 """Where the charts of `make bench` go, beside BENCHMARKS.md (another --out: a folder beside it)."""

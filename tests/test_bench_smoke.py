@@ -30,7 +30,15 @@ BENCHMARKS = {
     "Growth with history",
     "Growth with running game days",
 }
-CURVES = ("debrief-by-timeline", "history-by-past-gamedays", "ack-by-gamedays", "rss-by-gamedays")
+CURVES = (
+    "debrief-by-timeline",
+    "history-by-past-gamedays",
+    "ack-p99-by-gamedays",
+    "ack-p50-by-gamedays",
+    "answer-p99-by-gamedays",
+    "rss-by-gamedays",
+    "slack-calls-by-gamedays",
+)
 
 
 @pytest.mark.bench
