@@ -47,6 +47,9 @@ BENCHMARKS: dict[str, Bench] = {
     "growth": lambda run_dir, quick, pg: curves.run(run_dir, quick),
     "fleet": fleet_curve.run,
 }
+SETTLE_SECONDS = 10.0
+"""Pause before each section (after a sync): one section's write-back never lands in the next one's
+figures (timer lateness right after the ingest run had a p99 six times its figure alone)."""
 CHARTS = "bench/charts"
 """Where the charts of `make bench` go, beside BENCHMARKS.md (another --out: a folder beside it)."""
 
@@ -83,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     with postgres(args.postgres) as (pg_url, pg_note):
         for name in chosen:
             print(f"bench: {name}...", file=sys.stderr, flush=True)
+            if not args.quick:  # the last section's writes reach the disk before this one measures
+                os.sync()
+                time.sleep(SETTLE_SECONDS)
             start, load, ticks = time.monotonic(), os.getloadavg()[0], cpu_ticks()
             try:
                 section = BENCHMARKS[name](run_dir, args.quick, pg_url)
