@@ -123,3 +123,17 @@ def postgres(mode: str) -> Iterator[tuple[str | None, str]]:
             timeout=60,
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def deployments(
+    run_dir: Path, postgres_url: str | None, name: str, notes: list[str], one: str = ""
+) -> list[tuple[str, str, int]]:
+    """(label, database URL, replicas): SQLite, and with a server PostgreSQL with one replica and with
+    two; ``one`` is added to the single-replica labels (", 1 replica"). Without a server, a note says so."""
+    runs = [(f"SQLite{one}", sqlite_url(run_dir, name), 1)]
+    if postgres_url:
+        runs.append((f"PostgreSQL{one}", fresh_postgres_database(postgres_url, f"{name}1"), 1))
+        runs.append(("PostgreSQL, 2 replicas", fresh_postgres_database(postgres_url, f"{name}2"), 2))
+    else:
+        notes.append("PostgreSQL not measured (no server), so neither are two replicas.")
+    return runs

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench import ack
 from bench.answers import Answers
-from bench.databases import fresh_postgres_database, sqlite_url
+from bench.databases import deployments
 from bench.fleet import channels, start_gamedays
 from bench.memory import first_command, wait_for_pages
 from bench.procs import Proc, free_port, start_bare, start_sce, start_workspace
@@ -97,12 +97,7 @@ def run(run_dir: Path, quick: bool, postgres_url: str | None) -> Section:
         "Growth with running game days",
         "bare Bolt app that only acks, under the same trickle, measured once (it keeps no game days)",
     )
-    backends = [("SQLite", sqlite_url(run_dir, "curve"), 1)]
-    if postgres_url:
-        backends.append(("PostgreSQL", fresh_postgres_database(postgres_url, "curve1"), 1))
-        backends.append(("PostgreSQL, 2 replicas", fresh_postgres_database(postgres_url, "curve2"), 2))
-    else:
-        section.notes.append("PostgreSQL not measured (no server), so neither are two replicas.")
+    backends = deployments(run_dir, postgres_url, "curve", section.notes)
     fleets: list[Fleet] = []
     with Answers() as answers:
         for label, url, replicas in backends:

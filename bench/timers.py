@@ -19,7 +19,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
-from bench.databases import count, fresh_postgres_database, reader, sqlite_url
+from bench.databases import count, deployments, reader
 from bench.fleet import channels, start_gamedays, write_scenario
 from bench.procs import Proc, free_port, scenarios_dir, start_sce, start_workspace
 from bench.results import Row, Section
@@ -145,12 +145,7 @@ def apscheduler_lateness(dues: list[float], timeout: float) -> list[float]:
 def run(run_dir: Path, quick: bool, postgres_url: str | None) -> Section:
     config = QUICK if quick else FULL
     section = Section("Timer precision", "bare APScheduler date jobs at the same due times (job start − due)")
-    runs = [("SQLite, 1 replica", sqlite_url(run_dir, "timers"), 1)]
-    if postgres_url:
-        runs.append(("PostgreSQL, 1 replica", fresh_postgres_database(postgres_url, "timers1"), 1))
-        runs.append(("PostgreSQL, 2 replicas", fresh_postgres_database(postgres_url, "timers2"), 2))
-    else:
-        section.notes.append("PostgreSQL not measured (no server), so neither are two replicas.")
+    runs = deployments(run_dir, postgres_url, "timers", section.notes, one=", 1 replica")
     fired = [
         (label, bot_run(run_dir, f"timers-{i}", url, config, replicas))
         for i, (label, url, replicas) in enumerate(runs)
