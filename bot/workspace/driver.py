@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ANSWER_WAIT = 15.0
 """Seconds a slash command run through the driver waits for an answer that follows an empty ack."""
+ANSWER_WAIT_MAX = 60.0
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,8 @@ class Driver:
                     self.state.add_ephemeral(where.id, who.id, ack_text, ack_blocks)
             shown: Any = result.body if ack_text or ack_blocks else None
             if result.status == 200 and shown is None and answer_wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    shown = await asyncio.wait_for(asyncio.shield(answer), answer_wait)
+                with contextlib.suppress(TimeoutError):  # bounded: a caller's number never hangs the driver
+                    shown = await asyncio.wait_for(asyncio.shield(answer), min(answer_wait, ANSWER_WAIT_MAX))
         finally:
             self.first_answers.pop(response_id, None)
         return {
