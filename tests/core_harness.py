@@ -10,7 +10,7 @@ from bot.faults.simulated import SimulatedDriver
 from bot.gameday.clock import VirtualClock
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.memory_store import MemoryStore
-from bot.gameday.ports import GameDayStore
+from bot.gameday.ports import FaultDriver, FaultRouter, GameDayStore
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.poller import fire_due_timers
 from bot.integrations.http_caller import RequestsCaller
@@ -24,16 +24,17 @@ class CoreHarness:
         store: GameDayStore | None = None,
         allowed_namespaces: frozenset[str] = frozenset(),
         http: RequestsCaller | None = None,
+        faults: FaultDriver | FaultRouter | None = None,
     ) -> None:
         self.clock = VirtualClock()
         self.store: GameDayStore = store or MemoryStore()
         self.announcer = RecordingAnnouncer(self.clock.now)
-        self.faults = SimulatedDriver()
+        self.faults = SimulatedDriver()  # the engine's drivers unless ``faults`` are given
         self.engine = Engine(
             self.store,
             self.announcer,
             self.clock.now,
-            self.faults,
+            faults or self.faults,
             allowed_namespaces,
             http=http or RequestsCaller(),
         )

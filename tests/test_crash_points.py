@@ -31,9 +31,9 @@ charter:
 guardrails: {{namespaces: [{NAMESPACE}], max_duration: 5m}}
 steps:
   - {{at: 0s, say: "inject A"}}
-  - {{at: 1s, fault: {{type: k8s.network-deny, namespace: {NAMESPACE}, selector: {{app: web}}, ttl: 3s}}}}
-  - {{at: 2s, say: "inject B"}}
-  - {{at: 6s, say: "inject C"}}
+  - {{at: 0.5s, fault: {{type: k8s.network-deny, namespace: {NAMESPACE}, selector: {{app: web}}, ttl: 2s}}}}
+  - {{at: 1s, say: "inject B"}}
+  - {{at: 3s, say: "inject C"}}
 """
 
 

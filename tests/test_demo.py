@@ -39,11 +39,11 @@ def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> No
         env.pop(name, None)
     env.pop("SCE_SCENARIOS_DIR", None)
     out = tmp_path / "debriefs"
-    # from a folder with no scenarios/: the demo runs the ones sce comes with. At 20x, not the default
-    # 40x: bob's click on p2 is scripted 15 game seconds before the handoff that covers p2, so at 40x a
-    # page post 0.4 s late on a loaded machine let that click take the handoff too (latency 9.7 s)
+    # from a folder with no scenarios/: the demo runs the ones sce comes with, on its scaled clock (40x).
+    # bob's click on p2 is scripted 30 game seconds after p2's escalation and 30 before the handoff that
+    # covers p2: 0.75 s of real time either side, for a post late on a loaded machine
     run = subprocess.run(
-        [SCE, "demo", "--speed", "20", "--out", str(out)],
+        [SCE, "demo", "--out", str(out)],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -82,5 +82,5 @@ def test_demo_runs_a_whole_game_day_and_writes_the_debrief(tmp_path: Path) -> No
         "the runbook has no step for revoking a legacy-auth API token"
     ]
     markdown = next(out.glob("*.md")).read_text()
-    assert "| acknowledge_within | 5m | 3m45s | met, in time |" in markdown
+    assert "| acknowledge_within | 5m | 3m30s | met, in time |" in markdown
     assert "| p2 | SEV-3 | alice (primary) |" in markdown  # people by name, asked with users.info

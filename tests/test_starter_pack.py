@@ -420,7 +420,7 @@ def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
 def test_the_paper_replay_agrees_with_the_pager_stress_demo_of_the_readme() -> None:
     """The model above, checked on the scenario whose debrief the README shows."""
     expected = scripted_outcome(scenario("pager-stress"), script("pager-stress"))
-    assert expected.ttas == {"p0": 90.0, "p2": 225.0}
+    assert expected.ttas == {"p0": 90.0, "p2": 210.0}
     assert expected.escalated == {"p2"} and expected.ack_by["p2"] == ROLES["secondary"]
     assert expected.handoffs == {"h1": 120.0}
     assert (expected.ttd, expected.ttc, expected.verdict) == (150.0, 720.0, "validated")

@@ -72,6 +72,7 @@ class DNSChaosParams(_Targeting):
 
 class ChaosMeshDriver:
     name = "chaos-mesh"
+    probes = False  # Chaos Mesh faults have no probe pod
     TYPES = ("chaos-mesh.pod-chaos", "chaos-mesh.network-chaos", "chaos-mesh.dns-chaos")
 
     def __init__(self, cluster: Cluster):

@@ -98,6 +98,7 @@ class TokenRevokeParams(FaultParams):
 
 class KubernetesDriver:
     name = "kubernetes"
+    probes = True  # an attack pod reports blocked or allowed
     TYPES = (
         "k8s.pod-delete",
         "k8s.network-deny",

@@ -34,6 +34,7 @@ class FaultDrivers:
     """
 
     name = "router"
+    probes = True  # it routes to drivers that may; fault steps ask the driver `driver_for` returns
 
     def __init__(self, cluster: Cluster | None, chaos_mesh: bool = True, **kubernetes_options: Any):
         """``chaos_mesh=False`` where Chaos Mesh (or deploy/chaos-mesh-role.yaml) is not installed."""

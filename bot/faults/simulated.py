@@ -10,6 +10,7 @@ from bot.gameday.scenario.model import FaultSpec
 
 class SimulatedDriver:
     name = "simulated"
+    probes = False  # nothing runs, so no outcome ever comes back
 
     def __init__(self, reason: str | None = None) -> None:
         """``reason`` says why a fault meant for a real system is simulated instead (no cluster)."""

@@ -291,6 +291,7 @@ class FaultDriver(Protocol):
     """
 
     name: str
+    probes: bool  # whether ``observe`` can ever read an outcome (a probe pod): if not, nobody polls it
 
     def plan(
         self, gameday_id: str, fault_id: str, spec: FaultSpec, expires_at: float

@@ -137,7 +137,7 @@ class FaultSteps:
         self._tell(tx, spec, "applied", detail)
         schedule = self.scheduler.schedule
         schedule(tx, f"fault_expiry:{fault_id}", expires_at, TimerKind.FAULT_EXPIRY, {"fault_id": fault_id})
-        if spec.type in OBSERVED_TYPES:
+        if spec.type in OBSERVED_TYPES and driver.probes:
             schedule(
                 tx,
                 f"observe:{fault_id}:1",
