@@ -15,9 +15,12 @@ demo: $(STAMP)
 	$(VENV)/bin/sce demo
 
 # Three workers on two cores (a third of the suite waits on processes and sockets), each test file on
-# one of them (module fixtures share a bot or a workspace per file).
+# one of them (module fixtures share a bot or a workspace per file), the longest files first
+# (tests/conftest.py LONG_FILES; xdist would otherwise start with the files of the most tests).
+# Bytecode is cached even where the environment says not to: each worker's assertion rewriting and
+# each of the suite's `sce` processes would otherwise compile every module again.
 test: $(STAMP)
-	$(VENV)/bin/pytest -n 3 --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -n 3 --dist loadfile --no-loadscope-reorder
 
 # The benchmark harness's smoke run (marked `bench`, left out of `make test`); CI runs it too.
 test-bench: $(STAMP)

@@ -16,20 +16,26 @@ from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
 RUN_DATA_HOME = tempfile.mkdtemp(prefix="sce-test-data-")
-# The longest files (20-45 s each), longest first: under `pytest -n 2 --dist loadfile` (`make test`) each
-# worker takes the next file when it is free, so with these started first the two end close together
-# instead of one waiting on a long file picked up last.
+# The longest files (10-40 s each in `make test`), longest first: under `pytest -n 3 --dist loadfile
+# --no-loadscope-reorder` (`make test`) each worker takes the next file when it is free, so with these
+# started first the workers end close together instead of one waiting on a long file picked up last.
+# (Without --no-loadscope-reorder xdist starts with the files of the most tests, whatever their length.)
 LONG_FILES = (
+    "test_dependencies_failing.py",
     "test_starter_pack.py",
     "test_crash_points.py",
-    "test_dependencies_failing.py",
-    "test_replicas.py",
-    "test_demo.py",
-    "test_e2e_http.py",
-    "test_demo_isolation.py",
     "test_fuzz_parsers.py",
-    "test_faults_e2e.py",
+    "test_replicas.py",
+    "test_demo_isolation.py",
+    "test_demo.py",
+    "test_doctor.py",
     "test_delivery_delays.py",
+    "test_e2e_http.py",
+    "test_faults_e2e.py",
+    "test_debrief_speed.py",
+    "test_security_entry.py",
+    "test_redelivery.py",
+    "test_e2e_restart.py",
 )
 
 
