@@ -22,7 +22,7 @@ from bench.results import Row, Section
 from bench.slack_http import SignedClient
 from bot.workspace.client import WorkspaceClient
 
-TARGET = 500.0
+RATIO = 0.75  # of the bare Bolt app's count (it was an absolute 500/s until every first target was met)
 NOTES = "SELECT count(*) FROM event WHERE kind = 'note'"
 
 
@@ -108,8 +108,8 @@ def run(run_dir: Path, quick: bool, postgres_url: str | None) -> Section:
                 got.processed_per_second,
                 "/s",
                 floor.processed_per_second,
-                f"≥ {TARGET:.0f}/s",
-                complete and got.processed_per_second >= TARGET,
+                f"ratio ≥ {RATIO:g}",
+                complete and got.processed_per_second >= RATIO * floor.processed_per_second,
             )
         )
         section.notes.append(

@@ -29,6 +29,7 @@ CHANNEL = "C1"
 ROLES = {"primary": "U1", "secondary": "U2", "facilitator": "UFAC"}
 POST_LIMIT = 60.0  # chat.postMessage: about 1 per second per channel
 UPDATE_LIMIT = 50.0  # chat.update: Tier 3, 50+ per minute
+CALLS_RATIO = 1.5  # Web API calls per message posted
 
 
 def peak_per_minute(times: list[float]) -> float:
@@ -126,8 +127,8 @@ def run(run_dir: Path, quick: bool) -> Section:
             len(calls),
             "calls",
             posts,
-            "small",
-            None,
+            f"ratio ≤ {CALLS_RATIO:g}",
+            len(calls) <= CALLS_RATIO * posts,
         )
     )
     section.add(

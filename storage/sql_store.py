@@ -349,11 +349,12 @@ class SqlStore:
             if key in self._threads:
                 self._threads.move_to_end(key)
                 return self._threads[key]
-        # the writer: on SQLite it waits for a kickoff still committing (its message is already out)
-        with Session(self.engine) as session:
-            found = session.exec(
-                select(GameDayRow.id).where(GameDayRow.channel == channel, GameDayRow.thread_ts == thread_ts)
-            ).first()
+        query = select(GameDayRow.id).where(GameDayRow.channel == channel, GameDayRow.thread_ts == thread_ts)
+        with Session(self.reader) as session:  # a committed game day: no wait for the write lock
+            found = session.exec(query).first()
+        if found is None:  # the writer: on SQLite it waits for a kickoff still committing (its message
+            with Session(self.engine) as session:  # is already out)
+                found = session.exec(query).first()
         if found is not None:  # only hits: a thread that is no game day's yet may become one
             with self._threads_lock:
                 self._threads[key] = found
@@ -362,10 +363,12 @@ class SqlStore:
         return found
 
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
-        # the writer: on SQLite a click on a page just posted waits for the page's commit to find it
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:  # committed: no wait for the write lock
             row = session.get(PageMessageRow, (channel, message_ts))
-            return (row.gameday_id, row.target_id) if row else None
+        if row is None:  # the writer: on SQLite a click on a page just posted waits for its commit
+            with Session(self.engine) as session:
+                row = session.get(PageMessageRow, (channel, message_ts))
+        return (row.gameday_id, row.target_id) if row else None
 
     def active_in_channel(self, channel: str) -> list[GameDayRecord]:
         with Session(self.reader) as session:

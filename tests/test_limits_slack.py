@@ -219,3 +219,38 @@ def test_a_note_is_acked_at_once_while_the_database_is_held_and_answered_when_it
     assert len(answered()) == 3
     texts = sorted(str(e.data["text"]) for e in services.store.events(gameday) if e.kind == Kind.NOTE)
     assert texts == ["first", "second", "third"]
+
+
+@pytest.mark.timeout(60)
+def test_a_reaction_slack_is_slow_to_take_holds_up_no_reply_of_any_game_day(
+    live: tuple[Services, WorkspaceClient],
+) -> None:
+    """SQLite has one inbox writer: the reaction on a recorded note used to be sent by it, so while
+    Slack sat on one reaction no other reply of any game day was written."""
+    services, people = live
+    threads = {
+        c: start_gameday(people, "start faulty oncall=<@U1> secondary=<@U2>", channel=c) for c in ("C1", "C2")
+    }
+    ids = {c: services.store.active_in_channel(c)[0].id for c in threads}
+    people.fail_api("reactions.add", status=0, times=1, delay=10.0)  # taken, but answered 10 s later
+    slow = people.post("U1", "C1", "gap: nobody owns the runbook", thread_ts=threads["C1"])
+    wait_until(lambda: people.calls("reactions.add"), what="the bot to ask for the first reaction")
+
+    def notes(channel: str) -> list[str]:
+        return sorted(str(e.data["text"]) for e in services.store.events(ids[channel]) if e.kind == Kind.NOTE)
+
+    people.post("U2", "C2", "note: the pager rang twice", thread_ts=threads["C2"])
+    people.post("U2", "C1", "decision: page the secondary too", thread_ts=threads["C1"])
+    wait_until(
+        lambda: notes("C2") == ["the pager rang twice"] and len(notes("C1")) == 2,
+        timeout=5,
+        what="both game days' later replies written while Slack still holds the first reaction",
+    )
+    assert services.announcer.follow_ups.drain(15)  # the slow answer came; the rest followed it
+    reacted = {
+        m["ts"]: [r["name"] for r in m["reactions"]]
+        for c in threads
+        for m in people.messages(c, thread_ts=threads[c])
+        if m.get("reactions")
+    }
+    assert len(reacted) == 3 and reacted[slow["ts"]] == ["warning"]  # each recorded reply's, once

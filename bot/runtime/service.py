@@ -61,6 +61,7 @@ class Services:
         """Write the Slack input already acknowledged, then stop waking timers."""
         self.inbox.close()
         self.timers.stop()
+        self.announcer.follow_ups.close()
         self.announcer.status_line.close()
         self.replay.close()  # the signatures taken are written, so a replay after a restart is caught too
 

@@ -24,6 +24,7 @@ from bot.gameday.state import GameDayState, HandoffState, PageState, Status
 from bot.integrations.pagerduty import PagerDuty, PagerDutyError
 from bot.runtime.observability import count_page, observe_ack
 from bot.slack import blocks
+from bot.slack.follow_ups import FollowUps
 from bot.slack.pacing import ChannelPacer
 from bot.slack.people import SlackNames
 from bot.slack.render import render
@@ -62,8 +63,11 @@ class SlackAnnouncer:
         pacer: ChannelPacer | None = None,
         pagerduty: PagerDuty | None = None,
         status_line: StatusLine | None = None,
+        follow_ups: FollowUps | None = None,
     ):
         self.client = client
+        # reactions, acknowledgement lines, pages shown as taken: off the thread that committed them
+        self.follow_ups = follow_ups or FollowUps()
         self.pacer = pacer or ChannelPacer()
         self.pagerduty = pagerduty  # real paging next to the Slack mention, when configured
         self.status_line = status_line or StatusLine()
@@ -241,7 +245,11 @@ class SlackAnnouncer:
 
     def page_taken(self, record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
         """chat.update of the page (and of its escalation): who acknowledged it and when; its Acknowledge
-        and Escalate buttons go, Mark detected, Mark contained and Hand off stay (they still apply)."""
+        and Escalate buttons go, Mark detected, Mark contained and Hand off stay (they still apply).
+        Sent by the follow-ups, as are the handoff's, the acknowledgement's line and a note's reaction."""
+        self.follow_ups.put(record.id, lambda: self._page_taken(record, page, by, seconds), "a page")
+
+    def _page_taken(self, record: GameDayRecord, page: PageState, by: str, seconds: float) -> None:
         taken = Taken(by, seconds)
         spec = cached_scenario(record.scenario_text).steps[page.step].page
         if spec is not None:
@@ -254,6 +262,9 @@ class SlackAnnouncer:
 
     def handoff_taken(self, record: GameDayRecord, handoff: HandoffState, by: str, seconds: float) -> None:
         """chat.update of the handoff message: who took over and when, no button."""
+        self.follow_ups.put(record.id, lambda: self._handoff_taken(record, handoff, by, seconds), "a handoff")
+
+    def _handoff_taken(self, record: GameDayRecord, handoff: HandoffState, by: str, seconds: float) -> None:
         if handoff.message_ts is None:
             return
         text = render(
@@ -268,6 +279,9 @@ class SlackAnnouncer:
 
     def noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
         """A reaction on the reply recorded for the debrief; one there already is as good."""
+        self.follow_ups.put(record.id, lambda: self._noted(record, message_ts, kind), "a note's reaction")
+
+    def _noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
         try:
             self.client.reactions_add(
                 channel=record.channel, timestamp=message_ts, name=NOTE_REACTIONS.get(kind, "memo")
@@ -279,7 +293,8 @@ class SlackAnnouncer:
     def acknowledged(self, record: GameDayRecord, who: str, what: str, seconds: float | None) -> None:
         if what.startswith("page ") and seconds is not None:
             observe_ack(seconds)
-        self._post(record, render("acknowledged", who=who, what=what, seconds=seconds))
+        text = render("acknowledged", who=who, what=what, seconds=seconds)
+        self.follow_ups.put(record.id, lambda: self._post(record, text), "an acknowledgement")
 
     def fault(
         self, record: GameDayRecord, spec: FaultSpec, verb: str, detail: str, key: str | None = None

@@ -62,6 +62,7 @@ class FastForward:
         return (
             not timers.lanes.drain(0)
             or not timers.publish_lanes.drain(0)
+            or not self.services.announcer.follow_ups.drain(0)
             or self.services.announcer.pacer.waiting > 0
         )
 
