@@ -38,6 +38,8 @@ CURVES = (
     "answer-p99-by-gamedays",
     "rss-by-gamedays",
     "slack-calls-by-gamedays",
+    "timer-lateness-by-gamedays",
+    "ingest-by-gamedays",
 )
 
 
