@@ -121,6 +121,7 @@ class Settings:
     slack_timeout: float = 10.0  # seconds one Slack Web API call may take before it counts as failed
     timer_retry_seconds: float = 5.0  # a failed timer's first wait before its next try (then doubling)
     status_interval: float = 2.0  # seconds between two updates of one game day's status message
+    status_per_minute: float = 40.0  # status updates a minute in all, for the whole workspace
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +161,9 @@ class Settings:
             slack_timeout=_duration(env.get("SCE_SLACK_TIMEOUT"), "SCE_SLACK_TIMEOUT", 10.0),
             timer_retry_seconds=_duration(env.get("SCE_TIMER_RETRY"), "SCE_TIMER_RETRY", 5.0),
             status_interval=_duration(env.get("SCE_STATUS_INTERVAL"), "SCE_STATUS_INTERVAL", 2.0),
+            status_per_minute=_rate(
+                env.get("SCE_STATUS_UPDATES_PER_MINUTE"), "SCE_STATUS_UPDATES_PER_MINUTE", 40.0
+            ),
         )
 
     @property

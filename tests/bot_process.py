@@ -26,6 +26,7 @@ TEST_POSTS_PER_SECOND = "1000"
 # The status message updated at most every 0.2 s, not 2 s: the tests wait for what it shows (the
 # coalescing itself is test_status_line's)
 TEST_STATUS_INTERVAL = "0.2s"
+TEST_STATUS_PER_MINUTE = "60000"  # the workspace's budget is test_status_line's, not every test's
 
 
 class LiveBot(Protocol):
@@ -70,6 +71,7 @@ class BotProcess:
             # thread of 30 posts would wait 25 s for it. The pacer itself is tested in test_slack_etiquette.
             "SCE_SLACK_POSTS_PER_SECOND": TEST_POSTS_PER_SECOND,
             "SCE_STATUS_INTERVAL": TEST_STATUS_INTERVAL,
+            "SCE_STATUS_UPDATES_PER_MINUTE": TEST_STATUS_PER_MINUTE,
             **(extra_env or {}),
         }
         if socket_mode:

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot_process import ROOT, SIGNING_SECRET, TEST_POSTS_PER_SECOND, TEST_STATUS_INTERVAL
+from bot_process import (
+    ROOT,
+    SIGNING_SECRET,
+    TEST_POSTS_PER_SECOND,
+    TEST_STATUS_INTERVAL,
+    TEST_STATUS_PER_MINUTE,
+)
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from typer.testing import CliRunner
 
@@ -89,6 +95,7 @@ def run_bot(
         alert_webhook_secret=HOOK_SECRET,
         slack_posts_per_second=float(TEST_POSTS_PER_SECOND),
         status_interval=parse_duration(TEST_STATUS_INTERVAL),
+        status_per_minute=float(TEST_STATUS_PER_MINUTE),
         facilitators=facilitators,
     )
     if slack_timeout is not None:

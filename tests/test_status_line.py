@@ -111,3 +111,49 @@ def test_the_interval_is_a_setting_and_a_bad_one_is_a_sentence(tmp_path: Path) -
     for bad in ("often", "0s"):
         with pytest.raises(SettingError, match="^SCE_STATUS_INTERVAL: "):
             Settings.from_env({"SCE_STATUS_INTERVAL": bad})
+
+
+def test_beyond_the_workspace_budget_updates_are_spaced_and_each_game_day_shows_its_newest() -> None:
+    sent, event, send = recorder()
+    line = StatusLine(min_interval=0.0, per_minute=6.0)  # one update every 10 s for the whole workspace
+    assert line.spacing == 10.0
+    line.submit("gd-1", send("gd-1", 0))
+    assert event.wait(5)  # within the budget: at once
+    for n in range(1, 4):  # more changes meanwhile, of three game days
+        for gameday_id in ("gd-1", "gd-2", "gd-3"):
+            line.submit(gameday_id, send(gameday_id, n))
+    line.submit("gd-4", send("gd-4", 9), final=True)  # an end is never held
+    threading.Event().wait(1.0)
+    assert sent == [("gd-1", 0), ("gd-4", 9)]  # the budget holds the rest: nothing else for 10 s
+    assert line.close(5)  # closing sends what waits, each game day's newest state only
+    assert sorted(sent[2:]) == [("gd-1", 3), ("gd-2", 3), ("gd-3", 3)]
+
+
+def test_without_a_budget_game_days_are_not_spaced() -> None:
+    sent, _, send = recorder()
+    line = StatusLine(min_interval=30.0)
+    assert line.spacing == 0.0
+    for gameday_id in ("gd-1", "gd-2", "gd-3"):
+        line.submit(gameday_id, send(gameday_id, 0))
+    pause = threading.Event()
+    for _ in range(100):
+        if len(sent) == 3:
+            break
+        pause.wait(0.05)
+    assert len(sent) == 3
+    assert line.close(1)
+
+
+def test_the_budget_is_a_setting_and_a_bad_one_is_a_sentence(tmp_path: Path) -> None:
+    assert Settings.from_env({}).status_per_minute == 40.0
+    settings = Settings.from_env(
+        {"SCE_STATUS_UPDATES_PER_MINUTE": "120", "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    )
+    services = build_services(settings)
+    try:
+        assert services.announcer.status_line.spacing == 0.5
+    finally:
+        services.stop()
+    for bad in ("often", "0", "-3", "inf"):
+        with pytest.raises(SettingError, match="^SCE_STATUS_UPDATES_PER_MINUTE: "):
+            Settings.from_env({"SCE_STATUS_UPDATES_PER_MINUTE": bad})

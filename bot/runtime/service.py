@@ -114,7 +114,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         client,
         pagerduty=pager if settings.pagerduty_routing_key else None,
         pacer=ChannelPacer(per_second=settings.slack_posts_per_second),
-        status_line=StatusLine(min_interval=settings.status_interval),
+        status_line=StatusLine(min_interval=settings.status_interval, per_minute=settings.status_per_minute),
     )
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(

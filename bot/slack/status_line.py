@@ -5,6 +5,12 @@ thread sends each game day's newest status, at most once every ``min_interval`` 
 (the states in between are never shown, only skipped), oldest waiting first. A status that is final
 (the game day is over) skips the wait and the line. So a busy game day costs Slack one chat.update
 every few seconds instead of one per change, and no timer or reply waits for Slack to take it.
+
+``per_minute`` is a budget for the whole workspace: Slack allows chat.update about 50 times a minute
+per app and workspace (Tier 3), and 500 game days at once would ask for several hundred. Within the
+budget nothing changes; beyond it the updates are spaced evenly, each game day still shows only its
+newest state when its turn comes, so the more game days run, the more of their states are skipped. A
+final status is never held.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 2.0  # seconds between two updates of one game day's status message
+PER_MINUTE = 40.0  # status updates a minute in all: Tier 3's ~50 chat.update, less room for the pages'
 
 Send = Callable[[], None]
 
@@ -25,8 +32,12 @@ class StatusLine:
         self,
         min_interval: float = MIN_INTERVAL,
         monotonic: Callable[[], float] = time.monotonic,
+        per_minute: float | None = None,
     ):
+        """``per_minute``: the workspace's budget of updates (None: no budget, as in a test harness)."""
         self.min_interval = min_interval
+        self.spacing = 60.0 / per_minute if per_minute else 0.0  # between two updates of any game days
+        self._last_any = -1e18
         self._monotonic = monotonic
         self._waiting: dict[str, tuple[Send, bool]] = {}  # game day -> (newest send, final); insertion order
         self._sent_at: dict[str, float] = {}
@@ -70,8 +81,9 @@ class StatusLine:
     def _due(self, now: float) -> tuple[str | None, float | None]:
         """The game day to update now, else how long until one is due (None: nothing waits)."""
         wait: float | None = None
+        budget = self._last_any + self.spacing
         for gameday_id, (_, final) in self._waiting.items():
-            ready_at = self._sent_at.get(gameday_id, -1e18) + self.min_interval
+            ready_at = max(self._sent_at.get(gameday_id, -1e18) + self.min_interval, budget)
             if final or self._hurry or ready_at <= now:
                 return gameday_id, None
             wait = ready_at - now if wait is None else min(wait, ready_at - now)
@@ -85,6 +97,7 @@ class StatusLine:
                 if gameday_id is not None:
                     send, _ = self._waiting.pop(gameday_id)
                     self._sent_at[gameday_id] = now
+                    self._last_any = now
                     self._sending = gameday_id
                     self._forget_old(now)
                     return gameday_id, send
