@@ -40,6 +40,7 @@ class StatusLine:
         self._last_any = -1e18
         self._monotonic = monotonic
         self._waiting: dict[str, tuple[Send, bool]] = {}  # game day -> (newest send, final); insertion order
+        self._finals: set[str] = set()  # game days whose waiting status is final (never held)
         self._sent_at: dict[str, float] = {}
         self._versions: dict[str, int] = {}  # game day -> newest version submitted
         self._sending: str | None = None
@@ -60,7 +61,13 @@ class StatusLine:
                 self._versions[gameday_id] = version
             self._waiting.pop(gameday_id, None)  # to the back of the line, as the newest
             self._waiting[gameday_id] = (send, final)
-            self._cond.notify_all()
+            if final:
+                self._finals.add(gameday_id)
+            else:
+                self._finals.discard(gameday_id)
+            # with the budget spent, only a final can go before the line wakes by itself
+            if final or self._monotonic() >= self._last_any + self.spacing:
+                self._cond.notify_all()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Send everything waiting now, without the interval; False when ``timeout`` was not enough."""
@@ -82,6 +89,9 @@ class StatusLine:
         """The game day to update now, else how long until one is due (None: nothing waits)."""
         wait: float | None = None
         budget = self._last_any + self.spacing
+        if not self._hurry and now < budget and self._waiting:  # beyond the budget: only a final goes
+            ending = next(iter(self._finals), None)
+            return (ending, None) if ending is not None else (None, budget - now)
         for gameday_id, (_, final) in self._waiting.items():
             ready_at = max(self._sent_at.get(gameday_id, -1e18) + self.min_interval, budget)
             if final or self._hurry or ready_at <= now:
@@ -96,6 +106,7 @@ class StatusLine:
                 gameday_id, wait = self._due(now)
                 if gameday_id is not None:
                     send, _ = self._waiting.pop(gameday_id)
+                    self._finals.discard(gameday_id)
                     self._sent_at[gameday_id] = now
                     self._last_any = now
                     self._sending = gameday_id
