@@ -98,19 +98,24 @@ def test_a_failing_update_does_not_stop_the_line() -> None:
     assert sent == [("gd-2", 0)]
 
 
+def served_line(tmp_path: Path, name: str, value: str) -> StatusLine:
+    """The status line `sce serve` builds with ``name`` set to ``value``."""
+    settings = Settings.from_env({name: value, "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"})
+    services = build_services(settings)
+    services.stop()
+    return services.announcer.status_line
+
+
+def refused(name: str, bad: str) -> None:
+    with pytest.raises(SettingError, match=f"^{name}: "):
+        Settings.from_env({name: bad})
+
+
 def test_the_interval_is_a_setting_and_a_bad_one_is_a_sentence(tmp_path: Path) -> None:
     assert Settings.from_env({}).status_interval == MIN_INTERVAL == 2.0
-    settings = Settings.from_env(
-        {"SCE_STATUS_INTERVAL": "0.5s", "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
-    )
-    services = build_services(settings)
-    try:
-        assert services.announcer.status_line.min_interval == 0.5
-    finally:
-        services.stop()
+    assert served_line(tmp_path, "SCE_STATUS_INTERVAL", "0.5s").min_interval == 0.5
     for bad in ("often", "0s"):
-        with pytest.raises(SettingError, match="^SCE_STATUS_INTERVAL: "):
-            Settings.from_env({"SCE_STATUS_INTERVAL": bad})
+        refused("SCE_STATUS_INTERVAL", bad)
 
 
 def test_beyond_the_workspace_budget_updates_are_spaced_and_each_game_day_shows_its_newest() -> None:
@@ -146,14 +151,6 @@ def test_without_a_budget_game_days_are_not_spaced() -> None:
 
 def test_the_budget_is_a_setting_and_a_bad_one_is_a_sentence(tmp_path: Path) -> None:
     assert Settings.from_env({}).status_per_minute == 40.0
-    settings = Settings.from_env(
-        {"SCE_STATUS_UPDATES_PER_MINUTE": "120", "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
-    )
-    services = build_services(settings)
-    try:
-        assert services.announcer.status_line.spacing == 0.5
-    finally:
-        services.stop()
+    assert served_line(tmp_path, "SCE_STATUS_UPDATES_PER_MINUTE", "120").spacing == 0.5
     for bad in ("often", "0", "-3", "inf"):
-        with pytest.raises(SettingError, match="^SCE_STATUS_UPDATES_PER_MINUTE: "):
-            Settings.from_env({"SCE_STATUS_UPDATES_PER_MINUTE": bad})
+        refused("SCE_STATUS_UPDATES_PER_MINUTE", bad)
