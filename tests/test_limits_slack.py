@@ -232,7 +232,7 @@ def test_a_reaction_slack_is_slow_to_take_holds_up_no_reply_of_any_game_day(
         c: start_gameday(people, "start faulty oncall=<@U1> secondary=<@U2>", channel=c) for c in ("C1", "C2")
     }
     ids = {c: services.store.active_in_channel(c)[0].id for c in threads}
-    people.fail_api("reactions.add", status=0, times=1, delay=10.0)  # taken, but answered 10 s later
+    people.fail_api("reactions.add", status=0, times=1, delay=6.0)  # taken, but answered 6 s later
     slow = people.post("U1", "C1", "gap: nobody owns the runbook", thread_ts=threads["C1"])
     wait_until(lambda: people.calls("reactions.add"), what="the bot to ask for the first reaction")
 
@@ -243,10 +243,10 @@ def test_a_reaction_slack_is_slow_to_take_holds_up_no_reply_of_any_game_day(
     people.post("U2", "C1", "decision: page the secondary too", thread_ts=threads["C1"])
     wait_until(
         lambda: notes("C2") == ["the pager rang twice"] and len(notes("C1")) == 2,
-        timeout=5,
+        timeout=4,
         what="both game days' later replies written while Slack still holds the first reaction",
     )
-    assert services.announcer.follow_ups.drain(15)  # the slow answer came; the rest followed it
+    assert services.announcer.follow_ups.drain(10)  # the slow answer came; the rest followed it
     reacted = {
         m["ts"]: [r["name"] for r in m["reactions"]]
         for c in threads

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import SettingError, Settings
 from bot.runtime.service import build_services
-from bot.slack.status_line import MIN_INTERVAL, StatusLine
+from bot.slack.status_line import MIN_INTERVAL, PER_MINUTE, StatusLine
 
 Sent = list[tuple[str, int]]
 
@@ -134,6 +134,21 @@ def test_beyond_the_workspace_budget_updates_are_spaced_and_each_game_day_shows_
     assert sorted(sent[2:]) == [("gd-1", 3), ("gd-2", 3), ("gd-3", 3)]
 
 
+def test_a_change_after_a_quiet_spell_goes_out_when_the_budget_allows_without_another_change() -> None:
+    sent, event, send = recorder()
+    line = StatusLine(min_interval=0.0, per_minute=120.0)  # one update every 0.5 s
+    line.submit("gd-1", send("gd-1", 0))
+    assert event.wait(5)
+    line.submit("gd-2", send("gd-2", 0))  # within the spacing, nothing else waiting, no final
+    pause = threading.Event()
+    for _ in range(100):
+        if len(sent) == 2:
+            break
+        pause.wait(0.05)
+    assert sent == [("gd-1", 0), ("gd-2", 0)]  # sent by itself, not left until the next change
+    assert line.close(1)
+
+
 def test_without_a_budget_game_days_are_not_spaced() -> None:
     sent, _, send = recorder()
     line = StatusLine(min_interval=30.0)
@@ -150,7 +165,7 @@ def test_without_a_budget_game_days_are_not_spaced() -> None:
 
 
 def test_the_budget_is_a_setting_and_a_bad_one_is_a_sentence(tmp_path: Path) -> None:
-    assert Settings.from_env({}).status_per_minute == 40.0
+    assert Settings.from_env({}).status_per_minute == PER_MINUTE == 40.0
     assert served_line(tmp_path, "SCE_STATUS_UPDATES_PER_MINUTE", "120").spacing == 0.5
     for bad in ("often", "0", "-3", "inf"):
         refused("SCE_STATUS_UPDATES_PER_MINUTE", bad)

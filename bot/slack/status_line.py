@@ -65,8 +65,11 @@ class StatusLine:
                 self._finals.add(gameday_id)
             else:
                 self._finals.discard(gameday_id)
-            # with the budget spent, only a final can go before the line wakes by itself
-            if final or self._monotonic() >= self._last_any + self.spacing:
+            # with the budget spent and others waiting, the line wakes by itself when it may send again
+            # (its wait is timed then): only a final is worth waking it for. Alone, this one is woken
+            # for, since the line may be waiting with no timeout
+            alone = len(self._waiting) == 1
+            if final or alone or self._monotonic() >= self._last_any + self.spacing:
                 self._cond.notify_all()
 
     def flush(self, timeout: float = 10.0) -> bool:
