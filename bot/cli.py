@@ -378,10 +378,13 @@ def history(
         "text", "--format", "-f", metavar="FORMAT", help="text (the default), json or svg"
     ),
     demo: bool = typer.Option(False, "--demo", help="The demos' runs instead"),
+    latest: int = typer.Option(
+        20, "--latest", min=0, metavar="N", help="The newest N runs in text and svg (0: every run)"
+    ),
 ) -> None:
     """MTTA, TTD and TTC of a scenario, run after run.
 
-    Each run shows the change from the run before.
+    Each run shows the change from the run before; the medians cover every run, JSON lists every run.
     """
     from bot.debrief.history import HISTORY_FORMATS, render_history
     from bot.gameday.measuring.trends import history as history_rows
@@ -395,7 +398,7 @@ def history(
     except NotRecorded as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(render_history(scenario, rows, format), nl=False)
+    typer.echo(render_history(scenario, rows, format, latest), nl=False)
 
 
 def main() -> None:

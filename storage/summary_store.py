@@ -20,6 +20,7 @@ FINISHED = ("completed", "aborted", "failed")
 EVENTS: Table = EventRow.__table__  # type: ignore[attr-defined]
 GAMEDAYS: Table = GameDayRow.__table__  # type: ignore[attr-defined]
 SUMMARIES: Table = RunSummaryRow.__table__  # type: ignore[attr-defined]
+KEPT = ("started_at", "verdict", "mtta", "ttd", "ttc")  # a summary's fields, a column each
 
 
 def run_summaries(
@@ -29,30 +30,35 @@ def run_summaries(
     where = [GAMEDAYS.c.scenario_id == scenario_id, GAMEDAYS.c.status.in_(FINISHED)]
     if channel is not None:
         where.append(GAMEDAYS.c.channel == channel)
-    lengths = (
-        select_columns(EVENTS.c.gameday_id, func.count().label("length"))
-        .where(EVENTS.c.gameday_id.in_(select_columns(GAMEDAYS.c.id).where(*where)))
-        .group_by(EVENTS.c.gameday_id)
-        .subquery()
+    # each run's timeline length from the (gameday_id, seq) index; its game day from ix_gameday_history
+    length = select_columns(func.count()).where(EVENTS.c.gameday_id == GAMEDAYS.c.id).scalar_subquery()
+    query = (
+        select_columns(GAMEDAYS.c.id, length.label("length"), *(SUMMARIES.c[c] for c in ("events", *KEPT)))
+        .select_from(GAMEDAYS.outerjoin(SUMMARIES, SUMMARIES.c.gameday_id == GAMEDAYS.c.id))
+        .where(*where)
     )
-    query = select_columns(
-        lengths.c.gameday_id, lengths.c.length, SUMMARIES.c.events, SUMMARIES.c.data
-    ).outerjoin(SUMMARIES, SUMMARIES.c.gameday_id == lengths.c.gameday_id)
     with reader.connect() as connection:
         rows = connection.execute(query).all()
-    return [(row.gameday_id, row.data if row.events == row.length else None) for row in rows]
+    return [
+        (gameday_id, dict(zip(KEPT, kept, strict=True), gameday_id=gameday_id) if events == length else None)
+        for gameday_id, length, events, *kept in rows
+        if length
+    ]
 
 
 def save_run_summaries(engine: Engine, summaries: Mapping[str, tuple[int, dict[str, Any]]]) -> None:
     """Write (or replace) summaries: game day id -> (timeline length computed from, summary)."""
     if not summaries:
         return
-    rows = [{"gameday_id": gd, "events": length, "data": data} for gd, (length, data) in summaries.items()]
+    rows = [
+        {"gameday_id": gd, "events": length, **{c: data.get(c) for c in KEPT}}
+        for gd, (length, data) in summaries.items()
+    ]
     insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
     statement = insert(SUMMARIES)
     statement = statement.on_conflict_do_update(
         index_elements=["gameday_id"],
-        set_={"events": statement.excluded.events, "data": statement.excluded.data},
+        set_={c: statement.excluded[c] for c in ("events", *KEPT)},
     )
     with engine.begin() as connection:
         connection.execute(statement, rows)

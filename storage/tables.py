@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Float, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 class GameDayRow(SQLModel, table=True):
     __tablename__ = "gameday"
+    # `sce history` finds a scenario's finished runs in this index alone, never in the rows
+    __table_args__ = (Index("ix_gameday_history", "scenario_id", "status", "channel", "id"),)
 
     id: str = Field(primary_key=True, max_length=64)
     scenario_id: str = Field(index=True, max_length=128)
@@ -109,4 +111,8 @@ class RunSummaryRow(SQLModel, table=True):
 
     gameday_id: str = Field(foreign_key="gameday.id", primary_key=True, max_length=64)
     events: int
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    verdict: str = Field(max_length=32)
+    mtta: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    ttd: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    ttc: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))

@@ -4,13 +4,17 @@ a shorter timeline than the run has now (a note after the end) is computed again
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from databases import STORES, make_store
 
+from bot.debrief.history import render_history
 from bot.gameday.measuring.trends import finished_summaries, history
 from bot.gameday.ports import GameDayRecord, GameDayStore
+from bot.gameday.scenario.durations import format_duration
 from bot.gameday.scenario.model import content_hash
 from bot.gameday.timeline import Kind
 
@@ -84,3 +88,56 @@ def test_history_is_what_the_debriefs_say_and_its_summaries_are_kept_and_renewed
     assert [r.mtta for r in history(finished_summaries(store, "pager-stress", "C1"))] == list(delays.values())
     everywhere = history(finished_summaries(store, "pager-stress"))
     assert [r.gameday_id for r in everywhere] == [*delays, "gd-elsewhere"]
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_the_text_shows_the_newest_runs_and_medians_over_every_run_json_lists_them_all(
+    kind: str, tmp_path: Path
+) -> None:
+    store = make_store(kind, tmp_path)
+    delays = [float(10 + (n * 7) % 23) for n in range(25)]  # 25 runs, acknowledged after 10-32 s
+    for n, delay in enumerate(delays):
+        run(store, f"gd-{n:02d}", T0 + n * 3600, delay)
+    rows = history(finished_summaries(store, "pager-stress"))
+
+    text = render_history("pager-stress", rows, "text", latest=20)
+    listed = [line for line in text.splitlines() if line.startswith("• ")]
+    assert [line.split("`")[1] for line in listed] == [f"gd-{n:02d}" for n in range(5, 25)]
+    ordered = sorted(delays)
+    median = (ordered[11] + ordered[12]) / 2 if len(ordered) % 2 == 0 else ordered[len(ordered) // 2]
+    assert f"Medians over all 25: MTTA {format_duration(median)}," in text
+    assert "5 earlier run(s) not shown" in text
+    assert "Medians" not in render_history("pager-stress", rows, "text", latest=0)
+    assert len(render_history("pager-stress", rows, "text", latest=0).splitlines()) == 26
+    assert len(json.loads(render_history("pager-stress", rows, "json"))["runs"]) == 25
+    svg = ET.fromstring(render_history("pager-stress", rows, "svg", latest=20))
+    mtta = svg.find("{http://www.w3.org/2000/svg}polyline")
+    assert mtta is not None and len(mtta.get("points", "").split()) == 20
+
+
+def test_an_upgrade_from_json_summaries_computes_them_again_from_the_timelines(tmp_path: Path) -> None:
+    """Migration 0006 makes the summaries typed columns: what 0005 kept is dropped, not misread."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from storage.database import MIGRATIONS, make_engine, migrate
+    from storage.sql_store import SqlStore
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+    store = SqlStore(engine)
+    run(store, "gd-a", T0, 40.0)
+    with engine.begin() as connection:  # a summary 0005 kept, with a figure no timeline gives
+        connection.execute(
+            text("INSERT INTO gameday_summary (gameday_id, events, data) VALUES ('gd-a', 4, :d)"),
+            {"d": json.dumps({"gameday_id": "gd-a", "started_at": T0, "verdict": "x", "mtta": 1.0})},
+        )
+    migrate(engine)
+    assert store.run_summaries("pager-stress") == [("gd-a", None)]
+    assert [r.mtta for r in history(finished_summaries(store, "pager-stress"))] == [40.0]
+    assert dict(store.run_summaries("pager-stress"))["gd-a"] is not None

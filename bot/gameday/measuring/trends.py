@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -77,6 +78,15 @@ def history(runs: Sequence[RunSummary]) -> list[HistoryRow]:
         )
         previous = r
     return rows
+
+
+def medians(runs: Sequence[RunSummary]) -> dict[str, float | None]:
+    """The median MTTA, TTD and TTC over the runs that have each (None: no run has it)."""
+    out: dict[str, float | None] = {}
+    for key in ("mtta", "ttd", "ttc"):
+        values = [v for v in (getattr(r, key) for r in runs) if v is not None]
+        out[key] = statistics.median(values) if values else None
+    return out
 
 
 def finished_summaries(store: GameDayStore, scenario_id: str, channel: str | None = None) -> list[RunSummary]:
