@@ -20,7 +20,6 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -31,6 +30,7 @@ from sqlalchemy import Engine, text
 
 from bot.gameday.ports import GameDayStore
 from bot.gameday.state import Status, fold
+from bot.runtime.kept_alive import KeptAliveWebClient
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +272,9 @@ class CountedRetries(RetryHandler):
         self.inner.prepare_for_next_attempt(state=state, request=request, response=response, error=error)
 
 
-class ObservedWebClient(WebClient):
-    """The Web API client with every failed call counted by method and Slack's error code."""
+class ObservedWebClient(KeptAliveWebClient):
+    """The Web API client (on kept-alive connections) with every failed call counted by method and
+    Slack's error code."""
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         try:
