@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, or_, update
+from sqlalchemy import Engine, Table, and_, bindparam, or_, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -59,6 +59,7 @@ DELIVERY_TABLE: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 GAMEDAY_TABLE: Table = GameDayRow.__table__  # type: ignore[attr-defined]
 TIMERS: Table = TimerRow.__table__  # type: ignore[attr-defined]
 EVENTS = EVENT_TABLE.c
+CLAIMED = ("id", "gameday_id", "key", "due_at", "kind", "payload", "attempts")  # a Timer's fields
 
 
 def _events_after(session: Session, known: dict[str, tuple[Event, ...]]) -> dict[str, list[Event]]:
@@ -79,6 +80,24 @@ def _timer(row: TimerRow) -> Timer:
     assert row.id is not None
     return Timer(
         row.id, row.gameday_id, row.key, row.due_at, TimerKind(row.kind), dict(row.payload), row.attempts
+    )
+
+
+def _claim_statement(skip_locked: bool) -> Any:
+    """Mark the oldest due pending timers firing and return them; ``:now``, ``:claimed_at``, ``:limit``."""
+    due = (
+        select_columns(TIMERS.c.id)
+        .where(TIMERS.c.state == TimerState.PENDING, TIMERS.c.due_at <= bindparam("now"))
+        .order_by(TIMERS.c.due_at, TIMERS.c.id)
+        .limit(bindparam("limit"))
+    )
+    if skip_locked:  # another replica's claim in flight: its rows are left to it
+        due = due.with_for_update(skip_locked=True)
+    return (
+        TIMERS.update()
+        .where(TIMERS.c.id.in_(due.scalar_subquery()))
+        .values(state=TimerState.FIRING, attempts=TIMERS.c.attempts + 1, claimed_at=bindparam("claimed_at"))
+        .returning(*(TIMERS.c[c] for c in CLAIMED))
     )
 
 
@@ -129,7 +148,7 @@ class SqlTx:
         self, key: str, due_at: float, kind: TimerKind, payload: dict[str, Any] | None = None
     ) -> Timer | None:
         body = dict(payload or {})
-        # claimed with the wall clock, as in _claim: a claim left by a dead process ages
+        # claimed with the wall clock, as in claim_due_timers: a claim left by a dead process ages
         timer_id = self._insert_timer(key, due_at, kind, body, TimerState.FIRING, 1, time.time())
         return None if timer_id is None else Timer(timer_id, self.record.id, key, due_at, kind, body, 1)
 
@@ -277,6 +296,7 @@ class SqlStore:
         self.engine = engine
         self.reader = read_engine(engine)  # SQLite: reads that never wait for the write lock
         self._skip_locked = engine.dialect.name == "postgresql"
+        self._claim = _claim_statement(self._skip_locked)  # built once: the poller runs it at every wake
         # a game day's thread never changes once posted: every reply in it need not ask the database
         self._threads: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._threads_lock = threading.Lock()
@@ -409,25 +429,13 @@ class SqlStore:
             log.warning("history summaries not kept: %s", str(exc.orig or exc).strip()[:200])
 
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
-        return self._claim(
-            select(TimerRow)
-            .where(TimerRow.state == TimerState.PENDING, col(TimerRow.due_at) <= now)
-            .order_by(col(TimerRow.due_at), col(TimerRow.id))
-            .limit(limit)
-        )
-
-    def _claim(self, query: SelectOfScalar[TimerRow]) -> list[Timer]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            if self._skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            rows = list(session.exec(query))
-            claimed_at = time.time()  # wall clock: replicas share it, whatever the game-day clock does
-            for row in rows:
-                row.state = TimerState.FIRING
-                row.attempts += 1
-                row.claimed_at = claimed_at
-                session.add(row)
-            return [_timer(r) for r in rows]
+        """One statement: the due timers, oldest first, marked firing and handed back (UPDATE ...
+        RETURNING). On PostgreSQL the rows another replica is claiming at that moment are skipped."""
+        values = {"now": now, "claimed_at": time.time(), "limit": limit}  # the wall clock: replicas share it
+        with self.engine.begin() as connection:
+            rows = connection.execute(self._claim, values).all()
+        timers = [Timer(i, g, k, d, TimerKind(kind), dict(p), a) for i, g, k, d, kind, p, a in rows]
+        return sorted(timers, key=lambda t: (t.due_at, t.id))  # RETURNING keeps no order
 
     def release_timer(self, timer_id: int, retry_at: float) -> None:
         with Session(self.engine) as session, session.begin():
@@ -464,6 +472,7 @@ class SqlStore:
                 select(TimerRow.due_at)
                 .where(TimerRow.state == TimerState.PENDING)
                 .order_by(col(TimerRow.due_at))
+                .limit(1)
             ).first()
 
     def renew_claims(self, timer_ids: list[int]) -> None:

@@ -98,6 +98,13 @@ _env.filters.update(
 )
 
 
+def compile_templates() -> int:
+    """Compile the event log's template now (``sce serve`` at start): compiled at the first game day's
+    end instead, by each publishing thread at once, it held the interpreter for a second."""
+    _env.get_template("event_log.txt.j2")
+    return 1
+
+
 def event_log(debrief: Debrief) -> list[LogLine]:
     """Every timeline event of ``debrief`` as a line a person reads."""
     # jinja2 makes a template's macros module attributes at run time:

@@ -22,10 +22,18 @@ _env = Environment(
     loader=PackageLoader("bot.debrief", "templates"),
     undefined=StrictUndefined,
     autoescape=select_autoescape(enabled_extensions=("svg.j2",), default_for_string=False),
+    auto_reload=False,
 )
 _env.filters["dur"] = format_duration
 _env.filters["iso"] = formatting.iso
 _env.filters["signed"] = lambda seconds: ("+" if seconds > 0 else "") + format_duration(seconds)
+
+
+def compile_templates() -> int:
+    """Compile the history's templates now (``sce serve`` at start), not on the first `/sce history`."""
+    for name in ("history.md.j2", "history.svg.j2"):
+        _env.get_template(name)
+    return 2
 
 
 def render_history(scenario: str, rows: list[HistoryRow], fmt: str, latest: int = LATEST) -> str:

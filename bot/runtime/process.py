@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import sys
 
+from bot.debrief import event_log, history
 from bot.debrief import render as debrief_render
 from bot.slack import render as slack_render
 
@@ -22,5 +23,7 @@ def prepare_for_traffic() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
     slack_render.compile_templates()
     debrief_render.compile_templates()
+    event_log.compile_templates()
+    history.compile_templates()
     gc.collect()
     gc.freeze()
