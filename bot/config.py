@@ -122,6 +122,7 @@ class Settings:
     timer_retry_seconds: float = 5.0  # a failed timer's first wait before its next try (then doubling)
     status_interval: float = 2.0  # seconds between two updates of one game day's status message
     status_per_minute: float = 40.0  # status updates a minute in all, for the whole workspace
+    reactions_per_minute: float = 50.0  # reactions on notes a minute in all, beyond a burst of 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -164,6 +165,7 @@ class Settings:
             status_per_minute=_rate(
                 env.get("SCE_STATUS_UPDATES_PER_MINUTE"), "SCE_STATUS_UPDATES_PER_MINUTE", 40.0
             ),
+            reactions_per_minute=_rate(env.get("SCE_REACTIONS_PER_MINUTE"), "SCE_REACTIONS_PER_MINUTE", 50.0),
         )
 
     @property

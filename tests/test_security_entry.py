@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from bot_process import ROOT, SIGNING_SECRET, BotProcess
 from databases import POSTGRES_URL, fresh_postgres_url
 from inprocess_bot import HOOK_SECRET, Bot, bot_on, run_bot
 from slack_bolt.request import BoltRequest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.gameday.ports import GameDayRecord
 from bot.integrations.hooks import signature as hook_signature
@@ -395,6 +396,54 @@ def test_the_replay_guard_takes_a_key_once_until_its_window_closes(kind: str, tm
     assert guard.first_time(request_key("slack", "v0=bb"), now + 2000, now + 400)
     assert guard.first_time(a, now + 2000, now + 1000)
     guard.close()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs the PostgreSQL that .ci/run starts")
+def test_on_postgresql_requests_arriving_together_share_an_insert_and_each_key_is_first_once() -> None:
+    """While one INSERT is in flight, the requests that arrive wait for the next one, which carries all
+    of them; of 8 threads asking the same 40 keys at once, exactly one is first for each key."""
+    engine = make_engine(fresh_postgres_url())
+    migrate(engine)
+    guard = SqlReplayGuard(engine)
+    inserts: list[int] = []
+    held = threading.Event()
+
+    @event.listens_for(guard._writer, "before_cursor_execute")
+    def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if statement.startswith("INSERT"):
+            inserts.append(len(params) // 2)  # rows: a key and an expiry each
+            if len(inserts) == 1:  # the first INSERT is slow: everything else queues behind it
+                held.wait(5)
+
+    now = time.time()
+    keys = [request_key("slack", f"v0={n:02d}") for n in range(40)]
+    firsts: list[str] = []
+    lock = threading.Lock()
+
+    def ask(offset: int) -> None:
+        for n in range(40):
+            key = keys[(n + offset * 5) % 40]
+            if guard.first_time(key, now + 301, now):
+                with lock:
+                    firsts.append(key)
+
+    lone = threading.Thread(target=guard.first_time, args=(request_key("slack", "v0=lone"), now + 301, now))
+    lone.start()
+    wait_until(lambda: len(inserts) == 1, "the first INSERT under way")
+    threads = [threading.Thread(target=ask, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    held.set()
+    for t in [lone, *threads]:
+        t.join(10)
+    assert sorted(firsts) == sorted(keys)  # each key first exactly once, across every thread
+    # the lone first INSERT, then the 8 that queued behind it in one; 321 questions in all, each thread
+    # asking its next key once answered, in far fewer statements
+    assert inserts[:2] == [1, 8] and sum(inserts) <= 1 + 8 * 40, inserts  # a key asked twice in one: a row
+    assert len(inserts) < (1 + 8 * 40) / 2, len(inserts)
+    guard.close()
+    engine.dispose()
 
 
 def test_on_sqlite_a_replay_just_after_a_restart_is_caught(tmp_path: Path) -> None:

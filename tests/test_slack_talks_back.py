@@ -5,7 +5,8 @@ Bolt app behind its signed door in this process.
   (expected values from the two Slack timestamps, computed here), its Acknowledge and Escalate buttons
   gone (Mark detected, Mark contained and Hand off still apply); once, however often Slack delivers the
   acknowledgement again. A handoff taken over loses its button and says who took it, after how long.
-- `gap:` and `note:` replies get a reaction, once, and a failing reactions.add costs the note nothing.
+- `gap:` and `note:` replies get a reaction, once, and a failing reactions.add costs the note nothing;
+  beyond the workspace's reaction budget a note gets none and counts all the same.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from bot_process import SIGNING_SECRET
 from inprocess_bot import Bot, bot_on, events_of
 from threads import wait_until
 
+from bot.config import SettingError, Settings
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.running.engine import build_debrief_for
+from bot.runtime.observability import REGISTRY
 from bot.slack import blocks
+from bot.slack.budget import Budget
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.delivery import sign
@@ -288,3 +292,47 @@ def test_a_failing_reaction_is_logged_and_the_note_still_counts(
     assert message is not None and message.reactions == {}
     assert any("a note's reaction" in r.getMessage() for r in caplog.records), caplog.text
     people.slash("UFAC", "/sce", "abort done")
+
+
+def test_notes_beyond_the_reaction_budget_count_without_a_reaction_and_are_counted_as_skipped(
+    bot: Bot, workspace: LocalWorkspace, people: WorkspaceClient
+) -> None:
+    """A burst of notes past the workspace's budget: the first ones get a reaction, the rest none (each
+    counted as skipped), and every note reaches the timeline."""
+    gameday, thread, _ = start(bot, people)
+    bot.services.announcer.reactions = Budget(per_minute=1.0, burst=3)  # 3 at once, then one a minute
+    skipped_before = skipped_reactions()
+    sent = [people.post("U1", "C1", f"note: finding {n}", thread_ts=thread)["ts"] for n in range(7)]
+    wait_for(lambda: len(events(bot, gameday, "note")) == 7, "seven notes")
+    settle(bot)
+    reacted = [ts for ts in sent if (m := workspace.state.find_message("C1", ts)) and m.reactions]
+    assert len(reacted) == 3 and skipped_reactions() == skipped_before + 4
+    assert [e.data["text"] for e in events(bot, gameday, "note")] == [f"finding {n}" for n in range(7)]
+    people.slash("UFAC", "/sce", "abort done")
+
+
+def skipped_reactions() -> float:
+    value = REGISTRY.get_sample_value("sce_slack_calls_skipped_total", {"method": "reactions.add"})
+    return value or 0.0
+
+
+def test_the_reaction_budget_takes_a_burst_then_one_per_interval_and_none_is_no_budget() -> None:
+    now = [100.0]
+    budget = Budget(per_minute=6.0, burst=2, monotonic=lambda: now[0])  # one every 10 s
+    assert [budget.take() for _ in range(3)] == [True, True, False]
+    now[0] += 9.0
+    assert budget.take() is False
+    now[0] += 1.5
+    assert [budget.take(), budget.take()] == [True, False]
+    now[0] += 3600.0  # a long quiet spell refills only up to the burst
+    assert [budget.take() for _ in range(3)] == [True, True, False]
+    unlimited = Budget(None, monotonic=lambda: now[0])
+    assert all(unlimited.take() for _ in range(1000))
+
+
+@pytest.mark.parametrize("bad", ["0", "-5", "fast", "inf"])
+def test_the_reaction_budget_setting_is_read_and_a_bad_one_refused(bad: str) -> None:
+    assert Settings.from_env({}).reactions_per_minute == 50.0
+    assert Settings.from_env({"SCE_REACTIONS_PER_MINUTE": "120"}).reactions_per_minute == 120.0
+    with pytest.raises(SettingError, match="SCE_REACTIONS_PER_MINUTE"):
+        Settings.from_env({"SCE_REACTIONS_PER_MINUTE": bad})

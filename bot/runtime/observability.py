@@ -65,6 +65,12 @@ SLACK_RETRIES = Counter(
     ["method", "reason"],
     registry=REGISTRY,
 )
+SLACK_SKIPPED = Counter(
+    "sce_slack_calls_skipped",
+    "Best-effort Slack calls not made: beyond the workspace's budget for them, by method.",
+    ["method"],
+    registry=REGISTRY,
+)
 TIMER_LATENESS = Histogram(
     "sce_timer_lateness_seconds",
     "How long after its due time a timer fired.",
@@ -103,6 +109,10 @@ def count_slack_error(method: str, error: str) -> None:
 
 def count_slack_retry(method: str, reason: str) -> None:
     SLACK_RETRIES.labels(method=method, reason=reason).inc()
+
+
+def count_skipped_call(method: str) -> None:
+    SLACK_SKIPPED.labels(method=method).inc()
 
 
 def observe_timer_lateness(seconds: float) -> None:

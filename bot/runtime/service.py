@@ -21,6 +21,7 @@ from bot.runtime.observability import CountedRetries, ObservedWebClient
 from bot.runtime.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.runtime.timer_service import TimerService
 from bot.slack.announcer import SlackAnnouncer
+from bot.slack.budget import Budget
 from bot.slack.channel_members import ChannelMembers
 from bot.slack.debrief_links import DebriefLinks
 from bot.slack.pacing import ChannelPacer
@@ -115,6 +116,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         pagerduty=pager if settings.pagerduty_routing_key else None,
         pacer=ChannelPacer(per_second=settings.slack_posts_per_second),
         status_line=StatusLine(min_interval=settings.status_interval, per_minute=settings.status_per_minute),
+        reactions=Budget(settings.reactions_per_minute),
     )
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(

@@ -22,8 +22,9 @@ from bot.gameday.scenario.loading import cached_scenario
 from bot.gameday.scenario.model import FaultSpec, PageSpec, Scenario
 from bot.gameday.state import GameDayState, HandoffState, PageState, Status
 from bot.integrations.pagerduty import PagerDuty, PagerDutyError
-from bot.runtime.observability import count_page, observe_ack
+from bot.runtime.observability import count_page, count_skipped_call, observe_ack
 from bot.slack import blocks
+from bot.slack.budget import Budget
 from bot.slack.follow_ups import FollowUps
 from bot.slack.pacing import ChannelPacer
 from bot.slack.people import SlackNames
@@ -64,8 +65,11 @@ class SlackAnnouncer:
         pagerduty: PagerDuty | None = None,
         status_line: StatusLine | None = None,
         follow_ups: FollowUps | None = None,
+        reactions: Budget | None = None,
     ):
+        """``reactions``: the workspace's budget of reactions on notes (None: every note gets one)."""
         self.client = client
+        self.reactions = reactions or Budget(None)
         # reactions, acknowledgement lines, pages shown as taken: off the thread that committed them
         self.follow_ups = follow_ups or FollowUps()
         self.pacer = pacer or ChannelPacer()
@@ -278,7 +282,11 @@ class SlackAnnouncer:
         self.client.chat_update(channel=record.channel, ts=message_ts, text=text, blocks=payload)
 
     def noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:
-        """A reaction on the reply recorded for the debrief; one there already is as good."""
+        """A reaction on the reply recorded for the debrief; one there already is as good. Beyond the
+        workspace's budget none is added: the note counts all the same."""
+        if not self.reactions.take():
+            count_skipped_call("reactions.add")
+            return
         self.follow_ups.put(record.id, lambda: self._noted(record, message_ts, kind), "a note's reaction")
 
     def _noted(self, record: GameDayRecord, message_ts: str, kind: str) -> None:

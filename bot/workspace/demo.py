@@ -120,6 +120,7 @@ def run_demo(
         slack_posts_per_second=base.slack_posts_per_second,
         status_interval=base.status_interval,
         status_per_minute=base.status_per_minute,
+        reactions_per_minute=base.reactions_per_minute,
     )
     services = build_services(settings, clock, simulate_faults=True)  # the demo never touches a cluster
     server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
