@@ -114,7 +114,7 @@ def junit_skips(d: Debrief) -> dict[str, str]:
     suite = ET.fromstring(render_debrief(d, "junit").encode()).find("testsuite")
     assert suite is not None
     return {
-        str(case.get("name")): str(skipped.get("message"))
+        str(case.get("name")): str(skipped.text)
         for case in suite.findall("testcase")
         if (skipped := case.find("skipped")) is not None
     }
