@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 from bot_process import BotProcess
+from prometheus_client.parser import text_string_to_metric_families
 from threads import start_gameday, wait_for_block, wait_for_text
 
 from bot.integrations.hooks import signature
@@ -60,6 +61,18 @@ def send(bot: BotProcess, payload: dict[str, Any]) -> requests.Response:
     )
 
 
+def alerts_counted(bot: BotProcess) -> dict[str, float]:
+    """``sce_webhook_alerts_total`` by outcome, from the bot's /metrics."""
+    scraped = requests.get(f"http://127.0.0.1:{bot.port}/metrics", timeout=5).text
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(scraped)
+        if family.name == "sce_webhook_alerts"
+        for sample in family.samples
+        if sample.name == "sce_webhook_alerts_total"
+    }
+
+
 def start_with_alerts(workspace: LocalWorkspace, scenarios_dir: Path, tmp_path: Path) -> BotProcess:
     bot = BotProcess(
         workspace.api_url,
@@ -92,6 +105,12 @@ def test_an_alert_with_the_marker_sets_ttd_from_its_starts_at_and_noise_counts_a
             timeout=10,
         )
         assert "already recorded" in again.text
+        repeated_noise = send(
+            bot, {**alertmanager("DiskFull", {"host": "db-1"}, page_ts + 5), "truncatedAlerts": 0}
+        )
+        assert "already recorded" in repeated_noise.text
+        # the metrics count each alert once, as what it was; the re-notifications as repeats
+        assert alerts_counted(bot) == {"detection": 1.0, "unmatched": 1.0, "repeat": 2.0}
         forged = requests.post(f"http://127.0.0.1:{bot.port}/hooks/alertmanager", json={}, timeout=10)
         assert forged.status_code == 401
         people.slash("UFAC", "/sce", "end")

@@ -96,6 +96,6 @@ class AlertIntake:
             else:  # pragma: no cover - classify returns only the three kinds
                 continue
             kind = type(decision).__name__.lower()
-            count_webhook_alert(kind)
+            count_webhook_alert("repeat" if outcome.repeat else kind)  # a re-notification counts once
             results.append(f"{decision.gameday_id}: {kind}: {outcome.message}")
         return results

@@ -85,7 +85,8 @@ TIMER_FAILURES = Counter(
 )
 WEBHOOK_ALERTS = Counter(
     "sce_webhook_alerts",
-    "Alerts received, by outcome (detection, unmatched, stop, ignored, rejected).",
+    "Alerts received, by outcome (detection, unmatched, stop, repeat, ignored, rejected); a repeat is a"
+    " re-notification or retried delivery of an alert already recorded, counted once as what it was.",
     ["outcome"],
     registry=REGISTRY,
 )

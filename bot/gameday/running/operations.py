@@ -98,7 +98,7 @@ class Operations:
         for item in inputs:
             if item.delivery_id is not None:
                 if item.delivery_id in seen:
-                    outcomes.append(Outcome(True, "already recorded", gameday_id))
+                    outcomes.append(Outcome(True, "already recorded", gameday_id, repeat=True))
                     continue
                 seen.add(item.delivery_id)
                 tx.record_delivery(item.delivery_id)

@@ -12,6 +12,7 @@ class Outcome:
     ok: bool
     message: str
     gameday_id: str | None = None
+    repeat: bool = False  # the same delivery was recorded before: nothing changed
 
 
 # ``when_over`` value that lets an operation through after the game day ended (notes for the debrief)

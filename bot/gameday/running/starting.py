@@ -141,7 +141,7 @@ class Starting:
         """
         with self.store.transaction(gameday_id) as tx:
             if duplicate(tx, delivery_id):
-                return Outcome(True, "already recorded", gameday_id)
+                return Outcome(True, "already recorded", gameday_id, repeat=True)
             scenario = cached_scenario(tx.record.scenario_text)
             state = fold(tx.events)
             if state.status is not Status.AWAITING_APPROVAL:
