@@ -92,7 +92,7 @@ class SlackAnnouncer:
             channel=record.channel,
             thread_ts=record.thread_ts,
             text=text,
-            blocks=payload or [blocks.section(text)],
+            blocks=payload or blocks.sections(text),
             unfurl_links=False,
             metadata=metadata,
         )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.slack.fit import section, sections
+
+__all__ = ["section", "sections"]  # within Slack's limits, never cut inside <...> (bot.slack.fit)
+
 ACK = "sce_ack"
 DETECTED = "sce_detected"
 CONTAINED = "sce_contained"
@@ -19,10 +23,6 @@ ACTION_IDS = (ACK, DETECTED, CONTAINED, ABORT, END, APPROVE, PAUSE, RESUME, NEXT
 ADD_TO_DEBRIEF = "sce_add_to_debrief"  # message shortcut callback id
 
 Block = dict[str, Any]
-
-
-def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
 def button(

@@ -15,6 +15,7 @@ from bot.gameday.running.engine import build_debrief_for
 from bot.gameday.state import fold
 from bot.runtime.service import Services
 from bot.slack import blocks
+from bot.slack.fit import VIEW_BLOCKS
 from bot.slack.render import render
 
 OVER = ("completed", "aborted", "failed")
@@ -71,7 +72,10 @@ def home_view(services: Services, user: str) -> dict[str, Any]:
     ]
     scheduled = [s for s in services.schedules.active() if sees(s.channel)]
     text = render("home", running=running, scheduled=scheduled, latest=latest_results(services, sees))
-    return {"type": "home", "blocks": [blocks.section(part) for part in text.split("\n\n") if part.strip()]}
+    parts = [block for part in text.split("\n\n") if part.strip() for block in blocks.sections(part)]
+    if len(parts) > VIEW_BLOCKS:  # a view holds 100 blocks
+        parts = [*parts[: VIEW_BLOCKS - 1], blocks.section(f"… and {len(parts) - VIEW_BLOCKS + 1} more")]
+    return {"type": "home", "blocks": parts}
 
 
 def register(app: App, services: Services) -> None:
