@@ -228,8 +228,8 @@ def test_a_run_whose_faults_were_all_simulated_is_not_validated_on_them(inject: 
     assert all(m.startswith("not measured: every fault was simulated") for m in skips.values()), skips
 
     layer = json.loads(render_debrief(d, "navigator"))
-    assert {(t["color"], "score" in t) for t in layer["techniques"]} == {(GREY, False)}
-    assert all("simulated" in t["comment"] for t in layer["techniques"])
+    assert {(t["color"], "score" in t) for t in simulated(layer)} == {(GREY, False)}
+    assert all("simulated" in t["comment"] for t in simulated(layer))
 
     summary = render("debrief", d=d)  # the message posted in the game day's thread
     assert (
@@ -317,7 +317,7 @@ def test_detection_is_in_time_late_missed_or_not_measured(case: str) -> None:
     if ratio == 1.0:
         assert detect.met is True
     layer = json.loads(render_debrief(d, "navigator"))
-    assert [t["color"] for t in layer["techniques"]] == [color, color]
+    assert [t["color"] for t in simulated(layer)] == [color, color]
     check_layer(layer)
     md = render_debrief(d, "md")
     coverage_row = next(line for line in md.splitlines() if line.startswith("| Detection coverage |"))
@@ -353,7 +353,7 @@ def test_coverage_never_reads_full_beside_a_detection_that_was_not_in_time(
     assert (d.metrics.detection_coverage == 1.0) == (bool(alerts) and min(alerts) <= 300)
     if d.metrics.detection_coverage == 1.0:
         assert detect.met is True and detect.timing == "in_time"
-    colors = {t["color"] for t in json.loads(render_debrief(d, "navigator"))["techniques"]}
+    colors = {t["color"] for t in simulated(json.loads(render_debrief(d, "navigator")))}
     assert (colors == {GREEN}) == (d.metrics.detection_coverage == 1.0)
 
 
@@ -392,6 +392,7 @@ LAYER_SCHEMA = {
                     "enabled": {"type": "boolean"},
                     "score": {"type": "number"},
                     "color": HEX,
+                    "showSubtechniques": {"type": "boolean"},
                 },
                 "additionalProperties": False,
             },
@@ -415,6 +416,11 @@ LAYER_SCHEMA = {
         },
     },
 }
+
+
+def simulated(layer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layer's simulated techniques: without the parents listed only to show a sub-technique."""
+    return [t for t in layer["techniques"] if "color" in t]
 
 
 def check_layer(layer: dict[str, Any]) -> None:
@@ -442,7 +448,7 @@ def test_one_click_paints_no_technique_green() -> None:
     d = run([page(), detected(60, "button")])
     layer = json.loads(render_debrief(d, "navigator"))
     check_layer(layer)
-    for technique in layer["techniques"]:
+    for technique in simulated(layer):
         assert technique["color"] == GREY and "score" not in technique
         assert "detected by a person only (the Detected button)" in technique["comment"]
         assert "coverage counts what the controls detected" in technique["comment"]

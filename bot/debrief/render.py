@@ -45,7 +45,10 @@ NAVIGATOR_COLORS = {
     "not_measured": "#bdbdbd",
     "pending": "#bdbdbd",
 }
-NAVIGATOR_SCORES = {"in_time": 1, "late": 0.5, "missed": 0}  # grey ones carry no score
+# whole numbers on 0-100: mitreattack-python builds its gradient in whole steps, and a 0-1 range with
+# three colours failed to load there
+NAVIGATOR_SCORES = {"in_time": 100, "late": 50, "missed": 0}  # grey ones carry no score
+NAVIGATOR_MAX = 100
 
 _env = Environment(
     loader=PackageLoader("bot.debrief", "templates"),
@@ -134,7 +137,20 @@ def _context(debrief: Debrief, fmt: str) -> dict[str, Any]:
         "navigator": NAVIGATOR_VERSIONS,
         "colors": NAVIGATOR_COLORS,
         "scores": NAVIGATOR_SCORES,
+        "score_max": NAVIGATOR_MAX,
+        "parents": parents_shown(debrief) if fmt == "navigator" else {},
     }
+
+
+def parents_shown(debrief: Debrief) -> dict[str, list[str]]:
+    """Each parent technique of a sub-technique in the layer, with its sub-techniques: the layer lists
+    the parent expanded (``showSubtechniques``) so the Navigator shows the sub-technique, not the
+    parent's cell alone."""
+    parents: dict[str, list[str]] = {}
+    for technique in debrief.coverage.techniques:
+        if "." in technique.id:
+            parents.setdefault(technique.id.split(".", 1)[0], []).append(technique.id)
+    return parents
 
 
 def _render(template: Template, **context: Any) -> str:
