@@ -77,7 +77,7 @@ def test_a_bad_chaos_spec_is_refused_before_any_request(kube: KubeTestServer) ->
     drv = ChaosMeshDriver(kube.cluster())
     for keys, problem in [
         ({"type": "chaos-mesh.network-chaos"}, "external_targets"),
-        ({"type": "chaos-mesh.pod-chaos", "mode": "fixed"}, "needs `value:`"),
+        ({"type": "chaos-mesh.pod-chaos", "mode": "fixed"}, "`value:` must be a whole number above 0"),
         ({"type": "chaos-mesh.pod-chaos", "action": "container-kill"}, "container_names"),
         ({"type": "chaos-mesh.time-chaos"}, "unknown fault type"),
     ]:

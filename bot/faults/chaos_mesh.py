@@ -15,59 +15,25 @@ Chaos Mesh must be installed, and when its ``enableFilterNamespace`` is on, the 
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import Field, model_validator
+from typing import Any
 
 from bot.faults.cluster import Cluster, ResourceKind, describe, planned_call
 from bot.faults.labels import object_name, owned_metadata, rfc3339
-from bot.faults.params import FaultParams, parse_params, require_selector
+from bot.faults.params import parse_params, require_selector
 from bot.faults.undo import reverted_sentence, undo_fault, undo_faults
 from bot.gameday.ports import FaultRejected, Observation
+from bot.gameday.scenario.chaos_mesh_params import (
+    DNSChaosParams,
+    NetworkChaosParams,
+    PodChaosParams,
+    Targeting,
+)
 from bot.gameday.scenario.model import FaultSpec
 
 POD_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "PodChaos", "podchaos")
 NETWORK_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "NetworkChaos", "networkchaos")
 DNS_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "DNSChaos", "dnschaos")
 CHAOS_KINDS: tuple[ResourceKind, ...] = (POD_CHAOS, NETWORK_CHAOS, DNS_CHAOS)
-
-Mode = Literal["one", "all", "fixed", "fixed-percent", "random-max-percent"]
-
-
-class _Targeting(FaultParams):
-    mode: Mode = "one"
-    value: str | None = None
-
-    @model_validator(mode="after")
-    def _value_when_needed(self) -> _Targeting:
-        if self.mode in ("fixed", "fixed-percent", "random-max-percent") and not self.value:
-            raise ValueError(f"mode {self.mode} needs `value:` (a count or a percentage)")
-        return self
-
-
-class PodChaosParams(_Targeting):
-    action: Literal["pod-kill", "pod-failure", "container-kill"] = "pod-kill"
-    container_names: list[str] = []
-
-    @model_validator(mode="after")
-    def _containers_to_kill(self) -> PodChaosParams:
-        if self.action == "container-kill" and not self.container_names:
-            raise ValueError("action container-kill needs `container_names:`")
-        return self
-
-
-class NetworkChaosParams(_Targeting):
-    action: Literal["delay", "loss", "partition"] = "delay"
-    external_targets: list[str] = Field(min_length=1)
-    direction: Literal["to", "from", "both"] = "to"
-    latency: str = "200ms"
-    jitter: str = "0ms"
-    loss: str = Field("50", pattern=r"^(100|[1-9]?[0-9])(\.[0-9]+)?$")
-
-
-class DNSChaosParams(_Targeting):
-    action: Literal["error", "random"] = "error"
-    patterns: list[str] = Field(min_length=1)
 
 
 class ChaosMeshDriver:
@@ -92,7 +58,7 @@ class ChaosMeshDriver:
             kind, body = POD_CHAOS, {"action": pod.action}
             if pod.container_names:
                 body["containerNames"] = list(pod.container_names)
-            targeting: _Targeting = pod
+            targeting: Targeting = pod
         elif spec.type == "chaos-mesh.network-chaos":
             net = parse_params(NetworkChaosParams, spec)
             kind = NETWORK_CHAOS

@@ -23,7 +23,10 @@ def parse_params(model: type[P], spec: FaultSpec) -> P:
     try:
         return model.model_validate(spec.model_extra or {})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'step'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'step'}: {str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
         raise FaultRejected(f"{spec.type}: {problems}") from None
 
 

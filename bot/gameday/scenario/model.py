@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from bot.gameday.scenario.chaos_mesh_params import chaos_mesh_problem
 from bot.gameday.scenario.fault_values import fault_value_problem
 from bot.gameday.scenario.fields import PRIMARY, SECONDARY, Duration, StrictModel
 from bot.gameday.scenario.outbound_url import UrlRefused, check_url
@@ -156,7 +157,10 @@ class Scenario(StrictModel):
         """Hosts, ports, Secret names, domains and images a fault hands to the cluster (fault_values)."""
         for index, step in enumerate(self.steps):
             fault = step.fault
-            problem = fault and fault_value_problem(fault.type, fault.model_extra or {})
+            extra = (fault.model_extra or {}) if fault else {}
+            problem = fault and (
+                fault_value_problem(fault.type, extra) or chaos_mesh_problem(fault.type, extra)
+            )
             if problem:
                 key, sentence = problem
                 raise StepOrderError(sentence, ("steps", index, "fault", key))
