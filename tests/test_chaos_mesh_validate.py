@@ -56,8 +56,11 @@ def test_the_shipped_chaos_mesh_scenario_is_valid() -> None:
         ("      mode: all ", "      mode: fixed-percent\n      value: '12.5'\n     ", "value", "1 to 100"),
         ("      mode: all ", "      mode: random-max-percent\n      value: '0'\n     ", "value", "1 to 100"),
         ("      mode: all ", "      mode: fixed\n      value: '3'\n     ", None, None),  # fine
+        ("      mode: all ", "      mode: fixed\n      value: 3\n     ", None, None),  # a YAML number too
+        ("      action: delay\n", "      action: loss\n      loss: 130\n", "loss", "from 0 to 100"),
+        ("      action: delay\n", "      action: loss\n      loss: lots\n", "loss", "from 0 to 100"),
         # a misspelled key is a typo, not silently ignored
-        ("      jitter: 500ms\n", "      jiter: 500ms\n", "jiter", "unknown key"),
+        ("      jitter: 500ms\n", "      jiter: 500ms\n", "jiter", "it takes action, direction"),
         ("      external_targets:", "      externalTargets:", "externalTargets", "unknown key"),
     ],
 )

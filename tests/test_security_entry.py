@@ -433,7 +433,7 @@ def test_on_postgresql_requests_arriving_together_share_an_insert_and_each_key_i
     threads = [threading.Thread(target=ask, args=(t,)) for t in range(8)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    wait_until(lambda: len(guard._asked) == 8, "the 8 first questions queued behind the slow INSERT")
     held.set()
     for t in [lone, *threads]:
         t.join(10)

@@ -19,7 +19,16 @@ from slack_sdk.models.blocks import Block
 from bot.gameday.measuring.report import build_debrief, with_names
 from bot.gameday.scenario.model import Scenario, content_hash
 from bot.gameday.timeline import Event, Kind
-from bot.slack.fit import CUT, MESSAGE_BLOCKS, SECTION_CHARS, chunks, section, sections
+from bot.slack.fit import (
+    CUT,
+    FALLBACK_CHARS,
+    MESSAGE_BLOCKS,
+    SECTION_CHARS,
+    chunks,
+    fallback,
+    section,
+    sections,
+)
 from bot.slack.render import render
 
 TOKEN = re.compile(r"<[^<>]*>")
@@ -71,6 +80,9 @@ def test_one_section_is_cut_before_the_limit_outside_syntax_with_an_ellipsis(tex
         assert shown == text
     else:
         assert shown.endswith(CUT) and shown.count("<") == shown.count(">")
+    short = fallback(text)  # a message's top-level text beside its blocks
+    assert len(short) <= FALLBACK_CHARS and short.count("<") == short.count(">")
+    assert short == text if len(text) <= FALLBACK_CHARS else short.endswith(CUT)
 
 
 SCENARIO = """\
@@ -114,3 +126,4 @@ def test_a_debrief_with_hundreds_of_long_gaps_and_pages_posts_whole_blocks_and_i
         valid(block)
     assert "Full debrief" in str(blocks[-1]["text"]["text"])
     assert "cut here" in str(blocks[-2]["text"]["text"])
+    assert len(fallback(text)) <= FALLBACK_CHARS and fallback(text).startswith(":clipboard:")

@@ -91,7 +91,7 @@ class SlackAnnouncer:
         response = self.client.chat_postMessage(
             channel=record.channel,
             thread_ts=record.thread_ts,
-            text=text,
+            text=blocks.fallback(text),
             blocks=payload or blocks.sections(text),
             unfurl_links=False,
             metadata=metadata,

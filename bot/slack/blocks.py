@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.fit import section, sections
+from bot.slack.fit import fallback, section, sections
 
-__all__ = ["section", "sections"]  # within Slack's limits, never cut inside <...> (bot.slack.fit)
+__all__ = ["fallback", "section", "sections"]  # within Slack's limits, never cut inside <...> (bot.slack.fit)
 
 ACK = "sce_ack"
 DETECTED = "sce_detected"

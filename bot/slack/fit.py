@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 SECTION_CHARS = 3000
+FALLBACK_CHARS = 4000  # a message's top-level text (its notification, when blocks carry the content)
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
 CUT = "…"
@@ -65,11 +66,23 @@ def chunks(text: str, limit: int = SECTION_CHARS) -> list[str]:
     return [p for p in pieces if p.strip()] or [text[:limit]]
 
 
+def cut(text: str, limit: int) -> str:
+    """``text`` whole when it fits ``limit``; else cut before it, outside `<...>`, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: _cut_point(text, limit - len(CUT))].rstrip() + CUT
+
+
 def section(text: str) -> Block:
     """One section; text over the limit is cut before the limit, outside `<...>`, with an ellipsis."""
-    if len(text) > SECTION_CHARS:
-        text = text[: _cut_point(text, SECTION_CHARS - len(CUT))].rstrip() + CUT
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_CHARS)}}
+
+
+def fallback(text: str) -> str:
+    """The top-level ``text`` of a message whose blocks show it all: what a notification shows, short
+    enough for Slack to take with the blocks (a debrief of hundreds of gaps runs past 100,000
+    characters)."""
+    return cut(text, FALLBACK_CHARS)
 
 
 def sections(text: str, most: int = MESSAGE_BLOCKS) -> list[Block]:

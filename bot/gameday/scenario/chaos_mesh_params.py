@@ -5,7 +5,8 @@ would refuse, or that misspells a key, fails `sce validate` naming the field, no
 The webhook's rules enforced here:
 - `mode: fixed` needs `value` a whole number above 0; `fixed-percent` and `random-max-percent` a whole
   number from 1 to 100 (ValidatePodMode);
-- NetworkChaos `latency` and `jitter` are Go durations (`time.ParseDuration`), `loss` a number;
+- NetworkChaos `latency` and `jitter` are Go durations (`time.ParseDuration`), `loss` a number (here
+  from 0 to 100: a percentage);
 - NetworkChaos `direction: from` or `both` is refused for the netem actions (delay, loss): they need a
   target of pods and do not take external targets in those directions; only `partition` may;
 - PodChaos `container-kill` needs container names.
@@ -18,13 +19,19 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Mode = Literal["one", "all", "fixed", "fixed-percent", "random-max-percent"]
 # Go's time.ParseDuration: "0", or a signed sequence of decimal numbers each with a unit
 GO_DURATION = re.compile(r"[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)")
 NUMBER = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
 WHOLE = re.compile(r"[0-9]+")
+COMMON_KEYS = ("type", "namespace", "selector", "ttl")  # every fault step's (FaultSpec), not these models'
+
+
+def _as_text(value: object) -> object:
+    """YAML reads `value: 3` and `loss: 30` as numbers; Chaos Mesh takes them as strings."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 class ChaosParams(BaseModel):
@@ -36,6 +43,8 @@ class ChaosParams(BaseModel):
 class Targeting(ChaosParams):
     mode: Mode = "one"
     value: str | None = None
+
+    _value_as_text = field_validator("value", mode="before")(_as_text)
 
     @model_validator(mode="after")
     def _value_fits_the_mode(self) -> Targeting:
@@ -72,7 +81,9 @@ class NetworkChaosParams(Targeting):
     direction: Literal["to", "from", "both"] = "to"
     latency: str = "200ms"
     jitter: str = "0ms"
-    loss: str = Field("50", pattern=r"^(100|[1-9]?[0-9])(\.[0-9]+)?$")
+    loss: str = "50"
+
+    _loss_as_text = field_validator("loss", mode="before")(_as_text)
 
     @model_validator(mode="after")
     def _what_the_webhook_accepts(self) -> NetworkChaosParams:
@@ -81,8 +92,8 @@ class NetworkChaosParams(Targeting):
                 raise ValueError(
                     f"`{name}:` must be a Go duration such as 200ms or 1.5s, not {getattr(self, name)!r}"
                 )
-        if not NUMBER.fullmatch(self.loss):
-            raise ValueError(f"`loss:` must be a number (a percentage), not {self.loss!r}")
+        if not (NUMBER.fullmatch(self.loss) and 0 <= float(self.loss) <= 100):
+            raise ValueError(f"`loss:` must be a number from 0 to 100 (a percentage), not {self.loss!r}")
         if self.direction != "to" and self.action != "partition":
             raise ValueError(
                 f"`direction:` {self.direction} with action {self.action}: Chaos Mesh refuses it (its netem "
@@ -119,7 +130,7 @@ def chaos_mesh_problem(fault_type: str, values: Mapping[str, object]) -> tuple[s
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             known = ", ".join(sorted(model.model_fields))
-            message = f"unknown key for {fault_type}; it takes {known}"
+            message = f"unknown key for {fault_type}; it takes {known} (and {', '.join(COMMON_KEYS)})"
         return key, f"{fault_type}: {message}"
     return None
 
