@@ -203,19 +203,30 @@ class HttpServer:
             wsgi_app(slack, health, hooks, ready, debriefs), host=host, port=port, threads=8, ident="sce"
         )
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
         return int(self._server.effective_port)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.run, name="sce-http", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="sce-http", daemon=True)
         self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError:
+            # stop() closes the sockets from another thread: the loop's select may then see a closed
+            # descriptor (EBADF). That is the stop, not a failure; before a stop it is one.
+            if not self._stopping.is_set():
+                raise
 
     def serve_forever(self) -> None:
         self._server.run()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.close()
 
 
