@@ -90,9 +90,20 @@ class BotProcess:
         self.proc = subprocess.Popen(
             [SCE, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
         )
-        if not self.socket_mode:
-            self._wait_healthy()
+        # In Socket Mode too: the HTTP server (health, hooks) listens before the socket connects, so a
+        # process that could not start says why here, and its port is taken before the next one is picked.
+        self._wait_healthy()
         return self
+
+    def alive(self) -> bool:
+        """True while the process runs; raises with its log once it has exited."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"sce serve exited ({self.proc.returncode}):\n{self.log_tail()}")
+        return True
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

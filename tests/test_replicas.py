@@ -56,63 +56,77 @@ def test_two_replicas_run_twenty_game_days_without_doubles_or_losses(
             scenarios_dir,
             tmp_path / f"replica{i}.log",
             socket_mode=socket_mode,
-        ).start()
+        )
         for i in range(2)
     ]
-    if socket_mode:  # both connected; the workspace hands each envelope to one of them, in turn
-        wait_until(lambda: drill_workspace.socket_clients >= 2, timeout=90, what="both sockets")
-    else:
-        drill_workspace.request_url = " ".join(bot.url for bot in bots)  # a load balancer taking turns
     people = WorkspaceClient(drill_workspace.base_url)
     try:
-        threads: dict[str, str] = {}
-        for index, channel in enumerate(CHANNELS):
-            thread = start_gameday(
-                people, "start replica-drill oncall=<@U1> secondary=<@U2>", channel=channel
-            )
-            threads[channel] = thread
-            if index % 2 == 0:  # the primary answers in a second
-                page = wait_for_block(people, thread, "page:p0", channel=channel, timeout=30)
-                sent = people.post("U1", channel, "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
-                people.redeliver(sent["event_id"])  # Slack's retry, to the other replica
-        for index, (channel, thread) in enumerate(threads.items()):
-            if index % 2 == 1:  # silence: the secondary is paged, and answers after the escalation
-                wait_for_block(people, thread, "escalation:p0", channel=channel, timeout=30)
-                page = wait_for_block(people, thread, "page:p0", channel=channel)
-                sent = people.post("U2", channel, "ack", thread_ts=thread, ts=f"{float(page['ts']) + 8:.6f}")
-                people.redeliver(sent["event_id"])
-
-        def finished() -> bool:
-            return all(
-                any("Debrief" in (m.get("text") or "") for m in people.messages(c, thread_ts=t))
-                for c, t in threads.items()
-            )
-
-        wait_until(finished, timeout=90, what="every game day to finish")
-        time.sleep(1.0)  # anything that would fire twice has had its chance
-        for index, (channel, thread) in enumerate(threads.items()):
-            texts = [m.get("text") or "" for m in people.messages(channel, thread_ts=thread)]
-
-            def count(marker: str, texts: list[str] = texts) -> int:
-                return sum(marker in text for text in texts)
-
-            assert count("you are paged") == 1, (channel, texts)
-            assert count("step two") == 1 and count("step three") == 1, (channel, texts)
-            assert count("Escalation") == (index % 2), (channel, texts)
-            assert count("acknowledged page p0") == 1, (channel, texts)
-            assert count("Debrief:") == 1, (channel, texts)
-        ids = {
-            match[1]
-            for c, t in threads.items()
-            for m in people.messages(c, thread_ts=t)
-            if (match := re.search(r"Debrief: .*\(`(gd-[0-9a-f]+)`\)", m.get("text") or ""))
-        }
-        assert len(ids) == GAMEDAYS
-        for record_id in sorted(ids):
-            kinds = [e["kind"] for e in bots[0].debrief_json(record_id)["timeline"]]
-            assert kinds.count("step_ran") == 3 and kinds.count("acknowledged") == 1, kinds
-            assert kinds.count("gameday_ended") == 1, kinds
+        _run_drill(bots, drill_workspace, people, socket_mode)
     finally:
         people.close()
         for bot in bots:
             bot.stop()
+
+
+def _run_drill(
+    bots: list[BotProcess], drill_workspace: LocalWorkspace, people: WorkspaceClient, socket_mode: bool
+) -> None:
+    for bot in bots:
+        bot.start()
+    if socket_mode:  # both connected; the workspace hands each envelope to one of them, in turn
+
+        def both_connected() -> bool:
+            return all(bot.alive() for bot in bots) and drill_workspace.socket_clients >= 2
+
+        try:
+            wait_until(both_connected, timeout=90, what="both sockets")
+        except TimeoutError:
+            logs = "\n".join(f"--- replica {i}:\n{bot.log_tail()}" for i, bot in enumerate(bots))
+            raise AssertionError(f"{drill_workspace.socket_clients} of 2 sockets open\n{logs}") from None
+    else:
+        drill_workspace.request_url = " ".join(bot.url for bot in bots)  # a load balancer taking turns
+    threads: dict[str, str] = {}
+    for index, channel in enumerate(CHANNELS):
+        thread = start_gameday(people, "start replica-drill oncall=<@U1> secondary=<@U2>", channel=channel)
+        threads[channel] = thread
+        if index % 2 == 0:  # the primary answers in a second
+            page = wait_for_block(people, thread, "page:p0", channel=channel, timeout=30)
+            sent = people.post("U1", channel, "ack", thread_ts=thread, ts=f"{float(page['ts']) + 1:.6f}")
+            people.redeliver(sent["event_id"])  # Slack's retry, to the other replica
+    for index, (channel, thread) in enumerate(threads.items()):
+        if index % 2 == 1:  # silence: the secondary is paged, and answers after the escalation
+            wait_for_block(people, thread, "escalation:p0", channel=channel, timeout=30)
+            page = wait_for_block(people, thread, "page:p0", channel=channel)
+            sent = people.post("U2", channel, "ack", thread_ts=thread, ts=f"{float(page['ts']) + 8:.6f}")
+            people.redeliver(sent["event_id"])
+
+    def finished() -> bool:
+        return all(
+            any("Debrief" in (m.get("text") or "") for m in people.messages(c, thread_ts=t))
+            for c, t in threads.items()
+        )
+
+    wait_until(finished, timeout=90, what="every game day to finish")
+    time.sleep(1.0)  # anything that would fire twice has had its chance
+    for index, (channel, thread) in enumerate(threads.items()):
+        texts = [m.get("text") or "" for m in people.messages(channel, thread_ts=thread)]
+
+        def count(marker: str, texts: list[str] = texts) -> int:
+            return sum(marker in text for text in texts)
+
+        assert count("you are paged") == 1, (channel, texts)
+        assert count("step two") == 1 and count("step three") == 1, (channel, texts)
+        assert count("Escalation") == (index % 2), (channel, texts)
+        assert count("acknowledged page p0") == 1, (channel, texts)
+        assert count("Debrief:") == 1, (channel, texts)
+    ids = {
+        match[1]
+        for c, t in threads.items()
+        for m in people.messages(c, thread_ts=t)
+        if (match := re.search(r"Debrief: .*\(`(gd-[0-9a-f]+)`\)", m.get("text") or ""))
+    }
+    assert len(ids) == GAMEDAYS
+    for record_id in sorted(ids):
+        kinds = [e["kind"] for e in bots[0].debrief_json(record_id)["timeline"]]
+        assert kinds.count("step_ran") == 3 and kinds.count("acknowledged") == 1, kinds
+        assert kinds.count("gameday_ended") == 1, kinds
