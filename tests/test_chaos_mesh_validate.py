@@ -48,6 +48,9 @@ def test_the_shipped_chaos_mesh_scenario_is_valid() -> None:
         ("      latency: 1500ms\n", "      latency: 1.5 seconds\n", "latency", "Go duration"),
         ("      latency: 1500ms\n", "      latency: '1500'\n", "latency", "Go duration"),
         ("      jitter: 500ms\n", "      jitter: 5d\n", "jitter", "Go duration"),
+        ("      latency: 1500ms\n", "      latency: -1s\n", "latency", "is negative"),
+        ("      jitter: 500ms\n", "      jitter: -1m30s\n", "jitter", "is negative"),
+        ("      jitter: 500ms\n", "      jitter: -0s\n", None, None),  # no length: Go takes it
         # pod modes (ValidatePodMode)
         ("      mode: all ", "      mode: fixed ", "value", "whole number above 0"),
         ("      mode: all ", "      mode: fixed\n      value: '0'\n     ", "value", "whole number above 0"),

@@ -9,12 +9,16 @@ Fault types (the step's extra keys in brackets; ``selector`` picks the target po
 - ``chaos-mesh.network-chaos`` [action: delay|loss|partition, external_targets, latency, jitter, loss,
   direction, mode, value]: e.g. delay or cut the selected pods' traffic to a KMS endpoint.
 - ``chaos-mesh.dns-chaos`` [action: error|random, patterns, mode, value]
+NetworkChaos ``latency`` and ``jitter`` may be any Go duration (the webhook's rule); they are written in the
+one form the CRD's schema takes (Chaos Mesh 2.8 on): one number and one unit, so 1m30s is sent as 90s.
 Chaos Mesh must be installed, and when its ``enableFilterNamespace`` is on, the namespace annotated
 ``chaos-mesh.org/inject=enabled``.
 """
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
 from typing import Any
 
 from bot.faults.cluster import Cluster, ResourceKind, describe, planned_call
@@ -34,6 +38,20 @@ POD_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "PodChaos", "podchaos")
 NETWORK_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "NetworkChaos", "networkchaos")
 DNS_CHAOS = ResourceKind("chaos-mesh.org/v1alpha1", "DNSChaos", "dnschaos")
 CHAOS_KINDS: tuple[ResourceKind, ...] = (POD_CHAOS, NETWORK_CHAOS, DNS_CHAOS)
+# NetworkChaos delay.latency and delay.jitter in the CRD's openAPIV3Schema (its `pattern`, since 2.8.0)
+CRD_DURATION = re.compile(r"[0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h)")
+GO_DURATION_TERM = re.compile(r"([0-9.]+)(ns|us|µs|μs|ms|s|m|h)")
+# each Go unit's length, the largest first (the micro sign and the Greek mu are Go's spellings of us)
+NANOSECONDS = {
+    "h": 3600 * 10**9,
+    "m": 60 * 10**9,
+    "s": 10**9,
+    "ms": 10**6,
+    "us": 10**3,
+    "µs": 10**3,
+    "μs": 10**3,
+    "ns": 1,
+}
 
 
 class ChaosMeshDriver:
@@ -68,7 +86,10 @@ class ChaosMeshDriver:
                 "externalTargets": list(net.external_targets),
             }
             if net.action == "delay":
-                body["delay"] = {"latency": net.latency, "jitter": net.jitter}
+                body["delay"] = {
+                    "latency": crd_duration("latency", net.latency),
+                    "jitter": crd_duration("jitter", net.jitter),
+                }
             elif net.action == "loss":
                 body["loss"] = {"loss": net.loss}
             targeting = net
@@ -119,3 +140,23 @@ class ChaosMeshDriver:
         """``revert`` for several faults of one game day at once (an abort), from one listing."""
         api = self.cluster.api(gameday_id)
         return undo_faults(api, self.cluster.allowed_namespaces, CHAOS_KINDS, gameday_id, fault_ids)
+
+
+def crd_duration(key: str, text: str) -> str:
+    """A Go duration (as the scenario's rules take it) in the form the NetworkChaos CRD takes.
+
+    The API server refuses a latency or jitter that is not one number and one unit (``1m30s``, ``0``,
+    ``+2s``, ``10µs``), so such a value is sent as the same length in the largest whole unit; one the
+    CRD takes already is sent as written. A negative one fits no form and is refused before any call.
+    """
+    if CRD_DURATION.fullmatch(text):
+        return text
+    terms = GO_DURATION_TERM.findall(text)
+    nanoseconds = int(sum(Fraction(number) * NANOSECONDS[unit] for number, unit in terms))  # as Go, whole ns
+    if text.startswith("-") and nanoseconds:
+        raise FaultRejected(f"`{key}:` {text} is negative; Chaos Mesh takes a duration of 0 or more")
+    if not nanoseconds:
+        return "0ms"
+    return next(
+        f"{nanoseconds // size}{unit}" for unit, size in NANOSECONDS.items() if nanoseconds % size == 0
+    )

@@ -26,6 +26,7 @@ Mode = Literal["one", "all", "fixed", "fixed-percent", "random-max-percent"]
 GO_DURATION = re.compile(r"[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)")
 NUMBER = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
 WHOLE = re.compile(r"[0-9]+")
+ZERO = re.compile(r"(0|((0+(\.0*)?|\.0+)(ns|us|µs|μs|ms|s|m|h))+)")  # a Go duration of no length
 COMMON_KEYS = ("type", "namespace", "selector", "ttl")  # every fault step's (FaultSpec), not these models'
 
 
@@ -92,6 +93,8 @@ class NetworkChaosParams(Targeting):
                 raise ValueError(
                     f"`{name}:` must be a Go duration such as 200ms or 1.5s, not {getattr(self, name)!r}"
                 )
+            if getattr(self, name).startswith("-") and not ZERO.fullmatch(getattr(self, name)[1:]):
+                raise ValueError(f"`{name}:` {getattr(self, name)} is negative; a delay is 0 or more")
         if not (NUMBER.fullmatch(self.loss) and 0 <= float(self.loss) <= 100):
             raise ValueError(f"`loss:` must be a number from 0 to 100 (a percentage), not {self.loss!r}")
         if self.direction != "to" and self.action != "partition":
