@@ -693,6 +693,7 @@ def test_a_hostile_name_is_shown_literally_and_never_as_markup(name: str) -> Non
 DATA_KEYS = sorted(
     {key for _, _, _, data in every_kind_of_event() for key in data}
     | {"scenario", "status", "dry_run", "reason", "line", "sbom", "versions", "affected", "calls", "roster"}
+    | {"matched", "sha256", "format"}
 )
 WORDS = st.text(alphabet="abcdefghij klmnop0123456789.-", max_size=12)
 VALUES = st.recursive(

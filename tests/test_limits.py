@@ -253,8 +253,12 @@ ATTACHMENT_REFUSALS: dict[str, tuple[Callable[[Path], str], str]] = {
         "is larger than 5 MiB",
     ),
     "not utf-8": (
-        _made("bin.log", lambda f: (f / "bin.log").write_bytes(b"\xff\xfe\x00")),
+        _made("bin.log", lambda f: (f / "bin.log").write_bytes(b"ok\xff\xfe\x00")),
         "is not UTF-8 text",
+    ),
+    "a byte-order mark, then not its encoding": (
+        _made("bom.log", lambda f: (f / "bom.log").write_bytes(b"\xff\xfe\x00")),
+        "is not UTF-16 LE text",
     ),
 }
 

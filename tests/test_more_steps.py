@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from core_harness import CoreHarness
 
-from bot.gameday.running.sbom import find_package
 from bot.gameday.scenario.attachments import with_attachments
 from bot.gameday.scenario.loading import ScenarioError, load_scenario_file, parse_scenario
 from bot.gameday.state import fold
@@ -111,34 +110,3 @@ def test_http_probe_and_webhook_reach_only_allowed_hosts_and_record_what_they_go
     assert sent["flag"] == "risky-feature" and sent["gameday_id"] == gd
     with pytest.raises(ScenarioError, match="not in guardrails.hosts"):
         parse_scenario(text.replace("hosts: [127.0.0.1]", "hosts: [ci.example.com]"))
-
-
-def test_sbom_lookup_finds_the_package_and_what_depends_on_it() -> None:
-    cyclonedx = {
-        "bomFormat": "CycloneDX",
-        "metadata": {"component": {"bom-ref": "app", "name": "svc-payments"}},
-        "components": [
-            {"bom-ref": "lib", "name": "log4j-core", "version": "2.14.1"},
-            {"bom-ref": "web", "name": "web-framework", "version": "5.0"},
-            {"bom-ref": "other", "name": "svc-reports"},
-        ],
-        "dependencies": [
-            {"ref": "app", "dependsOn": ["web"]},
-            {"ref": "web", "dependsOn": ["lib"]},
-            {"ref": "other", "dependsOn": []},
-        ],
-    }
-    match = find_package(cyclonedx, "Log4j-Core")
-    assert match.versions == ["2.14.1"] and match.affected == ["svc-payments", "web-framework"]
-    spdx = {
-        "spdxVersion": "SPDX-2.3",
-        "packages": [
-            {"SPDXID": "a", "name": "svc-auth"},
-            {"SPDXID": "b", "name": "openssl", "versionInfo": "3.0.1"},
-        ],
-        "relationships": [
-            {"spdxElementId": "a", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": "b"}
-        ],
-    }
-    assert find_package(spdx, "openssl").affected == ["svc-auth"]
-    assert find_package(spdx, "zlib").versions == []

@@ -3,15 +3,16 @@ lookup and a webhook call. Each records what happened on the timeline and says i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from bot.gameday.ports import GameDayRecord, GameDayTx
 from bot.gameday.running.outbound import CallOutcome, HttpCaller, OutboundRequest, sends
 from bot.gameday.running.outbox import Outbox, Payload, PostKind, over
-from bot.gameday.running.sbom import find_package
 from bot.gameday.running.timer_types import TimerKind
-from bot.gameday.scenario.model import HttpProbeSpec, LogsSpec, SbomSpec, Scenario, WebhookSpec
+from bot.gameday.sbom import SbomError, find, read_sbom
+from bot.gameday.scenario.model import HttpProbeSpec, LogsSpec, SbomFound, SbomSpec, Scenario, WebhookSpec
 from bot.gameday.state import GameDayState
 from bot.gameday.timeline import Kind
 
@@ -138,19 +139,23 @@ class MoreSteps:
         self._say(tx, f"Dry run: {to} step would have sent {times}{request.sentence()}; nothing was sent.")
 
     def sbom(self, tx: GameDayTx, index: int, spec: SbomSpec) -> None:
-        match = find_package(spec.document or {}, spec.package)
+        """Say what the lookup found when the game day started (the SBOM's hash pins what was read)."""
+        found = spec.found or _legacy_lookup(spec)
         tx.append(
             Kind.SAID,
             self.now(),
             None,
-            {"step": index, "sbom": spec.package, "versions": match.versions, "affected": match.affected},
+            {
+                "step": index,
+                "sbom": spec.package,
+                "versions": found.versions,
+                "affected": found.affected,
+                "matched": found.matched,
+                "sha256": spec.sha256,
+                "format": found.format,
+            },
         )
-        if match.versions:
-            where = ", ".join(match.affected) or "no component that depends on it"
-            text = f"SBOM: {spec.package} {', '.join(match.versions)} is in {spec.file}; affected: {where}."
-        else:
-            text = f"SBOM: {spec.package} is not in {spec.file}."
-        self._say(tx, text)
+        self._say(tx, sbom_sentence(spec, found))
 
     def _call(self, request: OutboundRequest, hosts: list[str]) -> CallOutcome:
         if self.http is None:
@@ -159,3 +164,36 @@ class MoreSteps:
 
     def _say(self, tx: GameDayTx, text: str) -> None:
         self.outbox.post(tx, f"note:{len(tx.events)}", "say", {"text": text})
+
+
+def sbom_sentence(spec: SbomSpec, found: SbomFound) -> str:
+    """``SBOM: fastxml (org.example.xml:fastxml) 3.3.0 is in data/bom.json (CycloneDX 1.5 JSON, 12
+    components, sha256 1a2b3c4d5e6f); affected: catalog-import, storefront.``"""
+    source = f"{spec.file} ({found.format}, {found.components} components"
+    source += f", sha256 {spec.sha256[:12]})" if spec.sha256 else ")"
+    if not found.matched:
+        return f"SBOM: {spec.package} is not in {source}."
+    names = ", ".join(found.matched)
+    name = spec.package if names.lower() == spec.package.lower() else f"{spec.package} ({names})"
+    versions = ", ".join(found.versions)
+    if found.unversioned:
+        versions += f"{' and ' if versions else ''}{found.unversioned} without a version"
+    where = ", ".join(found.affected) or "no component that depends on it"
+    return f"SBOM: {name} {versions} is in {source}; affected: {where}."
+
+
+def _legacy_lookup(spec: SbomSpec) -> SbomFound:
+    """A game day started by an earlier version kept the SBOM document itself: look it up now."""
+    try:
+        inventory = read_sbom(json.dumps(spec.document or {}).encode())
+    except SbomError:
+        return SbomFound(format="unreadable", components=0)
+    found = find(inventory, spec.package)
+    return SbomFound(
+        format=inventory.format,
+        components=len(inventory.components),
+        matched=found.matched,
+        versions=found.versions,
+        unversioned=found.unversioned,
+        affected=found.affected,
+    )

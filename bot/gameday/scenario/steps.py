@@ -9,9 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.gameday.sbom.lookup import query_problem
 from bot.gameday.scenario.fields import PRIMARY, Duration, StrictModel
 from bot.gameday.scenario.outbound_url import UrlRefused, parse_url
 from bot.gameday.scenario.secret_refs import reference_problem, strings_in
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class PageSpec(StrictModel):
@@ -127,12 +130,42 @@ class HttpProbeSpec(_OutboundCall):
         return body
 
 
+class SbomFound(StrictModel):
+    """What the lookup found, written into the stored scenario when the game day starts."""
+
+    format: str  # e.g. "CycloneDX 1.5 JSON"
+    components: int
+    matched: list[str] = []  # the matching components' names as the SBOM has them
+    versions: list[str] = []
+    unversioned: int = 0  # matching components that state no version
+    affected: list[str] = []  # every component that contains or depends on one of them
+
+
 class SbomSpec(StrictModel):
-    """Find a package in a CycloneDX or SPDX JSON file shipped with the scenario; list what contains it."""
+    """Find a package (name, namespaced name or purl) in a CycloneDX or SPDX file shipped with the scenario;
+    list what contains it. The file is read when the game day starts; the game day keeps the file's name,
+    its SHA-256 and what was found, not a copy. ``sha256`` written in the scenario pins the file's content."""
 
     file: str
     package: str
-    document: dict[str, Any] | None = None  # filled from ``file`` when the game day starts
+    sha256: str | None = None
+    found: SbomFound | None = None  # written when the game day starts, never by hand
+    document: dict[str, Any] | None = None  # what earlier versions kept: the SBOM itself
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _sha256(cls, value: object) -> object:
+        if value is not None and not (isinstance(value, str) and SHA256.fullmatch(value)):
+            raise ValueError(f"`sha256:` must be the file's SHA-256, 64 hex digits in quotes, not {value!r}")
+        return value
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, package: str) -> str:
+        problem = query_problem(package)
+        if problem:
+            raise ValueError(f"`package:` {package!r} {problem}")
+        return package
 
 
 class WebhookSpec(_OutboundCall):
