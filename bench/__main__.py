@@ -25,6 +25,7 @@ from bench import (
     outbox,
     procs,
     proposed,
+    sbom,
     slack_calls,
     timers,
 )
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Bench] = {
     "timers": timers.run,
     "outbox": outbox.run,
     "debrief": lambda run_dir, quick, pg: debrief.run(quick),
+    "sbom": lambda run_dir, quick, pg: sbom.run(run_dir, quick),
     "abort": lambda run_dir, quick, pg: abort.run(run_dir, quick),
     "memory": lambda run_dir, quick, pg: memory.run(run_dir, quick),
     "slack-calls": lambda run_dir, quick, pg: slack_calls.run(run_dir, quick),

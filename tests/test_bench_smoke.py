@@ -24,6 +24,7 @@ BENCHMARKS = {
     "Timer precision",
     "Outbox",
     "Debrief rendering",
+    "SBOM lookup",
     "Abort",
     "Memory",
     "Slack calls",
