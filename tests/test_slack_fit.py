@@ -19,6 +19,13 @@ from slack_sdk.models.blocks import Block
 from bot.gameday.measuring.report import build_debrief, with_names
 from bot.gameday.scenario.model import Scenario, content_hash
 from bot.gameday.timeline import Event, Kind
+from bot.slack.blocks import (
+    handoff_blocks,
+    kickoff_blocks,
+    page_blocks,
+    taken_handoff_blocks,
+    taken_page_blocks,
+)
 from bot.slack.fit import (
     CUT,
     FALLBACK_CHARS,
@@ -127,3 +134,33 @@ def test_a_debrief_with_hundreds_of_long_gaps_and_pages_posts_whole_blocks_and_i
     assert "Full debrief" in str(blocks[-1]["text"]["text"])
     assert "cut here" in str(blocks[-2]["text"]["text"])
     assert len(fallback(text)) <= FALLBACK_CHARS and fallback(text).startswith(":clipboard:")
+
+
+# the ids buttons carry, at their longest: a game day, page p499 of 500 steps and its escalation, handoff h499
+IDS = st.sampled_from(["gd-ffffffff", "p499", "p0", "h499", "h0"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts, texts, IDS, st.sampled_from(["awaiting_approval", "running", "paused", "ended"]))
+def test_every_message_with_buttons_fits_slack_whatever_its_text(
+    text: str, status: str, target: str, state: str
+) -> None:
+    """Buttons carry an id, never text: values, action and block ids stay far under Slack's limits (2,000
+    and 255 characters) and labels under 75, however long the message; slack_sdk's models check each."""
+    messages = [
+        page_blocks(text, target),
+        page_blocks(text, target, role="escalation"),
+        taken_page_blocks(text, target),
+        handoff_blocks(text, target),
+        taken_handoff_blocks(text, target),
+        kickoff_blocks(text, status, target, state, mode="tabletop"),
+        kickoff_blocks(text, status, target, state),
+    ]
+    for blocks in messages:
+        assert len(blocks) <= MESSAGE_BLOCKS
+        for block in blocks:
+            valid(block)
+            for element in block.get("elements", []):
+                assert len(element.get("text", "")) <= SECTION_CHARS  # a context's text: Slack's 3,000 too
+                if element.get("type") == "button":
+                    assert element["value"] == target and len(element["action_id"]) <= 255

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.fit import fallback, section, sections
+from bot.slack.fit import SECTION_CHARS, cut, fallback, section, sections
 
 __all__ = ["fallback", "section", "sections"]  # within Slack's limits, never cut inside <...> (bot.slack.fit)
 
@@ -103,7 +103,8 @@ def taken_handoff_blocks(text: str, target_id: str) -> list[Block]:
 
 def kickoff_blocks(header: str, status: str, gameday_id: str, state: str, mode: str = "live") -> list[Block]:
     """The living kickoff message: charter, current state, and the controls that apply now."""
-    blocks = [section(header), {"type": "context", "elements": [{"type": "mrkdwn", "text": status}]}]
+    status_line = {"type": "mrkdwn", "text": cut(status, SECTION_CHARS)}  # Slack's limit for a context's text
+    blocks = [section(header), {"type": "context", "elements": [status_line]}]
     abort = button(
         "Abort",
         ABORT,
