@@ -77,7 +77,7 @@ def test_every_shipped_scenarios_junit_validates_against_both_schemas_and_reads_
             errors = list(schema.iter_errors(xml))
             assert not errors, f"{path.stem} ({way}) against {name}: {errors[0]}"
 
-        suites = list(JUnitXml.fromstring(xml))
+        suites = list(JUnitXml.fromstring(xml.encode()))
         assert len(suites) == 1
         suite = suites[0]
         kinds: Counter[str] = Counter()
@@ -114,11 +114,11 @@ def test_across_the_pack_every_kind_of_result_is_exercised() -> None:
 
 def test_a_skip_gives_its_reason_as_text_and_an_error_names_the_abort() -> None:
     d = run(ROOT / "scenarios" / "pager-stress.yaml", "aborted")
-    suite = next(iter(JUnitXml.fromstring(render_debrief(d, "junit"))))
+    suite = next(iter(JUnitXml.fromstring(render_debrief(d, "junit").encode())))
     errors = [r for case in suite for r in case.result if isinstance(r, Error)]
     assert errors and all(e.type == "aborted" for e in errors)
     assert all("a real incident <started> & needs the team" in (e.message or "") for e in errors)
     running = run(ROOT / "scenarios" / "pager-stress.yaml", "running")
-    suite = next(iter(JUnitXml.fromstring(render_debrief(running, "junit"))))
+    suite = next(iter(JUnitXml.fromstring(render_debrief(running, "junit").encode())))
     skips = [r for case in suite for r in case.result if isinstance(r, Skipped)]
     assert skips and all((s.text or "").startswith("pending") and s.message is None for s in skips)
