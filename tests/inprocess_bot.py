@@ -83,6 +83,7 @@ def run_bot(
     rotations_dir: Path = ROOT / "rotations",
     slack_timeout: float | None = None,
     timer_retry: float | None = None,
+    alerts_channel: str | None = None,
 ) -> Bot:
     settings = Settings(
         slack_bot_token="xoxb-local",
@@ -97,6 +98,7 @@ def run_bot(
         status_interval=parse_duration(TEST_STATUS_INTERVAL),
         status_per_minute=float(TEST_STATUS_PER_MINUTE),
         facilitators=facilitators,
+        alerts_channel=alerts_channel,
     )
     if slack_timeout is not None:
         settings = dataclasses.replace(settings, slack_timeout=slack_timeout)
@@ -131,6 +133,7 @@ def bot_on(
     socket_mode: bool = False,
     timer_retry: float | None = None,
     database_url: str | None = None,
+    alerts_channel: str | None = None,
 ) -> Iterator[Bot]:
     """The bot on a SQLite file of the test's own (or on ``database_url``), Slack's requests from ``ws``
     sent to it (over HTTP, or over Socket Mode once it is connected with ``socket_mode``); with
@@ -151,6 +154,7 @@ def bot_on(
         slack_timeout=slack_timeout,
         socket_mode=socket_mode,
         timer_retry=timer_retry,
+        alerts_channel=alerts_channel,
     )
     ws.request_url = None if socket_mode else f"{running.base}/slack/events"
     try:

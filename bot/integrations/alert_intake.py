@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 
 
 class AlertIntake:
-    def __init__(self, store: GameDayStore, engine: Engine):
+    def __init__(self, store: GameDayStore, engine: Engine, alerts_channel: str | None = None):
         self.store = store
         self.engine = engine
+        self.alerts_channel = alerts_channel
         self._stop_channels: tuple[float, set[str]] | None = None
 
     def watches(self) -> dict[str, Watch]:
@@ -46,6 +47,11 @@ class AlertIntake:
             stop_on = cached_scenario(record.scenario_text).guardrails.stop_on
             watching[record.id] = Watch(frozenset(markers), stop_on, since=state.started_at)
         return watching
+
+    def watched_channels(self) -> set[str]:
+        """Every channel whose messages are read as alerts: the alert channel and the stop channels."""
+        alerts = self.alerts_channel
+        return self.stop_channels() | ({alerts} if alerts else set())
 
     def stop_channels(self) -> set[str]:
         """Channels whose messages can stop a running game day (an incident declared there).

@@ -29,7 +29,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIApplication
@@ -84,7 +84,9 @@ class SlackDoor:
         signing_secret: str,
         replay: ReplayGuard,
         clock: Callable[[], float] = time.time,
+        watched: Callable[[], Collection[str]] = frozenset,
     ):
+        self._watched = watched  # channels whose messages, other apps' too, are read as alerts
         self._bolt = SlackRequestHandler(app, path=SLACK_PATH)
         self._verifier = SignatureVerifier(signing_secret)
         self._replay = replay
@@ -109,7 +111,7 @@ class SlackDoor:
             return _refuse(environ, start_response, "request timestamp outside 5 minutes")
         if not self._verifier.is_valid(body, timestamp, signature):
             return _refuse(environ, start_response, "invalid request signature", WRONG_SECRET_HINT)
-        if inert_request(body):  # a bot's post delivered back, or an edit: nothing to do, nothing to guard
+        if inert_request(body, self._watched):  # an edit, or a bot's post where no alert is read
             return _answer(start_response, "200 OK", "")
         if not self._replay.first_time(request_key("slack", signature), expires_at(int(timestamp), now), now):
             log.info(

@@ -158,7 +158,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         )
     )
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
-    intake = AlertIntake(store, engine)
+    intake = AlertIntake(store, engine, settings.alerts_channel)
     inbox = Inbox(engine.operate_across, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
     schedule = (
         OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)

@@ -42,4 +42,6 @@ def slack_over_http(app: App, services: Services) -> SlackDoor | None:
     settings = services.settings
     if settings.socket_mode or not settings.slack_signing_secret:
         return None
-    return SlackDoor(app, settings.slack_signing_secret, services.replay)
+    return SlackDoor(
+        app, settings.slack_signing_secret, services.replay, watched=services.intake.watched_channels
+    )

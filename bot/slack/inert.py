@@ -1,25 +1,41 @@
 """Slack events the bot never acts on, known before anything is done with them.
 
-A message any bot posted (the bot's own steps, pages and debriefs among them: Slack delivers each back
-to the app) and an edit of a message change nothing: a bot's post carries the game-day markers and must
-never count as a detection or a reply. The front door answers them at once, after the signature and
-before the replay guard and Bolt, so the bot's own posts cost no database write and no listener run; the
-message listener ignores them by the same rule, for Socket Mode and anything else that reaches it.
+The bot's own posts (its steps, pages and debriefs: Slack delivers each back to the app) carry the
+game-day markers and must never count as a detection or a reply; an edit changes nothing. Other apps'
+posts do count where alerts are read (the alert channel, a stop condition's channel): Alertmanager's,
+PagerDuty's or Datadog's Slack notifications are detections and stop conditions like a person's message.
+
+The front door answers what is inert at once, after the signature and before the replay guard and Bolt:
+an edit, and any bot's post outside the watched channels. There it cannot tell our posts from another
+app's; the message listener can (Bolt's context knows the bot's own ids) and drops ours.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Collection
 from typing import Any
 
 
-def inert_message(event: dict[str, Any]) -> bool:
-    """A ``message`` event with no effect: any bot's post, or an edit."""
-    return bool(event.get("bot_id")) or event.get("subtype") == "message_changed"
+def is_edit(event: dict[str, Any]) -> bool:
+    return event.get("subtype") == "message_changed"
 
 
-def inert_request(body: bytes) -> bool:
-    """A signed request to /slack/events that delivers only such a message event."""
+def by_a_bot(event: dict[str, Any]) -> bool:
+    """Posted by an app (ours or another's), not by a person."""
+    return bool(event.get("bot_id")) or event.get("subtype") == "bot_message"
+
+
+def ours(event: dict[str, Any], bot_id: str | None, bot_user_id: str | None) -> bool:
+    """Posted by this bot: its bot id, or its bot user."""
+    return bool(
+        (bot_id and event.get("bot_id") == bot_id) or (bot_user_id and event.get("user") == bot_user_id)
+    )
+
+
+def inert_request(body: bytes, watched: Callable[[], Collection[str]] = frozenset) -> bool:
+    """A signed request to /slack/events that delivers only an edit, or a bot's post in a channel whose
+    messages are not read as alerts (``watched``: the alert channel and the stop conditions' channels)."""
     if not body.lstrip().startswith(b"{"):
         return False  # a slash command or an interaction: a form
     try:
@@ -27,9 +43,8 @@ def inert_request(body: bytes) -> bool:
     except ValueError:
         return False
     event = envelope.get("event") if isinstance(envelope, dict) else None
-    return (
-        envelope.get("type") == "event_callback"
-        and isinstance(event, dict)
-        and event.get("type") == "message"
-        and inert_message(event)
-    )
+    if not (envelope.get("type") == "event_callback" and isinstance(event, dict)):
+        return False
+    if event.get("type") != "message":
+        return False
+    return is_edit(event) or (by_a_bot(event) and event.get("channel") not in watched())

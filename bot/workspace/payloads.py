@@ -19,6 +19,7 @@ from bot.workspace.state import (
     Message,
     User,
     WorkspaceState,
+    app_fields,
 )
 
 VERIFICATION_TOKEN = "local-verification-token"
@@ -72,9 +73,9 @@ def message_event(state: WorkspaceState, message: Message) -> dict[str, Any]:
         parent = state.find_message(message.channel, message.thread_ts)
         if parent is not None:
             event["parent_user_id"] = parent.user
-    if message.bot_id:
-        event["bot_id"] = message.bot_id
-        event["app_id"] = APP_ID
+    event.update(app_fields(message))
+    if not message.user:
+        del event["user"]  # an incoming webhook's post has none
     if message.metadata:
         event["metadata"] = message.metadata
     return event

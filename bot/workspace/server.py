@@ -20,6 +20,7 @@ from bot.workspace.delivery import Deliverer
 from bot.workspace.driver import ANSWER_WAIT, Driver, routes
 from bot.workspace.errors import DriverError
 from bot.workspace.files import FileUploads
+from bot.workspace.incoming_webhooks import IncomingWebhooks
 from bot.workspace.state import WorkspaceState
 from bot.workspace.web_api import ApiCall, WebApi
 
@@ -82,6 +83,7 @@ class LocalWorkspace:
         )
         self.driver.api_faults = self.web_api.faults
         self.uploads = FileUploads(self.state, lambda: self.base_url, self.driver.announce)
+        self.webhooks = IncomingWebhooks(self.driver)  # other apps' posts (Alertmanager's Slack notifier)
         self.web_api.uploads = self.uploads
         self.driver.uploads = self.uploads
         self._port: int | None = None
@@ -150,6 +152,7 @@ class LocalWorkspace:
         app.router.add_route("*", "/api/{method}", self.web_api.handle)
         app.router.add_get("/socket", self.deliverer.handle_socket)
         app.router.add_post("/_upload/{file_id}", self.uploads.receive)
+        app.router.add_post("/services/{team}/{bot}/{secret}", self.webhooks.receive)
         app.router.add_routes(routes(self.driver))
         app.on_shutdown.append(self.deliverer.close_sockets)
         await self.deliverer.start()  # before listening, so no request finds it missing
@@ -246,6 +249,10 @@ class LocalWorkspace:
 
     def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
         return self._run(self.driver.messages(channel, thread_ts))
+
+    def incoming_webhook(self, channel: str, app: str) -> str:
+        """The URL another app (``app``) posts into ``channel`` with, as with Slack's incoming webhooks."""
+        return self.base_url + self.webhooks.add(channel, app)
 
     def set_members(self, channel: str, members: list[str] | None) -> dict[str, Any]:
         return self._run(self.driver.set_members(channel, members))

@@ -128,6 +128,9 @@ class Message:
     reactions: dict[str, list[str]] = field(default_factory=dict)
     edited_ts: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
+    subtype: str | None = None  # "bot_message": posted through an incoming webhook, with no user
+    attachments: list[Any] | None = None
+    username: str | None = None
 
 
 @dataclass
@@ -255,6 +258,7 @@ class WorkspaceState:
         bot_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         ts: str | float | None = None,
+        **extra: Any,  # subtype, attachments, username: another app's post
     ) -> Message:
         """Store a new message; an explicit ``ts`` is used verbatim (ValueError if taken)."""
         if ts is None:
@@ -268,7 +272,7 @@ class WorkspaceState:
             parent = self.find_message(channel, thread_ts)
             if parent is not None and parent.thread_ts:
                 thread_ts = parent.thread_ts  # replying to a reply joins the same thread
-        message = Message(channel, chosen, user, text, blocks, thread_ts, bot_id, metadata)
+        message = Message(channel, chosen, user, text, blocks, thread_ts, bot_id, metadata, **extra)
         self.messages.setdefault(channel, {})[chosen] = message
         return message
 
@@ -294,9 +298,7 @@ class WorkspaceState:
         }
         if message.blocks is not None:
             data["blocks"] = message.blocks
-        if message.bot_id:
-            data["bot_id"] = message.bot_id
-            data["app_id"] = APP_ID
+        data.update(app_fields(message))
         if message.metadata:
             data["metadata"] = message.metadata
         if message.files:
@@ -334,3 +336,17 @@ class WorkspaceState:
         data.setdefault("reactions", [])
         data.setdefault("bot_id", None)
         return data
+
+
+def app_fields(message: Message) -> dict[str, Any]:
+    """What Slack adds to an app's post: its bot id (and app id, ours), a webhook post's subtype, username
+    and attachments, and no user."""
+    data: dict[str, Any] = {}
+    if message.bot_id:
+        data["bot_id"] = message.bot_id
+        if message.bot_id == BOT_ID:
+            data["app_id"] = APP_ID
+    for key in ("subtype", "attachments", "username"):
+        if getattr(message, key):
+            data[key] = getattr(message, key)
+    return data

@@ -24,6 +24,9 @@ _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
     r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
 )
+# Alertmanager's Slack notifier titles a notification "[FIRING:2] ..." or "[RESOLVED] ..."; PagerDuty's
+# and Opsgenie's apps say "Resolved: ..." / "Closed: ..."
+RESOLVED_TITLE = re.compile(r"\s*(\[RESOLVED\]|(Resolved|Closed)\s*[:-])", re.IGNORECASE)
 _UNIX_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _SIMPLE_FIELDS = frozenset({"name", "at", "labels", "text", "id", "status"})
 
@@ -203,6 +206,7 @@ def alert_from_slack_message(channel: str, text: str, ts: str) -> Alert:
         name=first_line,
         starts_at=float(ts),
         fingerprint=f"{channel}:{ts}",
+        status="resolved" if RESOLVED_TITLE.match(first_line) else "firing",
         text=text,
         channel=channel,
     )

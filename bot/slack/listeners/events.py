@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from bot.gameday.measuring.alerts import alert_from_slack_message
 from bot.gameday.running.replies import parse_reply
 from bot.runtime.service import Services
-from bot.slack.inert import inert_message
+from bot.slack.inert import by_a_bot, is_edit, ours
+from bot.slack.message_text import message_text
 
 ACK_REACTIONS = frozenset({"eyes", "white_check_mark", "heavy_check_mark"})
 
@@ -18,8 +19,8 @@ def register(app: App, services: Services) -> None:
     engine, store, inbox = services.engine, services.store, services.inbox
 
     @app.event("message")
-    def on_message(event: dict[str, Any]) -> None:
-        if inert_message(event):
+    def on_message(event: dict[str, Any], context: BoltContext) -> None:
+        if is_edit(event) or ours(event, context.bot_id, context.bot_user_id):
             return  # our own posts carry the markers: never count them as detections
         channel = event.get("channel", "")
         thread_ts = event.get("thread_ts")
@@ -28,9 +29,10 @@ def register(app: App, services: Services) -> None:
         if gameday_id is None and (
             channel == services.settings.alerts_channel or channel in services.intake.stop_channels()
         ):
-            services.intake.handle(alert_from_slack_message(channel, event.get("text") or "", event["ts"]))
+            # a person's or another app's (Alertmanager, PagerDuty, Datadog): text, attachments, blocks
+            services.intake.handle(alert_from_slack_message(channel, message_text(event), event["ts"]))
             return
-        if event.get("subtype") or "user" not in event or gameday_id is None:
+        if by_a_bot(event) or event.get("subtype") or "user" not in event or gameday_id is None:
             return
         reply = parse_reply(event.get("text") or "")
         if reply is not None:  # written by the inbox, in order, batched with the game day's other input
