@@ -17,6 +17,7 @@ from bot.debrief.chart import chart_origin, timeline_chart
 from bot.debrief.event_log import event_log, mentions
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.scenario.attack_ids import attack_release
 from bot.gameday.scenario.durations import format_duration
 
 FORMATS = ("md", "json", "html", "junit", "navigator")
@@ -34,8 +35,9 @@ _TEMPLATES = {
     "junit": "debrief.junit.xml.j2",
     "navigator": "debrief.navigator.json.j2",
 }
-# ATT&CK Navigator layer format this renderer writes, and the ATT&CK release it names.
-NAVIGATOR_VERSIONS = {"attack": "16", "navigator": "5.1.0", "layer": "4.5"}
+# ATT&CK Navigator layer format this renderer writes, and the ATT&CK release it names: the major version of
+# the Enterprise release whose data checks the scenarios' technique ids (bot/gameday/scenario/data).
+NAVIGATOR_VERSIONS = {"attack": attack_release().major, "navigator": "5.1.0", "layer": "4.5"}
 # Navigator colours by TechniqueStatus: green only for an alert within detect_within
 NAVIGATOR_COLORS = {
     "in_time": "#31a354",

@@ -91,7 +91,8 @@ def parse_scenario(text: str, source: str = "<scenario>", limits: ScenarioLimits
     except UnicodeError:  # libyaml, for stored text, cannot encode a lone surrogate
         raise ScenarioError([ScenarioProblem(source, 1, "", "is not UTF-8 text")]) from None
     try:
-        return Scenario.model_validate(data)
+        # stored text (a game day's own) is checked as it was written, not against data that changes since
+        return Scenario.model_validate(data, context={"stored": limits is STORED_LIMITS})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

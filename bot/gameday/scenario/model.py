@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from bot.gameday.scenario.attack_ids import technique_problem
 from bot.gameday.scenario.chaos_mesh_params import chaos_mesh_problem
 from bot.gameday.scenario.fault_values import fault_value_problem
 from bot.gameday.scenario.fields import PRIMARY, SECONDARY, Duration, StrictModel
@@ -72,6 +73,23 @@ __all__ = [
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
 
 
+def _current_technique(technique_id: str, info: ValidationInfo) -> str:
+    """A technique id of the form T1234 or T1234.001 must also be a current technique (not revoked, not
+    deprecated) of the ATT&CK Enterprise release in ``data/`` (``attack_ids``); each id is checked on
+    its own, so every wrong one is reported at its line. A game day's stored scenario is not checked
+    again: a later release may revoke an id it started with, and it must still end and be debriefed."""
+    if (info.context or {}).get("stored"):
+        return technique_id
+    problem = technique_problem(technique_id)
+    if problem:
+        raise ValueError(problem)
+    return technique_id
+
+
+# the form first (a pattern error says what an id looks like), then the release's data
+TechniqueId = Annotated[str, Field(pattern=r"^T\d{4}(\.\d{3})?$"), AfterValidator(_current_technique)]
+
+
 class StepOrderError(ValueError):
     """A whole-scenario check that blames one step; ``loc`` is where, below the validated field."""
 
@@ -84,7 +102,7 @@ class Scenario(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     mode: Literal["live", "tabletop"] = "live"
-    attack: list[Annotated[str, Field(pattern=r"^T\d{4}(\.\d{3})?$")]] = []
+    attack: list[TechniqueId] = []
     charter: Charter
     approval: Approval = Approval()
     guardrails: Guardrails = Guardrails()
