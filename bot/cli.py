@@ -229,6 +229,46 @@ def validate(
         raise typer.Exit(1)
 
 
+@cli.command()
+def preflight(
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="A scenario id (as sce list shows) or file"),
+) -> None:
+    """Run the checks /sce start runs before a game day starts: one line per check; exit 1 when one fails.
+
+    Today the scenario's steady state against SCE_PROMETHEUS_URL: every probe returns data, within its
+    tolerance.
+    """
+    from bot.gameday.preflight import passed
+    from bot.gameday.preflight import preflight as run_checks
+    from bot.gameday.scenario.attachments import with_attachments
+    from bot.gameday.scenario.catalog import ScenarioCatalog, UnknownScenario
+    from bot.gameday.scenario.loading import ScenarioError, load_scenario_file
+    from bot.integrations.prometheus import Prometheus
+
+    settings = Settings.from_env()
+    path = Path(scenario)
+    try:
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            loaded = with_attachments(load_scenario_file(path), path.parent)
+        else:
+            loaded = ScenarioCatalog(scenario_folder()).load(scenario)
+    except UnknownScenario as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    query = Prometheus(settings.prometheus_url).query if settings.prometheus_url else None
+    checks = run_checks(loaded.scenario, query)
+    for check in checks:
+        typer.echo(check.line())
+    if not checks:
+        typer.echo(f"ok   {loaded.scenario.id}: it declares nothing to check before it starts (steady_state)")
+    if not passed(checks):
+        raise typer.Exit(1)
+
+
 def _unlisted_references(file: Path, secrets: frozenset[str]) -> list[str]:
     from bot.gameday.scenario.inline_credentials import unlisted_references
 

@@ -114,6 +114,7 @@ class Settings:
     pagerduty_api_url: str = "https://api.pagerduty.com"
     alert_webhook_secret: str | None = None
     alerts_channel: str | None = None
+    prometheus_url: str | None = None  # the team's Prometheus: steady-state probes (preflight)
     scenario_secrets: frozenset[str] = frozenset()  # variables a scenario may name as ${env:NAME}
     max_ttl: float = DEFAULT_MAX_TTL  # ceiling of every fault ttl and guardrails.max_duration
     public_url: str | None = None  # where people reach `sce serve` (links to hosted debriefs); none: no links
@@ -153,6 +154,7 @@ class Settings:
             pagerduty_api_url=env.get("PAGERDUTY_API_URL") or "https://api.pagerduty.com",
             alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
+            prometheus_url=env.get("SCE_PROMETHEUS_URL") or None,
             scenario_secrets=_set(env.get("SCE_SCENARIO_SECRETS")),
             max_ttl=_duration(env.get("SCE_MAX_TTL"), "SCE_MAX_TTL", DEFAULT_MAX_TTL),
             public_url=env.get("SCE_PUBLIC_URL") or None,

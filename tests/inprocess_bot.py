@@ -84,6 +84,7 @@ def run_bot(
     slack_timeout: float | None = None,
     timer_retry: float | None = None,
     alerts_channel: str | None = None,
+    prometheus_url: str | None = None,
 ) -> Bot:
     settings = Settings(
         slack_bot_token="xoxb-local",
@@ -99,6 +100,7 @@ def run_bot(
         status_per_minute=float(TEST_STATUS_PER_MINUTE),
         facilitators=facilitators,
         alerts_channel=alerts_channel,
+        prometheus_url=prometheus_url,
     )
     if slack_timeout is not None:
         settings = dataclasses.replace(settings, slack_timeout=slack_timeout)
@@ -134,6 +136,7 @@ def bot_on(
     timer_retry: float | None = None,
     database_url: str | None = None,
     alerts_channel: str | None = None,
+    prometheus_url: str | None = None,
 ) -> Iterator[Bot]:
     """The bot on a SQLite file of the test's own (or on ``database_url``), Slack's requests from ``ws``
     sent to it (over HTTP, or over Socket Mode once it is connected with ``socket_mode``); with
@@ -155,6 +158,7 @@ def bot_on(
         socket_mode=socket_mode,
         timer_retry=timer_retry,
         alerts_channel=alerts_channel,
+        prometheus_url=prometheus_url,
     )
     ws.request_url = None if socket_mode else f"{running.base}/slack/events"
     try:

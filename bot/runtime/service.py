@@ -11,12 +11,14 @@ from bot.config import Settings, data_dir
 from bot.faults.reaper_service import FaultReaper
 from bot.faults.registry import FaultDrivers
 from bot.gameday.clock import Clock, SystemClock
+from bot.gameday.preflight import Query
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.inbox import Inbox
 from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog
 from bot.integrations.alert_intake import AlertIntake
 from bot.integrations.http_caller import RequestsCaller
 from bot.integrations.pagerduty import OnCallSchedule, PagerDuty
+from bot.integrations.prometheus import Prometheus
 from bot.runtime.observability import CountedRetries, ObservedWebClient
 from bot.runtime.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.runtime.timer_service import TimerService
@@ -57,6 +59,11 @@ class Services:
     pagerduty_schedule: OnCallSchedule | None = None
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
     links: DebriefLinks = field(default_factory=DebriefLinks.unlinked)  # to the hosted HTML debriefs
+
+    def preflight_query(self) -> Query | None:
+        """How preflight asks the team's Prometheus; None when SCE_PROMETHEUS_URL is not set."""
+        url = self.settings.prometheus_url
+        return Prometheus(url).query if url else None
 
     def stop(self) -> None:
         """Write the Slack input already acknowledged, then stop waking timers."""

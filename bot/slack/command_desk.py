@@ -14,6 +14,7 @@ from bot.gameday.people.roster import RosterError
 from bot.gameday.people.rotation import RotationError, on_call, parse_rotation
 from bot.gameday.people.visibility import unseen_gameday
 from bot.gameday.ports import GameDayRecord
+from bot.gameday.preflight import passed, preflight, veto
 from bot.gameday.running.commands import USAGE, Command, typed_id
 from bot.gameday.running.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
 from bot.gameday.scenario.catalog import UnknownScenario
@@ -147,6 +148,9 @@ class CommandDesk:
                 complete = self.s.catalog.attach(loaded)
             except ScenarioError as exc:  # it may quote the scenario's text
                 return literal(redact(str(exc)))
+            checks = preflight(complete.scenario, self.s.preflight_query())
+            if not passed(checks):  # nothing is started, so nothing needs undoing
+                return literal(redact(veto(checks)))
             outcome = self.s.engine.start(complete.text, inv.channel, inv.user, roster, dry_run=dry_run)
             return outcome.message
 

@@ -27,6 +27,7 @@ from bot.gameday.scenario.sections import (
     OnCall,
     Owners,
 )
+from bot.gameday.scenario.steady_state import SteadyProbe
 from bot.gameday.scenario.steps import (
     STEP_KINDS,
     FaultSpec,
@@ -108,6 +109,7 @@ class Scenario(StrictModel):
     guardrails: Guardrails = Guardrails()
     oncall: OnCall = OnCall()
     expect: Expectations = Expectations()
+    steady_state: list[SteadyProbe] = []  # PromQL with a tolerance: checked before the game day starts
     steps: list[Step] = Field(min_length=1)
     debrief: DebriefSpec = DebriefSpec()
 

@@ -1,0 +1,173 @@
+"""Steady state and the preflight veto against a real Prometheus: a scenario's probes (PromQL with a
+tolerance) are checked before a game day starts; no data, a value out of tolerance, a refused query or an
+unreachable Prometheus each stop the start with a sentence, in `sce preflight` and in `/sce start`."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from bot_process import SIGNING_SECRET, free_port
+from inprocess_bot import bot_on
+from prometheus_server import MetricsTarget, PrometheusServer, metrics, needs_prometheus
+from test_limits import validate
+from threads import start_gameday, wait_until
+from typer.testing import CliRunner
+
+from bot.cli import cli
+from bot.gameday.preflight import Check, passed, preflight
+from bot.gameday.scenario.loading import parse_scenario
+from bot.gameday.scenario.steady_state import parse_tolerance
+from bot.integrations.prometheus import Prometheus
+from bot.workspace.client import WorkspaceClient
+from bot.workspace.server import LocalWorkspace
+
+__all__ = ["metrics"]  # the module's Prometheus fixture
+
+HEAD = """id: {id}
+title: Steady drill
+charter: {{objective: o, hypothesis: h}}
+guardrails: {{max_duration: 30m}}
+steady_state:
+{probes}steps:
+  - {{at: 0s, say: hello}}
+"""
+HEALTHY = """  - {name: error ratio, query: 'http_error_ratio{job="target"}', expect: "< 0.01"}
+  - {name: checkout up, query: 'checkout_up', expect: 1}
+"""
+
+
+def scenario_text(probes: str, scenario_id: str = "steady") -> str:
+    return HEAD.format(id=scenario_id, probes=probes)
+
+
+@pytest.mark.parametrize(
+    ("written", "inside", "outside"),
+    [
+        ("< 0.01", [0.0, 0.0099], [0.01, 1.0, math.nan]),
+        ("<= 1", [1.0, -5.0], [1.0001]),
+        ("> 5", [5.1], [5.0]),
+        (">=5", [5.0, 1e9], [4.99]),
+        ("== 1", [1.0], [0.0, 2.0]),
+        ("0.9..1.1", [0.9, 1.0, 1.1], [0.89, 1.2, math.inf]),
+        ("-1e3 .. 2.5e-1", [-1000.0, 0.25], [0.26]),
+    ],
+)
+def test_a_tolerance_holds_exactly_for_the_values_it_says(
+    written: str, inside: list[float], outside: list[float]
+) -> None:
+    tolerance = parse_tolerance(written)
+    assert all(tolerance.holds(v) for v in inside) and not any(tolerance.holds(v) for v in outside)
+
+
+@pytest.mark.parametrize("expect", ["'less than 1'", "'1..0.5'", "''", "'< abc'", "'=< 3'", "[1, 2]"])
+def test_validate_names_a_tolerance_it_cannot_read_at_its_line(tmp_path: Path, expect: str) -> None:
+    path = tmp_path / "steady.yaml"
+    path.write_text(scenario_text(f"  - name: x\n    query: up\n    expect: {expect}\n"))
+    code, lines = validate(path)
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}:8: steady_state[0].expect: "), lines
+
+
+def checks(probes: str, url: str | None) -> list[Check]:
+    return preflight(parse_scenario(scenario_text(probes)), Prometheus(url).query if url else None)
+
+
+@needs_prometheus
+def test_a_healthy_steady_state_passes_with_the_values_prometheus_has(
+    metrics: tuple[PrometheusServer, MetricsTarget],
+) -> None:
+    server, _ = metrics
+    found = checks(HEALTHY, server.url)
+    assert passed(found)
+    assert [c.line() for c in found] == [
+        "ok   steady state: error ratio: 0.002 is within < 0.01",
+        "ok   steady state: checkout up: 1 is within == 1",
+    ]
+
+
+@needs_prometheus
+@pytest.mark.parametrize(
+    ("probe", "said"),
+    [
+        (
+            "{name: queue, query: queue_depth, expect: '< 10'}",
+            "50 is outside < 10: the system is not in its steady state",
+        ),
+        ("{name: gone, query: 'no_such_metric', expect: '< 1'}", "the query returns no data"),
+        ("{name: typo, query: 'sum(rate(', expect: '< 1'}", "Prometheus refused the query: "),
+        ("{name: range, query: 'queue_depth[1m]', expect: '< 1'}", "is a matrix, not a number per series"),
+        ("{name: nan, query: 'queue_depth / 0 - queue_depth / 0', expect: '< 1'}", "nan is outside < 1"),
+    ],
+)
+def test_each_way_a_probe_fails_vetoes_the_start_with_its_sentence(
+    metrics: tuple[PrometheusServer, MetricsTarget], probe: str, said: str
+) -> None:
+    server, _ = metrics
+    found = checks(HEALTHY + f"  - {probe}\n", server.url)
+    assert not passed(found)
+    assert [c.ok for c in found] == [True, True, False]
+    assert said in found[-1].sentence, found[-1]
+
+
+def test_an_unreachable_prometheus_or_none_configured_is_a_sentence() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    unreachable = checks(HEALTHY, closed)
+    assert [c.ok for c in unreachable] == [False, False]
+    assert (
+        unreachable[0].sentence
+        == f"cannot reach Prometheus at {closed}: the connection was refused or dropped"
+    )
+    unset = checks(HEALTHY, None)
+    assert len(unset) == 1 and "SCE_PROMETHEUS_URL is not set" in unset[0].sentence
+    assert preflight(parse_scenario(scenario_text("  []\n")), None) == []  # nothing declared, nothing asked
+
+
+@needs_prometheus
+def test_sce_preflight_prints_a_line_per_check_and_fails_when_one_fails(
+    metrics: tuple[PrometheusServer, MetricsTarget], tmp_path: Path
+) -> None:
+    server, _ = metrics
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(scenario_text(HEALTHY, "good"))
+    bad.write_text(scenario_text(HEALTHY + "  - {name: queue, query: queue_depth, expect: '< 10'}\n", "bad"))
+    env = {"SCE_PROMETHEUS_URL": server.url}
+    passing = CliRunner().invoke(cli, ["preflight", str(good)], env=env)
+    assert passing.exit_code == 0 and passing.stdout.count("ok   steady state") == 2, passing.stdout
+    failing = CliRunner().invoke(cli, ["preflight", str(bad)], env=env)
+    assert failing.exit_code == 1 and "FAIL steady state: queue: 50 is outside < 10" in failing.stdout
+    unknown = CliRunner().invoke(
+        cli, ["preflight", "no-such-scenario"], env={"SCE_SCENARIOS_DIR": str(tmp_path)}
+    )
+    assert unknown.exit_code == 1 and "There is no scenario `no-such-scenario`" in unknown.stderr
+
+
+@needs_prometheus
+def test_sce_start_does_not_start_a_game_day_whose_steady_state_does_not_hold(
+    metrics: tuple[PrometheusServer, MetricsTarget], tmp_path: Path
+) -> None:
+    server, _ = metrics
+    bad = HEALTHY + "  - {name: queue, query: queue_depth, expect: '< 10'}\n"
+    ws = LocalWorkspace(
+        signing_secret=SIGNING_SECRET, users={"UFAC": "carol", "U1": "alice", "U2": "bob"}
+    ).start()
+    try:
+        scenarios = {"vetoed": scenario_text(bad, "vetoed"), "healthy": scenario_text(HEALTHY, "healthy")}
+        with bot_on(ws, tmp_path, scenarios=scenarios, prometheus_url=server.url) as bot:
+            people = WorkspaceClient(ws.base_url)
+            answer = people.slash("UFAC", "/sce", "start vetoed oncall=<@U1> secondary=<@U2>", channel="C1")
+            assert answer["status"] == 200
+
+            def vetoed() -> str | None:
+                said = [e["text"] for e in people.ephemerals("UFAC") if "Preflight failed" in e["text"]]
+                return said[0] if said else None
+
+            text = wait_until(vetoed, what="the veto")
+            assert "so the game day did not start" in text and "queue*: 50 is outside" in text, text
+            assert bot.services.store.all() == []  # nothing was started, so nothing is left to undo
+            start_gameday(people, "start healthy oncall=<@U1> secondary=<@U2>")
+            assert [r.scenario_id for r in bot.services.store.all()] == ["healthy"]
+            people.close()
+    finally:
+        ws.stop()
