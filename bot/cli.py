@@ -233,7 +233,9 @@ def validate(
 def preflight(
     scenario: str = typer.Argument(..., metavar="SCENARIO", help="A scenario id (as sce list shows) or file"),
 ) -> None:
-    """Run the checks /sce start runs before a game day starts: one line per check; exit 1 when one fails.
+    """Check what /sce start checks before a game day starts.
+
+    One line per check; exit 1 when one fails.
 
     Today the scenario's steady state against SCE_PROMETHEUS_URL: every probe returns data, within its
     tolerance.

@@ -599,6 +599,18 @@ def every_kind_of_event() -> list[Row]:
             None,
             {"key": "gd-x:escalate:p0", "why": "the page was acknowledged before its escalation went out"},
         ),
+        Kind.STEADY_STATE: (
+            Kind.STEADY_STATE,
+            89,
+            None,
+            {
+                "probes": [
+                    {"name": "steady state: error ratio", "ok": False, "finding": "0.2 is outside < 0.01"}
+                ],
+                "breached": True,
+                "blind": False,
+            },
+        ),
     }
     missing = set(Kind) - set(rows) - {Kind.STARTED, Kind.ENDED}  # run() adds those two
     assert not missing, f"add an example of {missing} to this table"
@@ -693,7 +705,7 @@ def test_a_hostile_name_is_shown_literally_and_never_as_markup(name: str) -> Non
 DATA_KEYS = sorted(
     {key for _, _, _, data in every_kind_of_event() for key in data}
     | {"scenario", "status", "dry_run", "reason", "line", "sbom", "versions", "affected", "calls", "roster"}
-    | {"matched", "sha256", "format"}
+    | {"matched", "sha256", "format", "probes", "breached", "blind"}
 )
 WORDS = st.text(alphabet="abcdefghij klmnop0123456789.-", max_size=12)
 VALUES = st.recursive(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from bot_process import SIGNING_SECRET, free_port
+from core_harness import CoreHarness
 from inprocess_bot import bot_on
 from prometheus_server import MetricsTarget, PrometheusServer, metrics, needs_prometheus
 from test_limits import validate
@@ -17,8 +18,10 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.gameday.preflight import Check, passed, preflight
+from bot.gameday.running.steady_watch import STEADY_EVERY
 from bot.gameday.scenario.loading import parse_scenario
 from bot.gameday.scenario.steady_state import parse_tolerance
+from bot.gameday.timeline import Event, Kind
 from bot.integrations.prometheus import Prometheus
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
@@ -171,3 +174,79 @@ def test_sce_start_does_not_start_a_game_day_whose_steady_state_does_not_hold(
             people.close()
     finally:
         ws.stop()
+
+
+# --- while the game day runs ----------------------------------------------------------------------------
+WATCHED = """id: watched
+title: Watched drill
+charter: {{objective: o, hypothesis: h}}
+guardrails: {{max_duration: 30m}}
+steady_state:
+  - {{name: drill errors, query: '{query}', expect: "< 0.1"}}
+steps:
+  - {{at: 0s, fault: {{type: simulated.egress-block, ttl: 20m}}}}
+  - {{at: 25m, say: done}}
+"""
+
+
+def watched_day(server: PrometheusServer, query: str) -> tuple[CoreHarness, str]:
+    h = CoreHarness()
+    h.engine.steady.query = Prometheus(server.url).query
+    outcome = h.engine.start(WATCHED.format(query=query), "C1", "UFAC", {"primary": "U1", "secondary": "U2"})
+    assert outcome.ok and outcome.gameday_id
+    h.advance_to(h.clock.now() + 1)
+    return h, outcome.gameday_id
+
+
+def faults_in(h: CoreHarness, gameday: str) -> set[str]:
+    """The faults applied and not reverted, from the timeline."""
+    events = h.store.events(gameday)
+    applied = {str(e.data.get("fault_id")) for e in events if e.kind is Kind.FAULT_APPLIED}
+    return applied - {str(e.data.get("fault_id")) for e in events if e.kind is Kind.FAULT_REVERTED}
+
+
+def steady_events(h: CoreHarness, gameday: str) -> list[Event]:
+    return [e for e in h.store.events(gameday) if e.kind is Kind.STEADY_STATE]
+
+
+@needs_prometheus
+def test_a_breach_of_the_steady_state_while_it_runs_aborts_the_game_day_and_reverts_its_faults(
+    metrics: tuple[PrometheusServer, MetricsTarget],
+) -> None:
+    server, target = metrics
+    target.values["drill_error_ratio"] = 0.01
+    server.wait_for("drill_error_ratio < 0.1")
+    h, gameday = watched_day(server, "drill_error_ratio")
+    assert faults_in(h, gameday)  # the fault is in
+    h.advance_to(h.clock.now() + STEADY_EVERY)
+    held = steady_events(h, gameday)
+    assert [(e.data["breached"], e.data["probes"][0]["finding"]) for e in held] == [
+        (False, "0.01 is within < 0.1")
+    ]
+    target.values["drill_error_ratio"] = 0.5  # the drill hurts more than it may
+    server.wait_for("drill_error_ratio > 0.1")
+    h.advance_to(h.clock.now() + STEADY_EVERY)
+    record = h.store.get(gameday)
+    assert record is not None and record.status == "aborted"
+    assert not faults_in(h, gameday)  # reverted
+    ended = [e for e in h.store.events(gameday) if e.kind is Kind.ENDED][0]
+    assert ended.data["reason"] == "stopped: steady state breached (drill errors 0.5 is outside < 0.1)"
+    assert any("Stopping the game day: steady state breached" in text for _, text in h.announcer.posts)
+
+
+@needs_prometheus
+def test_a_steady_state_it_cannot_measure_is_said_then_stops_the_game_day_after_three_looks(
+    metrics: tuple[PrometheusServer, MetricsTarget],
+) -> None:
+    server, _ = metrics
+    h, gameday = watched_day(server, "vanished_metric")
+    h.advance_to(h.clock.now() + STEADY_EVERY)
+    warnings = [text for _, text in h.announcer.posts if "Steady state not measured" in text]
+    assert len(warnings) == 1 and "the query returns no data" in warnings[0]
+    record = h.store.get(gameday)
+    assert record is not None and record.status == "running"  # one look blind: not yet
+    h.advance_to(h.clock.now() + 2 * STEADY_EVERY)
+    record = h.store.get(gameday)
+    assert record is not None and record.status == "aborted"
+    assert [e.data["blind"] for e in steady_events(h, gameday)] == [True, True, True]
+    assert not faults_in(h, gameday)

@@ -26,6 +26,8 @@ class Check:
     name: str
     ok: bool
     sentence: str
+    blind: bool = False  # it could not be measured (no Prometheus, no data, a refused query)
+    finding: str = ""  # what was measured, short: "50 is outside < 10"
 
     def line(self) -> str:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.sentence}"
@@ -42,6 +44,7 @@ def preflight(scenario: Scenario, query: Query | None) -> list[Check]:
                 False,
                 "the scenario declares a steady state, and SCE_PROMETHEUS_URL is not set: set it to the "
                 "Prometheus that holds those metrics (or remove steady_state)",
+                blind=True,
             )
         ]
     return [_probe(probe.name, probe.query, probe.tolerance, query) for probe in scenario.steady_state]
@@ -52,12 +55,13 @@ def _probe(name: str, promql: str, tolerance: Tolerance, query: Query) -> Check:
     try:
         values = query(promql)
     except ProbeFailed as exc:
-        return Check(label, False, str(exc))
+        return Check(label, False, str(exc), blind=True)
     if not values:
         return Check(
             label,
             False,
             "the query returns no data: check the metric's name and labels, and that Prometheus scrapes it",
+            blind=True,
         )
     outside = [value for value in values if not tolerance.holds(value)]
     shown = ", ".join(f"{value:g}" for value in (outside or values)[:5])
@@ -67,8 +71,9 @@ def _probe(name: str, promql: str, tolerance: Tolerance, query: Query) -> Check:
             False,
             f"{shown} is outside {tolerance}: the system is not in its steady state, so the game day could "
             "not tell its effect from what is already wrong; fix it or wait, then start again",
+            finding=f"{shown} is outside {tolerance}",
         )
-    return Check(label, True, f"{shown} is within {tolerance}")
+    return Check(label, True, f"{shown} is within {tolerance}", finding=f"{shown} is within {tolerance}")
 
 
 def passed(checks: list[Check]) -> bool:

@@ -44,6 +44,9 @@ class Kind(StrEnum):
     DELIVERY_DELAYED = "delivery_delayed"  # a timer's 5th failed attempt: data timer_id, key, kind, attempts
     DELIVERED_LATE = "delivered_late"  # a delayed timer ran through at last: data timer_id, attempts
     DELIVERY_REPORTED = "delivery_reported"  # the facilitator was told of those incidents: data timer_ids
+    STEADY_STATE = (
+        "steady_state"  # data: probes [{name, ok, finding}], breached, blind (a look at Prometheus)
+    )
     POST_DROPPED = "post_dropped"  # a step's message no longer wanted when its turn came: data key, why
     ENDED = "gameday_ended"
 

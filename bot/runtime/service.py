@@ -138,6 +138,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         http=RequestsCaller(referable=settings.scenario_secrets),
         shared=concurrent,
         max_ttl=settings.max_ttl,
+        steady_query=Prometheus(settings.prometheus_url).query if settings.prometheus_url else None,
     )
     timers = TimerService(
         store,

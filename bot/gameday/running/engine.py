@@ -25,6 +25,7 @@ from bot.gameday.ports import (
     SingleDriver,
     Timer,
 )
+from bot.gameday.preflight import Query
 from bot.gameday.running.delivery_delays import DeliveryDelays
 from bot.gameday.running.facilitation import Facilitation
 from bot.gameday.running.finishing import Finishing, build_debrief_for
@@ -36,6 +37,7 @@ from bot.gameday.running.operations import Operations
 from bot.gameday.running.outcome import Outcome
 from bot.gameday.running.responses import ResponderInput
 from bot.gameday.running.starting import Starting
+from bot.gameday.running.steady_watch import SteadyWatch
 from bot.gameday.running.timer_outcomes import TimerOutcomes
 from bot.gameday.scenario.guardrails import DEFAULT_MAX_TTL
 from bot.gameday.timeline import Event
@@ -57,6 +59,7 @@ class Engine(ResponderInput):
         shared: bool = False,
         attack_images: frozenset[str] = frozenset(),
         max_ttl: float = DEFAULT_MAX_TTL,
+        steady_query: Query | None = None,
     ):
         """``shared``: other processes write to the same store (PostgreSQL replicas): this one then
         looks for timers a dead replica left half-fired.
@@ -96,7 +99,9 @@ class Engine(ResponderInput):
             max_ttl,
             approvers,
         )
-        self.firing = TimerFiring(store, self.injects, clock, self.finishing, shared)
+        self.steady = SteadyWatch(store, steady_query, clock, self.injects, self.finishing)  # Prometheus
+        self.starting.steady = self.steady
+        self.firing = TimerFiring(store, self.injects, clock, self.finishing, shared, self.steady)
         self.facilitation = Facilitation(self.operations, self.finishing, self.injects, clock)
 
     # settings a deployment (or a test) may change while the engine runs

@@ -11,6 +11,7 @@ from bot.gameday.running.finishing import Finishing
 from bot.gameday.running.injects import ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
 from bot.gameday.running.more_steps import LOG_LINE
 from bot.gameday.running.operations import IN_FLIGHT_WAIT_SECONDS
+from bot.gameday.running.steady_watch import STEADY, SteadyWatch
 from bot.gameday.running.timer_types import TimerKind
 from bot.gameday.scenario.loading import cached_scenario
 from bot.gameday.scenario.model import Scenario
@@ -31,7 +32,9 @@ class TimerFiring:
         clock: Callable[[], float],
         finishing: Finishing,
         shared: bool = False,
+        steady: SteadyWatch | None = None,
     ):
+        self.steady = steady
         self.store = store
         self.injects = injects
         self.now = clock
@@ -45,6 +48,9 @@ class TimerFiring:
             return
         if timer.kind == POST:
             self.injects.outbox.deliver(timer)
+            return
+        if timer.kind == STEADY and self.steady is not None:  # Prometheus is asked outside the lock
+            self.steady.check(timer)
             return
         if timer.kind == STEP and timer.payload.get("fault", True):  # timers from before "fault" was kept
             self._record_fault_intent(timer)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.people.mentions import literal
@@ -26,6 +27,9 @@ from bot.gameday.scenario.loading import ScenarioError, cached_scenario
 from bot.gameday.scenario.model import Scenario, content_hash
 from bot.gameday.state import Status, fold
 from bot.gameday.timeline import Kind
+
+if TYPE_CHECKING:
+    from bot.gameday.running.steady_watch import SteadyWatch
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ class Starting:
         self.attack_images = attack_images
         self.max_ttl = max_ttl
         self.approvers = approvers
+        self.steady: SteadyWatch | None = None  # the engine's: the steady state's first look
 
     def _refusal(self, scenario: Scenario) -> str | None:
         """The first reason the guardrails give not to run this scenario, if any."""
@@ -131,6 +136,8 @@ class Starting:
             payload = {"step": index, "fault": step.fault is not None}
             self.injects.schedule(tx, f"step:{index}", base + step.at, STEP, payload)
         self.injects.schedule(tx, f"time_box:{base}", base + scenario.guardrails.max_duration, TIME_BOX)
+        if self.steady is not None:
+            self.steady.schedule_first(tx, scenario, base)
 
     def approve(
         self, gameday_id: str, user: str, at: float, delivery_id: str, approvers: frozenset[str] | None = None

@@ -16,6 +16,7 @@ class TimerKind(StrEnum):
     OBSERVE = "observe"  # look at a probe's result
     LOG_LINE = "log_line"  # the next line of a logs step
     PUBLISH = "publish"  # the posts of a game day's end: status line, debrief, files
+    STEADY = "steady"  # look at the steady state (Prometheus) while the game day runs
     POST = "post"  # a message committed with its change, posted after the commit (bot/gameday/running/outbox)
 
 

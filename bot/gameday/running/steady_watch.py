@@ -1,0 +1,87 @@
+"""The steady state while a game day runs: its probes are looked at every ``STEADY_EVERY`` seconds, and
+a breach (a value beyond its tolerance) is a stop condition: the game day is aborted and every fault
+reverted. Not being able to measure it (Prometheus gone, no data) is said in the thread, and after
+``BLIND_LIMIT`` looks in a row it stops the game day too: it does not run blind.
+
+The query goes to Prometheus outside every lock; what it found is recorded under the game day's lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.gameday.ports import GameDayStore, GameDayTx, Timer
+from bot.gameday.preflight import Check, Query, preflight
+from bot.gameday.running.finishing import Finishing
+from bot.gameday.running.injects import Injector
+from bot.gameday.running.timer_types import TimerKind
+from bot.gameday.scenario.loading import cached_scenario
+from bot.gameday.scenario.model import Scenario
+from bot.gameday.state import Status, fold
+from bot.gameday.timeline import Kind
+
+STEADY = TimerKind.STEADY
+STEADY_EVERY = 15.0
+BLIND_LIMIT = 3
+
+
+class SteadyWatch:
+    def __init__(
+        self,
+        store: GameDayStore,
+        query: Query | None,
+        clock: Callable[[], float],
+        injects: Injector,
+        finishing: Finishing,
+    ):
+        self.store = store
+        self.query = query
+        self.now = clock
+        self.injects = injects
+        self.finishing = finishing
+
+    def schedule_first(self, tx: GameDayTx, scenario: Scenario, base: float) -> None:
+        if scenario.steady_state:
+            self.injects.schedule(tx, f"steady:{base}", base + STEADY_EVERY, STEADY, {"blind": 0})
+
+    def check(self, timer: Timer) -> None:
+        """Look at the steady state (outside the lock), then record it and act on it (under it)."""
+        record = self.store.get(timer.gameday_id)
+        scenario = cached_scenario(record.scenario_text) if record is not None else None
+        running = record is not None and record.status == str(Status.RUNNING)
+        checks = preflight(scenario, self.query) if scenario is not None and running else []
+        with self.store.transaction(timer.gameday_id) as tx:
+            scenario = cached_scenario(tx.record.scenario_text)
+            if fold(tx.events).status is Status.RUNNING and checks:
+                self._record(tx, scenario, checks, int(timer.payload.get("blind", 0)))
+            tx.complete_timer(timer.id)
+            self.finishing.settle(tx, scenario)
+
+    def _record(self, tx: GameDayTx, scenario: Scenario, checks: list[Check], blind_before: int) -> None:
+        breached = [c for c in checks if not c.ok and not c.blind]
+        unmeasured = [c for c in checks if c.blind]
+        blind = blind_before + 1 if unmeasured else 0
+        probes = [{"name": c.name, "ok": c.ok, "finding": c.finding or c.sentence} for c in checks]
+        data = {"probes": probes, "breached": bool(breached), "blind": bool(unmeasured)}
+        tx.append(Kind.STEADY_STATE, self.now(), None, data)
+        if breached:
+            found = "; ".join(f"{c.name.removeprefix('steady state: ')} {c.finding}" for c in breached)
+            self._stop(tx, scenario, f"steady state breached ({found})")
+            return
+        if blind >= BLIND_LIMIT:
+            why = "; ".join(f"{c.name.removeprefix('steady state: ')}: {c.sentence}" for c in unmeasured)
+            self._stop(tx, scenario, f"the steady state could not be measured {blind} times in a row ({why})")
+            return
+        if blind == 1:
+            why = "; ".join(f"{c.name.removeprefix('steady state: ')}: {c.sentence}" for c in unmeasured)
+            limit = int(STEADY_EVERY * BLIND_LIMIT)
+            self.finishing.say_loudly(
+                tx,
+                f":warning: Steady state not measured: {why}. The game day stops if that lasts {limit} s.",
+            )
+        now = self.now()
+        self.injects.schedule(tx, f"steady:{now}", now + STEADY_EVERY, STEADY, {"blind": blind})
+
+    def _stop(self, tx: GameDayTx, scenario: Scenario, reason: str) -> None:
+        self.finishing.say_loudly(tx, f":octagonal_sign: Stopping the game day: {reason}")
+        self.finishing.finish(tx, scenario, Status.ABORTED, f"stopped: {reason}", final=True)
