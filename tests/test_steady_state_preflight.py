@@ -17,8 +17,9 @@ from threads import start_gameday, wait_until
 from typer.testing import CliRunner
 
 from bot.cli import cli
+from bot.debrief.render import render_debrief
 from bot.gameday.preflight import Check, passed, preflight
-from bot.gameday.running.steady_watch import STEADY_EVERY
+from bot.gameday.running.steady_watch import AFTER_LOOKS, STEADY_EVERY
 from bot.gameday.scenario.loading import parse_scenario
 from bot.gameday.scenario.steady_state import parse_tolerance
 from bot.gameday.timeline import Event, Kind
@@ -232,6 +233,22 @@ def test_a_breach_of_the_steady_state_while_it_runs_aborts_the_game_day_and_reve
     ended = [e for e in h.store.events(gameday) if e.kind is Kind.ENDED][0]
     assert ended.data["reason"] == "stopped: steady state breached (drill errors 0.5 is outside < 0.1)"
     assert any("Stopping the game day: steady state breached" in text for _, text in h.announcer.posts)
+    # after the end it is looked at until it holds again: how long recovery took is said and recorded
+    h.advance_to(h.clock.now() + STEADY_EVERY)
+    assert [e.data["recovered"] for e in steady_events(h, gameday) if e.data["phase"] == "after"] == [False]
+    target.values["drill_error_ratio"] = 0.02
+    server.wait_for("drill_error_ratio < 0.1")
+    h.advance_to(h.clock.now() + STEADY_EVERY)
+    after = [e.data for e in steady_events(h, gameday) if e.data["phase"] == "after"]
+    assert [(a["recovered"], a["after_seconds"]) for a in after] == [(False, 15), (True, 30)]
+    said = [text for _, text in h.announcer.posts if text.startswith("Steady state recovered")]
+    assert said == ["Steady state recovered: every probe within its tolerance 30 s after the end."]
+    h.advance_to(h.clock.now() + 5 * STEADY_EVERY)
+    assert len(steady_events(h, gameday)) == 4  # 2 while it ran, 2 after: no look once it recovered
+    log = render_debrief(h.engine.debrief_from(h.store.get(gameday), h.store.events(gameday)), "md")  # type: ignore[arg-type]
+    log = log.replace("\\<", "<")  # Markdown's escape
+    assert "steady state breached; drill errors: 0.5 is outside < 0.1" in log
+    assert "steady state recovered 30 s after the end; drill errors: 0.02 is within < 0.1" in log
 
 
 @needs_prometheus
@@ -248,5 +265,13 @@ def test_a_steady_state_it_cannot_measure_is_said_then_stops_the_game_day_after_
     h.advance_to(h.clock.now() + 2 * STEADY_EVERY)
     record = h.store.get(gameday)
     assert record is not None and record.status == "aborted"
-    assert [e.data["blind"] for e in steady_events(h, gameday)] == [True, True, True]
+    during = [e.data for e in steady_events(h, gameday) if e.data["phase"] == "during"]
+    assert [d["blind"] for d in during] == [True, True, True]
     assert not faults_in(h, gameday)
+    h.advance_to(h.clock.now() + AFTER_LOOKS * STEADY_EVERY)  # never measurable again: said once, at the last
+    said = [text for _, text in h.announcer.posts if "Steady state not recovered" in text]
+    assert said == [
+        f":warning: Steady state not recovered {int(AFTER_LOOKS * STEADY_EVERY)} s after the end: "
+        "drill errors: the query returns no data: check the metric's name and labels, and that "
+        "Prometheus scrapes it."
+    ]

@@ -81,6 +81,16 @@ def listed(value: object) -> list[object]:
     return [plain(value)]
 
 
+def findings(value: object) -> str:
+    """A steady-state look's probes, ``; name: finding`` each (anything else in their place: nothing)."""
+    probes = value if isinstance(value, list) else []
+    return "".join(
+        f"; {plain(p.get('name')).removeprefix('steady state: ')}: {plain(p.get('finding'))}"
+        for p in probes
+        if isinstance(p, dict)
+    )
+
+
 def wall_clock(at: float) -> str:
     """A time of day in UTC, to the second (the date is in the debrief's header)."""
     return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S")
@@ -94,7 +104,13 @@ _env = Environment(
     finalize=plain,  # whatever an event's data holds, it is printed as plain text
 )
 _env.filters.update(
-    person=person, mentions=mentions, source=source, plain=plain, listed=listed, dur=format_duration
+    person=person,
+    mentions=mentions,
+    source=source,
+    plain=plain,
+    listed=listed,
+    dur=format_duration,
+    findings=findings,
 )
 
 

@@ -52,6 +52,8 @@ class Finishing:
         self.announcer = announcer
         self.now = clock
         self.injects = injects
+        # what looks on after the end, scheduled as it ends (the steady state's recovery: steady_watch)
+        self.after_end: list[Callable[[GameDayTx, Scenario, float], None]] = []
 
     def settle(self, tx: GameDayTx, scenario: Scenario) -> None:
         """After any change: finish when everything has an outcome, else refresh the status message."""
@@ -103,6 +105,8 @@ class Finishing:
         # stay off the path of the command or timer that ended it, and a crash while they render or post
         # leaves the timer for the next process instead of a game day without its debrief
         self.injects.schedule(tx, "publish", now, PUBLISH)
+        for after_end in self.after_end:
+            after_end(tx, scenario, now)
 
     def publish(self, timer: Timer) -> None:
         """Post the end: the final status line, the debrief and its files (once, even when replayed).

@@ -3,6 +3,9 @@ a breach (a value beyond its tolerance) is a stop condition: the game day is abo
 reverted. Not being able to measure it (Prometheus gone, no data) is said in the thread, and after
 ``BLIND_LIMIT`` looks in a row it stops the game day too: it does not run blind.
 
+After the end, however it ended, the probes are looked at again every ``STEADY_EVERY`` seconds until they
+all hold (the thread says how long recovery took) or for ``AFTER_LOOKS`` looks (it says it did not).
+
 The query goes to Prometheus outside every lock; what it found is recorded under the game day's lock.
 """
 
@@ -23,6 +26,7 @@ from bot.gameday.timeline import Kind
 STEADY = TimerKind.STEADY
 STEADY_EVERY = 15.0
 BLIND_LIMIT = 3
+AFTER_LOOKS = 20  # 5 minutes of looks after the end
 
 
 class SteadyWatch:
@@ -39,30 +43,67 @@ class SteadyWatch:
         self.now = clock
         self.injects = injects
         self.finishing = finishing
+        finishing.after_end.append(self.schedule_after)
 
     def schedule_first(self, tx: GameDayTx, scenario: Scenario, base: float) -> None:
         if scenario.steady_state:
             self.injects.schedule(tx, f"steady:{base}", base + STEADY_EVERY, STEADY, {"blind": 0})
 
+    def schedule_after(self, tx: GameDayTx, scenario: Scenario, ended_at: float) -> None:
+        if scenario.steady_state:
+            payload = {"phase": "after", "ended_at": ended_at, "n": 1}
+            self.injects.schedule(tx, f"steady:after:{ended_at}", ended_at + STEADY_EVERY, STEADY, payload)
+
     def check(self, timer: Timer) -> None:
         """Look at the steady state (outside the lock), then record it and act on it (under it)."""
+        after = timer.payload.get("phase") == "after"
         record = self.store.get(timer.gameday_id)
         scenario = cached_scenario(record.scenario_text) if record is not None else None
-        running = record is not None and record.status == str(Status.RUNNING)
-        checks = preflight(scenario, self.query) if scenario is not None and running else []
+        looking = record is not None and (after or record.status == str(Status.RUNNING))
+        checks = preflight(scenario, self.query) if scenario is not None and looking else []
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
-            if fold(tx.events).status is Status.RUNNING and checks:
+            if after and checks:
+                self._recovery(tx, checks, float(timer.payload["ended_at"]), int(timer.payload.get("n", 1)))
+            elif fold(tx.events).status is Status.RUNNING and checks:
                 self._record(tx, scenario, checks, int(timer.payload.get("blind", 0)))
             tx.complete_timer(timer.id)
             self.finishing.settle(tx, scenario)
+
+    def _recovery(self, tx: GameDayTx, checks: list[Check], ended_at: float, n: int) -> None:
+        now = self.now()
+        recovered = all(check.ok for check in checks)
+        probes = [{"name": c.name, "ok": c.ok, "finding": c.finding or c.sentence} for c in checks]
+        seconds = round(now - ended_at)
+        data = {"phase": "after", "probes": probes, "recovered": recovered, "after_seconds": seconds}
+        tx.append(Kind.STEADY_STATE, now, None, data)
+        if recovered:
+            self.injects.say(
+                tx,
+                f"steady:after:{ended_at}",
+                f"Steady state recovered: every probe within its tolerance {seconds} s after the end.",
+            )
+        elif n >= AFTER_LOOKS:
+            found = "; ".join(
+                f"{c.name.removeprefix('steady state: ')}: {c.finding or c.sentence}"
+                for c in checks
+                if not c.ok
+            )
+            self.injects.say(
+                tx,
+                f"steady:after:{ended_at}",
+                f":warning: Steady state not recovered {seconds} s after the end: {found}.",
+            )
+        else:
+            payload = {"phase": "after", "ended_at": ended_at, "n": n + 1}
+            self.injects.schedule(tx, f"steady:after:{ended_at}:{n}", now + STEADY_EVERY, STEADY, payload)
 
     def _record(self, tx: GameDayTx, scenario: Scenario, checks: list[Check], blind_before: int) -> None:
         breached = [c for c in checks if not c.ok and not c.blind]
         unmeasured = [c for c in checks if c.blind]
         blind = blind_before + 1 if unmeasured else 0
         probes = [{"name": c.name, "ok": c.ok, "finding": c.finding or c.sentence} for c in checks]
-        data = {"probes": probes, "breached": bool(breached), "blind": bool(unmeasured)}
+        data = {"phase": "during", "probes": probes, "breached": bool(breached), "blind": bool(unmeasured)}
         tx.append(Kind.STEADY_STATE, self.now(), None, data)
         if breached:
             found = "; ".join(f"{c.name.removeprefix('steady state: ')} {c.finding}" for c in breached)
