@@ -27,6 +27,7 @@ from bench import (
     proposed,
     sbom,
     slack_calls,
+    steady,
     timers,
 )
 from bench.charts import draw
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, Bench] = {
     "outbox": outbox.run,
     "debrief": lambda run_dir, quick, pg: debrief.run(quick),
     "sbom": lambda run_dir, quick, pg: sbom.run(run_dir, quick),
+    "steady": lambda run_dir, quick, pg: steady.run(quick),
     "abort": lambda run_dir, quick, pg: abort.run(run_dir, quick),
     "memory": lambda run_dir, quick, pg: memory.run(run_dir, quick),
     "slack-calls": lambda run_dir, quick, pg: slack_calls.run(run_dir, quick),

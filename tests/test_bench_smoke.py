@@ -25,6 +25,7 @@ BENCHMARKS = {
     "Outbox",
     "Debrief rendering",
     "SBOM lookup",
+    "Steady-state probes",
     "Abort",
     "Memory",
     "Slack calls",
