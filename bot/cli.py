@@ -237,15 +237,18 @@ def preflight(
 
     One line per check; exit 1 when one fails.
 
-    Today the scenario's steady state against SCE_PROMETHEUS_URL: every probe returns data, within its
-    tolerance.
+    The scenario's steady state against SCE_PROMETHEUS_URL (every probe returns data, within its
+    tolerance), and with a cluster configured, that the bot may make every call its faults and their
+    undoing need (a SelfSubjectAccessReview each).
     """
+    from bot.faults.access import permission_checks
     from bot.gameday.preflight import passed
     from bot.gameday.preflight import preflight as run_checks
     from bot.gameday.scenario.attachments import with_attachments
     from bot.gameday.scenario.catalog import ScenarioCatalog, UnknownScenario
     from bot.gameday.scenario.loading import ScenarioError, load_scenario_file
     from bot.integrations.prometheus import Prometheus
+    from bot.runtime.service import fault_drivers
 
     settings = Settings.from_env()
     path = Path(scenario)
@@ -262,7 +265,7 @@ def preflight(
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
     query = Prometheus(settings.prometheus_url).query if settings.prometheus_url else None
-    checks = run_checks(loaded.scenario, query)
+    checks = run_checks(loaded.scenario, query) + permission_checks(loaded.scenario, fault_drivers(settings))
     for check in checks:
         typer.echo(check.line())
     if not checks:

@@ -62,6 +62,9 @@ class KubeTestServer:
     def __init__(self, resources: tuple[str, ...] = tuple(BASES)) -> None:
         self.resources = resources
         self.logs: dict[tuple[str, str], str] = {}
+        # what SelfSubjectAccessReviews answer: (verb, group, resource, namespace) refused; all else allowed
+        self.denied: set[tuple[str, str, str, str]] = set()
+        self.reviews: list[dict[str, Any]] = []  # each review's spec.resourceAttributes, as asked
         self._ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -77,6 +80,10 @@ class KubeTestServer:
                     namespaced=True, kind=KINDS[plural]
                 )
             emulator["get", kmock.resource("v1/pods"), kmock.subresource("log")] << self._log
+            (
+                emulator["post", kmock.resource("authorization.k8s.io/v1/selfsubjectaccessreviews")]
+                << self._review
+            )
             self.emulator, self.url = emulator, str(server.url).rstrip("/")
             self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
             self._ready.set()
@@ -90,6 +97,32 @@ class KubeTestServer:
                 status=400, reason="BadRequest", message="container is waiting to start"
             )
         return text.encode()
+
+    def _review(self, request: kmock.Request) -> dict[str, Any]:
+        """The authorizer's part: a SelfSubjectAccessReview answered from ``denied``, in the API's shape."""
+        body = request.data if isinstance(request.data, dict) else {}
+        asked = dict((body.get("spec") or {}).get("resourceAttributes") or {})
+        self.reviews.append(asked)
+        if self.emulator is not None:  # a review is a question, not an object: the API server keeps none
+            stored: Any = (request.resource, None, None)  # kmock's key of an object without a name
+            if stored in self.emulator.objects:
+                del self.emulator.objects[stored]
+        attributes = (
+            str(asked.get("verb", "")),
+            str(asked.get("group", "")),
+            str(asked.get("resource", "")),
+            str(asked.get("namespace", "")),
+        )
+        allowed = attributes not in self.denied
+        status: dict[str, Any] = {"allowed": allowed}
+        if not allowed:
+            status["reason"] = "no RBAC policy matched"
+        return {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": body.get("spec"),
+            "status": status,
+        }
 
     def __enter__(self) -> KubeTestServer:
         self._thread.start()

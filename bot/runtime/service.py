@@ -59,6 +59,7 @@ class Services:
     pagerduty_schedule: OnCallSchedule | None = None
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
     links: DebriefLinks = field(default_factory=DebriefLinks.unlinked)  # to the hosted HTML debriefs
+    drivers: FaultDrivers | None = None  # the fault drivers: preflight asks their cluster for permissions
 
     def preflight_query(self) -> Query | None:
         """How preflight asks the team's Prometheus; None when SCE_PROMETHEUS_URL is not set."""
@@ -190,4 +191,5 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         schedule,
         SqlReplayGuard(store.engine) if concurrent else WrittenBehindReplayGuard(store.engine),
         DebriefLinks.from_settings(settings, clock.now),
+        drivers,
     )

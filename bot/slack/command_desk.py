@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.debrief.history import render_history
+from bot.faults.access import permission_checks
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.measuring.trends import finished_summaries
 from bot.gameday.measuring.trends import history as history_rows
@@ -149,6 +150,7 @@ class CommandDesk:
             except ScenarioError as exc:  # it may quote the scenario's text
                 return literal(redact(str(exc)))
             checks = preflight(complete.scenario, self.s.preflight_query())
+            checks += permission_checks(complete.scenario, self.s.drivers)
             if not passed(checks):  # nothing is started, so nothing needs undoing
                 return literal(redact(veto(checks)))
             outcome = self.s.engine.start(complete.text, inv.channel, inv.user, roster, dry_run=dry_run)
