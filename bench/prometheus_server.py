@@ -22,7 +22,8 @@ PROMETHEUS = shutil.which("prometheus")
 
 
 class MetricsTarget:
-    """``/metrics`` with gauges the test sets: ``target.values["http_error_ratio"] = 0.002``."""
+    """``/metrics`` with gauges the test sets: ``target.values["http_error_ratio"] = 0.002``, labels in the
+    key if any (``target.values['beacon{host="web-1"}'] = 1``)."""
 
     def __init__(self) -> None:
         self.values: dict[str, float] = {}
@@ -33,7 +34,9 @@ class MetricsTarget:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                body = "".join(f"# TYPE {k} gauge\n{k} {v!r}\n" for k, v in sorted(target.values.items()))
+                names = sorted({k.split("{", 1)[0] for k in target.values})
+                body = "".join(f"# TYPE {n} gauge\n" for n in names)
+                body += "".join(f"{k} {v!r}\n" for k, v in sorted(target.values.items()))
                 raw = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
@@ -50,22 +53,35 @@ class MetricsTarget:
         self.server.server_close()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class PrometheusServer:
-    def __init__(self, folder: Path, target: MetricsTarget) -> None:
+    def __init__(
+        self, folder: Path, target: MetricsTarget, rules: str = "", alertmanager: str | None = None
+    ) -> None:
+        """``rules``: an alerting rule file's text, evaluated every 0.5 s; ``alertmanager``: its address."""
         if PROMETHEUS is None:
             raise RuntimeError(
                 "prometheus is not installed (Debian's prometheus package; .ci/run installs it)"
             )
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = folder / "prometheus.yml"
-        config.write_text(
+        text = (
             "global: {scrape_interval: 500ms, evaluation_interval: 500ms}\n"
             "scrape_configs:\n"
             f"  - job_name: target\n    static_configs: [{{targets: ['{target.address}']}}]\n"
         )
+        if rules:
+            (folder / "rules.yml").write_text(rules)
+            text += f"rule_files: ['{folder / 'rules.yml'}']\n"
+        if alertmanager:
+            text += f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['{alertmanager}']}}]}}]}}\n"
+        config.write_text(text)
         self.log = open(folder / "prometheus.log", "wb")  # noqa: SIM115 - the process writes to it
         self.proc = subprocess.Popen(
             [
@@ -97,6 +113,64 @@ class PrometheusServer:
                 pass
             time.sleep(0.1)
         raise TimeoutError(f"prometheus had no data for {promql}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+class AlertmanagerServer:
+    """Debian's Alertmanager, routing every alert at once to one webhook (with a bearer token), alone
+    (no cluster), on a free port."""
+
+    def __init__(self, folder: Path, webhook_url: str, token: str) -> None:
+        if ALERTMANAGER is None:
+            raise RuntimeError(
+                "alertmanager is not installed (Debian's prometheus-alertmanager; .ci/run has it)"
+            )
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        config = folder / "alertmanager.yml"
+        config.write_text(
+            "route: {receiver: sce, group_by: ['...'], group_wait: 0s, group_interval: 1s,"
+            " repeat_interval: 1h}\n"
+            "receivers:\n"
+            "  - name: sce\n"
+            f"    webhook_configs: [{{url: '{webhook_url}', send_resolved: false,"
+            f" http_config: {{authorization: {{credentials: '{token}'}}}}}}]\n"
+        )
+        self.log = open(folder / "alertmanager.log", "wb")  # noqa: SIM115 - the process writes to it
+        self.proc = subprocess.Popen(
+            [
+                ALERTMANAGER,
+                f"--config.file={config}",
+                f"--storage.path={folder / 'alertmanager'}",
+                f"--web.listen-address={self.address}",
+                "--cluster.listen-address=",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"alertmanager exited: {self.log.name}")
+            try:
+                if requests.get(f"http://{self.address}/-/ready", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("alertmanager did not become ready")
 
     def stop(self) -> None:
         self.proc.terminate()
