@@ -11,7 +11,10 @@ import pytest
 from bot_process import SIGNING_SECRET, free_port
 from core_harness import CoreHarness
 from inprocess_bot import bot_on
+from junitparser import Failure, JUnitXml
 from prometheus_server import MetricsTarget, PrometheusServer, metrics, needs_prometheus
+from test_debrief_honest import schema_valid
+from test_junit_conformance import XSDS
 from test_limits import validate
 from threads import start_gameday, wait_until
 from typer.testing import CliRunner
@@ -246,6 +249,28 @@ def test_a_breach_of_the_steady_state_while_it_runs_aborts_the_game_day_and_reve
     h.advance_to(h.clock.now() + 5 * STEADY_EVERY)
     assert len(steady_events(h, gameday)) == 4  # 2 while it ran, 2 after: no look once it recovered
     log = render_debrief(h.engine.debrief_from(h.store.get(gameday), h.store.events(gameday)), "md")  # type: ignore[arg-type]
+    debrief = h.engine.debrief_from(h.store.get(gameday), h.store.events(gameday))  # type: ignore[arg-type]
+    steady = schema_valid(debrief)["steady_state"]
+    assert (steady["breached"], steady["recovered"], steady["recovered_after_seconds"]) == (True, True, 30)
+    assert steady["probes"] == [
+        {
+            "name": "drill errors",
+            "looks": 2,
+            "held": 1,
+            "breached": 1,
+            "not_measured": 0,
+            "first_breach_at": steady["probes"][0]["first_breach_at"],
+            "last_finding": "0.5 is outside < 0.1",
+            "recovered_after_seconds": 30,
+        }
+    ]
+    junit = render_debrief(debrief, "junit")
+    for schema in XSDS.values():
+        schema.validate(junit)
+    case = next(c for c in next(iter(JUnitXml.fromstring(junit.encode()))) if c.name == "drill errors")
+    assert isinstance(case.result[0], Failure) and "0.5 is outside" in (case.result[0].message or "")
+    markdown = render_debrief(debrief, "md")
+    assert "## Steady state" in markdown and "Recovered 30s after the end." in markdown
     log = log.replace("\\<", "<")  # Markdown's escape
     assert "steady state breached; drill errors: 0.5 is outside < 0.1" in log
     assert "steady state recovered 30 s after the end; drill errors: 0.02 is within < 0.1" in log

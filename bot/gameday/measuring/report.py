@@ -32,6 +32,7 @@ from bot.gameday.measuring.report_response import (
     responder_reports,
     step_label,
 )
+from bot.gameday.measuring.steady_report import steady_state_report
 from bot.gameday.people import participants
 from bot.gameday.scenario.model import Scenario
 from bot.gameday.state import GameDayState, Status, fold
@@ -67,6 +68,7 @@ def build_debrief(
     notes = NoteReports(state.notes)
     return Debrief(
         alert_fidelity=alert_fidelity_report(events),
+        steady_state=steady_state_report(scenario, events),
         id=gameday_id,
         scenario=scenario.id,
         title=scenario.title,

@@ -203,6 +203,31 @@ class ApprovalReport(BaseModel):
     matches_scenario: bool
 
 
+class SteadyProbeReport(BaseModel):
+    """One steady-state probe over the game day: its looks while it ran (held, breached, not measured) and
+    its last finding; ``recovered_after_seconds`` counts from the end to the first look after it that held."""
+
+    name: str
+    looks: int = 0
+    held: int = 0
+    breached: int = 0
+    not_measured: int = 0
+    first_breach_at: float | None = None
+    last_finding: str = ""
+    recovered_after_seconds: float | None = None
+
+
+class SteadyStateReport(BaseModel):
+    """The scenario's steady state (``steady_state:``): each probe, whether it was breached while the game
+    day ran (which aborts it), and whether and how soon after the end it all held again (None: not yet
+    looked at, or never recovered within the looks)."""
+
+    probes: list[SteadyProbeReport] = []
+    breached: bool = False
+    recovered: bool | None = None
+    recovered_after_seconds: float | None = None
+
+
 class AlertFidelityReport(BaseModel):
     """Alerts that carried the game day's marker (detections) against those that fired without it."""
 
@@ -266,6 +291,7 @@ class Debrief(BaseModel):
     runbook_fitness: list[StepGapsReport] = []
     approvals: list[ApprovalReport] = []
     alert_fidelity: AlertFidelityReport = AlertFidelityReport()
+    steady_state: SteadyStateReport = SteadyStateReport()
     verdict_reason: str = ""
     not_measured: list[NotMeasuredReport] = []
     time_origin: float | None = None  # every displayed "+time" counts from here: T0, else the start

@@ -73,7 +73,9 @@ class SteadyWatch:
     def _recovery(self, tx: GameDayTx, checks: list[Check], ended_at: float, n: int) -> None:
         now = self.now()
         recovered = all(check.ok for check in checks)
-        probes = [{"name": c.name, "ok": c.ok, "finding": c.finding or c.sentence} for c in checks]
+        probes = [
+            {"name": c.name, "ok": c.ok, "blind": c.blind, "finding": c.finding or c.sentence} for c in checks
+        ]
         seconds = round(now - ended_at)
         data = {"phase": "after", "probes": probes, "recovered": recovered, "after_seconds": seconds}
         tx.append(Kind.STEADY_STATE, now, None, data)
@@ -102,7 +104,9 @@ class SteadyWatch:
         breached = [c for c in checks if not c.ok and not c.blind]
         unmeasured = [c for c in checks if c.blind]
         blind = blind_before + 1 if unmeasured else 0
-        probes = [{"name": c.name, "ok": c.ok, "finding": c.finding or c.sentence} for c in checks]
+        probes = [
+            {"name": c.name, "ok": c.ok, "blind": c.blind, "finding": c.finding or c.sentence} for c in checks
+        ]
         data = {"phase": "during", "probes": probes, "breached": bool(breached), "blind": bool(unmeasured)}
         tx.append(Kind.STEADY_STATE, self.now(), None, data)
         if breached:
