@@ -47,7 +47,7 @@ def run(quick: bool) -> Section:
             server.wait_for(f"service_{PROBES - 1}_error_ratio")
             queries = [f'service_{i}_error_ratio{{job="target"}}' for i in range(PROBES)]
             lines = "".join(
-                f"  - {{name: s{i}, query: '{q}', expect: '< 0.5'}}\n" for i, q in enumerate(queries)
+                f"  - {{name: s{i}, promql: '{q}', expect: '< 0.5'}}\n" for i, q in enumerate(queries)
             )
             scenario = parse_scenario(SCENARIO.format(probes=lines))
             query = Prometheus(server.url).query

@@ -40,8 +40,8 @@ steady_state:
 {probes}steps:
   - {{at: 0s, say: hello}}
 """
-HEALTHY = """  - {name: error ratio, query: 'http_error_ratio{job="target"}', expect: "< 0.01"}
-  - {name: checkout up, query: 'checkout_up', expect: 1}
+HEALTHY = """  - {name: error ratio, promql: 'http_error_ratio{job="target"}', expect: "< 0.01"}
+  - {name: checkout up, promql: 'checkout_up', expect: 1}
 """
 
 
@@ -71,7 +71,7 @@ def test_a_tolerance_holds_exactly_for_the_values_it_says(
 @pytest.mark.parametrize("expect", ["'less than 1'", "'1..0.5'", "''", "'< abc'", "'=< 3'", "[1, 2]"])
 def test_validate_names_a_tolerance_it_cannot_read_at_its_line(tmp_path: Path, expect: str) -> None:
     path = tmp_path / "steady.yaml"
-    path.write_text(scenario_text(f"  - name: x\n    query: up\n    expect: {expect}\n"))
+    path.write_text(scenario_text(f"  - name: x\n    promql: up\n    expect: {expect}\n"))
     code, lines = validate(path)
     assert code == 1 and len(lines) == 1, lines
     assert lines[0].startswith(f"{path}:8: steady_state[0].expect: "), lines
@@ -99,13 +99,13 @@ def test_a_healthy_steady_state_passes_with_the_values_prometheus_has(
     ("probe", "said"),
     [
         (
-            "{name: queue, query: queue_depth, expect: '< 10'}",
+            "{name: queue, promql: queue_depth, expect: '< 10'}",
             "50 is outside < 10: the system is not in its steady state",
         ),
-        ("{name: gone, query: 'no_such_metric', expect: '< 1'}", "the query returns no data"),
-        ("{name: typo, query: 'sum(rate(', expect: '< 1'}", "Prometheus refused the query: "),
-        ("{name: range, query: 'queue_depth[1m]', expect: '< 1'}", "is a matrix, not a number per series"),
-        ("{name: nan, query: 'queue_depth / 0 - queue_depth / 0', expect: '< 1'}", "nan is outside < 1"),
+        ("{name: gone, promql: 'no_such_metric', expect: '< 1'}", "the query returns no data"),
+        ("{name: typo, promql: 'sum(rate(', expect: '< 1'}", "Prometheus refused the query: "),
+        ("{name: range, promql: 'queue_depth[1m]', expect: '< 1'}", "is a matrix, not a number per series"),
+        ("{name: nan, promql: 'queue_depth / 0 - queue_depth / 0', expect: '< 1'}", "nan is outside < 1"),
     ],
 )
 def test_each_way_a_probe_fails_vetoes_the_start_with_its_sentence(
@@ -138,7 +138,7 @@ def test_sce_preflight_prints_a_line_per_check_and_fails_when_one_fails(
     server, _ = metrics
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text(scenario_text(HEALTHY, "good"))
-    bad.write_text(scenario_text(HEALTHY + "  - {name: queue, query: queue_depth, expect: '< 10'}\n", "bad"))
+    bad.write_text(scenario_text(HEALTHY + "  - {name: queue, promql: queue_depth, expect: '< 10'}\n", "bad"))
     env = {"SCE_PROMETHEUS_URL": server.url}
     passing = CliRunner().invoke(cli, ["preflight", str(good)], env=env)
     assert passing.exit_code == 0 and passing.stdout.count("ok   steady state") == 2, passing.stdout
@@ -155,7 +155,7 @@ def test_sce_start_does_not_start_a_game_day_whose_steady_state_does_not_hold(
     metrics: tuple[PrometheusServer, MetricsTarget], tmp_path: Path
 ) -> None:
     server, _ = metrics
-    bad = HEALTHY + "  - {name: queue, query: queue_depth, expect: '< 10'}\n"
+    bad = HEALTHY + "  - {name: queue, promql: queue_depth, expect: '< 10'}\n"
     ws = LocalWorkspace(
         signing_secret=SIGNING_SECRET, users={"UFAC": "carol", "U1": "alice", "U2": "bob"}
     ).start()
@@ -186,7 +186,7 @@ title: Watched drill
 charter: {{objective: o, hypothesis: h}}
 guardrails: {{max_duration: 30m}}
 steady_state:
-  - {{name: drill errors, query: '{query}', expect: "< 0.1"}}
+  - {{name: drill errors, promql: '{query}', expect: "< 0.1"}}
 steps:
   - {{at: 0s, fault: {{type: simulated.egress-block, ttl: 20m}}}}
   - {{at: 25m, say: done}}

@@ -47,7 +47,7 @@ def preflight(scenario: Scenario, query: Query | None) -> list[Check]:
                 blind=True,
             )
         ]
-    return [_probe(probe.name, probe.query, probe.tolerance, query) for probe in scenario.steady_state]
+    return [_probe(probe.name, probe.promql, probe.tolerance, query) for probe in scenario.steady_state]
 
 
 def _probe(name: str, promql: str, tolerance: Tolerance, query: Query) -> Check:

@@ -2,7 +2,7 @@
 
     steady_state:
       - name: checkout error rate
-        query: sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))
+        promql: sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))
         expect: "< 0.01"          # or <=, >, >=, ==, or a range "0.9..1.1"
 
 Each probe is checked before the game day starts (the preflight: no data, or a value out of tolerance,
@@ -72,15 +72,15 @@ class SteadyProbe(StrictModel):
     """One steady-state probe: a PromQL query and the tolerance its values must be within."""
 
     name: str
-    query: str
+    promql: str
     expect: str
 
-    @field_validator("query")
+    @field_validator("promql")
     @classmethod
-    def _query(cls, query: str) -> str:
-        if not query.strip() or len(query) > QUERY_MAX:
-            raise ValueError(f"`query:` must be a PromQL expression of 1 to {QUERY_MAX} characters")
-        return query
+    def _promql(cls, promql: str) -> str:
+        if not promql.strip() or len(promql) > QUERY_MAX:
+            raise ValueError(f"`promql:` must be a PromQL expression of 1 to {QUERY_MAX} characters")
+        return promql
 
     @field_validator("expect", mode="before")
     @classmethod
