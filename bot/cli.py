@@ -242,11 +242,12 @@ def preflight(
     undoing need (a SelfSubjectAccessReview each).
     """
     from bot.faults.access import permission_checks
-    from bot.gameday.preflight import passed
+    from bot.gameday.preflight import http_status, passed
     from bot.gameday.preflight import preflight as run_checks
     from bot.gameday.scenario.attachments import with_attachments
     from bot.gameday.scenario.catalog import ScenarioCatalog, UnknownScenario
     from bot.gameday.scenario.loading import ScenarioError, load_scenario_file
+    from bot.integrations.http_caller import RequestsCaller
     from bot.integrations.prometheus import Prometheus
     from bot.runtime.service import fault_drivers
 
@@ -265,7 +266,10 @@ def preflight(
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
     query = Prometheus(settings.prometheus_url).query if settings.prometheus_url else None
-    checks = run_checks(loaded.scenario, query) + permission_checks(loaded.scenario, fault_drivers(settings))
+    asked = http_status(RequestsCaller(referable=settings.scenario_secrets))
+    checks = run_checks(loaded.scenario, query, asked) + permission_checks(
+        loaded.scenario, fault_drivers(settings)
+    )
     for check in checks:
         typer.echo(check.line())
     if not checks:

@@ -16,16 +16,18 @@ from prometheus_server import MetricsTarget, PrometheusServer, metrics, needs_pr
 from test_debrief_honest import schema_valid
 from test_junit_conformance import XSDS
 from test_limits import validate
+from test_more_steps import Target
 from threads import start_gameday, wait_until
 from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.debrief.render import render_debrief
-from bot.gameday.preflight import Check, passed, preflight
+from bot.gameday.preflight import Check, http_status, passed, preflight
 from bot.gameday.running.steady_watch import AFTER_LOOKS, STEADY_EVERY
 from bot.gameday.scenario.loading import parse_scenario
 from bot.gameday.scenario.steady_state import parse_tolerance
 from bot.gameday.timeline import Event, Kind
+from bot.integrations.http_caller import RequestsCaller
 from bot.integrations.prometheus import Prometheus
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
@@ -300,3 +302,76 @@ def test_a_steady_state_it_cannot_measure_is_said_then_stops_the_game_day_after_
         "drill errors: the query returns no data: check the metric's name and labels, and that "
         "Prometheus scrapes it."
     ]
+
+
+# --- HTTP probes ------------------------------------------------------------------------------------------
+HTTP_HEAD = """id: web
+title: Web drill
+charter: {{objective: o, hypothesis: h}}
+guardrails: {{max_duration: 30m, hosts: [{hosts}]}}
+steady_state:
+{probes}steps:
+  - {{at: 0s, say: hello}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("probe", "hosts", "field", "said"),
+    [
+        (
+            "{name: web, http: {url: 'http://web.example/healthz'}}",
+            "api.example",
+            "steady_state[0].http.url",
+            "web.example is not in guardrails.hosts",
+        ),
+        (
+            "{name: web, promql: up, expect: 1, http: {url: 'http://web.example/'}}",
+            "web.example",
+            "steady_state[0]",
+            "either `promql:` (with `expect:`) or `http:`",
+        ),
+        ("{name: web}", "web.example", "steady_state[0]", "either `promql:` (with `expect:`) or `http:`"),
+        ("{name: web, promql: up}", "web.example", "steady_state[0]", "`expect:` is missing"),
+        (
+            "{name: web, expect: 200, http: {url: 'http://web.example/'}}",
+            "web.example",
+            "steady_state[0]",
+            "`expect:` belongs inside `http:`",
+        ),
+    ],
+)
+def test_validate_says_what_is_wrong_with_a_probe_at_its_line(
+    tmp_path: Path, probe: str, hosts: str, field: str, said: str
+) -> None:
+    path = tmp_path / "web.yaml"
+    path.write_text(HTTP_HEAD.format(hosts=hosts, probes=f"  - {probe}\n"))
+    code, lines = validate(path)
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}:6: {field}: ") and said in lines[0], lines
+
+
+def test_an_http_probe_passes_on_its_status_and_fails_on_another_or_on_silence() -> None:
+    target = Target(200)
+    try:
+        host = "127.0.0.1"
+        probes = (
+            f"  - {{name: web up, http: {{url: '{target.url}/healthz', expect: 200}}}}\n"
+            f"  - {{name: api up, http: {{url: '{target.url}/api', expect: [200, 204]}}}}\n"
+        )
+        scenario = parse_scenario(HTTP_HEAD.format(hosts=host, probes=probes))
+        ask = http_status(RequestsCaller())
+        assert [c.line() for c in preflight(scenario, None, ask)] == [
+            f"ok   steady state: web up: {target.url}/healthz answered 200",
+            f"ok   steady state: api up: {target.url}/api answered 200",
+        ]
+        target.status = 503
+        down = preflight(scenario, None, ask)
+        assert [(c.ok, c.blind, c.finding) for c in down] == [
+            (False, False, "503 is outside 200"),
+            (False, False, "503 is outside 200 or 204"),
+        ]
+    finally:
+        target.server.shutdown()
+        target.server.server_close()
+    silent = preflight(scenario, None, ask)  # nothing listens any more
+    assert all(not c.ok and c.blind for c in silent), silent

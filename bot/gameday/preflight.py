@@ -2,8 +2,9 @@
 don't run it"). Each check is one line: its name, whether it passed, and a sentence saying what it found
 or how to fix it. ``sce preflight <scenario>`` and ``/sce start`` run the same checks.
 
-Today: the scenario's steady state (``steady_state:``), against the team's Prometheus: Prometheus is
-configured and answers, every probe returns data, and every value is within its tolerance.
+The scenario's steady state (``steady_state:``): against the team's Prometheus, Prometheus is configured
+and answers, every probe returns data and every value is within its tolerance; an HTTP probe answers one
+of its statuses. (The cluster's permissions are ``bot/faults/access``'s checks.)
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.gameday.running.outbound import HttpCaller, OutboundRequest
 from bot.gameday.scenario.model import Scenario
-from bot.gameday.scenario.steady_state import Tolerance
+from bot.gameday.scenario.steady_state import SteadyHttp, Tolerance
 
 Query = Callable[[str], list[float]]
+HttpStatus = Callable[[str, str, dict[str, str], list[str]], tuple[int, str | None]]
 
 
 class ProbeFailed(Exception):
@@ -33,12 +36,13 @@ class Check:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.sentence}"
 
 
-def preflight(scenario: Scenario, query: Query | None) -> list[Check]:
-    """Every check for this scenario, in order; empty when it declares nothing to check."""
-    if not scenario.steady_state:
-        return []
-    if query is None:
-        return [
+def preflight(scenario: Scenario, query: Query | None, http: HttpStatus | None = None) -> list[Check]:
+    """Every check for this scenario, in order; empty when it declares nothing to check. ``http`` makes
+    an HTTP probe's request (``(method, url, headers, hosts) -> (status, problem)``)."""
+    checks: list[Check] = []
+    promql = [probe for probe in scenario.steady_state if probe.promql is not None]
+    if promql and query is None:
+        checks.append(
             Check(
                 "prometheus",
                 False,
@@ -46,8 +50,34 @@ def preflight(scenario: Scenario, query: Query | None) -> list[Check]:
                 "Prometheus that holds those metrics (or remove steady_state)",
                 blind=True,
             )
-        ]
-    return [_probe(probe.name, probe.promql, probe.tolerance, query) for probe in scenario.steady_state]
+        )
+    for probe in scenario.steady_state:
+        if probe.promql is not None and query is not None:
+            checks.append(_probe(probe.name, probe.promql, probe.tolerance, query))
+        elif probe.http is not None:
+            checks.append(_http_probe(probe.name, probe.http, list(scenario.guardrails.hosts), http))
+    return checks
+
+
+def _http_probe(name: str, spec: SteadyHttp, hosts: list[str], http: HttpStatus | None) -> Check:
+    label = f"steady state: {name}"
+    if http is None:
+        return Check(label, False, "no HTTP caller is configured to probe it", blind=True)
+    status, problem = http(spec.method, spec.url, dict(spec.headers), hosts)
+    if problem:
+        return Check(label, False, problem, blind=True)
+    if not status:
+        return Check(label, False, f"{spec.url} answered nothing", blind=True)
+    expected = " or ".join(str(code) for code in spec.expect)
+    if status not in spec.expect:
+        finding = f"{status} is outside {expected}"
+        return Check(
+            label,
+            False,
+            f"{spec.url} answered {status}, not {expected}: the system is not in its steady state",
+            finding=finding,
+        )
+    return Check(label, True, f"{spec.url} answered {status}", finding=f"{status} is within {expected}")
 
 
 def _probe(name: str, promql: str, tolerance: Tolerance, query: Query) -> Check:
@@ -85,3 +115,13 @@ def veto(checks: list[Check]) -> str:
     failed = [check for check in checks if not check.ok]
     lines = "\n".join(f"• *{check.name}*: {check.sentence}" for check in failed)
     return f"Preflight failed, so the game day did not start (`sce preflight` shows every check):\n{lines}"
+
+
+def http_status(caller: HttpCaller) -> HttpStatus:
+    """An HTTP probe's request through the game day's own caller (guardrails.hosts, secrets, redirects)."""
+
+    def ask(method: str, url: str, headers: dict[str, str], hosts: list[str]) -> tuple[int, str | None]:
+        outcome = caller.call(OutboundRequest(method, url, headers), hosts)
+        return outcome.status, outcome.problem
+
+    return ask

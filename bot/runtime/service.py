@@ -11,7 +11,7 @@ from bot.config import Settings, data_dir
 from bot.faults.reaper_service import FaultReaper
 from bot.faults.registry import FaultDrivers
 from bot.gameday.clock import Clock, SystemClock
-from bot.gameday.preflight import Query
+from bot.gameday.preflight import HttpStatus, Query, http_status
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.inbox import Inbox
 from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog
@@ -60,6 +60,10 @@ class Services:
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
     links: DebriefLinks = field(default_factory=DebriefLinks.unlinked)  # to the hosted HTML debriefs
     drivers: FaultDrivers | None = None  # the fault drivers: preflight asks their cluster for permissions
+
+    def preflight_http(self) -> HttpStatus:
+        """How preflight makes a steady-state HTTP probe: as the game day's http steps do."""
+        return http_status(RequestsCaller(referable=self.settings.scenario_secrets))
 
     def preflight_query(self) -> Query | None:
         """How preflight asks the team's Prometheus; None when SCE_PROMETHEUS_URL is not set."""

@@ -149,7 +149,7 @@ class CommandDesk:
                 complete = self.s.catalog.attach(loaded)
             except ScenarioError as exc:  # it may quote the scenario's text
                 return literal(redact(str(exc)))
-            checks = preflight(complete.scenario, self.s.preflight_query())
+            checks = preflight(complete.scenario, self.s.preflight_query(), self.s.preflight_http())
             checks += permission_checks(complete.scenario, self.s.drivers)
             if not passed(checks):  # nothing is started, so nothing needs undoing
                 return literal(redact(veto(checks)))

@@ -99,7 +99,7 @@ class Engine(ResponderInput):
             max_ttl,
             approvers,
         )
-        self.steady = SteadyWatch(store, steady_query, clock, self.injects, self.finishing)  # Prometheus
+        self.steady = SteadyWatch(store, steady_query, clock, self.injects, self.finishing, http)
         self.starting.steady = self.steady
         self.firing = TimerFiring(store, self.injects, clock, self.finishing, shared, self.steady)
         self.facilitation = Facilitation(self.operations, self.finishing, self.injects, clock)

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.gameday.ports import GameDayStore, GameDayTx, Timer
-from bot.gameday.preflight import Check, Query, preflight
+from bot.gameday.preflight import Check, Query, http_status, preflight
 from bot.gameday.running.finishing import Finishing
 from bot.gameday.running.injects import Injector
+from bot.gameday.running.outbound import HttpCaller
 from bot.gameday.running.timer_types import TimerKind
 from bot.gameday.scenario.loading import cached_scenario
 from bot.gameday.scenario.model import Scenario
@@ -37,7 +38,9 @@ class SteadyWatch:
         clock: Callable[[], float],
         injects: Injector,
         finishing: Finishing,
+        http: HttpCaller | None = None,
     ):
+        self.http = http_status(http) if http is not None else None
         self.store = store
         self.query = query
         self.now = clock
@@ -60,7 +63,7 @@ class SteadyWatch:
         record = self.store.get(timer.gameday_id)
         scenario = cached_scenario(record.scenario_text) if record is not None else None
         looking = record is not None and (after or record.status == str(Status.RUNNING))
-        checks = preflight(scenario, self.query) if scenario is not None and looking else []
+        checks = preflight(scenario, self.query, self.http) if scenario is not None and looking else []
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
             if after and checks:

@@ -138,7 +138,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _calls_only_to_allowed_hosts(self) -> Scenario:
-        """http and webhook steps reach only hosts the scenario names in guardrails.hosts."""
+        """http and webhook steps, and steady-state HTTP probes, reach only hosts in guardrails.hosts."""
         for index, step in enumerate(self.steps):
             for kind in ("http", "webhook"):
                 spec = getattr(step, kind)
@@ -148,6 +148,12 @@ class Scenario(StrictModel):
                     check_url(spec.url, self.guardrails.hosts)
                 except UrlRefused as exc:
                     raise StepOrderError(str(exc), ("steps", index, kind, "url")) from None
+        for index, probe in enumerate(self.steady_state):
+            if probe.http is not None:
+                try:
+                    check_url(probe.http.url, self.guardrails.hosts)
+                except UrlRefused as exc:
+                    raise StepOrderError(str(exc), ("steady_state", index, "http", "url")) from None
         return self
 
     @model_validator(mode="after")
