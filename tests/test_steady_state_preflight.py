@@ -279,6 +279,24 @@ def test_a_breach_of_the_steady_state_while_it_runs_aborts_the_game_day_and_reve
 
 
 @needs_prometheus
+def test_a_paused_game_day_is_still_watched_and_a_breach_stops_it(
+    metrics: tuple[PrometheusServer, MetricsTarget],
+) -> None:
+    server, target = metrics
+    target.values["paused_error_ratio"] = 0.01
+    server.wait_for("paused_error_ratio < 0.1")
+    h, gameday = watched_day(server, "paused_error_ratio")
+    assert h.engine.pause(gameday, "UFAC").ok
+    h.advance_to(h.clock.now() + STEADY_EVERY)  # a pause holds the steps, not the look at the system
+    assert [e.data["breached"] for e in steady_events(h, gameday)] == [False]
+    target.values["paused_error_ratio"] = 0.5
+    server.wait_for("paused_error_ratio > 0.1")
+    h.advance_to(h.clock.now() + STEADY_EVERY)
+    record = h.store.get(gameday)
+    assert record is not None and record.status == "aborted" and not faults_in(h, gameday)
+
+
+@needs_prometheus
 def test_a_steady_state_it_cannot_measure_is_said_then_stops_the_game_day_after_three_looks(
     metrics: tuple[PrometheusServer, MetricsTarget],
 ) -> None:

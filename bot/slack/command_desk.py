@@ -150,7 +150,8 @@ class CommandDesk:
             except ScenarioError as exc:  # it may quote the scenario's text
                 return literal(redact(str(exc)))
             checks = preflight(complete.scenario, self.s.preflight_query(), self.s.preflight_http())
-            checks += permission_checks(complete.scenario, self.s.drivers)
+            if not (dry_run or complete.scenario.guardrails.dry_run):  # a dry run applies nothing
+                checks += permission_checks(complete.scenario, self.s.drivers)
             if not passed(checks):  # nothing is started, so nothing needs undoing
                 return literal(redact(veto(checks)))
             outcome = self.s.engine.start(complete.text, inv.channel, inv.user, roster, dry_run=dry_run)

@@ -1,7 +1,8 @@
 """The steady state while a game day runs: its probes are looked at every ``STEADY_EVERY`` seconds, and
 a breach (a value beyond its tolerance) is a stop condition: the game day is aborted and every fault
 reverted. Not being able to measure it (Prometheus gone, no data) is said in the thread, and after
-``BLIND_LIMIT`` looks in a row it stops the game day too: it does not run blind.
+``BLIND_LIMIT`` looks in a row it stops the game day too: it does not run blind. A paused game day is
+watched as well: its faults stay in place while it is paused.
 
 After the end, however it ended, the probes are looked at again every ``STEADY_EVERY`` seconds until they
 all hold (the thread says how long recovery took) or for ``AFTER_LOOKS`` looks (it says it did not).
@@ -28,6 +29,8 @@ STEADY = TimerKind.STEADY
 STEADY_EVERY = 15.0
 BLIND_LIMIT = 3
 AFTER_LOOKS = 20  # 5 minutes of looks after the end
+# paused too: a pause holds the steps, not the faults already in place, so the system is still watched
+WATCHED = frozenset({str(Status.RUNNING), str(Status.PAUSED)})
 
 
 class SteadyWatch:
@@ -62,14 +65,18 @@ class SteadyWatch:
         after = timer.payload.get("phase") == "after"
         record = self.store.get(timer.gameday_id)
         scenario = cached_scenario(record.scenario_text) if record is not None else None
-        looking = record is not None and (after or record.status == str(Status.RUNNING))
+        looking = record is not None and (after or record.status in WATCHED)
         checks = preflight(scenario, self.query, self.http) if scenario is not None and looking else []
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
+            status = fold(tx.events).status
+            blind = int(timer.payload.get("blind", 0))
             if after and checks:
                 self._recovery(tx, checks, float(timer.payload["ended_at"]), int(timer.payload.get("n", 1)))
-            elif fold(tx.events).status is Status.RUNNING and checks:
-                self._record(tx, scenario, checks, int(timer.payload.get("blind", 0)))
+            elif str(status) in WATCHED and checks:
+                self._record(tx, scenario, checks, blind)
+            elif not after and not status.is_over:  # it changed while Prometheus was asked: look again
+                self._next(tx, blind)
             tx.complete_timer(timer.id)
             self.finishing.settle(tx, scenario)
 
@@ -127,6 +134,9 @@ class SteadyWatch:
                 tx,
                 f":warning: Steady state not measured: {why}. The game day stops if that lasts {limit} s.",
             )
+        self._next(tx, blind)
+
+    def _next(self, tx: GameDayTx, blind: int) -> None:
         now = self.now()
         self.injects.schedule(tx, f"steady:{now}", now + STEADY_EVERY, STEADY, {"blind": blind})
 
