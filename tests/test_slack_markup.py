@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_harness import NAMESPACE, Listener, SlackGameDays, shown_texts
-from threads import start_gameday, wait_for_block, wait_until
+from threads import start_gameday, wait_until
 
 from bot.config import Settings
 from bot.gameday.clock import VirtualClock
@@ -312,8 +312,19 @@ def test_a_hostile_scenario_through_slash_commands_shows_only_text(
 
     thread = start_gameday(people, "start hostile oncall=<@U1|alice> secondary=<@U2|bob>")
     clock.advance(1)
-    services.timers.poll()
-    page = wait_for_block(people, thread, "page:p0")
+
+    def paged() -> dict[str, Any] | None:
+        services.timers.poll()  # the steps are scheduled just after the kickoff is posted: poll till then
+        return next(
+            (
+                m
+                for m in people.messages("C1", thread_ts=thread)
+                if any(b.get("block_id") == "page:p0" for b in m.get("blocks") or [])
+            ),
+            None,
+        )
+
+    page = wait_until(paged, what="the page of step 0")
     assert "*[GAME DAY] &lt;!channel&gt;*: <@U1>, you are paged" in page["text"]
     assert "Runbook: &lt;https://evil.example|https://runbooks.example&gt;" in page["text"]
     kickoff = next(m for m in people.messages("C1") if m["ts"] == thread)
