@@ -25,8 +25,9 @@ class CoreHarness:
         allowed_namespaces: frozenset[str] = frozenset(),
         http: RequestsCaller | None = None,
         faults: FaultDriver | FaultRouter | None = None,
+        start: float | None = None,
     ) -> None:
-        self.clock = VirtualClock()
+        self.clock = VirtualClock() if start is None else VirtualClock(start)
         self.store: GameDayStore = store or MemoryStore()
         self.announcer = RecordingAnnouncer(self.clock.now)
         self.faults = SimulatedDriver()  # the engine's drivers unless ``faults`` are given

@@ -13,11 +13,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.gameday.measuring.markers import inject_marker
+
 GAMEDAY = "sce.dev/gameday"
 FAULT = "sce.dev/fault"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "sce"
 EXPIRES_AT = "sce.dev/expires-at"
+MARKER = "sce.dev/marker"  # the inject's marker: an alert built from the object's labels names the inject
 ORIGINAL_REPLICAS = "sce.dev/original-replicas"
 
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -65,7 +68,12 @@ def owned_metadata(
     return {
         "name": name,
         "namespace": namespace,
-        "labels": {**(labels or {}), **fault_labels(gameday_id, fault_id), MANAGED_BY: MANAGER},
+        "labels": {
+            **(labels or {}),
+            **fault_labels(gameday_id, fault_id),
+            MARKER: marker(gameday_id, fault_id),
+            MANAGED_BY: MANAGER,
+        },
         "annotations": {EXPIRES_AT: rfc3339(expires_at)},
     }
 
@@ -75,7 +83,7 @@ def borrowed_marks(
 ) -> dict[str, Any]:
     """The ``metadata`` patch marking an object the bot changed but does not own, with how to restore it."""
     return {
-        "labels": fault_labels(gameday_id, fault_id),
+        "labels": {**fault_labels(gameday_id, fault_id), MARKER: marker(gameday_id, fault_id)},
         "annotations": {EXPIRES_AT: rfc3339(expires_at), ORIGINAL_REPLICAS: str(original_replicas)},
     }
 
@@ -83,7 +91,7 @@ def borrowed_marks(
 def unmarked() -> dict[str, Any]:
     """The ``metadata`` patch removing the marks of :func:`borrowed_marks`."""
     return {
-        "labels": {GAMEDAY: None, FAULT: None},
+        "labels": {GAMEDAY: None, FAULT: None, MARKER: None},
         "annotations": {EXPIRES_AT: None, ORIGINAL_REPLICAS: None},
     }
 
@@ -135,8 +143,6 @@ def object_name(gameday_id: str, fault_id: str, suffix: str) -> str:
 
 
 def marker(gameday_id: str, fault_id: str) -> str:
-    """The string a fault plants (DNS names, honey-token values) so a detection names its inject.
-
-    It is derived from the ids alone, so a detection matcher recomputes it for the faults it knows.
-    """
-    return "sce" + hashlib.sha256(f"{gameday_id}/{fault_id}".encode()).hexdigest()[:16]
+    """The string a fault plants (the ``sce.dev/marker`` label, DNS names, honey-token values) so a
+    detection names its inject (``bot/gameday/measuring/markers``)."""
+    return inject_marker(gameday_id, fault_id)

@@ -71,6 +71,7 @@ class Mark:
     by: str | None
     source: str
     page_id: str | None = None
+    inject: str | None = None  # the fault an alert's own marker named (detections from alerts only)
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,9 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
                 for page_id in handoff.page_ids:
                     state.pages[page_id].owner = handoff.to_user
     elif kind is Kind.DETECTED:
-        state.detections.append(Mark(event.at, event.actor, data.get("source", "slack"), data.get("page_id")))
+        state.detections.append(
+            Mark(event.at, event.actor, data.get("source", "slack"), data.get("page_id"), data.get("inject"))
+        )
     elif kind is Kind.CONTAINED:
         mark = Mark(event.at, event.actor, data.get("source", "slack"), data.get("page_id"))
         state.containments.append(mark)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.faults.labels import marker as fault_marker
 from bot.gameday.measuring.alerts import (
     PLAUSIBLE_SECONDS,
     Alert,
@@ -21,6 +20,7 @@ from bot.gameday.measuring.alerts import (
     classify,
     marker_for,
 )
+from bot.gameday.measuring.markers import inject_markers
 from bot.gameday.ports import GameDayStore
 from bot.gameday.running.engine import Engine
 from bot.gameday.scenario.loading import cached_scenario
@@ -43,9 +43,10 @@ class AlertIntake:
         watching: dict[str, Watch] = {}
         for record in self.store.active():
             state = fold(self.store.events(record.id))
-            markers = {marker_for(record.id), *(fault_marker(record.id, f) for f in state.faults)}
+            injects = inject_markers(record.id, list(state.faults))
+            markers = {marker_for(record.id), *injects}
             stop_on = cached_scenario(record.scenario_text).guardrails.stop_on
-            watching[record.id] = Watch(frozenset(markers), stop_on, since=state.started_at)
+            watching[record.id] = Watch(frozenset(markers), stop_on, since=state.started_at, injects=injects)
         return watching
 
     def watched_channels(self) -> set[str]:
@@ -89,6 +90,7 @@ class AlertIntake:
                     decision.at,
                     delivery,
                     source=alert.source,
+                    inject=decision.inject,
                 )
             elif isinstance(decision, Unmatched):
                 outcome = self.engine.record_unmatched_alert(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -44,12 +44,16 @@ class Alert:
 
 @dataclass(frozen=True)
 class Detection:
-    """The alert carries this game day's marker: the inject was detected at ``at`` (the source's time)."""
+    """The alert carries this game day's marker: the inject was detected at ``at`` (the source's time).
+
+    ``inject`` is the fault whose own marker the alert carries; None when it carries only the game day's.
+    """
 
     gameday_id: str
     at: float
     source: Source
     name: str
+    inject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,11 @@ class Watch(NamedTuple):
     """What :func:`classify` needs to know about one running game day.
 
     ``markers`` are matched case-insensitively; ``since`` (the game day's start) keeps an alert that
-    began before the game day from counting as unmatched. A plain ``(markers, stop_on)`` tuple works too.
+    began before the game day from counting as unmatched; ``injects`` maps each inject's own markers to
+    the inject (fault) id, so a detection names the inject. A plain ``(markers, stop_on)`` tuple works too.
     """
 
     markers: Collection[str]
     stop_on: list[dict[str, Any]]
     since: float | None = None
+    injects: Mapping[str, str] | None = None

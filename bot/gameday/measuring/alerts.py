@@ -6,11 +6,12 @@ tool (see :func:`parse_simple_alert`), and Slack messages in watched channels
 own time, never the moment the bot read it, so delivery delays and retries never bias TTD.
 
 Correlation. A game day's marker is ``sce-<gameday id>`` (``sce-gd-1a2b3c4d``, :func:`marker_for`), the
-prefix of every object name the bot creates; fault drivers also plant per-fault markers in DNS names
-and honey-token values. An alert belongs to a running game day when one of that game day's markers
-appears, case-insensitively and not inside a longer word, in a label value, an annotation value or the
-alert's text. An alert without any running game day's marker that fires while a game day runs is
-``Unmatched`` for it: it counts against alert fidelity.
+prefix of every object name the bot creates; each inject has markers of its own (``markers``: a label
+on the objects it creates, its DNS beacon's name, its honey-token's value, its objects' name prefix).
+An alert belongs to a running game day when one of that game day's markers appears, case-insensitively
+and not inside a longer word, in a label value, an annotation value or the alert's text; it is
+attributed to the inject whose own marker it carries, if any. An alert without any running game day's
+marker that fires while a game day runs is ``Unmatched`` for it: it counts against alert fidelity.
 
 Stop conditions are the scenario's ``guardrails.stop_on``, a list whose entries take one of two forms::
 
@@ -51,6 +52,7 @@ from bot.gameday.measuring.alert_parsing import (
     parse_alertmanager,
     parse_simple_alert,
 )
+from bot.gameday.measuring.markers import gameday_marker
 
 __all__ = [
     "PLAUSIBLE_SECONDS",
@@ -77,7 +79,7 @@ __all__ = [
 # -- correlation ----------------------------------------------------------------------------------------
 def marker_for(gameday_id: str) -> str:
     """The game day's correlation marker: ``sce-gd-1a2b3c4d`` for ``gd-1a2b3c4d``."""
-    return f"sce-{gameday_id}".lower()
+    return gameday_marker(gameday_id)
 
 
 def _contains(haystack: str, marker: str) -> bool:
@@ -109,6 +111,14 @@ def find_marker(text_or_labels: str | Mapping[str, str] | Alert, markers: Mappin
     """
     found = _matching(_texts(text_or_labels), markers.items())
     return found[0] if found else None
+
+
+def _inject(alert: Alert, injects: Mapping[str, str]) -> str | None:
+    """The inject whose own marker the alert carries (the first in the order the game day applied them)."""
+    texts = alert.searchable()
+    return next(
+        (fault for marker, fault in injects.items() if any(_contains(t, marker) for t in texts)), None
+    )
 
 
 def stop_condition_problems(stop_on: object) -> list[str]:
@@ -178,7 +188,8 @@ def classify(alert: Alert, running: Mapping[str, Watch | tuple[Any, ...]]) -> li
         if reason is not None:
             decisions.append(Stop(gameday_id, reason))
         elif gameday_id in detected:
-            decisions.append(Detection(gameday_id, alert.starts_at, alert.source, alert.name))
+            inject = _inject(alert, watch.injects or {})
+            decisions.append(Detection(gameday_id, alert.starts_at, alert.source, alert.name, inject))
         elif not detected and (watch.since is None or alert.starts_at >= watch.since):
             decisions.append(Unmatched(gameday_id, alert))
     return decisions

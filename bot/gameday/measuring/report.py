@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 
 from bot.gameday.measuring import evidence, metrics
+from bot.gameday.measuring.attribution import inject_reports
 from bot.gameday.measuring.report_detection import alert_fidelity_report, controls_report, coverage_report
 from bot.gameday.measuring.report_models import (
     ApprovalReport,
@@ -68,6 +69,7 @@ def build_debrief(
     notes = NoteReports(state.notes)
     return Debrief(
         alert_fidelity=alert_fidelity_report(events),
+        injects=inject_reports(gameday_id, state, scenario.expect.detect_within, facts.alerts_reached, now),
         steady_state=steady_state_report(scenario, events),
         id=gameday_id,
         scenario=scenario.id,

@@ -68,13 +68,15 @@ def controls_report(outcomes: list[metrics.FaultOutcome], planned: int) -> Contr
 
 def alert_fidelity_report(events: list[Event]) -> AlertFidelityReport:
     """Signal quality: detections that came from alerts carrying the marker, against alerts without it."""
-    matched = sum(
-        1 for e in events if e.kind is Kind.DETECTED and e.data.get("source") in evidence.ALERT_SOURCES
-    )
+    from_alerts = [
+        e for e in events if e.kind is Kind.DETECTED and e.data.get("source") in evidence.ALERT_SOURCES
+    ]
+    matched = len(from_alerts)
     noise = [e for e in events if e.kind is Kind.ALERT_UNMATCHED]
     total = matched + len(noise)
     return AlertFidelityReport(
         matched=matched,
+        attributed=sum(1 for e in from_alerts if e.data.get("inject")),
         unmatched=len(noise),
         ratio=matched / total if total else None,
         unmatched_alerts=[f"{e.data.get('source')}: {e.data.get('name')}" for e in noise],

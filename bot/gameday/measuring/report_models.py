@@ -228,10 +228,29 @@ class SteadyStateReport(BaseModel):
     recovered_after_seconds: float | None = None
 
 
+class InjectReport(BaseModel):
+    """One inject (a fault) and the first alert that carried its own marker, timed from its application
+    against ``detect_within``: ``status`` is in_time, late, missed, pending or not_measured."""
+
+    id: str
+    step: int | None
+    type: str
+    marker: str
+    applied_at: float
+    detected_at: float | None = None
+    detected_by: str | None = None
+    seconds_to_detect: float | None = None
+    detections: int = 0
+    status: str
+    comment: str = ""
+
+
 class AlertFidelityReport(BaseModel):
-    """Alerts that carried the game day's marker (detections) against those that fired without it."""
+    """Alerts that carried the game day's marker (detections) against those that fired without it;
+    ``attributed``: the detections whose alert carried an inject's own marker."""
 
     matched: int = 0
+    attributed: int = 0
     unmatched: int = 0
     ratio: float | None = None
     unmatched_alerts: list[str] = []
@@ -291,6 +310,7 @@ class Debrief(BaseModel):
     runbook_fitness: list[StepGapsReport] = []
     approvals: list[ApprovalReport] = []
     alert_fidelity: AlertFidelityReport = AlertFidelityReport()
+    injects: list[InjectReport] = []
     steady_state: SteadyStateReport = SteadyStateReport()
     verdict_reason: str = ""
     not_measured: list[NotMeasuredReport] = []

@@ -164,13 +164,17 @@ class ResponderInput:
         delivery_id: str,
         source: str = "slack",
         page_id: str | None = None,
+        inject: str | None = None,
     ) -> Outcome:
-        """Record a detection or a containment."""
+        """Record a detection or a containment; ``inject``, the fault an alert's own marker named."""
         assert kind in (Kind.DETECTED, Kind.CONTAINED)
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             known = page_id if page_id in state.pages else None
-            tx.append(kind, at, user, {"source": source, "page_id": known})
+            data: dict[str, object] = {"source": source, "page_id": known}
+            if inject is not None and inject in state.faults:
+                data["inject"] = inject
+            tx.append(kind, at, user, data)
             return Outcome(True, f"{'Detection' if kind is Kind.DETECTED else 'Containment'} recorded.")
 
         return self._operate(gameday_id, delivery_id, act)
