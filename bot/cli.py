@@ -267,8 +267,11 @@ def preflight(
         raise typer.Exit(1) from None
     query = Prometheus(settings.prometheus_url).query if settings.prometheus_url else None
     asked = http_status(RequestsCaller(referable=settings.scenario_secrets))
-    checks = run_checks(loaded.scenario, query, asked) + permission_checks(
-        loaded.scenario, fault_drivers(settings)
+    drivers = fault_drivers(settings)
+    faults = [step.fault.type for step in loaded.scenario.steps if step.fault is not None]
+    changes_nothing = loaded.scenario.guardrails.dry_run or drivers.changes_nothing(faults)
+    checks = run_checks(loaded.scenario, query, asked, changes_nothing) + permission_checks(
+        loaded.scenario, drivers
     )
     for check in checks:
         typer.echo(check.line())

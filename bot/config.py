@@ -115,6 +115,9 @@ class Settings:
     alert_webhook_secret: str | None = None
     alerts_channel: str | None = None
     prometheus_url: str | None = None  # the team's Prometheus: steady-state probes (preflight)
+    grafana_url: str | None = None  # the team's Grafana: annotations and dashboard links
+    grafana_token: str | None = field(default=None, repr=False)  # a service account's; never shown
+    loki_url: str | None = None  # the team's Loki: logs steps with source loki (query_range)
     scenario_secrets: frozenset[str] = frozenset()  # variables a scenario may name as ${env:NAME}
     max_ttl: float = DEFAULT_MAX_TTL  # ceiling of every fault ttl and guardrails.max_duration
     public_url: str | None = None  # where people reach `sce serve` (links to hosted debriefs); none: no links
@@ -155,6 +158,9 @@ class Settings:
             alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
             prometheus_url=env.get("SCE_PROMETHEUS_URL") or None,
+            grafana_url=env.get("SCE_GRAFANA_URL") or None,
+            grafana_token=env.get("SCE_GRAFANA_TOKEN") or None,
+            loki_url=env.get("SCE_LOKI_URL") or None,
             scenario_secrets=_set(env.get("SCE_SCENARIO_SECRETS")),
             max_ttl=_duration(env.get("SCE_MAX_TTL"), "SCE_MAX_TTL", DEFAULT_MAX_TTL),
             public_url=env.get("SCE_PUBLIC_URL") or None,

@@ -85,6 +85,7 @@ def run_bot(
     timer_retry: float | None = None,
     alerts_channel: str | None = None,
     prometheus_url: str | None = None,
+    grafana: tuple[str, str | None] | None = None,
 ) -> Bot:
     settings = Settings(
         slack_bot_token="xoxb-local",
@@ -101,6 +102,8 @@ def run_bot(
         facilitators=facilitators,
         alerts_channel=alerts_channel,
         prometheus_url=prometheus_url,
+        grafana_url=grafana[0] if grafana else None,
+        grafana_token=grafana[1] if grafana else None,
     )
     if slack_timeout is not None:
         settings = dataclasses.replace(settings, slack_timeout=slack_timeout)
@@ -137,6 +140,7 @@ def bot_on(
     database_url: str | None = None,
     alerts_channel: str | None = None,
     prometheus_url: str | None = None,
+    grafana: tuple[str, str | None] | None = None,
 ) -> Iterator[Bot]:
     """The bot on a SQLite file of the test's own (or on ``database_url``), Slack's requests from ``ws``
     sent to it (over HTTP, or over Socket Mode once it is connected with ``socket_mode``); with
@@ -159,6 +163,7 @@ def bot_on(
         timer_retry=timer_retry,
         alerts_channel=alerts_channel,
         prometheus_url=prometheus_url,
+        grafana=grafana,
     )
     ws.request_url = None if socket_mode else f"{running.base}/slack/events"
     try:

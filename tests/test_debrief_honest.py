@@ -612,6 +612,49 @@ def every_kind_of_event() -> list[Row]:
             },
         ),
     }
+    rows[Kind.ANNOTATED] = (Kind.ANNOTATED, 90, None, {"key": "fault:f1", "kind": "inject", "id": 12})
+    rows[Kind.ANNOTATION_FAILED] = (
+        Kind.ANNOTATION_FAILED,
+        91,
+        None,
+        {"key": "ack:9", "kind": "ack", "error": "Grafana refused the token (401): check SCE_GRAFANA_TOKEN"},
+    )
+    rows[Kind.LOGS_FOLLOWING] = (
+        Kind.LOGS_FOLLOWING,
+        93,
+        None,
+        {"step": 2, "source": "kubernetes", "streams": ["web-1", "web-2"], "match": "denied", "again": False},
+    )
+    rows[Kind.LOGS_TROUBLE] = (Kind.LOGS_TROUBLE, 94, None, {"step": 2, "problem": "the API server said 403"})
+    rows[Kind.LOGS_STOPPED] = (
+        Kind.LOGS_STOPPED,
+        95,
+        None,
+        {"step": 2, "why": "its 5m are over", "seen": 40, "matched": 3, "posted": 3, "dropped": 0},
+    )
+    rows[Kind.CANARY_ARRIVED] = (
+        Kind.CANARY_ARRIVED,
+        92,
+        None,
+        {"name": "SceCanary", "labels": {"alertname": "SceCanary"}, "status": "running"},
+    )
+    rows[Kind.PANEL_SAMPLED] = (
+        Kind.PANEL_SAMPLED,
+        93,
+        None,
+        {
+            "title": "5xx rate",
+            "promql": 'sum(rate(http_requests_total{code=~"5.."}[1m]))',
+            "source": "panel",
+            "expect": None,
+            "start": BASE - 120,
+            "end": BASE + 93,
+            "step": 1.0,
+            "series": [{"labels": {"job": "web"}, "points": [[BASE, 0.5], [BASE + 1, None]]}],
+            "series_total": 1,
+            "problem": None,
+        },
+    )
     missing = set(Kind) - set(rows) - {Kind.STARTED, Kind.ENDED}  # run() adds those two
     assert not missing, f"add an example of {missing} to this table"
     return list(rows.values())

@@ -9,6 +9,7 @@ the same scenario run for real reaches every one of them (so the counts can fail
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -77,6 +78,7 @@ class Run:
     pagerduty_attempts: int
     kube_methods: list[str]
     pods_left: list[str]
+    gameday_id: str = ""
 
 
 @pytest.fixture
@@ -147,6 +149,7 @@ def run_every_step(
         assert record is not None and record.thread_ts is not None
         thread = [m.get("text", "") for m in people.messages("C1", record.thread_ts)]
         return Run(
+            gameday_id=gd.gameday_id,
             events=store.events(gd.gameday_id),
             thread=thread,
             http_hits=len(listener.hits),
@@ -188,10 +191,12 @@ def test_a_dry_run_sends_nothing_and_says_what_each_step_would_have_sent(
     assert would[3]["to"] == "kubernetes" and [c["verb"] for c in would[3]["calls"]] == ["create"]
     assert would[4]["to"] == "kubernetes" and would[4]["calls"][0]["verb"] == "delete"
     assert would[5]["to"] == "chaos-mesh" and would[5]["calls"][0]["body"]["kind"] == "PodChaos"
+    # the http step's own marker (an inject's header), even in a dry run's report of what it would send
+    http_marker = "sce" + hashlib.sha256(f"{run.gameday_id}/h8".encode()).hexdigest()[:16]
     assert would[8]["request"] == {
         "method": "GET",
         "url": f"{listener.url}/probe?token=${{env:SCE_DRY_SECRET}}",
-        "headers": {"Authorization": "Bearer ${env:SCE_DRY_SECRET}"},
+        "headers": {"Authorization": "Bearer ${env:SCE_DRY_SECRET}", "X-SCE-Marker": http_marker},
         "body": None,
     }
     hook = would[10]["request"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
 import kmock
@@ -65,6 +65,12 @@ class KubeTestServer:
         # what SelfSubjectAccessReviews answer: (verb, group, resource, namespace) refused; all else allowed
         self.denied: set[tuple[str, str, str, str]] = set()
         self.reviews: list[dict[str, Any]] = []  # each review's spec.resourceAttributes, as asked
+        # pod logs followed (``follow=true``): lines the test pushes over time (``push_log``) reach every
+        # open stream of that pod; ``end_logs`` ends them. ``log_status`` answers every log GET instead.
+        self.log_status: int | None = None
+        self._follows: dict[tuple[str, str], list[asyncio.Queue[bytes | None]]] = {}
+        self._follows_lock = threading.Lock()
+        self.follows_opened = 0
         self._ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,14 +95,65 @@ class KubeTestServer:
             self._ready.set()
             await self._stop.wait()
 
-    def _log(self, request: kmock.Request) -> bytes:
-        """The kubelet's part: a container that has not started yet has no log (HTTP 400)."""
+    def _log(self, request: kmock.Request) -> Any:
+        """The kubelet's part: a container that has not started yet has no log (HTTP 400); ``follow=true``
+        streams the log, then each line pushed, until ``end_logs`` or the client goes."""
+        if self.log_status is not None:
+            raise kmock.KubernetesError(
+                status=self.log_status, reason="Forbidden", message="pods/log refused"
+            )
+        if request.params.get("follow") == "true":
+            return self._follow(request)
         text = self.logs.get((request.namespace or "", request.name or ""))
         if text is None:
             raise kmock.KubernetesError(
                 status=400, reason="BadRequest", message="container is waiting to start"
             )
         return text.encode()
+
+    async def _follow(self, request: kmock.Request) -> AsyncIterator[bytes]:
+        """A follow stream: the headers at once (as a kubelet sends them), the log so far (or its last
+        ``tailLines``), then every pushed line as it comes."""
+        key = (request.namespace or "", request.name or "")
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        with self._follows_lock:
+            self._follows.setdefault(key, []).append(queue)
+            self.follows_opened += 1
+        try:
+            yield b""  # the response starts now, before any line
+            lines = self.logs.get(key, "").splitlines(keepends=True)
+            tail = request.params.get("tailLines")
+            for line in lines[len(lines) - int(tail) :] if tail is not None else lines:
+                yield line.encode()
+            while (item := await queue.get()) is not None:
+                yield item
+        finally:
+            with self._follows_lock:
+                self._follows[key].remove(queue)
+
+    def push_log(self, namespace: str, pod: str, *lines: str) -> None:
+        """Lines the pod writes now: kept in its log and sent to every stream following it."""
+        self.logs[(namespace, pod)] = self.logs.get((namespace, pod), "") + "".join(
+            f"{line}\n" for line in lines
+        )
+        data = "".join(f"{line}\n" for line in lines).encode()
+        self._to_follows(namespace, pod, data)
+
+    def end_logs(self, namespace: str, pod: str) -> None:
+        """The pod's streams end (its container stopped)."""
+        self._to_follows(namespace, pod, None)
+
+    def open_follows(self, namespace: str | None = None) -> int:
+        """Follow streams the server still serves (one ends once the client has gone and a line is pushed)."""
+        with self._follows_lock:
+            return sum(len(queues) for (ns, _), queues in self._follows.items() if namespace in (None, ns))
+
+    def _to_follows(self, namespace: str, pod: str, item: bytes | None) -> None:
+        assert self._loop is not None
+        with self._follows_lock:
+            queues = list(self._follows.get((namespace, pod), []))
+        for queue in queues:
+            self._loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def _review(self, request: kmock.Request) -> dict[str, Any]:
         """The authorizer's part: a SelfSubjectAccessReview answered from ``denied``, in the API's shape."""
@@ -131,6 +188,10 @@ class KubeTestServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._follows_lock:  # open follow streams end first, so the server stops at once
+            ends = [(ns, pod) for (ns, pod), queues in self._follows.items() if queues]
+        for namespace, pod in ends:
+            self.end_logs(namespace, pod)
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -241,3 +243,72 @@ def test_a_simulated_inject_is_not_measured_and_a_running_one_is_pending(kube: K
     statuses = {i.id: i.status for i in running.injects}
     # no alert at all reached it: f0's detection was not measured rather than missed
     assert statuses == {"f0": "not_measured", "f1": "pending", "f2": "pending"}
+
+
+class Waf:
+    """A stand-in for a WAF in front of a service: it blocks, and logs each request's headers, as a WAF
+    log a SIEM would alert on."""
+
+    def __init__(self) -> None:
+        self.logged: list[dict[str, str]] = []
+        waf = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                waf.logged.append({k.lower(): v for k, v in self.headers.items()})
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_an_http_step_carries_its_marker_header_and_the_alert_on_it_names_that_step() -> None:
+    waf = Waf()
+    try:
+        scenario = f"""id: waf-probe
+title: WAF probe
+charter: {{objective: o, hypothesis: the WAF alerts on the probe within 1 minute}}
+guardrails: {{max_duration: 30m, hosts: [127.0.0.1]}}
+expect: {{detect_within: 1m}}
+steps:
+  - {{at: 0s, say: "probing the WAF"}}
+  - at: 10s
+    http:
+      url: "{waf.url}/search?q=%27%20OR%201%3D1"
+      count: 2
+      expect: [403]
+      headers: {{X-Sce-Marker: forged, User-Agent: sce-drill}}
+  - {{at: 10m, say: "done"}}
+"""
+        h = CoreHarness(start=time.time())
+        gd = h.engine.start(scenario, "C1", "UFAC", {"primary": "U1"}).gameday_id
+        assert gd is not None
+        h.advance_to(h.clock.now() + 20)
+        expected = expected_marker(gd, "h1")
+        assert [entry.get("x-sce-marker") for entry in waf.logged] == [expected, expected]  # never "forged"
+        assert all(
+            entry.get("user-agent") == "sce-drill" for entry in waf.logged
+        )  # the author's headers kept
+        sent = next(e for e in h.store.events(gd) if e.kind is Kind.HTTP_PROBED)
+        AlertIntake(h.store, h.engine).handle(
+            parse_alertmanager(
+                notification(
+                    "WafSqlInjection",
+                    sent.at + 25,
+                    {"rule": "942100"},
+                    {"description": f"blocked SQLi; x-sce-marker={waf.logged[0]['x-sce-marker']}"},
+                )
+            )[0]
+        )
+        assert h.engine.end(gd, "UFAC").ok
+        (inject,) = h.posted_debrief().injects
+        assert (inject.id, inject.type, inject.step, inject.status) == ("h1", "http", 1, "in_time")
+        assert inject.seconds_to_detect == pytest.approx(25, abs=0.01)
+    finally:
+        waf.server.shutdown()

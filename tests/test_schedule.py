@@ -172,3 +172,48 @@ def test_a_claim_left_by_a_process_that_died_is_owed_again_after_a_restart(
         assert sum("Reminder" in t for t in said) == 1
     else:
         assert sum("Pager rotation stress" in t for t in said) == 1
+
+
+def test_a_scheduled_start_runs_the_preflight_and_starts_nothing_when_it_fails(tmp_path: Path) -> None:
+    """The checks of `/sce start`: here the steady state, against a Prometheus that is gone."""
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "steady.yaml").write_text(
+        "id: steady\ntitle: Steady drill\ncharter: {objective: o, hypothesis: h}\n"
+        "steady_state:\n  - {name: up, promql: 'up', expect: '== 1'}\n"
+        "steps:\n  - {at: 0s, say: hello}\n"
+    )
+    clock = VirtualClock(ts("2026-12-01T09:00:00"))
+    workspace = LocalWorkspace(signing_secret="s", clock=clock.now).start()
+    settings = Settings(
+        slack_bot_token="xoxb-local",
+        slack_signing_secret="s",
+        slack_api_url=workspace.api_url,
+        database_url=f"sqlite:///{tmp_path / 's.db'}",
+        scenarios_dir=tmp_path / "scenarios",
+        rotations_dir=tmp_path / "none",
+        prometheus_url="http://127.0.0.1:9",  # nothing listens there
+    )
+    services = build_services(settings, clock)
+    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
+    server.start()
+    workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
+    people = WorkspaceClient(workspace.base_url)
+    try:
+        assert (
+            "sch-"
+            in people.slash("UFAC", "/sce", "schedule steady 2026-12-01 10:00 oncall=<@U1> secondary=<@U2>")[
+                "text"
+            ]
+        )
+        clock.advance(ts("2026-12-01T10:00:01") - clock.now())
+        services.timers.poll()
+        said = [m.get("text") or "" for m in people.messages("C1")]
+        failed = [text for text in said if "Preflight failed" in text]
+        assert len(failed) == 1 and "cannot reach Prometheus" in failed[0], said
+        assert services.store.active_in_channel("C1") == []
+        assert services.schedules.active() == []  # a one-off booking is spent, as a failed start is
+    finally:
+        people.close()
+        server.stop()
+        services.stop()
+        workspace.stop()

@@ -1,4 +1,5 @@
-"""The evidence bundle for an audit: one zip with the scenario, its hash, approvals, timeline, debriefs.
+"""The evidence bundle for an audit: one zip with the scenario, its hash, approvals, timeline, debriefs
+and the panels' charts (SVG).
 
 Everything in it is derived from what the game day recorded; a manifest lists each file's SHA-256.
 """
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.debrief.panels import panel_svgs
 from bot.debrief.render import EXTENSIONS, FORMATS, redacted, render_redacted
 from bot.gameday.measuring.report_models import Debrief
 
@@ -33,6 +35,8 @@ def bundle_files(debrief: Debrief, scenario_text: str) -> dict[str, bytes]:
     }
     for fmt in FORMATS:
         files[f"debrief.{EXTENSIONS[fmt]}"] = render_redacted(debrief, fmt).encode("utf-8")
+    if debrief.panels:  # each panel's chart, faults as bands (bot/debrief/panels)
+        files.update(panel_svgs(debrief))
     files["manifest.json"] = _json(
         {
             "gameday": debrief.id,

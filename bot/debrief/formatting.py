@@ -24,6 +24,11 @@ def offset(at: float | None, origin: float | None) -> str:
     return format_offset(at, origin)
 
 
+def number(value: float | None) -> str:
+    """A measured value, four significant digits (``0.002``, ``1.235e+06``); ``-`` for none."""
+    return "-" if value is None else f"{value:.4g}"
+
+
 def percent(ratio: float | None) -> str:
     """A 0..1 ratio as a whole percentage; ``-`` when there was nothing to measure."""
     return "-" if ratio is None else f"{ratio * 100:.0f}%"

@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 from bot.debrief import formatting
 from bot.debrief.chart import chart_origin, timeline_chart
 from bot.debrief.event_log import event_log, mentions
+from bot.debrief.panels import panel_charts, series_label
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.scenario.attack_ids import attack_release
@@ -63,6 +64,8 @@ _env.filters["dur"] = format_duration
 _env.filters["iso"] = formatting.iso
 _env.filters["mdesc"] = formatting.md_escape
 _env.filters["pct"] = formatting.percent
+_env.filters["num"] = formatting.number
+_env.filters["series_label"] = series_label
 _env.filters["xmltext"] = formatting.xml_text
 # Filters, not functions in the context: a template calls a filter directly, without Context.call's
 # inspection of every callable, which costs more than the formatting itself on a long timeline.
@@ -135,6 +138,7 @@ def _context(debrief: Debrief, fmt: str) -> dict[str, Any]:
         "origin": origin,
         "pages": {p.id: p for p in debrief.pages},
         "chart": timeline_chart(debrief) if fmt == "html" else None,
+        "panels": panel_charts(debrief) if fmt == "html" and debrief.panels else [],
         "log": event_log(debrief) if fmt in ("md", "html") else [],
         "navigator": NAVIGATOR_VERSIONS,
         "colors": NAVIGATOR_COLORS,

@@ -200,6 +200,33 @@ class KubeApi:
             raise
         return bytes(response.data or b"").decode("utf-8", "replace")
 
+    def follow_pod_log(
+        self,
+        namespace: str,
+        name: str,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+        read_timeout: float = 300.0,
+    ) -> Any:
+        """A pod's log as the kubelet writes it (``follow=true``): the open urllib3 response, read as
+        lines arrive; the caller closes it (``shutdown`` ends a read blocked in another thread). Not
+        retried: a stream that fails is said by its reader. A pod quiet for ``read_timeout`` ends the
+        read (the client takes no unbounded timeout): the reader opens the stream again."""
+        options: dict[str, Any] = {
+            "container": container,
+            "tail_lines": tail_lines,
+            "since_seconds": since_seconds,
+        }
+        return self._core.read_namespaced_pod_log(
+            name,
+            namespace,
+            follow=True,
+            _preload_content=False,
+            _request_timeout=(10, read_timeout),
+            **{key: value for key, value in options.items() if value is not None},
+        )
+
 
 class Cluster:
     """Where faults may run: an API server plus the deployment's namespace allow-list."""

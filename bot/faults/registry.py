@@ -54,6 +54,13 @@ class FaultDrivers:
     ) -> FaultDrivers:
         return cls(Cluster.from_environment(allowed_namespaces, env), chaos_mesh, **kubernetes_options)
 
+    def changes_nothing(self, fault_types: Iterable[str]) -> bool:
+        """Whether every one of these faults would be simulated here (none changes anything real)."""
+        try:
+            return all(isinstance(self.driver_for(t), SimulatedDriver) for t in fault_types)
+        except FaultRejected:
+            return False
+
     def driver_for(self, spec_type: str) -> FaultDriver:
         """The driver that runs faults of ``spec_type``; FaultRejected for a type no driver knows."""
         family = next((name for prefix, name in FAMILIES.items() if spec_type.startswith(prefix)), None)

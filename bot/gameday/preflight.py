@@ -17,6 +17,10 @@ from bot.gameday.scenario.model import Scenario
 from bot.gameday.scenario.steady_state import SteadyHttp, Tolerance
 
 Query = Callable[[str], list[float]]
+UNMEASURED = (
+    "not measured: SCE_PROMETHEUS_URL is not set; every fault is simulated, so nothing real is at risk and "
+    "the game day runs with its PromQL steady state unmeasured"
+)
 HttpStatus = Callable[[str, str, dict[str, str], list[str]], tuple[int, str | None]]
 
 
@@ -36,12 +40,21 @@ class Check:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.sentence}"
 
 
-def preflight(scenario: Scenario, query: Query | None, http: HttpStatus | None = None) -> list[Check]:
+def preflight(
+    scenario: Scenario, query: Query | None, http: HttpStatus | None = None, changes_nothing: bool = False
+) -> list[Check]:
     """Every check for this scenario, in order; empty when it declares nothing to check. ``http`` makes
-    an HTTP probe's request (``(method, url, headers, hosts) -> (status, problem)``)."""
+    an HTTP probe's request (``(method, url, headers, hosts) -> (status, problem)``).
+
+    ``changes_nothing``: every fault would be simulated (no cluster, a demo, a dry run), so nothing real
+    is at risk: without Prometheus the steady state is then not measured (said, and listed as such in the
+    debrief) instead of keeping the game day from starting.
+    """
     checks: list[Check] = []
     promql = [probe for probe in scenario.steady_state if probe.promql is not None]
-    if promql and query is None:
+    if promql and query is None and changes_nothing:
+        checks.append(Check("prometheus", True, UNMEASURED, blind=True))
+    elif promql and query is None:
         checks.append(
             Check(
                 "prometheus",

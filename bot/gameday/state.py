@@ -10,6 +10,7 @@ from bot.gameday.timeline import Event, Kind
 
 
 class Status(StrEnum):
+    PREFLIGHT = "preflight"  # waiting for its canary alert (preflight.canary_alert): nothing runs yet
     AWAITING_APPROVAL = "awaiting_approval"
     RUNNING = "running"
     PAUSED = "paused"
@@ -112,6 +113,12 @@ class GameDayState:
     paused_at: float | None = None
     paused_seconds: float = 0.0
     roles: dict[str, str] = field(default_factory=dict)
+    # http steps sent with their marker header: inject id (h<step>) -> (step, when they were sent)
+    http_injects: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def has_inject(self, inject: str) -> bool:
+        """Whether ``inject`` names a fault applied or an http step sent (the ids a marker can name)."""
+        return inject in self.faults or inject in self.http_injects
 
     @property
     def t0(self) -> float | None:
@@ -153,6 +160,8 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
         state.status = Status(data.get("status", Status.RUNNING))
     elif kind is Kind.APPROVED:
         state.status = Status.RUNNING
+    elif kind is Kind.CANARY_ARRIVED:
+        state.status = Status(data.get("status", Status.RUNNING))
     elif kind is Kind.STEP_RAN:
         state.steps_ran.add(int(data["step"]))
         state.last_step = int(data["step"])
@@ -212,6 +221,8 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
         for page in targets:
             if page.contained_at is None:
                 page.contained_at = event.at
+    elif kind is Kind.HTTP_PROBED and data.get("inject"):
+        state.http_injects[str(data["inject"])] = (int(data["step"]), event.at)
     elif kind is Kind.NOTE:
         state.notes.append(Note(data["kind"], data["text"], event.actor, event.at, data.get("step")))
     elif kind is Kind.FAULT_APPLIED:
@@ -235,6 +246,6 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
     elif kind is Kind.FAULT_OBSERVED and data.get("fault_id") in state.faults:
         state.faults[data["fault_id"]].outcome = data.get("outcome")
     elif kind is Kind.ENDED:
-        state.status = Status(data["status"])
+        state.status = Status(data.get("status", Status.RUNNING))
         state.ended_at = event.at
         state.end_reason = data.get("reason")

@@ -10,6 +10,7 @@ from typing import Any
 class Kind(StrEnum):
     STARTED = "gameday_started"
     APPROVED = "approved"
+    CANARY_ARRIVED = "canary_arrived"  # the preflight's canary alert came: data name, labels, status (next)
     STEP_RAN = "step_ran"
     PAGE_SENT = "page_sent"
     ACKNOWLEDGED = "acknowledged"
@@ -48,6 +49,14 @@ class Kind(StrEnum):
         "steady_state"  # data: probes [{name, ok, finding}], breached, blind (a look at Prometheus)
     )
     POST_DROPPED = "post_dropped"  # a step's message no longer wanted when its turn came: data key, why
+    LOGS_FOLLOWING = "logs_following"  # a live logs step began: data step, source, streams, match
+    LOGS_TROUBLE = "logs_trouble"  # a live log source failed (said in the thread): data step, problem
+    LOGS_STOPPED = "logs_stopped"  # data step, seen, matched, posted, not_shown, dropped, why
+    # at the end, a panel or steady-state probe asked over the window (panel_capture): data title, promql,
+    # source, expect, start, end, step, series, series_total, problem
+    PANEL_SAMPLED = "panel_sampled"
+    ANNOTATED = "annotated"  # written to Grafana: data key, kind, id (Grafana's annotation id)
+    ANNOTATION_FAILED = "annotation_failed"  # Grafana did not take it: data key, kind, error (a sentence)
     ENDED = "gameday_ended"
 
 

@@ -18,13 +18,14 @@ from bot.gameday.measuring.alerts import (
     Unmatched,
     Watch,
     classify,
+    is_canary,
     marker_for,
 )
 from bot.gameday.measuring.markers import inject_markers
 from bot.gameday.ports import GameDayStore
 from bot.gameday.running.engine import Engine
 from bot.gameday.scenario.loading import cached_scenario
-from bot.gameday.state import fold
+from bot.gameday.state import Status, fold
 from bot.gameday.timeline import Kind
 from bot.runtime.observability import count_webhook_alert
 
@@ -43,11 +44,25 @@ class AlertIntake:
         watching: dict[str, Watch] = {}
         for record in self.store.active():
             state = fold(self.store.events(record.id))
-            injects = inject_markers(record.id, list(state.faults))
+            injects = inject_markers(record.id, [*state.faults, *state.http_injects])
             markers = {marker_for(record.id), *injects}
             stop_on = cached_scenario(record.scenario_text).guardrails.stop_on
             watching[record.id] = Watch(frozenset(markers), stop_on, since=state.started_at, injects=injects)
         return watching
+
+    def _canaries(self, alert: Alert) -> list[str]:
+        """The game days waiting for their preflight's canary that this alert is, told it came."""
+        told = []
+        for record in self.store.active():
+            if record.status != str(Status.PREFLIGHT):
+                continue
+            canary = cached_scenario(record.scenario_text).preflight.canary_alert
+            if canary is not None and is_canary(alert, canary.labels):
+                delivery = f"{alert.delivery_id}:{record.id}:canary"
+                outcome = self.engine.canary_arrived(record.id, alert.name, dict(alert.labels), delivery)
+                count_webhook_alert("repeat" if outcome.repeat else "canary")
+                told.append(f"{record.id}: canary: {outcome.message}")
+        return told
 
     def watched_channels(self) -> set[str]:
         """Every channel whose messages are read as alerts: the alert channel and the stop channels."""
@@ -77,6 +92,9 @@ class AlertIntake:
             return [
                 f"ignored: {alert.name} is dated more than a day from now (milliseconds instead of seconds?)"
             ]
+        canaries = self._canaries(alert)
+        if canaries:  # a canary proves the alert path: it is no detection, and no noise either
+            return canaries
         results = []
         for decision in classify(alert, self.watches()):
             delivery = f"{alert.delivery_id}:{decision.gameday_id}"  # one alert can touch several game days

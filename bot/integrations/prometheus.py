@@ -1,7 +1,9 @@
-"""The team's Prometheus, read through its HTTP API (``GET /api/v1/query``): instant queries only.
+"""The team's Prometheus, read through its HTTP API: instant queries (``GET /api/v1/query``) for the
+steady state, range queries (``GET /api/v1/query_range``) for the debrief's panels.
 
-The URL is the operator's (``SCE_PROMETHEUS_URL``), the queries the scenario's; answers are bounded (1 MiB)
-and every failure is a ``PrometheusError`` of one sentence, never a traceback.
+The URL is the operator's (``SCE_PROMETHEUS_URL``), the queries the scenario's; answers are bounded (1 MiB;
+a range answer's series and points as ``panel_capture`` says) and every failure is a ``PrometheusError`` of
+one sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import requests
 
 from bot.gameday.preflight import ProbeFailed
+from bot.gameday.running.panel_capture import MAX_SERIES, RangeResult, Series, thinned
 
 MAX_ANSWER_BYTES = 1024 * 1024
 
@@ -33,7 +36,16 @@ class Prometheus:
         params: dict[str, str] = {"query": promql}
         if at is not None:
             params["time"] = f"{at:.3f}"
-        url = f"{self.base_url}/api/v1/query"
+        return values(self._get("query", params))
+
+    def query_range(self, promql: str, start: float, end: float, step: float) -> RangeResult:
+        """The series a range query returns over ``[start, end]`` every ``step`` seconds: at most
+        ``MAX_SERIES`` of them (``total`` says how many there were), each at most ``MAX_POINTS`` points."""
+        params = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        return matrix(self._get("query_range", params))
+
+    def _get(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.base_url}/api/v1/{endpoint}"
         try:
             with self.session.get(url, params=params, timeout=self.timeout, stream=True) as response:
                 raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
@@ -42,7 +54,7 @@ class Prometheus:
             raise PrometheusError(f"cannot reach Prometheus at {self.base_url}: {_reason(exc)}") from None
         if len(raw) > MAX_ANSWER_BYTES:
             raise PrometheusError("Prometheus answered with more than 1 MiB: narrow the query")
-        return values(_answer(raw, status))
+        return _answer(raw, status)
 
 
 def _answer(raw: bytes, status: int) -> dict[str, Any]:
@@ -66,6 +78,37 @@ def values(data: dict[str, Any]) -> list[float]:
     if kind == "vector" and isinstance(result, list):
         return [_number(sample.get("value")) for sample in result if isinstance(sample, dict)]
     raise PrometheusError(f"the query's result is a {kind}, not a number per series: use an instant vector")
+
+
+def matrix(data: dict[str, Any]) -> RangeResult:
+    """The series of a ``matrix`` result (``[{"metric": {...}, "values": [[<time>, "<value>"], ...]}]``),
+    bounded; points whose time is not a number are left out."""
+    kind, result = data.get("resultType"), data.get("result")
+    if kind != "matrix" or not isinstance(result, list):
+        raise PrometheusError(f"Prometheus answered the range query with a {kind}, not a matrix")
+    entries = [entry for entry in result if isinstance(entry, dict)]
+    series = []
+    for entry in entries[:MAX_SERIES]:
+        metric = entry.get("metric")
+        labels = {str(k): str(v) for k, v in metric.items()} if isinstance(metric, dict) else {}
+        pairs = entry.get("values")
+        points = [_point(pair) for pair in pairs] if isinstance(pairs, list) else []
+        series.append(Series(labels, thinned([p for p in points if p is not None])))
+    return RangeResult(series, len(entries))
+
+
+def _point(pair: object) -> tuple[float, float | None] | None:
+    """``[<unix time>, "<value>"]`` as ``(time, value)``, a value that is not finite as None."""
+    if not isinstance(pair, list) or len(pair) != 2 or isinstance(pair[0], bool):
+        return None
+    try:
+        at = float(pair[0])
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(at):
+        return None
+    value = _number(pair)
+    return at, value if math.isfinite(value) else None
 
 
 def _number(pair: object) -> float:

@@ -128,6 +128,18 @@ def count_webhook_alert(outcome: str) -> None:
     WEBHOOK_ALERTS.labels(outcome=outcome).inc()
 
 
+GRAFANA_ANNOTATIONS = Counter(
+    "sce_grafana_annotations",
+    "Grafana annotations of game days, by outcome (written; found, already there on a retry; failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+
+def count_grafana_annotation(outcome: str) -> None:
+    GRAFANA_ANNOTATIONS.labels(outcome=outcome).inc()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The states read at each scrape."""

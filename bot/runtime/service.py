@@ -11,12 +11,16 @@ from bot.config import Settings, data_dir
 from bot.faults.reaper_service import FaultReaper
 from bot.faults.registry import FaultDrivers
 from bot.gameday.clock import Clock, SystemClock
-from bot.gameday.preflight import HttpStatus, Query, http_status
+from bot.gameday.preflight import Check, HttpStatus, Query, http_status
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.inbox import Inbox
 from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog
+from bot.gameday.scenario.model import Scenario
 from bot.integrations.alert_intake import AlertIntake
+from bot.integrations.grafana import Grafana
+from bot.integrations.grafana_annotations import GrafanaAnnotations
 from bot.integrations.http_caller import RequestsCaller
+from bot.integrations.log_sources import EdgeLogSources
 from bot.integrations.pagerduty import OnCallSchedule, PagerDuty
 from bot.integrations.prometheus import Prometheus
 from bot.runtime.observability import CountedRetries, ObservedWebClient
@@ -29,6 +33,7 @@ from bot.slack.debrief_links import DebriefLinks
 from bot.slack.pacing import ChannelPacer
 from bot.slack.rate_limits import ShortRateLimitRetry
 from bot.slack.scheduled_starts import ScheduledStarts
+from bot.slack.start_checks import StartChecks
 from bot.slack.status_line import StatusLine
 from storage.database import make_engine, migrate, sqlite_file
 from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
@@ -70,6 +75,12 @@ class Services:
         url = self.settings.prometheus_url
         return Prometheus(url).query if url else None
 
+    def start_checks(self, scenario: Scenario, channel: str, dry_run: bool = False) -> list[Check]:
+        """The preflight of a start (`/sce start`, a scheduled one): it starts only if every check passes."""
+        return StartChecks(self.client, self.preflight_query, self.preflight_http, self.drivers)(
+            scenario, channel, dry_run
+        )
+
     def stop(self) -> None:
         """Write the Slack input already acknowledged, then stop waking timers."""
         self.inbox.close()
@@ -77,6 +88,7 @@ class Services:
         self.announcer.follow_ups.close()
         self.announcer.status_line.close()
         self.replay.close()  # the signatures taken are written, so a replay after a restart is caught too
+        self.engine.live_logs.close()  # live logs steps: their streams closed, their threads ended
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -115,6 +127,13 @@ def open_store(settings: Settings) -> SqlStore:
     return SqlStore(engine)
 
 
+def grafana_annotations(settings: Settings, announcer: SlackAnnouncer) -> GrafanaAnnotations | None:
+    """The team's Grafana (SCE_GRAFANA_URL, SCE_GRAFANA_TOKEN) for annotations and links; None when unset."""
+    if not settings.grafana_url:
+        return None
+    return GrafanaAnnotations(Grafana(settings.grafana_url, settings.grafana_token), announcer)
+
+
 def build_services(settings: Settings, clock: Clock | None = None, simulate_faults: bool = False) -> Services:
     """Everything `sce serve` runs on; ``simulate_faults`` keeps any configured cluster out of reach."""
     clock = clock or SystemClock()
@@ -144,6 +163,9 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         shared=concurrent,
         max_ttl=settings.max_ttl,
         steady_query=Prometheus(settings.prometheus_url).query if settings.prometheus_url else None,
+        range_query=Prometheus(settings.prometheus_url).query_range if settings.prometheus_url else None,
+        grafana=grafana_annotations(settings, announcer),
+        log_sources=EdgeLogSources(drivers.cluster, settings.loki_url),  # logs: steps' live sources
     )
     timers = TimerService(
         store,
@@ -168,6 +190,12 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
             OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
             if settings.pagerduty_api_token
             else None,
+            StartChecks(
+                client,
+                lambda: Prometheus(settings.prometheus_url).query if settings.prometheus_url else None,
+                lambda: http_status(RequestsCaller(referable=settings.scenario_secrets)),
+                drivers,
+            ),
         )
     )
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))

@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.gameday.clock import Clock
 from bot.gameday.ports import GameDayStore, Timer
+from bot.gameday.running.annotating import ANNOTATE
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.injects import PUBLISH
 from bot.gameday.running.lanes import Lanes
@@ -31,6 +32,7 @@ CLAIM_BATCH = 50
 PUBLISH_GIVES_WAY_SECONDS = 5.0  # at most, per game day's end
 STEPS_QUIET_SECONDS = 0.1  # no step claimed for this long: the wave of steps is over
 PUBLISH_WORKERS = 4  # game days whose end is posted at once
+ANNOTATION_WORKERS = 2  # Grafana annotations: a slow Grafana holds these, never a game day's steps
 RENEW_EVERY = 3.0  # seconds: well inside the store's stale-claim age (10 s)
 WAIT_SECONDS = 60.0  # poll(wait=True): the longest it waits for what it claimed to run
 
@@ -84,6 +86,7 @@ class TimerService:
         self.lanes: Lanes[Timer] = Lanes(self._fire, workers, "timers")
         # several: one game day whose debrief upload hangs on Slack never holds up another's
         self.publish_lanes: Lanes[Timer] = Lanes(self._publish, PUBLISH_WORKERS, "publish")
+        self.annotation_lanes: Lanes[Timer] = Lanes(self._fire, ANNOTATION_WORKERS, "annotations")
 
     def start(self) -> None:
         """Put timers a dead process left half-fired back in line, then start waking up for them."""
@@ -114,6 +117,7 @@ class TimerService:
             self.scheduler.shutdown(wait=False)
         self.lanes.close(timeout)
         self.publish_lanes.close(timeout)
+        self.annotation_lanes.close(timeout)
 
     def _fire(self, lanes: dict[str, list[Timer]]) -> None:
         (timers,) = lanes.values()  # one game day at a time (max_keys=1)
@@ -191,6 +195,7 @@ class TimerService:
         if wait:
             self.lanes.drain(WAIT_SECONDS)
             self.publish_lanes.drain(WAIT_SECONDS)
+            self.annotation_lanes.drain(WAIT_SECONDS)
         return claimed
 
     def _poll_locked(self, others: bool) -> int:
@@ -224,6 +229,7 @@ class TimerService:
                 self._held.update(t.id for t in timers)
             for timer in timers:
                 lanes = self.publish_lanes if timer.kind == PUBLISH else self.lanes
+                lanes = self.annotation_lanes if timer.kind == ANNOTATE else lanes
                 lanes.put(timer.gameday_id, timer)
             claimed += len(timers)
             if len(timers) < CLAIM_BATCH:

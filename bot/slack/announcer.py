@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.debrief.panels import chart_title, panel_pngs
 from bot.debrief.render import redacted, render_redacted
 from bot.gameday.measuring import evidence, metrics
 from bot.gameday.measuring.report import with_names
@@ -33,6 +34,7 @@ from bot.slack.status_line import StatusLine
 
 POST_EVENT = "sce_post"
 SHOWN_REMEMBERED = 10_000  # status messages whose shown status is remembered (the newest)
+FILES_PER_MESSAGE = 10  # files shared in one message (a debrief with many panels takes a few)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ NOTE_REACTIONS = {"gap": "warning", "note": "memo", "action": "pushpin", "decisi
 @dataclass(frozen=True)
 class UploadFile:
     name: str
-    content: str
+    content: str | bytes
     title: str
 
 
@@ -234,6 +236,12 @@ class SlackAnnouncer:
     def say(self, record: GameDayRecord, text: str, key: str) -> str:
         return self._post(record, render("say", text=text), key=key)
 
+    def dashboards(
+        self, record: GameDayRecord, links: list[tuple[str, str]], start: str, end: str, key: str
+    ) -> str:
+        """The team's Grafana dashboards over the game day's time range (``links``: title, URL)."""
+        return self._post(record, render("dashboards", links=links, start=start, end=end), key=key)
+
     def delivery_delayed(self, record: GameDayRecord, delays: Sequence[DeliveryDelay], key: str) -> str:
         text = render("delivery_delayed", facilitator=record.started_by, delays=delays)
         return self._post(record, text, key=key)
@@ -319,18 +327,20 @@ class SlackAnnouncer:
         self._post(record, render("debrief", d=debrief), key=key)
         try:  # the full debrief as files in the thread, in one message: HTML to read and print, Markdown
             shown = redacted(debrief)  # once for both files
-            self.upload_files(
-                record.channel,
-                record.thread_ts,
-                [
-                    UploadFile(
-                        f"debrief-{record.id}.{fmt}",
-                        render_redacted(shown, fmt),
-                        f"[GAME DAY] Debrief {record.id} ({fmt.upper()})",
-                    )
-                    for fmt in ("html", "md")
-                ],
-            )
+            files = [
+                UploadFile(
+                    f"debrief-{record.id}.{fmt}",
+                    render_redacted(shown, fmt),
+                    f"[GAME DAY] Debrief {record.id} ({fmt.upper()})",
+                )
+                for fmt in ("html", "md")
+            ]
+            files += [  # and each panel's chart, faults as bands, to look at without opening a file
+                UploadFile(f"{record.id}-{name}", png, f"[GAME DAY] {record.id}: {chart_title(panel)} (PNG)")
+                for name, png, panel in panel_pngs(shown)
+            ]
+            for first in range(0, len(files), FILES_PER_MESSAGE):
+                self.upload_files(record.channel, record.thread_ts, files[first : first + FILES_PER_MESSAGE])
         except SlackApiError:
             log.exception("could not upload the debrief files of %s", record.id)
 

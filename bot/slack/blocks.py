@@ -117,6 +117,8 @@ def kickoff_blocks(header: str, status: str, gameday_id: str, state: str, mode: 
     controls: list[Block] = []
     if state == "awaiting_approval":
         controls = [button("Approve", APPROVE, gameday_id, "primary"), abort]
+    elif state == "preflight":  # waiting for its canary alert: nothing runs yet, it can still be called off
+        controls = [abort]
     elif state == "running":
         controls = [button("Next step", NEXT, gameday_id, "primary")] if mode == "tabletop" else []
         controls += [button("Pause", PAUSE, gameday_id), button("End", END, gameday_id), abort]

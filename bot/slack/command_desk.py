@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.debrief.history import render_history
-from bot.faults.access import permission_checks
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.measuring.trends import finished_summaries
 from bot.gameday.measuring.trends import history as history_rows
@@ -15,7 +14,7 @@ from bot.gameday.people.roster import RosterError
 from bot.gameday.people.rotation import RotationError, on_call, parse_rotation
 from bot.gameday.people.visibility import unseen_gameday
 from bot.gameday.ports import GameDayRecord
-from bot.gameday.preflight import passed, preflight, veto
+from bot.gameday.preflight import passed, veto
 from bot.gameday.running.commands import USAGE, Command, typed_id
 from bot.gameday.running.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
 from bot.gameday.scenario.catalog import UnknownScenario
@@ -149,9 +148,7 @@ class CommandDesk:
                 complete = self.s.catalog.attach(loaded)
             except ScenarioError as exc:  # it may quote the scenario's text
                 return literal(redact(str(exc)))
-            checks = preflight(complete.scenario, self.s.preflight_query(), self.s.preflight_http())
-            if not (dry_run or complete.scenario.guardrails.dry_run):  # a dry run applies nothing
-                checks += permission_checks(complete.scenario, self.s.drivers)
+            checks = self.s.start_checks(complete.scenario, inv.channel, dry_run)
             if not passed(checks):  # nothing is started, so nothing needs undoing
                 return literal(redact(veto(checks)))
             outcome = self.s.engine.start(complete.text, inv.channel, inv.user, roster, dry_run=dry_run)

@@ -7,8 +7,11 @@ from collections.abc import Callable
 
 from slack_sdk import WebClient
 
+from bot.gameday.measuring.redaction import redact
+from bot.gameday.people.mentions import literal
 from bot.gameday.people.roster import RosterError
 from bot.gameday.people.rotation import RotationError
+from bot.gameday.preflight import passed, veto
 from bot.gameday.running.delivery_delays import SURFACE_AFTER_ATTEMPTS
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.poller import retry_delay
@@ -18,6 +21,7 @@ from bot.integrations.pagerduty import OnCallSchedule
 from bot.runtime.observability import count_timer_failure
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
+from bot.slack.start_checks import StartChecks
 from storage.schedule_store import Claimed, ScheduleStore
 
 log = logging.getLogger(__name__)
@@ -33,7 +37,10 @@ class ScheduledStarts:
         client: WebClient,
         clock: Callable[[], float],
         pagerduty: OnCallSchedule | None = None,
+        checks: StartChecks | None = None,
     ):
+        """``checks``: the preflight a start runs first (the same as `/sce start`'s)."""
+        self.checks = checks
         self.pagerduty = pagerduty
         self.schedules = schedules
         self.engine = engine
@@ -103,9 +110,13 @@ class ScheduledStarts:
                 roster = roster_for(
                     self.client, self.rotations, loaded.scenario, dict(s.options), now, self.pagerduty
                 )
-                outcome = self.engine.start(loaded.text, s.channel, s.created_by, roster)
-                gameday_id = outcome.gameday_id
-                problem = None if outcome.ok else outcome.message
+                found = self.checks(loaded.scenario, s.channel) if self.checks is not None else []
+                if not passed(found):  # the same preflight as /sce start: nothing starts, the channel is told
+                    problem = literal(redact(veto(found)))
+                else:
+                    outcome = self.engine.start(loaded.text, s.channel, s.created_by, roster)
+                    gameday_id = outcome.gameday_id
+                    problem = None if outcome.ok else outcome.message
             except (UnknownScenario, ScenarioError, RosterError, RotationError) as exc:
                 problem = str(exc)
         if problem:

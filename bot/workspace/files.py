@@ -3,6 +3,7 @@ there, then complete the upload into a channel or thread (which posts a message 
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class StoredFile:
             "channel": self.channel,
             "thread_ts": self.thread_ts,
             "content": (self.content or b"").decode("utf-8", "replace"),
+            "content_base64": base64.b64encode(self.content or b"").decode("ascii"),  # bytes as sent (PNG)
         }
 
 

@@ -68,6 +68,7 @@ __all__ = [
     "alert_from_slack_message",
     "classify",
     "find_marker",
+    "is_canary",
     "marker_for",
     "matches_stop_condition",
     "parse_alertmanager",
@@ -119,6 +120,17 @@ def _inject(alert: Alert, injects: Mapping[str, str]) -> str | None:
     return next(
         (fault for marker, fault in injects.items() if any(_contains(t, marker) for t in texts)), None
     )
+
+
+def is_canary(alert: Alert, labels: Mapping[str, str]) -> bool:
+    """Whether a firing alert is a preflight's canary: it carries every one of ``labels`` (names exactly,
+    values in any case); a Slack message (an app's notification, which has no labels) names every
+    value as a word of its text."""
+    if alert.status != "firing" or not labels:
+        return False
+    if alert.source == "slack":
+        return all(_contains(alert.text, value) for value in labels.values())
+    return all(alert.labels.get(name, "").casefold() == value.casefold() for name, value in labels.items())
 
 
 def stop_condition_problems(stop_on: object) -> list[str]:

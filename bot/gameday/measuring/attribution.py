@@ -10,12 +10,13 @@ names no inject, so it counts for no inject here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.gameday.measuring.markers import inject_marker
 from bot.gameday.measuring.report_models import InjectReport
 from bot.gameday.scenario.durations import format_duration
-from bot.gameday.state import FaultState, GameDayState, Mark
+from bot.gameday.state import GameDayState, Mark
 
 
 class InjectStatus(StrEnum):
@@ -39,30 +40,46 @@ def inject_reports(
     inject nobody detected says the alert path was not measured, not that detection failed.
     """
     final = state.status.is_over
-    return [
-        _report(gameday_id, fault, state.detections, detect_within, alerts_reached, now, final)
-        for fault in sorted(state.faults.values(), key=lambda f: (f.applied_at, f.fault_id))
+    injects = [
+        Inject(f.fault_id, f.step, f.type, f.applied_at, f.driver == "simulated")
+        for f in state.faults.values()
     ]
+    injects += [Inject(i, step, "http", at, False) for i, (step, at) in state.http_injects.items()]
+    return [
+        _report(gameday_id, inject, state.detections, detect_within, alerts_reached, now, final)
+        for inject in sorted(injects, key=lambda i: (i.applied_at, i.id))
+    ]
+
+
+@dataclass(frozen=True)
+class Inject:
+    """A fault applied, or an http step sent with its marker header."""
+
+    id: str
+    step: int
+    type: str
+    applied_at: float
+    simulated: bool
 
 
 def _report(
     gameday_id: str,
-    fault: FaultState,
+    fault: Inject,
     detections: list[Mark],
     target: float | None,
     alerts_reached: bool,
     now: float,
     final: bool,
 ) -> InjectReport:
-    mine = sorted((d for d in detections if d.inject == fault.fault_id), key=lambda d: d.at)
+    mine = sorted((d for d in detections if d.inject == fault.id), key=lambda d: d.at)
     first = mine[0] if mine else None
     seconds = None if first is None else first.at - fault.applied_at
     status, comment = _status(fault, seconds, target, alerts_reached, now, final)
     return InjectReport(
-        id=fault.fault_id,
+        id=fault.id,
         step=fault.step,
         type=fault.type,
-        marker=inject_marker(gameday_id, fault.fault_id),
+        marker=inject_marker(gameday_id, fault.id),
         applied_at=fault.applied_at,
         detected_at=None if first is None else first.at,
         detected_by=None if first is None else (first.by or first.source),
@@ -74,7 +91,7 @@ def _report(
 
 
 def _status(
-    fault: FaultState,
+    fault: Inject,
     seconds: float | None,
     target: float | None,
     alerts_reached: bool,
@@ -82,7 +99,7 @@ def _status(
     final: bool,
 ) -> tuple[InjectStatus, str]:
     within = "" if target is None else f" (detect_within {format_duration(target)})"
-    if fault.driver == "simulated":
+    if fault.simulated:
         return InjectStatus.NOT_MEASURED, "simulated: nothing ran in a cluster for a detection to see"
     if seconds is not None:
         after = format_duration(max(seconds, 0.0))

@@ -9,6 +9,9 @@ recompute them for the faults it knows:
   value;
 - ``sce-<gameday id>-<fault id>`` (``object_prefix``): the start of every object name the fault creates,
   so an alert naming the object (a pod, a NetworkPolicy) names the inject.
+
+An http step is an inject too (``h<step>``): its requests carry its marker in the ``X-SCE-Marker`` header,
+which a WAF or proxy log records, so the alert they raise can name it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import hashlib
 import re
 
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
+MARKER_HEADER = "X-SCE-Marker"
 
 
 def gameday_marker(gameday_id: str) -> str:
@@ -41,3 +45,8 @@ def inject_markers(gameday_id: str, fault_ids: list[str]) -> dict[str, str]:
         markers[inject_marker(gameday_id, fault_id)] = fault_id
         markers[object_prefix(gameday_id, fault_id)] = fault_id
     return markers
+
+
+def http_inject_id(step: int) -> str:
+    """The inject id of an http step: ``h3`` for step 3."""
+    return f"h{step}"

@@ -13,6 +13,7 @@ from dataclasses import asdict
 
 from bot.gameday.measuring import evidence, metrics
 from bot.gameday.measuring.attribution import inject_reports
+from bot.gameday.measuring.panel_report import panel_reports
 from bot.gameday.measuring.report_detection import alert_fidelity_report, controls_report, coverage_report
 from bot.gameday.measuring.report_models import (
     ApprovalReport,
@@ -21,6 +22,7 @@ from bot.gameday.measuring.report_models import (
     FailedRevertReport,
     HandoffReport,
     NotMeasuredReport,
+    SteadyStateReport,
     StepGapsReport,
 )
 from bot.gameday.measuring.report_response import (
@@ -67,10 +69,11 @@ def build_debrief(
     responders = metrics.responder_times(state)
     coverage = coverage_report(scenario.attack, evidence.technique_status(judged, facts, state.t0))
     notes = NoteReports(state.notes)
+    steady = steady_state_report(scenario, events)
     return Debrief(
         alert_fidelity=alert_fidelity_report(events),
         injects=inject_reports(gameday_id, state, scenario.expect.detect_within, facts.alerts_reached, now),
-        steady_state=steady_state_report(scenario, events),
+        steady_state=steady,
         id=gameday_id,
         scenario=scenario.id,
         title=scenario.title,
@@ -101,7 +104,8 @@ def build_debrief(
             NotMeasuredReport(name=j.result.name, evidence=str(j.evidence), reason=j.reason or "")
             for j in judged
             if not j.measured
-        ],
+        ]
+        + _steady_unmeasured(steady),
         missed=[j.result.name for j in judged if j.measured and j.result.outcome is metrics.Outcome.MISSED],
         gaps=notes.of(n for n in state.notes if n.kind == "gap"),
         notes=notes.of(n for n in state.notes if n.kind != "gap"),
@@ -128,7 +132,15 @@ def build_debrief(
         people=participants.people_names(events, roster, names or {}),
         charter=_charter(scenario),
         participants=participants.participants(events, roster, names or {}),
+        panels=panel_reports(events),
     )
+
+
+def _steady_unmeasured(steady: SteadyStateReport) -> list[NotMeasuredReport]:
+    reason = steady.not_measured_reason
+    if not reason:
+        return []
+    return [NotMeasuredReport(name="steady_state", evidence="no_telemetry", reason=reason)]
 
 
 def time_origin(state: GameDayState, events: list[Event]) -> float | None:

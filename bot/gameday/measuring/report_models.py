@@ -226,6 +226,7 @@ class SteadyStateReport(BaseModel):
     breached: bool = False
     recovered: bool | None = None
     recovered_after_seconds: float | None = None
+    not_measured_reason: str | None = None  # none of it could be looked at (no Prometheus, faults simulated)
 
 
 class InjectReport(BaseModel):
@@ -274,6 +275,35 @@ class ParticipantReport(BaseModel):
     actions: int = 0
 
 
+class SeriesReport(BaseModel):
+    """One series of a panel: its labels, its ``[unix time, value]`` points (None where the value was not a
+    finite number) and, of its values, the least, the greatest and the last (None: no value)."""
+
+    labels: dict[str, str] = {}
+    points: list[tuple[float, float | None]] = []
+    min: float | None = None
+    max: float | None = None
+    last: float | None = None
+
+
+class PanelReport(BaseModel):
+    """A chart of the game day's window (``start`` to ``end``, every ``step`` seconds): a scenario panel
+    (``source`` panel) or a steady-state probe (``steady_state``, ``expect`` its tolerance), asked of the
+    team's Prometheus at the end. ``series`` holds at most 10 of the ``series_total`` the query returned;
+    ``problem`` says, in one sentence, why there is nothing to draw (None when the query answered)."""
+
+    title: str
+    promql: str
+    source: str = "panel"
+    expect: str | None = None
+    start: float
+    end: float
+    step: float
+    series: list[SeriesReport] = []
+    series_total: int = 0
+    problem: str | None = None
+
+
 class Debrief(BaseModel):
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -318,3 +348,4 @@ class Debrief(BaseModel):
     people: dict[str, str] = {}  # user id -> display name (the ids themselves when unknown)
     charter: CharterReport | None = None
     participants: list[ParticipantReport] = []
+    panels: list[PanelReport] = []  # drawn over the window, faults as bands (bot/debrief/panels.py)

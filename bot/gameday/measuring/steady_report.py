@@ -19,6 +19,9 @@ def steady_state_report(scenario: Scenario, events: list[Event]) -> SteadyStateR
         if event.kind is not Kind.STEADY_STATE:
             continue
         looks = [look for look in _list(event.data.get("probes")) if isinstance(look, dict)]
+        if event.data.get("phase") == "unmeasured":
+            report.not_measured_reason = str(event.data.get("reason") or "")
+            continue
         if event.data.get("phase") == "after":
             if report.recovered is not True:
                 report.recovered = bool(event.data.get("recovered"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
+from bot.gameday.live_logs.sources import LogSources
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import (
     Announcer,
@@ -26,15 +27,19 @@ from bot.gameday.ports import (
     Timer,
 )
 from bot.gameday.preflight import Query
+from bot.gameday.running.annotating import Annotating, GrafanaPort
+from bot.gameday.running.canary import CanaryWait
 from bot.gameday.running.delivery_delays import DeliveryDelays
 from bot.gameday.running.facilitation import Facilitation
 from bot.gameday.running.finishing import Finishing, build_debrief_for
 from bot.gameday.running.firing import TimerFiring
 from bot.gameday.running.inbox import Action, Input
 from bot.gameday.running.injects import Injector
+from bot.gameday.running.live_logs import LiveLogs
 from bot.gameday.running.more_steps import HttpCaller
 from bot.gameday.running.operations import Operations
 from bot.gameday.running.outcome import Outcome
+from bot.gameday.running.panel_capture import RangeQuery
 from bot.gameday.running.responses import ResponderInput
 from bot.gameday.running.starting import Starting
 from bot.gameday.running.steady_watch import SteadyWatch
@@ -60,12 +65,16 @@ class Engine(ResponderInput):
         attack_images: frozenset[str] = frozenset(),
         max_ttl: float = DEFAULT_MAX_TTL,
         steady_query: Query | None = None,
+        range_query: RangeQuery | None = None,
+        grafana: GrafanaPort | None = None,
+        log_sources: LogSources | None = None,
     ):
         """``shared``: other processes write to the same store (PostgreSQL replicas): this one then
         looks for timers a dead replica left half-fired.
         ``attack_images``: the images attack pods may run (SCE_ATTACK_IMAGES); empty leaves the check
         to the driver, at apply. ``max_ttl`` (SCE_MAX_TTL) is the ceiling of every fault ttl and of
-        the time box."""
+        the time box. ``steady_query`` and ``range_query`` ask the team's Prometheus (SCE_PROMETHEUS_URL):
+        the steady state, and the panels drawn in the debrief."""
         self.store = store
         self.announcer = announcer
         self.now = clock
@@ -84,6 +93,7 @@ class Engine(ResponderInput):
             max_ttl=max_ttl,
         )
         self.finishing = Finishing(store, announcer, clock, self.injects)
+        self.finishing.range_query = range_query  # the panels at the end (panel_capture)
         self.operations = Operations(store, self.injects.outbox.in_flight, self.finishing.settle)
         self.injects.outbox.attach(
             store, self.outcomes, self.finishing.settle
@@ -101,8 +111,19 @@ class Engine(ResponderInput):
         )
         self.steady = SteadyWatch(store, steady_query, clock, self.injects, self.finishing, http)
         self.starting.steady = self.steady
-        self.firing = TimerFiring(store, self.injects, clock, self.finishing, shared, self.steady)
+        self.canary = CanaryWait(
+            self.operations, self.injects, self.finishing, clock, self.starting.schedule_steps
+        )
+        self.starting.canary = self.canary
+        self.firing = TimerFiring(
+            store, self.injects, clock, self.finishing, shared, self.steady, self.canary
+        )
         self.facilitation = Facilitation(self.operations, self.finishing, self.injects, clock)
+        self.live_logs = LiveLogs(store, log_sources, clock, self.injects, self.finishing)  # logs: steps
+        self.firing.live_logs = self.live_logs
+        # Grafana annotations and dashboard links (SCE_GRAFANA_URL), on timers of their own
+        self.annotating = Annotating(store, grafana, clock, self.injects, self.finishing)
+        self.firing.annotating = self.annotating
 
     # settings a deployment (or a test) may change while the engine runs
     @property
@@ -192,6 +213,10 @@ class Engine(ResponderInput):
     def abort(self, gameday_id: str, user: str, reason: str = "") -> Outcome:
         """Stop at once, revert every fault; the verdict is inconclusive."""
         return self.facilitation.abort(gameday_id, user, reason)
+
+    def canary_arrived(self, gameday_id: str, name: str, labels: dict[str, str], delivery_id: str) -> Outcome:
+        """The preflight's canary alert came: the game day goes on to its approval or its steps."""
+        return self.canary.arrived(gameday_id, name, labels, delivery_id)
 
     def stop_on_condition(self, gameday_id: str, reason: str, delivery_id: str) -> Outcome:
         """A guardrail's stop condition fired (a real incident): abort at once, revert every fault."""

@@ -14,6 +14,7 @@ from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx, Timer
 from bot.gameday.running.best_effort import best_effort
 from bot.gameday.running.injects import PUBLISH, Injector
+from bot.gameday.running.panel_capture import RangeQuery, capture, captured, wanted
 from bot.gameday.scenario.loading import cached_scenario
 from bot.gameday.scenario.model import Scenario
 from bot.gameday.state import GameDayState, Status, fold
@@ -54,9 +55,15 @@ class Finishing:
         self.injects = injects
         # what looks on after the end, scheduled as it ends (the steady state's recovery: steady_watch)
         self.after_end: list[Callable[[GameDayTx, Scenario, float], None]] = []
+        # what follows every change, under the lock, before anything else (Grafana annotations: annotating)
+        self.after_change: list[Callable[[GameDayTx, Scenario], None]] = []
+        # the team's Prometheus, asked for the panels at the end (panel_capture); None: not configured
+        self.range_query: RangeQuery | None = None
 
     def settle(self, tx: GameDayTx, scenario: Scenario) -> None:
         """After any change: finish when everything has an outcome, else refresh the status message."""
+        for after_change in self.after_change:
+            after_change(tx, scenario)
         state = fold(tx.events)
         if state.status.is_over:
             return
@@ -112,14 +119,37 @@ class Finishing:
         """Post the end: the final status line, the debrief and its files (once, even when replayed).
 
         The game day is over and its timeline only grows by late notes, so this reads without the lock:
-        rendering and posting hold up no one. The timer is completed only once the debrief is out: a
+        rendering and posting hold up no one (it takes the lock once, briefly, to record the panels it
+        asked Prometheus for: ``capture_panels``). The timer is completed only once the debrief is out: a
         Slack that fails the post fails the timer, which is retried with its backoff until it posts.
         """
         record = self.store.get(timer.gameday_id)
         if record is not None:
-            self._post_end(record, self.store.events(timer.gameday_id), replay=timer.attempts > 1)
+            self._post_end(record, self.capture_panels(record), replay=timer.attempts > 1)
         with self.store.transaction(timer.gameday_id) as tx:
             tx.complete_timer(timer.id)
+
+    def capture_panels(self, record: GameDayRecord) -> list[Event]:
+        """The timeline with its panels captured, once (a replayed publish finds them and asks nothing):
+        asked of Prometheus outside every lock, recorded under the game day's. A failure is each panel's
+        problem, or at worst a debrief without panels: it never keeps the debrief from posting."""
+        events = self.store.events(record.id)
+        query = self.range_query
+        if query is None or captured(events):
+            return events
+        scenario = cached_scenario(record.scenario_text)
+        if not wanted(scenario):
+            return events
+        try:
+            found = capture(scenario, events, query, self.now())
+        except Exception:
+            log.exception("could not capture the panels of %s", record.id)
+            return events
+        with self.store.transaction(record.id) as tx:
+            if not captured(tx.events):  # another process may have captured them meanwhile
+                for data in found:
+                    tx.append(Kind.PANEL_SAMPLED, self.now(), None, data)
+        return self.store.events(record.id)
 
     def _post_end(self, record: GameDayRecord, events: list[Event], replay: bool) -> None:
         key = f"{record.id}:debrief"

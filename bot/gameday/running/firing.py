@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.gameday.ports import GameDayStore, GameDayTx, Timer
+from bot.gameday.running.annotating import ANNOTATE, Annotating
+from bot.gameday.running.canary import CANARY, CanaryWait
 from bot.gameday.running.finishing import Finishing
 from bot.gameday.running.injects import ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
+from bot.gameday.running.live_logs import LOG_BATCH, LiveLogs
 from bot.gameday.running.more_steps import LOG_LINE
 from bot.gameday.running.operations import IN_FLIGHT_WAIT_SECONDS
 from bot.gameday.running.steady_watch import STEADY, SteadyWatch
@@ -33,8 +36,12 @@ class TimerFiring:
         finishing: Finishing,
         shared: bool = False,
         steady: SteadyWatch | None = None,
+        canary: CanaryWait | None = None,
     ):
         self.steady = steady
+        self.canary = canary
+        self.live_logs: LiveLogs | None = None  # the engine's: live logs steps (running/live_logs)
+        self.annotating: Annotating | None = None  # Grafana annotations (set by the engine)
         self.store = store
         self.injects = injects
         self.now = clock
@@ -49,8 +56,14 @@ class TimerFiring:
         if timer.kind == POST:
             self.injects.outbox.deliver(timer)
             return
+        if timer.kind == ANNOTATE and self.annotating is not None:  # Grafana, outside every lock
+            self.annotating.write(timer)
+            return
         if timer.kind == STEADY and self.steady is not None:  # Prometheus is asked outside the lock
             self.steady.check(timer)
+            return
+        if timer.kind == LOG_BATCH and self.live_logs is not None:  # the source is read outside the lock
+            self.live_logs.tick(timer)
             return
         if timer.kind == STEP and timer.payload.get("fault", True):  # timers from before "fault" was kept
             self._record_fault_intent(timer)
@@ -71,15 +84,14 @@ class TimerFiring:
         return found
 
     def _fire(self, tx: GameDayTx, scenario: Scenario, state: GameDayState, timer: Timer) -> None:
-        awaiting = state.status is Status.AWAITING_APPROVAL
+        awaiting = state.status in (Status.AWAITING_APPROVAL, Status.PREFLIGHT)
         if timer.kind == STEP and not awaiting:
             self.injects.run_step(tx, scenario, state, int(timer.payload["step"]))
         elif timer.kind == ESCALATE:
             self.injects.paging.escalate(tx, state, timer.payload["page_id"])
         elif timer.kind == TIME_BOX:
-            status, why = (
-                (Status.ABORTED, "never approved") if awaiting else (Status.COMPLETED, "max_duration reached")
-            )
+            never = "its preflight never passed" if state.status is Status.PREFLIGHT else "never approved"
+            status, why = (Status.ABORTED, never) if awaiting else (Status.COMPLETED, "max_duration reached")
             self.finishing.finish(tx, scenario, status, why, final=True)
         elif timer.kind == FAULT_EXPIRY:
             self.injects.fault_steps.revert_fault(tx, scenario, timer.payload["fault_id"])
@@ -87,6 +99,8 @@ class TimerFiring:
             index = int(timer.payload["step"])
             if index not in state.steps_ran:
                 self.injects.more.stream_log(tx, scenario, index, int(timer.payload["line"]))
+        elif timer.kind == CANARY and self.canary is not None:
+            self.canary.deadline(tx, scenario, state)
         elif timer.kind == OBSERVE:
             self.injects.fault_steps.observe_fault(
                 tx, state, timer.payload["fault_id"], int(timer.payload.get("n", 1))

@@ -115,6 +115,10 @@ class Injector:
             return
         if step.fault is not None:
             self.fault_steps.apply_fault(tx, scenario, index, step)
+        elif step.logs is not None and step.logs.live:  # followed by its own timer (running/live_logs)
+            now = self.now()
+            payload = {"step": index, "started_at": now, "n": 0}
+            self.schedule(tx, f"logs:{index}:0", now, TimerKind.LOG_BATCH, payload)
         elif step.logs is not None:
             self.more.stream_log(tx, scenario, index, 0)
             return  # the step has run once its last line is out

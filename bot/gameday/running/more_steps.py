@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from bot.gameday.measuring.markers import MARKER_HEADER, http_inject_id, inject_marker
 from bot.gameday.ports import GameDayRecord, GameDayTx
 from bot.gameday.running.outbound import CallOutcome, HttpCaller, OutboundRequest, sends
 from bot.gameday.running.outbox import Outbox, Payload, PostKind, over
@@ -78,7 +79,12 @@ class MoreSteps:
             tx.append(Kind.STEP_RAN, self.now(), None, {"step": index, "kind": "logs"})
 
     def http_probe(self, tx: GameDayTx, index: int, spec: HttpProbeSpec, hosts: list[str]) -> None:
-        request = OutboundRequest(spec.method, spec.url, dict(spec.headers), spec.body)
+        """Send an http step's requests, each carrying the step's own marker (an inject the team's WAF or
+        proxy can see and alert on: ``bot/gameday/measuring/markers``)."""
+        inject = http_inject_id(index)
+        marker = inject_marker(tx.record.id, inject)
+        headers = {k: v for k, v in spec.headers.items() if k.lower() != MARKER_HEADER.lower()}
+        request = OutboundRequest(spec.method, spec.url, {**headers, MARKER_HEADER: marker}, spec.body)
         if not sends(tx.record):
             self._would_send(tx, index, "http", request, spec.count)
             return
@@ -98,6 +104,8 @@ class MoreSteps:
                 "ok": ok,
                 "problem": problem,
                 "redirects": list(outcomes[-1].redirects),
+                "inject": inject,
+                "marker": marker,
             },
         )
         verdict = "as expected" if ok else f"NOT as expected ({', '.join(map(str, spec.expect))})"

@@ -109,6 +109,7 @@ class Operations:
             events = tx.events
             state, known = advance(state, events[known:]), len(events)
         changed = {e.kind for e in events[before:]}
-        if changed and changed != {Kind.NOTE} and state.status is not Status.AWAITING_APPROVAL:
+        waiting = state.status in (Status.AWAITING_APPROVAL, Status.PREFLIGHT)
+        if changed and changed != {Kind.NOTE} and not waiting:
             self.settle(tx, scenario)  # a note alone changes neither the outcome nor the status line
         return outcomes

@@ -172,7 +172,7 @@ class ResponderInput:
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             known = page_id if page_id in state.pages else None
             data: dict[str, object] = {"source": source, "page_id": known}
-            if inject is not None and inject in state.faults:
+            if inject is not None and state.has_inject(inject):
                 data["inject"] = inject
             tx.append(kind, at, user, data)
             return Outcome(True, f"{'Detection' if kind is Kind.DETECTED else 'Containment'} recorded.")

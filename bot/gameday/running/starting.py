@@ -24,11 +24,13 @@ from bot.gameday.scenario.guardrails import (
     image_refusals,
 )
 from bot.gameday.scenario.loading import ScenarioError, cached_scenario
+from bot.gameday.scenario.log_sources import namespace_refusal
 from bot.gameday.scenario.model import Scenario, content_hash
 from bot.gameday.state import Status, fold
 from bot.gameday.timeline import Kind
 
 if TYPE_CHECKING:
+    from bot.gameday.running.canary import CanaryWait
     from bot.gameday.running.steady_watch import SteadyWatch
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class Starting:
         self.max_ttl = max_ttl
         self.approvers = approvers
         self.steady: SteadyWatch | None = None  # the engine's: the steady state's first look
+        self.canary: CanaryWait | None = None  # the engine's: the preflight's canary alert
 
     def _refusal(self, scenario: Scenario) -> str | None:
         """The first reason the guardrails give not to run this scenario, if any."""
@@ -67,6 +70,10 @@ class Starting:
         if over:
             return "The scenario cannot run: " + "; ".join(over) + "."
         for step in scenario.steps:
+            if step.logs is not None:
+                refusal = namespace_refusal(step.logs.source, step.logs.namespace, self.allowed_namespaces)
+                if refusal:
+                    return refusal
             if step.fault is not None:
                 refusal = check_fault_allowed(step.fault, scenario, self.allowed_namespaces)
                 if refusal:
@@ -87,6 +94,8 @@ class Starting:
             return Outcome(False, refusal)
         now = self.now()
         awaiting = scenario.approval.required
+        preflight = scenario.preflight.canary_alert is not None and self.canary is not None
+        first = Status.PREFLIGHT if preflight else (Status.AWAITING_APPROVAL if awaiting else Status.RUNNING)
         record = GameDayRecord(
             id=f"gd-{secrets.token_hex(4)}",
             scenario_id=scenario.id,
@@ -96,7 +105,7 @@ class Starting:
             started_by=started_by,
             roster=dict(roster),
             created_at=now,
-            status=str(Status.AWAITING_APPROVAL if awaiting else Status.RUNNING),
+            status=str(first),
             dry_run=dry_run or scenario.guardrails.dry_run,
         )
         self.store.create(record)
@@ -112,7 +121,10 @@ class Starting:
                     "dry_run": record.dry_run,
                 }
                 tx.append(Kind.STARTED, now, started_by, data)
-                if not awaiting:
+                if preflight and self.canary is not None:  # nothing runs before the canary alert comes
+                    self.canary.begin(tx, scenario, now)
+                    self.injects.schedule(tx, "time_box", now + scenario.guardrails.max_duration, TIME_BOX)
+                elif not awaiting:
                     self.schedule_steps(tx, scenario, now)
                 else:  # unapproved game days expire with their time box
                     self.injects.schedule(tx, "time_box", now + scenario.guardrails.max_duration, TIME_BOX)
@@ -124,6 +136,8 @@ class Starting:
                 )
                 tx.record.status = str(Status.FAILED)
             return Outcome(False, "The game day could not start (Slack did not take the kickoff message).")
+        if preflight:
+            return Outcome(True, f"Game day {record.id} is waiting for its canary alert.", record.id)
         if awaiting:
             return Outcome(True, f"Game day {record.id} is waiting for an approver.", record.id)
         return Outcome(True, f"Game day {record.id} started: {scenario.title}", record.id)

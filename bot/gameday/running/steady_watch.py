@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.gameday.ports import GameDayStore, GameDayTx, Timer
-from bot.gameday.preflight import Check, Query, http_status, preflight
+from bot.gameday.preflight import UNMEASURED, Check, Query, http_status, preflight
 from bot.gameday.running.finishing import Finishing
 from bot.gameday.running.injects import Injector
 from bot.gameday.running.outbound import HttpCaller
@@ -52,11 +52,21 @@ class SteadyWatch:
         finishing.after_end.append(self.schedule_after)
 
     def schedule_first(self, tx: GameDayTx, scenario: Scenario, base: float) -> None:
-        if scenario.steady_state:
-            self.injects.schedule(tx, f"steady:{base}", base + STEADY_EVERY, STEADY, {"blind": 0})
+        if not scenario.steady_state:
+            return
+        if not self._measurable(scenario):  # preflight let it start only because nothing real changes
+            data = {"phase": "unmeasured", "reason": UNMEASURED}
+            tx.append(Kind.STEADY_STATE, self.now(), None, data)
+            self.injects.say(tx, "steady:unmeasured", f"Steady state {UNMEASURED}.")
+            return
+        self.injects.schedule(tx, f"steady:{base}", base + STEADY_EVERY, STEADY, {"blind": 0})
+
+    def _measurable(self, scenario: Scenario) -> bool:
+        """Whether any of its probes can be looked at: Prometheus configured, or an HTTP probe."""
+        return self.query is not None or any(probe.http is not None for probe in scenario.steady_state)
 
     def schedule_after(self, tx: GameDayTx, scenario: Scenario, ended_at: float) -> None:
-        if scenario.steady_state:
+        if scenario.steady_state and self._measurable(scenario):
             payload = {"phase": "after", "ended_at": ended_at, "n": 1}
             self.injects.schedule(tx, f"steady:after:{ended_at}", ended_at + STEADY_EVERY, STEADY, payload)
 

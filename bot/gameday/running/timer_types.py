@@ -17,7 +17,10 @@ class TimerKind(StrEnum):
     LOG_LINE = "log_line"  # the next line of a logs step
     PUBLISH = "publish"  # the posts of a game day's end: status line, debrief, files
     STEADY = "steady"  # look at the steady state (Prometheus) while the game day runs
+    CANARY = "canary"  # the preflight's canary alert is due by now: without it, the game day fails
     POST = "post"  # a message committed with its change, posted after the commit (bot/gameday/running/outbox)
+    ANNOTATE = "annotate"  # write the game day's Grafana annotations, outside every lock (annotating)
+    LOG_BATCH = "log_batch"  # a live logs step's next batch: read the source, post what matched
 
 
 class TimerState(StrEnum):

@@ -15,9 +15,12 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from bot.gameday.scenario.attack_ids import technique_problem
 from bot.gameday.scenario.chaos_mesh_params import chaos_mesh_problem
+from bot.gameday.scenario.dashboards import Dashboard, bounded_dashboards
 from bot.gameday.scenario.fault_values import fault_value_problem
 from bot.gameday.scenario.fields import PRIMARY, SECONDARY, Duration, StrictModel
 from bot.gameday.scenario.outbound_url import UrlRefused, check_url
+from bot.gameday.scenario.panels import Panel, bounded_panels
+from bot.gameday.scenario.preflight_spec import PreflightSpec
 from bot.gameday.scenario.sections import (
     Approval,
     Charter,
@@ -110,8 +113,21 @@ class Scenario(StrictModel):
     oncall: OnCall = OnCall()
     expect: Expectations = Expectations()
     steady_state: list[SteadyProbe] = []  # PromQL with a tolerance: checked before the game day starts
+    panels: list[Panel] = []  # PromQL the debrief draws over the game day, faults as bands (panels.py)
+    dashboards: list[Dashboard] = []  # the team's Grafana dashboards, linked in the thread (dashboards.py)
+    preflight: PreflightSpec = PreflightSpec()  # a canary alert the game day waits for before it runs
     steps: list[Step] = Field(min_length=1)
     debrief: DebriefSpec = DebriefSpec()
+
+    @field_validator("panels")
+    @classmethod
+    def _panels_bounded(cls, panels: list[Panel]) -> list[Panel]:
+        return bounded_panels(panels)
+
+    @field_validator("dashboards")
+    @classmethod
+    def _dashboards_bounded(cls, dashboards: list[Dashboard]) -> list[Dashboard]:
+        return bounded_dashboards(dashboards)
 
     @field_validator("steps")
     @classmethod

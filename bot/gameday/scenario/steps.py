@@ -11,6 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.gameday.sbom.lookup import query_problem
 from bot.gameday.scenario.fields import PRIMARY, Duration, StrictModel
+from bot.gameday.scenario.log_sources import (
+    LIVE_EVERY_MIN,
+    MAX_PODS_CAP,
+    SOURCES,
+    SourceFieldError,
+    container_problem,
+    loki_query_problem,
+    match_problem,
+    namespace_problem,
+    selector_problem,
+)
 from bot.gameday.scenario.outbound_url import UrlRefused, parse_url
 from bot.gameday.scenario.secret_refs import reference_problem, strings_in
 
@@ -43,22 +54,145 @@ class FaultSpec(BaseModel):
 
 
 class LogsSpec(StrictModel):
-    """Log lines streamed into the thread one by one (the article's "tabletop + live logs").
+    """Log lines in the thread (the article's "tabletop + live logs"): from a file shipped with the
+    scenario or inline ``lines``, one line every ``every``; or followed live from a ``source``
+    (``kubernetes``: the pods of ``namespace`` matching ``selector``; ``loki``: a LogQL ``query``), the
+    lines matching ``match`` posted in one message every ``every``, for ``for`` (default: until the game
+    day ends). Checks of the live fields: ``bot/gameday/scenario/log_sources``.
 
     ``file`` (relative to the scenarios folder) is read when the game day starts and kept with it.
     """
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     file: str | None = None
     lines: list[str] = []
     every: Duration = 10.0
+    source: str | None = None  # file (the default) | kubernetes | loki
+    namespace: str | None = None
+    selector: dict[str, str] = {}
+    container: str | None = None
+    query: str | None = None
+    match: str | None = None
+    for_: Duration | None = Field(None, alias="for")
+    max_pods: int = 20
+
+    @field_validator("max_pods")
+    @classmethod
+    def _max_pods(cls, max_pods: int) -> int:
+        if not 1 <= max_pods <= MAX_PODS_CAP:
+            raise ValueError(f"max_pods is {max_pods}; follow between 1 and {MAX_PODS_CAP} pods at once")
+        return max_pods
+
+    @property
+    def live(self) -> bool:
+        """Followed from a cluster or Loki while the game day runs, rather than read from the scenario."""
+        return self.source not in (None, "file")
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, source: str | None) -> str | None:
+        if source is not None and source not in SOURCES:
+            raise ValueError(f"{source!r} is not a log source; use one of {', '.join(SOURCES)}")
+        return source
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, namespace: str | None) -> str | None:
+        problem = namespace and namespace_problem(namespace)
+        if problem:
+            raise ValueError(problem)
+        return namespace
+
+    @field_validator("selector", mode="before")
+    @classmethod
+    def _selector(cls, selector: object) -> object:
+        problem = isinstance(selector, dict) and selector_problem(selector)
+        if problem:
+            raise ValueError(problem)
+        return selector
+
+    @field_validator("container")
+    @classmethod
+    def _container(cls, container: str | None) -> str | None:
+        problem = container and container_problem(container)
+        if problem:
+            raise ValueError(problem)
+        return container
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, query: str | None) -> str | None:
+        problem = query is not None and loki_query_problem(query)
+        if problem:
+            raise ValueError(problem)
+        return query
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, match: str | None) -> str | None:
+        problem = match is not None and match_problem(match)
+        if problem:
+            raise ValueError(problem)
+        return match
 
     @model_validator(mode="after")
     def _some_lines(self) -> LogsSpec:
+        if self.every <= 0:
+            raise SourceFieldError("logs.every must be longer than 0s", "every")
+        if self.live:
+            self._live_fields()
+            return self
         if (self.file is None) == (not self.lines):
             raise ValueError("logs needs either file (a log shipped with the scenario) or lines, not both")
-        if self.every <= 0:
-            raise ValueError("logs.every must be longer than 0s")
+        for name in ("namespace", "selector", "container", "query", "match", "for_"):
+            if getattr(self, name):
+                field = name.rstrip("_")
+                raise SourceFieldError(f"`{field}:` belongs to a live source (kubernetes or loki)", field)
         return self
+
+    def _live_fields(self) -> None:
+        """What each live source needs, and nothing that belongs to another."""
+        if self.file is not None or self.lines:
+            field = "file" if self.file is not None else "lines"
+            raise SourceFieldError(
+                f"`{field}:` is for logs shipped with the scenario, not source {self.source}", field
+            )
+        if self.every < LIVE_EVERY_MIN:
+            raise SourceFieldError(
+                f"a live source posts at most one message every {LIVE_EVERY_MIN:g}s "
+                "(Slack's rate per channel)",
+                "every",
+            )
+        if self.for_ is not None and self.for_ <= 0:
+            raise SourceFieldError(
+                "`for:` must be longer than 0s (leave it out to follow until the end)", "for"
+            )
+        if self.source == "kubernetes":
+            if not self.namespace:
+                raise SourceFieldError(
+                    "source kubernetes needs `namespace:` (where the pods run)", "namespace"
+                )
+            if not self.selector:
+                raise SourceFieldError(
+                    "source kubernetes needs `selector:` (the pods' labels, e.g. {app: web})", "selector"
+                )
+            if self.query is not None:
+                raise SourceFieldError(
+                    "`query:` belongs to source loki; kubernetes takes a selector", "query"
+                )
+        else:
+            if not self.query:
+                raise SourceFieldError("source loki needs `query:` (LogQL, e.g. '{app=\"web\"}')", "query")
+            for name in ("namespace", "container"):
+                if getattr(self, name) is not None:
+                    raise SourceFieldError(
+                        f"`{name}:` belongs to source kubernetes; put it in the query", name
+                    )
+            if self.selector:
+                raise SourceFieldError(
+                    "`selector:` belongs to source kubernetes; put it in the query", "selector"
+                )
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

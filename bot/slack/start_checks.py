@@ -1,0 +1,40 @@
+"""Everything a game day needs to be measurable and safe, checked before it starts (`/sce start` and a
+scheduled start alike): the bot in the channel, the scenario's steady state (``bot/gameday/preflight``)
+and the cluster's permissions for its faults (``bot/faults/access``). One failed check and it does not
+start; ``veto`` says which and how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+
+from bot.faults.access import permission_checks
+from bot.faults.registry import FaultDrivers
+from bot.gameday.preflight import Check, HttpStatus, Query, preflight
+from bot.gameday.scenario.model import Scenario
+from bot.slack.channel_check import bot_in_channel
+
+
+class StartChecks:
+    def __init__(
+        self,
+        client: WebClient,
+        query: Callable[[], Query | None],
+        http: Callable[[], HttpStatus],
+        drivers: FaultDrivers | None,
+    ):
+        self.client = client
+        self.query = query
+        self.http = http
+        self.drivers = drivers
+
+    def __call__(self, scenario: Scenario, channel: str, dry_run: bool = False) -> list[Check]:
+        applies = not (dry_run or scenario.guardrails.dry_run)  # a dry run applies nothing
+        faults = [step.fault.type for step in scenario.steps if step.fault is not None]
+        changes_nothing = not applies or (self.drivers is not None and self.drivers.changes_nothing(faults))
+        checks = [bot_in_channel(self.client, channel)]  # its thread could not be posted elsewhere
+        checks += preflight(scenario, self.query(), self.http(), changes_nothing)
+        if applies:
+            checks += permission_checks(scenario, self.drivers)
+        return checks
