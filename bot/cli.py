@@ -248,6 +248,7 @@ def preflight(
     from bot.gameday.scenario.catalog import ScenarioCatalog, UnknownScenario
     from bot.gameday.scenario.loading import ScenarioError, load_scenario_file
     from bot.integrations.http_caller import RequestsCaller
+    from bot.integrations.log_sources.readable import log_source_checks
     from bot.integrations.prometheus import Prometheus
     from bot.runtime.service import fault_drivers
 
@@ -273,6 +274,7 @@ def preflight(
     checks = run_checks(loaded.scenario, query, asked, changes_nothing) + permission_checks(
         loaded.scenario, drivers
     )
+    checks += log_source_checks(loaded.scenario, drivers.cluster, settings.loki_url, changes_nothing)
     for check in checks:
         typer.echo(check.line())
     if not checks:

@@ -174,7 +174,9 @@ def test_the_worst_accepted_pattern_on_a_crafted_line_stays_fast() -> None:
         batcher.offer("pod", crafted)
     elapsed = (time.perf_counter() - started) / 5
     assert batcher.take().seen == 5
-    assert elapsed < 0.2, elapsed  # a few tens of ms (the full line would take minutes)
+    # a few tens of ms (measured in the bench's logs section); the bound only catches the catastrophic
+    # case, the whole line matched, which takes minutes: a loaded CI machine must not fail it
+    assert elapsed < 2.0, elapsed
     assert MATCH_LINE_MAX == 1000
 
 

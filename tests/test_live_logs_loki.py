@@ -163,7 +163,7 @@ def test_without_a_loki_url_the_step_says_so_once() -> None:
     drill = Drill(None)
     drill.advance(61 + 20)
     assert [t for t in drill.said() if "Loki" in t or "loki" in t] == [
-        'Cannot follow logs from loki {app="web"} |= "auth": SCE_LOKI_URL is not set in this deployment'
+        'Cannot follow logs from loki {app="web"} |= "auth": SCE_LOKI_URL is not set in this deployment.'
     ]
     (stopped,) = drill.events(Kind.LOGS_STOPPED)
     assert stopped["why"] == "SCE_LOKI_URL is not set in this deployment"

@@ -103,8 +103,10 @@ def test_the_shipped_pager_stress_scenario_loads() -> None:
     assert scenario.id == "pager-stress" == PAGER_STRESS.stem
     assert loaded.text == PAGER_STRESS.read_text(encoding="utf-8")
     assert loaded.path == str(PAGER_STRESS)
-    assert [step.kind for step in scenario.steps] == ["page", "say", "page", "handoff"]
-    assert [step.at for step in scenario.steps] == [0, 60, 240, 480]
+    assert [step.kind for step in scenario.steps] == ["page", "say", "page", "handoff", "logs"]
+    assert [step.at for step in scenario.steps] == [0, 60, 240, 480, 480]
+    assert [probe.name for probe in scenario.steady_state] == ["sign-in error ratio"]
+    assert [panel.title for panel in scenario.panels] == ["Sign-ins by result", "Legacy-auth sign-ins"]
     assert scenario.guardrails.max_duration == 30 * 60
     assert scenario.oncall.escalate_after == 3 * 60
     assert scenario.expect.acknowledge_within == 5 * 60

@@ -268,9 +268,10 @@ def scripted_outcome(s: Scenario, raw: dict[str, Any]) -> Scripted:
     escalations: dict[str, float] = {}
 
     def done_at(index: int) -> float:
-        """When a released step has run: a logs step once its last line is out, any other at once."""
+        """When a released step has run: a file's logs step once its last line is out, any other at once
+        (a live source's too: it is followed in the background until its `for` or the end)."""
         logs = steps[index].logs
-        return release[index] + (len(logs.lines) - 1) * logs.every if logs else release[index]
+        return release[index] + (len(logs.lines) - 1) * logs.every if logs and logs.lines else release[index]
 
     def time_of(marker: str) -> float | None:
         kind, name = marker.split(":", 1)

@@ -80,19 +80,24 @@ def permission_checks(scenario: Scenario, drivers: FaultDrivers | None) -> list[
         return []
     with k8s.ApiClient(drivers.cluster.configuration) as api_client:
         reviews = k8s.AuthorizationV1Api(api_client)
-        return [_review(reviews, permission) for permission in needed]
+        return [review(reviews, permission) for permission in needed]
 
 
-def _review(reviews: k8s.AuthorizationV1Api, permission: Permission) -> Check:
+def review(
+    reviews: k8s.AuthorizationV1Api,
+    permission: Permission,
+    subresource: str = "",
+    otherwise: str = "the fault could not be applied or undone",
+) -> Check:
+    """One SelfSubjectAccessReview as a check; ``otherwise`` says what a refusal would break."""
     verb, group, resource, namespace = permission
-    what = f"{resource}.{group}" if group else resource
+    what = (f"{resource}.{group}" if group else resource) + (f"/{subresource}" if subresource else "")
     name = f"kubernetes: {verb} {what} in {namespace}"
+    attributes = k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource, namespace=namespace)
+    if subresource:
+        attributes.subresource = subresource
     body = k8s.V1SelfSubjectAccessReview(
-        spec=k8s.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=k8s.V1ResourceAttributes(
-                verb=verb, group=group, resource=resource, namespace=namespace
-            )
-        )
+        spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
     )
     try:
         status = reviews.create_self_subject_access_review(body, _request_timeout=REVIEW_SECONDS).status
@@ -107,6 +112,5 @@ def _review(reviews: k8s.AuthorizationV1Api, permission: Permission) -> Check:
     return Check(
         name,
         False,
-        f"the bot may not {verb} {what} in {namespace}{reason}: bind its Role there ({role}), or the fault "
-        "could not be applied or undone",
+        f"the bot may not {verb} {what} in {namespace}{reason}: bind its Role there ({role}), or {otherwise}",
     )

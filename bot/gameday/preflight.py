@@ -18,8 +18,8 @@ from bot.gameday.scenario.steady_state import SteadyHttp, Tolerance
 
 Query = Callable[[str], list[float]]
 UNMEASURED = (
-    "not measured: SCE_PROMETHEUS_URL is not set; every fault is simulated, so nothing real is at risk and "
-    "the game day runs with its PromQL steady state unmeasured"
+    "not measured: SCE_PROMETHEUS_URL is not set; no fault here changes anything real, so the game day "
+    "runs with its PromQL steady state unmeasured"
 )
 HttpStatus = Callable[[str, str, dict[str, str], list[str]], tuple[int, str | None]]
 

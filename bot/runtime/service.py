@@ -77,9 +77,10 @@ class Services:
 
     def start_checks(self, scenario: Scenario, channel: str, dry_run: bool = False) -> list[Check]:
         """The preflight of a start (`/sce start`, a scheduled one): it starts only if every check passes."""
-        return StartChecks(self.client, self.preflight_query, self.preflight_http, self.drivers)(
-            scenario, channel, dry_run
+        checks = StartChecks(
+            self.client, self.preflight_query, self.preflight_http, self.drivers, self.settings.loki_url
         )
+        return checks(scenario, channel, dry_run)
 
     def stop(self) -> None:
         """Write the Slack input already acknowledged, then stop waking timers."""
@@ -195,6 +196,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
                 lambda: Prometheus(settings.prometheus_url).query if settings.prometheus_url else None,
                 lambda: http_status(RequestsCaller(referable=settings.scenario_secrets)),
                 drivers,
+                settings.loki_url,
             ),
         )
     )

@@ -1,6 +1,7 @@
 """Everything a game day needs to be measurable and safe, checked before it starts (`/sce start` and a
 scheduled start alike): the bot in the channel, the scenario's steady state (``bot/gameday/preflight``)
-and the cluster's permissions for its faults (``bot/faults/access``). One failed check and it does not
+the cluster's permissions for its faults (``bot/faults/access``) and its live log sources
+(``bot/integrations/log_sources/readable``). One failed check and it does not
 start; ``veto`` says which and how to fix it."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.faults.access import permission_checks
 from bot.faults.registry import FaultDrivers
 from bot.gameday.preflight import Check, HttpStatus, Query, preflight
 from bot.gameday.scenario.model import Scenario
+from bot.integrations.log_sources.readable import log_source_checks
 from bot.slack.channel_check import bot_in_channel
 
 
@@ -23,7 +25,9 @@ class StartChecks:
         query: Callable[[], Query | None],
         http: Callable[[], HttpStatus],
         drivers: FaultDrivers | None,
+        loki_url: str | None = None,
     ):
+        self.loki_url = loki_url
         self.client = client
         self.query = query
         self.http = http
@@ -37,4 +41,6 @@ class StartChecks:
         checks += preflight(scenario, self.query(), self.http(), changes_nothing)
         if applies:
             checks += permission_checks(scenario, self.drivers)
+        cluster = self.drivers.cluster if self.drivers is not None else None
+        checks += log_source_checks(scenario, cluster, self.loki_url, changes_nothing)
         return checks

@@ -102,7 +102,9 @@ def run_demo(
         )
         script = default_script(loaded.scenario)
     guardrails = loaded.scenario.guardrails
-    namespaces = frozenset(guardrails.namespaces)
+    logs = [step.logs for step in loaded.scenario.steps if step.logs is not None and step.logs.namespace]
+    # every fault is simulated and no pod log can be read here (no cluster): the steps say so instead
+    namespaces = frozenset(guardrails.namespaces) | {str(spec.namespace) for spec in logs}
     if not fast:
         timeout = max(timeout, guardrails.max_duration / speed + 30)  # its time box ends it at the latest
     database_url = database_url or new_demo_database(loaded.scenario.id)  # an id: [a-z0-9-] only

@@ -175,9 +175,8 @@ class LiveLogs:
         tx.append(Kind.LOGS_TROUBLE, now, None, {"step": index, "problem": problem})
         data = {"step": index, "why": problem, **dict.fromkeys(TOTALS, 0)}
         tx.append(Kind.LOGS_STOPPED, now, None, data)
-        self.injects.say(
-            tx, f"logs:{index}:stopped", f"Cannot follow logs from {source_name(spec)}: {problem}"
-        )
+        said = f"Cannot follow logs from {source_name(spec)}: {problem.rstrip('.')}."
+        self.injects.say(tx, f"logs:{index}:stopped", said)
 
     def _stop(self, tx: GameDayTx, index: int, spec: LogsSpec, why: str, said: bool = False) -> None:
         """Record the end of following (its totals) and say it, then close the source after the commit."""

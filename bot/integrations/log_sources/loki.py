@@ -169,3 +169,20 @@ def open_loki(base_url: str | None, spec: LogsSpec, sink: Batcher) -> LokiFollow
         raise SourceFailed("SCE_LOKI_URL is not set in this deployment")
     assert spec.query is not None
     return LokiFollowing(base_url, spec.query, sink)
+
+
+PREFLIGHT_WINDOW_NS = 300 * 10**9
+
+
+def loki_problem(base_url: str, query: str, timeout: float = 5.0) -> str | None:
+    """Why Loki cannot be read for ``query``, in one sentence; None when it answers. Preflight asks for one
+    entry of the last five minutes: Loki reachable, the query accepted, access granted (no entry is fine)."""
+    probe = LokiFollowing(base_url, query, Batcher(None), timeout=timeout, limit=1)
+    probe.cursor = probe.wall_ns() - PREFLIGHT_WINDOW_NS
+    try:
+        probe._page(probe.wall_ns())
+    except SourceFailed as exc:
+        return str(exc)
+    finally:
+        probe.close()
+    return None
