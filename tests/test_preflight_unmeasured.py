@@ -84,5 +84,7 @@ def test_a_simulated_game_day_runs_with_its_steady_state_listed_as_not_measured(
     markdown = render_debrief(debrief, "md")
     assert "Not measured: SCE\\_PROMETHEUS\\_URL is not set" in markdown  # Markdown's escapes
     assert "Held while the game day ran" not in markdown
+    html = render_debrief(debrief, "html").split('id="steady-verdict">')[1].split("</p>")[0]
+    assert html.startswith("Not measured: SCE_PROMETHEUS_URL is not set") and "Held" not in html
     junit = render_debrief(debrief, "junit")
     assert "<skipped>not measured: SCE_PROMETHEUS_URL is not set" in junit

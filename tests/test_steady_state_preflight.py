@@ -273,6 +273,10 @@ def test_a_breach_of_the_steady_state_while_it_runs_aborts_the_game_day_and_reve
     assert isinstance(case.result[0], Failure) and "0.5 is outside" in (case.result[0].message or "")
     markdown = render_debrief(debrief, "md")
     assert "## Steady state" in markdown and "Recovered 30s after the end." in markdown
+    html = render_debrief(debrief, "html")
+    verdict = html.split('id="steady-verdict">')[1].split("</p>")[0]
+    assert "Breached while the game day ran" in verdict and "Recovered 30s after the end." in verdict
+    assert "<td>drill errors</td>" in html.split('id="steady-state"')[1]
     log = log.replace("\\<", "<")  # Markdown's escape
     assert "steady state breached; drill errors: 0.5 is outside < 0.1" in log
     assert "steady state recovered 30 s after the end; drill errors: 0.02 is within < 0.1" in log
