@@ -47,6 +47,7 @@ def serve() -> None:
 
     from bot.doctor import check_before_serving
     from bot.integrations.hooks import hooks_app
+    from bot.runtime.calendar_feed import services_calendar
     from bot.runtime.logs import configure_logging
     from bot.runtime.observability import database_ready, store_snapshot, watch
     from bot.runtime.process import prepare_for_traffic
@@ -63,6 +64,7 @@ def serve() -> None:
         settings.alert_webhook_secret,
         settings.pagerduty_routing_key,
         settings.pagerduty_api_token,
+        settings.calendar_token,
     ]
     configure_logging(json=settings.log_format == "json", secrets=secrets)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -84,7 +86,13 @@ def serve() -> None:
     ready = lambda: database_ready(services.store.engine)  # noqa: E731
     pages = debrief_pages(services)
     server = HttpServer(
-        slack_over_http(app, services), "0.0.0.0", settings.port, hooks=hooks, ready=ready, debriefs=pages
+        slack_over_http(app, services),
+        "0.0.0.0",
+        settings.port,
+        hooks=hooks,
+        ready=ready,
+        debriefs=pages,
+        calendar=services_calendar(services),  # 404 unless SCE_CALENDAR_TOKEN is set; Socket Mode too
     )
     try:
         if settings.socket_mode:
@@ -244,21 +252,16 @@ def preflight(
     from bot.faults.access import permission_checks
     from bot.gameday.preflight import http_status, passed
     from bot.gameday.preflight import preflight as run_checks
-    from bot.gameday.scenario.attachments import with_attachments
     from bot.gameday.scenario.catalog import ScenarioCatalog, UnknownScenario
-    from bot.gameday.scenario.loading import ScenarioError, load_scenario_file
+    from bot.gameday.scenario.loading import ScenarioError
     from bot.integrations.http_caller import RequestsCaller
     from bot.integrations.log_sources.readable import log_source_checks
     from bot.integrations.prometheus import Prometheus
     from bot.runtime.service import fault_drivers
 
     settings = Settings.from_env()
-    path = Path(scenario)
     try:
-        if path.suffix in (".yaml", ".yml") and path.is_file():
-            loaded = with_attachments(load_scenario_file(path), path.parent)
-        else:
-            loaded = ScenarioCatalog(scenario_folder()).load(scenario)
+        loaded = ScenarioCatalog(scenario_folder()).load_id_or_path(scenario)
     except UnknownScenario as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -281,6 +284,38 @@ def preflight(
         typer.echo(f"ok   {loaded.scenario.id}: it declares nothing to check before it starts (steady_state)")
     if not passed(checks):
         raise typer.Exit(1)
+
+
+@cli.command("run")
+def run_unattended(
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="A scenario id (as sce list shows) or file"),
+    junit: Path | None = typer.Option(None, "--junit", metavar="FILE", help="Write the debrief as JUnit XML"),
+    json_file: Path | None = typer.Option(None, "--json", metavar="FILE", help="Write the debrief as JSON"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="A dry run: nothing applied or changed"),
+    channel: str | None = typer.Option(
+        None,
+        "--channel",
+        envvar="SCE_RUN_CHANNEL",
+        metavar="CHANNEL",
+        help="With SLACK_BOT_TOKEN: the channel id for the thread and the summary",
+    ),
+) -> None:
+    """Run a game day unattended, for CI or a CronJob: start to debrief.
+
+    Only what needs no person is judged (detection by an alert, containment by a control, control
+    efficacy, steady state). Exit 0 validated, 1 falsified, 2 inconclusive or aborted, 3 invalid scenario
+    or configuration. Progress on stderr, the verdict line on stdout.
+    """
+    from bot.runtime.unattended import RunOptions, run_scenario
+
+    options = RunOptions(dry_run=dry_run, channel=channel, junit=junit, json=json_file)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a stopped run aborts its game day
+    try:
+        err = lambda line: typer.echo(line, err=True)  # noqa: E731
+        status = run_scenario(scenario, options, err, lambda text: typer.echo(text, nl=False))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    raise typer.Exit(status)
 
 
 def _unlisted_references(file: Path, secrets: frozenset[str]) -> list[str]:
@@ -453,6 +488,39 @@ def history(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(render_history(scenario, rows, format, latest), nl=False)
+
+
+from bot.findings_cli import findings as findings_cli  # noqa: E402  (after the commands above, in --help)
+
+cli.add_typer(findings_cli, name="findings")
+
+
+@cli.command()
+def calendar(
+    channel: str | None = typer.Option(
+        None, "--channel", metavar="CHANNEL", help="Only the bookings of this channel id (C123...)"
+    ),
+) -> None:
+    """Every booked game day as an iCalendar file (RFC 5545) on stdout.
+
+    Repeating bookings carry their RRULE; import it into a calendar, or subscribe to GET /calendar.ics
+    of sce serve (with SCE_CALENDAR_TOKEN).
+    """
+    import re
+
+    from bot.debrief.calendar_file import calendar_for
+    from bot.gameday.scenario.catalog import ScenarioCatalog
+    from bot.runtime.service import open_store
+    from storage.schedule_store import ScheduleStore
+
+    if channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{1,30}", channel):
+        typer.echo("--channel takes a channel id such as C0123ABCD (its details in Slack show it).", err=True)
+        raise typer.Exit(2)
+    settings = Settings.from_env()
+    bookings = ScheduleStore(open_store(settings).engine).active()
+    text = calendar_for(bookings, ScenarioCatalog(settings.scenarios_dir), time.time(), channel)
+    sys.stdout.buffer.write(text)
+    sys.stdout.flush()
 
 
 def main() -> None:

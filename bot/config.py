@@ -127,6 +127,8 @@ class Settings:
     status_interval: float = 2.0  # seconds between two updates of one game day's status message
     status_per_minute: float = 40.0  # status updates a minute in all, for the whole workspace
     reactions_per_minute: float = 50.0  # reactions on notes a minute in all, beyond a burst of 20
+    # GET /calendar.ics answers only to this token (Bearer or ?token=); unset: the feed is off (404)
+    calendar_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -174,6 +176,7 @@ class Settings:
                 env.get("SCE_STATUS_UPDATES_PER_MINUTE"), "SCE_STATUS_UPDATES_PER_MINUTE", 40.0
             ),
             reactions_per_minute=_rate(env.get("SCE_REACTIONS_PER_MINUTE"), "SCE_REACTIONS_PER_MINUTE", 50.0),
+            calendar_token=env.get("SCE_CALENDAR_TOKEN") or None,
         )
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
+from bot.gameday.running.recurrence import Recurrence
 from bot.gameday.running.schedule import ScheduleRequest, due_action, next_event_at, reminders_skipped
 from storage.tables import ScheduleRow
 
@@ -56,12 +57,16 @@ class ScheduleStore:
         self.engine = engine
 
     def create(self, request: ScheduleRequest, channel: str, created_by: str, now: float) -> Schedule:
+        """The rule of a recurring booking goes into ``options`` under reserved keys (no schema change)."""
+        options = dict(request.options)
+        if request.recurrence is not None:
+            options.update(request.recurrence.to_options())
         row = ScheduleRow(
             id=f"sch-{secrets.token_hex(3)}",
             scenario_id=request.scenario_id,
             channel=channel,
             created_by=created_by,
-            options=dict(request.options),
+            options=options,
             next_at=request.first_at,
             every_seconds=request.every_seconds,
             reminders_sent=reminders_skipped(request.first_at, now),
@@ -146,13 +151,21 @@ class ScheduleStore:
             )
 
     def started(self, schedule_id: str, gameday_id: str | None, now: float) -> None:
-        """After a start: the next occurrence (repeating schedules) or done."""
+        """After a start: the next occurrence (repeating schedules: the rule's, in its zone, else every
+        ``every_seconds``) or done (a one-off, or a rule whose COUNT or UNTIL is reached)."""
         with Session(self.engine) as session, session.begin():
             row = session.get(ScheduleRow, schedule_id)
             if row is None:
                 return
             row.last_gameday_id, row.claimed_at = gameday_id, None
-            if row.every_seconds:
+            recurrence = Recurrence.from_options(row.options)
+            following = recurrence.next_after(max(now, row.next_at)) if recurrence is not None else None
+            if following is not None:
+                row.next_at, row.state = following, "active"
+                row.reminders_sent = reminders_skipped(following, now)
+            elif recurrence is not None:
+                row.state = "done"
+            elif row.every_seconds:
                 upcoming = row.next_at + row.every_seconds
                 while upcoming <= now:
                     upcoming += row.every_seconds

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.gameday.measuring.unattended import ID_PREFIX as UNATTENDED_PREFIX
 from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
 from bot.gameday.running.timer_types import TimerKind, TimerState
 from bot.gameday.timeline import Event, Kind
@@ -83,11 +84,23 @@ def _timer(row: TimerRow) -> Timer:
     )
 
 
-def _claim_statement(skip_locked: bool) -> Any:
+def _whose_timers(gameday_id: Any, own: frozenset[str] | None) -> Any:
+    """The timers this process fires: its ``own`` game days' only (`sce run`), or with None every game
+    day's but the unattended runs' (each run fires its own: ``bot/gameday/measuring/unattended``)."""
+    if own is None:
+        return gameday_id.not_like(f"{UNATTENDED_PREFIX}%")
+    return gameday_id.in_(sorted(own))
+
+
+def _claim_statement(skip_locked: bool, own: frozenset[str] | None = None) -> Any:
     """Mark the oldest due pending timers firing and return them; ``:now``, ``:claimed_at``, ``:limit``."""
     due = (
         select_columns(TIMERS.c.id)
-        .where(TIMERS.c.state == TimerState.PENDING, TIMERS.c.due_at <= bindparam("now"))
+        .where(
+            TIMERS.c.state == TimerState.PENDING,
+            TIMERS.c.due_at <= bindparam("now"),
+            _whose_timers(TIMERS.c.gameday_id, own),
+        )
         .order_by(TIMERS.c.due_at, TIMERS.c.id)
         .limit(bindparam("limit"))
     )
@@ -297,6 +310,7 @@ class SqlStore:
         self.reader = read_engine(engine)  # SQLite: reads that never wait for the write lock
         self._skip_locked = engine.dialect.name == "postgresql"
         self._claim = _claim_statement(self._skip_locked)  # built once: the poller runs it at every wake
+        self._own: frozenset[str] | None = None  # None: every game day's timers but unattended runs'
         # a game day's thread never changes once posted: every reply in it need not ask the database
         self._threads: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._threads_lock = threading.Lock()
@@ -428,6 +442,12 @@ class SqlStore:
         except (OperationalError, InterfaceError) as exc:  # a read-only copy, a busy file: next time
             log.warning("history summaries not kept: %s", str(exc.orig or exc).strip()[:200])
 
+    def own_timers(self, gameday_ids: Collection[str]) -> None:
+        """From now on claim, look at and take back only these game days' timers (`sce run`: the
+        unattended game day it runs, whose timers no other process fires)."""
+        self._own = frozenset(gameday_ids)
+        self._claim = _claim_statement(self._skip_locked, self._own)
+
     def claim_due_timers(self, now: float, limit: int = 50) -> list[Timer]:
         """One statement: the due timers, oldest first, marked firing and handed back (UPDATE ...
         RETURNING). On PostgreSQL the rows another replica is claiming at that moment are skipped."""
@@ -470,7 +490,9 @@ class SqlStore:
         with Session(self.reader) as session:
             return session.exec(
                 select(TimerRow.due_at)
-                .where(TimerRow.state == TimerState.PENDING)
+                .where(
+                    TimerRow.state == TimerState.PENDING, _whose_timers(col(TimerRow.gameday_id), self._own)
+                )
                 .order_by(col(TimerRow.due_at))
                 .limit(1)
             ).first()
@@ -497,7 +519,10 @@ class SqlStore:
             if not self._skip_locked:
                 result = session.execute(
                     update(TimerRow)
-                    .where(col(TimerRow.state) == TimerState.FIRING)
+                    .where(
+                        col(TimerRow.state) == TimerState.FIRING,
+                        _whose_timers(col(TimerRow.gameday_id), self._own),
+                    )
                     .values(state=TimerState.PENDING)
                 )
                 # an UPDATE's result is a CursorResult, which has rowcount:
@@ -507,7 +532,9 @@ class SqlStore:
                     select(TimerRow.id)
                     .join(GameDayRow, col(GameDayRow.id) == col(TimerRow.gameday_id))
                     .where(
-                        TimerRow.state == TimerState.FIRING, col(TimerRow.claimed_at) < time.time() - min_age
+                        TimerRow.state == TimerState.FIRING,
+                        col(TimerRow.claimed_at) < time.time() - min_age,
+                        _whose_timers(col(TimerRow.gameday_id), self._own),
                     )
                     .with_for_update(skip_locked=True, of=GameDayRow)
                 )

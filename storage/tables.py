@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Float, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -116,3 +116,39 @@ class RunSummaryRow(SQLModel, table=True):
     mtta: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     ttd: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     ttc: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+
+
+class FindingRow(SQLModel, table=True):
+    """A finding of a finished game day (``F-<id>``); (gameday_id, key) makes recording it twice a no-op,
+    ``version`` makes each change a compare-and-set (bot/gameday/findings)."""
+
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("gameday_id", "key", name="uq_finding_gameday_key"),
+        {"sqlite_autoincrement": True},  # an id is never handed out twice, even after a delete
+    )
+
+    # 64 bits on PostgreSQL, so every id F-<n> parses to (up to 2**63 - 1) can be asked for; SQLite's
+    # INTEGER PRIMARY KEY is 64 bits already, and only it numbers rows by itself (a BIGINT key does not)
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    )
+    gameday_id: str = Field(foreign_key="gameday.id", index=True, max_length=64)
+    key: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    scenario_id: str = Field(index=True, max_length=128)
+    channel: str = Field(index=True, max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(index=True, max_length=16)
+    step: int | None = None
+    technique: str | None = Field(default=None, max_length=16)
+    owner: str | None = Field(default=None, index=True, max_length=64)
+    due: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    created_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    fixing_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    fixed_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    verified_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    accepted_until: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    accepted_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    notes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    version: int = 1

@@ -21,6 +21,7 @@ RUN_DATA_HOME = tempfile.mkdtemp(prefix="sce-test-data-")
 # started first the workers end close together instead of one waiting on a long file picked up last.
 # (Without --no-loadscope-reorder xdist starts with the files of the most tests, whatever their length.)
 LONG_FILES = (
+    "test_unattended_run.py",
     "test_dependencies_failing.py",
     "test_starter_pack.py",
     "test_crash_points.py",
@@ -36,6 +37,9 @@ LONG_FILES = (
     "test_security_entry.py",
     "test_redelivery.py",
     "test_e2e_restart.py",
+    "test_grafana_annotations.py",
+    "test_panels_drawing.py",
+    "test_panels_real_prometheus.py",
 )
 
 

@@ -4,7 +4,8 @@ What answers on the HTTP port depends on the mode, and nothing else is served:
 
 - HTTP mode: ``POST /slack/events`` (Slack's signed requests), ``GET /healthz``, ``GET /readyz``,
   ``GET /metrics``, ``POST /hooks/...`` (alert webhooks, authenticated by their own secret),
-  ``GET /debriefs/<id>`` (a hosted debrief, for the holder of a signed link who may see it).
+  ``GET /debriefs/<id>`` (a hosted debrief, for the holder of a signed link who may see it),
+  ``GET /calendar.ics`` (the booked game days, for the holder of SCE_CALENDAR_TOKEN; off without it).
 - Socket Mode: the same without ``/slack/events``. Slack payloads arrive only over the socket the bot
   opened itself; a Slack payload posted to the port is answered 404 however it is signed, so nobody
   who reaches the port can act as a Slack user.
@@ -157,6 +158,7 @@ def wsgi_app(
     hooks: WSGIApplication | None = None,
     ready: Callable[[], bool] | None = None,
     debriefs: WSGIApplication | None = None,
+    calendar: WSGIApplication | None = None,
 ) -> WSGIApplication:
     """The routes; ``slack`` is None in Socket Mode, where no Slack payload is taken over HTTP."""
     metrics = metrics_wsgi()
@@ -181,6 +183,8 @@ def wsgi_app(
             return hooks(environ, start_response)
         if debriefs is not None and path.startswith("/debriefs/"):
             return debriefs(environ, start_response)
+        if calendar is not None and path == "/calendar.ics":
+            return calendar(environ, start_response)
         return _answer(start_response, "404 Not Found", "not found")
 
     return route
@@ -198,11 +202,16 @@ class HttpServer:
         hooks: WSGIApplication | None = None,
         ready: Callable[[], bool] | None = None,
         debriefs: WSGIApplication | None = None,
+        calendar: WSGIApplication | None = None,
     ):
         if isinstance(slack, App):
             raise TypeError("HttpServer takes the Slack door (slack_over_http), never the bare Bolt app")
         self._server = create_server(
-            wsgi_app(slack, health, hooks, ready, debriefs), host=host, port=port, threads=8, ident="sce"
+            wsgi_app(slack, health, hooks, ready, debriefs, calendar),
+            host=host,
+            port=port,
+            threads=8,
+            ident="sce",
         )
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()

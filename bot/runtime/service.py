@@ -11,6 +11,8 @@ from bot.config import Settings, data_dir
 from bot.faults.reaper_service import FaultReaper
 from bot.faults.registry import FaultDrivers
 from bot.gameday.clock import Clock, SystemClock
+from bot.gameday.findings.recording import FindingRecorder
+from bot.gameday.ports import Announcer
 from bot.gameday.preflight import Check, HttpStatus, Query, http_status
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.inbox import Inbox
@@ -36,6 +38,7 @@ from bot.slack.scheduled_starts import ScheduledStarts
 from bot.slack.start_checks import StartChecks
 from bot.slack.status_line import StatusLine
 from storage.database import make_engine, migrate, sqlite_file
+from storage.finding_store import FindingStore
 from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
@@ -135,10 +138,22 @@ def grafana_annotations(settings: Settings, announcer: SlackAnnouncer) -> Grafan
     return GrafanaAnnotations(Grafana(settings.grafana_url, settings.grafana_token), announcer)
 
 
-def build_services(settings: Settings, clock: Clock | None = None, simulate_faults: bool = False) -> Services:
-    """Everything `sce serve` runs on; ``simulate_faults`` keeps any configured cluster out of reach."""
+def build_services(
+    settings: Settings,
+    clock: Clock | None = None,
+    simulate_faults: bool = False,
+    unattended: bool = False,
+    announcer_override: Announcer | None = None,
+) -> Services:
+    """Everything `sce serve` runs on; ``simulate_faults`` keeps any configured cluster out of reach.
+
+    ``unattended`` (`sce run`): the timers fired are only those of the game days the store is told are
+    its own (``SqlStore.own_timers``), with no scheduled starts and no reaper (`sce serve`'s work);
+    ``announcer_override``: the engine's announcer instead of Slack's (a run without Slack)."""
     clock = clock or SystemClock()
     store = open_store(settings)
+    if unattended:
+        store.own_timers(())  # none until the run's game day exists
     client = slack_client(settings)
     holder: list[TimerService] = []
     drivers = FaultDrivers(None) if simulate_faults else fault_drivers(settings)
@@ -153,7 +168,7 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
     concurrent = store.engine.dialect.name != "sqlite"  # SQLite has one writer; PostgreSQL locks rows
     engine = Engine(
         store,
-        announcer,
+        announcer_override or announcer,
         clock.now,
         drivers,
         settings.allowed_namespaces,
@@ -165,9 +180,11 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         max_ttl=settings.max_ttl,
         steady_query=Prometheus(settings.prometheus_url).query if settings.prometheus_url else None,
         range_query=Prometheus(settings.prometheus_url).query_range if settings.prometheus_url else None,
-        grafana=grafana_annotations(settings, announcer),
+        grafana=grafana_annotations(settings, announcer) if announcer_override is None else None,
         log_sources=EdgeLogSources(drivers.cluster, settings.loki_url),  # logs: steps' live sources
     )
+    # a finished game day's gaps, action items and misses become findings as its debrief is built
+    engine.finishing.after_debrief.append(FindingRecorder(FindingStore(store.engine), clock.now))
     timers = TimerService(
         store,
         engine,
@@ -201,6 +218,8 @@ def build_services(settings: Settings, clock: Clock | None = None, simulate_faul
         )
     )
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
+    if unattended:  # `sce run` fires its own game day's timers: scheduled starts and the reaper are serve's
+        timers.others.clear()
     intake = AlertIntake(store, engine, settings.alerts_channel)
     inbox = Inbox(engine.operate_across, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
     schedule = (

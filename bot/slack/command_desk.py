@@ -16,6 +16,7 @@ from bot.gameday.people.visibility import unseen_gameday
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.preflight import passed, veto
 from bot.gameday.running.commands import USAGE, Command, typed_id
+from bot.gameday.running.recurrence import Recurrence
 from bot.gameday.running.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
 from bot.gameday.scenario.catalog import UnknownScenario
 from bot.gameday.scenario.guardrails import facilitator_refusal
@@ -25,6 +26,7 @@ from bot.gameday.state import Status, fold
 from bot.gameday.timeline import Kind
 from bot.runtime.service import Services
 from bot.slack.debrief_pages import current_debrief
+from bot.slack.findings_desk import FindingsDesk
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
 from storage.schedule_store import Schedule
@@ -76,6 +78,10 @@ class CommandDesk:
             return self.prepare_start(inv)
         if name == "debrief":
             return self.debrief_command(inv)
+        if name == "findings":
+            return FindingsDesk(self.s).findings(inv.command, inv.user, inv.channel)
+        if name == "fixed":
+            return FindingsDesk(self.s).fixed(inv.command, inv.user, inv.channel)
         record = self._current(inv.channel)
         if record is None:
             return "No game day is running in this channel. Start one with `/sce start <scenario>`."
@@ -188,7 +194,8 @@ class CommandDesk:
             return str(exc)
         duration = loaded.scenario.guardrails.max_duration
         booked_there = [(b.id, self._slot(b)) for b in self.s.schedules.active(channel)]
-        clash = clashing(Slot(request.first_at, request.every_seconds, duration), booked_there, now)
+        asked = Slot(request.first_at, request.every_seconds, duration, request.recurrence)
+        clash = clashing(asked, booked_there, now)
         if clash is not None:
             other, at = clash
             return (
@@ -206,7 +213,7 @@ class CommandDesk:
             duration = self.s.catalog.load_file(booked.scenario_id).scenario.guardrails.max_duration
         except (UnknownScenario, ScenarioError):
             duration = Guardrails().max_duration
-        return Slot(booked.next_at, booked.every_seconds, duration)
+        return Slot(booked.next_at, booked.every_seconds, duration, Recurrence.from_options(booked.options))
 
     def history(self, inv: Invocation) -> str | AnswerThen:
         """This channel's trend as text for the person asking, then the chart uploaded to the channel."""

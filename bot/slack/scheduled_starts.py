@@ -15,6 +15,7 @@ from bot.gameday.preflight import passed, veto
 from bot.gameday.running.delivery_delays import SURFACE_AFTER_ATTEMPTS
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.poller import retry_delay
+from bot.gameday.running.schedule import roster_options
 from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog, UnknownScenario
 from bot.gameday.scenario.loading import ScenarioError
 from bot.integrations.pagerduty import OnCallSchedule
@@ -107,9 +108,9 @@ class ScheduledStarts:
         else:
             try:
                 loaded = self.catalog.load(s.scenario_id)
-                roster = roster_for(
-                    self.client, self.rotations, loaded.scenario, dict(s.options), now, self.pagerduty
-                )
+                options = roster_options(s.options)  # the rule's reserved keys are no roster's
+                scenario = loaded.scenario
+                roster = roster_for(self.client, self.rotations, scenario, options, now, self.pagerduty)
                 found = self.checks(loaded.scenario, s.channel) if self.checks is not None else []
                 if not passed(found):  # the same preflight as /sce start: nothing starts, the channel is told
                     problem = literal(redact(veto(found)))

@@ -21,7 +21,7 @@ from bot.slack.channel_check import bot_in_channel
 class StartChecks:
     def __init__(
         self,
-        client: WebClient,
+        client: WebClient | None,
         query: Callable[[], Query | None],
         http: Callable[[], HttpStatus],
         drivers: FaultDrivers | None,
@@ -37,7 +37,8 @@ class StartChecks:
         applies = not (dry_run or scenario.guardrails.dry_run)  # a dry run applies nothing
         faults = [step.fault.type for step in scenario.steps if step.fault is not None]
         changes_nothing = not applies or (self.drivers is not None and self.drivers.changes_nothing(faults))
-        checks = [bot_in_channel(self.client, channel)]  # its thread could not be posted elsewhere
+        # its thread could not be posted elsewhere; without Slack (`sce run` alone) there is no thread
+        checks = [bot_in_channel(self.client, channel)] if self.client is not None else []
         checks += preflight(scenario, self.query(), self.http(), changes_nothing)
         if applies:
             checks += permission_checks(scenario, self.drivers)

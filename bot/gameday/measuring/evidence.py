@@ -10,6 +10,7 @@ whether that timing proves anything. The rules, stated once for every format of 
 - ``detect_within`` with no detection recorded and no alert of any kind reaching the game day is *not
   measured* either: missing telemetry and a missed detection look the same from here.
 - An expectation with nothing to time (no page sent, no handoff requested) is *not measured*.
+- In an unattended run (``measuring/unattended``) what needs a person is *not applicable*, never missed.
 - The verdict covers measured expectations only: ``falsified`` when a measured one was missed;
   ``validated`` only when every expectation that had something to time was measured and met;
   ``inconclusive`` when one of them could not be measured (simulated faults, missing telemetry), with
@@ -22,6 +23,7 @@ counts for ``detect_within`` (the team did detect) but never for ATT&CK coverage
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -43,6 +45,7 @@ class Evidence(StrEnum):
     SIMULATED = "simulated"  # every fault simulated or only planned by a dry run
     NO_TELEMETRY = "no_telemetry"  # no detection and no alert reached the game day
     NOTHING_TO_TIME = "nothing_to_time"  # no page sent, no handoff requested
+    UNATTENDED = "unattended"  # nobody was there to do what it times (measuring/unattended)
 
 
 class Timing(StrEnum):
@@ -98,7 +101,8 @@ class Judged:
     def outcome(self) -> str:
         if self.measured:
             return str(self.result.outcome)
-        return "not_applicable" if self.evidence is Evidence.NOTHING_TO_TIME else "not_measured"
+        not_applicable = self.evidence in (Evidence.NOTHING_TO_TIME, Evidence.UNATTENDED)
+        return "not_applicable" if not_applicable else "not_measured"
 
     @property
     def met(self) -> bool | None:
@@ -134,9 +138,16 @@ def _is_fault_step(scenario: Scenario, step: object) -> bool:
     )
 
 
-def judge(results: list[ExpectationResult], facts: InjectFacts) -> list[Judged]:
-    """Each expectation with its evidence: measured, or why not."""
-    return [_judge(r, facts) for r in results]
+def judge(
+    results: list[ExpectationResult], facts: InjectFacts, not_applicable: Mapping[str, str] | None = None
+) -> list[Judged]:
+    """Each expectation with its evidence: measured, or why not. ``not_applicable``: expectations an
+    unattended run does not judge (name -> the sentence why), never missed."""
+    skipped = not_applicable or {}
+    return [
+        Judged(r, Evidence.UNATTENDED, None, skipped[r.name]) if r.name in skipped else _judge(r, facts)
+        for r in results
+    ]
 
 
 def _judge(result: ExpectationResult, facts: InjectFacts) -> Judged:
@@ -183,8 +194,10 @@ def _timing(result: ExpectationResult) -> Timing | None:
 def verdict(state: GameDayState, judged: list[Judged]) -> tuple[Verdict, str]:
     """The hypothesis verdict over measured expectations only, with the sentence that explains it."""
     measured = [j for j in judged if j.measured]
-    unmeasured = [j.result.name for j in judged if not j.measured]
+    unmeasured = [j.result.name for j in judged if not j.measured and j.evidence is not Evidence.UNATTENDED]
+    unattended = [j.result.name for j in judged if j.evidence is Evidence.UNATTENDED]
     aside = f"; not measured: {', '.join(unmeasured)}" if unmeasured else ""
+    aside += f"; not applicable in an unattended run: {', '.join(unattended)}" if unattended else ""
     if state.status is Status.ABORTED:
         return Verdict.INCONCLUSIVE, "aborted before every expectation had an outcome"
     missed = [j.result.name for j in measured if j.result.outcome is Outcome.MISSED]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict
 
-from bot.gameday.measuring import evidence, metrics
+from bot.gameday.measuring import evidence, metrics, unattended
 from bot.gameday.measuring.attribution import inject_reports
 from bot.gameday.measuring.panel_report import panel_reports
 from bot.gameday.measuring.report_detection import alert_fidelity_report, controls_report, coverage_report
@@ -59,11 +59,14 @@ def build_debrief(
     """
     state = fold(events)
     final = state.status.is_over
-    results = metrics.expectation_results(state, scenario.expect, now=now, final=final)
+    alone = unattended.is_unattended(events)  # nobody attends: only what machines decide is judged
+    judged_state = unattended.machine_state(state, events) if alone else state
+    results = metrics.expectation_results(judged_state, scenario.expect, now=now, final=final)
     # each figure computed once, then handed to every section that shows it
     faults = metrics.fault_outcomes(events)
-    facts = evidence.inject_facts(scenario, state, events, faults)
-    judged = evidence.judge(results, facts)
+    facts = evidence.inject_facts(scenario, judged_state, events, faults)
+    skipped = {name: unattended.not_applicable_reason(name) for name in unattended.HUMAN_EXPECTATIONS}
+    judged = evidence.judge(results, facts, skipped if alone else None)
     verdict, verdict_reason = evidence.verdict(state, judged)
     failed = metrics.failed_reverts(events)
     responders = metrics.responder_times(state)
@@ -85,7 +88,7 @@ def build_debrief(
         ended_at=state.ended_at,
         end_reason=state.end_reason,
         roster=roster,
-        metrics=metrics_report(state, scenario, faults, failed, responders, coverage),
+        metrics=metrics_report(judged_state, scenario, faults, failed, responders, coverage),
         pages=[page_report(p) for p in state.pages.values()],
         handoffs=[
             HandoffReport(
@@ -105,7 +108,9 @@ def build_debrief(
             for j in judged
             if not j.measured
         ]
-        + _steady_unmeasured(steady),
+        + _steady_unmeasured(steady)
+        + (_unattended_unjudged(scenario, state) if alone else []),
+        unattended=alone,
         missed=[j.result.name for j in judged if j.measured and j.result.outcome is metrics.Outcome.MISSED],
         gaps=notes.of(n for n in state.notes if n.kind == "gap"),
         notes=notes.of(n for n in state.notes if n.kind != "gap"),
@@ -134,6 +139,19 @@ def build_debrief(
         participants=participants.participants(events, roster, names or {}),
         panels=panel_reports(events),
     )
+
+
+def _unattended_unjudged(scenario: Scenario, state: GameDayState) -> list[NotMeasuredReport]:
+    """What an unattended run leaves unjudged beyond the expectations: the update cadence, and a
+    detection a person recorded all the same."""
+    rows = []
+    if scenario.expect.update_every is not None:
+        reason = unattended.not_applicable_reason("update_every")
+        rows.append(NotMeasuredReport(name="update_every", evidence="unattended", reason=reason))
+    if unattended.person_detected(state):
+        reason = unattended.PERSON_DETECTION_REASON
+        rows.append(NotMeasuredReport(name="detection by a person", evidence="unattended", reason=reason))
+    return rows
 
 
 def _steady_unmeasured(steady: SteadyStateReport) -> list[NotMeasuredReport]:

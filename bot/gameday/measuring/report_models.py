@@ -47,7 +47,7 @@ class ExpectationReport(BaseModel):
     met: bool | None
     outcome: str
     measured: bool = True
-    evidence: str = "measured"  # measured | simulated | no_telemetry | nothing_to_time
+    evidence: str = "measured"  # measured | simulated | no_telemetry | nothing_to_time | unattended
     timing: str | None = None  # in_time | late | never | pending; None when not measured
     not_measured_reason: str | None = None
     detected_by: str | None = None  # detect_within: alert | person
@@ -349,3 +349,4 @@ class Debrief(BaseModel):
     charter: CharterReport | None = None
     participants: list[ParticipantReport] = []
     panels: list[PanelReport] = []  # drawn over the window, faults as bands (bot/debrief/panels.py)
+    unattended: bool = False  # run by `sce run`: what needs a person is not applicable, never missed

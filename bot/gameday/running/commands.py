@@ -25,7 +25,12 @@ USAGE = {
     "contain": "/sce contain",
     "debrief": "/sce debrief [latest|id]",
     "history": "/sce history <scenario>",
-    "schedule": "/sce schedule <scenario> <YYYY-MM-DD> <HH:MM> [#channel] [every 90d] | list | cancel <id>",
+    "schedule": (
+        "/sce schedule <scenario> <YYYY-MM-DD> <HH:MM> [#channel] [every 90d | rrule=FREQ=WEEKLY;BYDAY=MO] "
+        "| list | cancel <id>"
+    ),
+    "findings": "/sce findings [open|mine|<scenario>]",
+    "fixed": "/sce fixed F-<n> <note>",
 }
 
 

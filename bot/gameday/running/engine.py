@@ -152,10 +152,17 @@ class Engine(ResponderInput):
 
     # -- starting -------------------------------------------------------------------------------
     def start(
-        self, scenario_text: str, channel: str, started_by: str, roster: dict[str, str], dry_run: bool = False
+        self,
+        scenario_text: str,
+        channel: str,
+        started_by: str,
+        roster: dict[str, str],
+        dry_run: bool = False,
+        unattended: bool = False,
     ) -> Outcome:
-        """Create the game day, post its kickoff message (the thread) and schedule its steps."""
-        return self.starting.start(scenario_text, channel, started_by, roster, dry_run)
+        """Create the game day, post its kickoff message (the thread) and schedule its steps;
+        ``unattended``: nobody is waited for (`sce run`)."""
+        return self.starting.start(scenario_text, channel, started_by, roster, dry_run, unattended)
 
     def approve(
         self, gameday_id: str, user: str, at: float, delivery_id: str, approvers: frozenset[str] | None = None

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.gameday.measuring import metrics
+from bot.gameday.measuring import metrics, unattended
 from bot.gameday.measuring.report import build_debrief
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx, Timer
@@ -59,6 +59,9 @@ class Finishing:
         self.after_change: list[Callable[[GameDayTx, Scenario], None]] = []
         # the team's Prometheus, asked for the panels at the end (panel_capture); None: not configured
         self.range_query: RangeQuery | None = None
+        # what reads the debrief built at the end, outside every lock, before it posts (the findings:
+        # bot/gameday/findings); best-effort: one that fails is logged, and the debrief posts all the same
+        self.after_debrief: list[Callable[[GameDayRecord, Debrief], object]] = []
 
     def settle(self, tx: GameDayTx, scenario: Scenario) -> None:
         """After any change: finish when everything has an outcome, else refresh the status message."""
@@ -68,6 +71,16 @@ class Finishing:
         if state.status.is_over:
             return
         now = self.now()
+        if unattended.is_unattended(tx.events):  # nobody is waited for: machines decide, or the time box
+            judged = unattended.machine_state(state, tx.events)
+            results = metrics.expectation_results(judged, scenario.expect, now=now)
+            machines = [r for r in results if r.name not in unattended.HUMAN_EXPECTATIONS]
+            all_steps = len(state.steps_ran) == len(scenario.steps)
+            if all_steps and not any(_undecided(r, judged) for r in machines):
+                self.finish(tx, scenario, Status.COMPLETED, "every step ran and the machines decided")
+                return
+            self.show_status(tx, scenario, state, now)
+            return
         results = metrics.expectation_results(state, scenario.expect, now=now)
         all_steps = len(state.steps_ran) == len(scenario.steps)
         decided = not any(_undecided(r, state) for r in results)
@@ -156,6 +169,11 @@ class Finishing:
         if replay and self.announcer.find_posted(record, key) is not None:
             return
         debrief = self.debrief_from(record, events)  # notes that came just after the end count
+        for after_debrief in self.after_debrief:
+            try:
+                after_debrief(record, debrief)
+            except Exception:
+                log.exception("what follows the debrief of %s failed; it posts all the same", record.id)
         crash_point("debrief.render")
         try:  # the status message says "over" on a best-effort basis; the debrief itself must get out
             scenario = cached_scenario(record.scenario_text)

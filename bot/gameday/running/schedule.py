@@ -1,4 +1,5 @@
-"""Scheduled game days: `/sce schedule <scenario> <date> <time> [channel] [every 90d]`, reminders before.
+"""Scheduled game days: `/sce schedule <scenario> <date> <time> [channel] [every 90d | rrule=...]`,
+reminders before.
 
 Pure rules: parsing what the facilitator typed, and what a schedule owes at a moment (a reminder 24 h
 before, another 1 h before, then the start). The rows and the claiming live in storage/.
@@ -7,17 +8,20 @@ before, another 1 h before, then the start). The rows and the claiming live in s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.gameday.people.mentions import literal
+from bot.gameday.running.recurrence import RESERVED_PREFIX, Recurrence, RecurrenceError, parse_rule
 from bot.gameday.scenario.durations import DurationError, parse_duration
 
 REMIND_BEFORE = (24 * 3600.0, 3600.0)  # the reminders, in order
 USAGE = (
-    "/sce schedule <scenario> <YYYY-MM-DD> <HH:MM> [#channel] [every 90d] [tz=Europe/Berlin] [oncall=@a ...]"
+    "/sce schedule <scenario> <YYYY-MM-DD> <HH:MM> [#channel] [every 90d | rrule=FREQ=WEEKLY;BYDAY=MO] "
+    "[tz=Europe/Berlin] [oncall=@a ...]"
 )
 _CHANNEL = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(?:\|[^>]*)?>$|^(?P<bare>[CG][A-Z0-9]{2,})$")
 CLASH_HORIZON = 366 * 86400.0
@@ -35,6 +39,7 @@ class ScheduleRequest:
     every_seconds: float | None
     channel: str | None
     options: dict[str, str] = field(default_factory=dict)
+    recurrence: Recurrence | None = None  # rrule=...: the starts follow the rule in the booking's zone
 
 
 def parse_schedule(args: list[str], options: dict[str, str], now: float) -> ScheduleRequest:
@@ -75,7 +80,20 @@ def parse_schedule(args: list[str], options: dict[str, str], now: float) -> Sche
         else:
             raise ScheduleError(f"`{word}` is not understood here. Usage: `{USAGE}`")
     people = {k: v for k, v in options.items() if k in ("oncall", "primary", "secondary")}
-    return ScheduleRequest(scenario_id, first_at, every, channel, people)
+    recurrence = None
+    if "rrule" in options:
+        if every is not None:
+            raise ScheduleError("Give `every` or `rrule=`, not both: one booking repeats one way.")
+        try:
+            recurrence = parse_rule(options["rrule"], when, now)
+        except RecurrenceError as exc:
+            raise ScheduleError(str(exc)) from None
+    return ScheduleRequest(scenario_id, first_at, every, channel, people, recurrence)
+
+
+def roster_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A schedule's options as the roster reads them: the bot's own reserved keys (the rule) left out."""
+    return {k: v for k, v in options.items() if not k.startswith(RESERVED_PREFIX)}
 
 
 def _every(text: str) -> float:
@@ -119,9 +137,14 @@ class Slot:
     first_at: float
     every_seconds: float | None
     duration: float
+    recurrence: Recurrence | None = None  # when set, the starts are the rule's from first_at on
 
 
 def _runs(slot: Slot, until: float) -> Iterator[tuple[float, float]]:
+    if slot.recurrence is not None:
+        for start in slot.recurrence.occurrences(slot.first_at, until):
+            yield start, start + slot.duration
+        return
     start = slot.first_at
     while start < until:
         yield start, start + slot.duration

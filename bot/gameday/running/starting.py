@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.gameday.measuring.redaction import redact
+from bot.gameday.measuring.unattended import ID_PREFIX
 from bot.gameday.people.mentions import literal
 from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx
 from bot.gameday.running.finishing import Finishing
@@ -82,9 +83,18 @@ class Starting:
         return refusals[0] if refusals else None
 
     def start(
-        self, scenario_text: str, channel: str, started_by: str, roster: dict[str, str], dry_run: bool = False
+        self,
+        scenario_text: str,
+        channel: str,
+        started_by: str,
+        roster: dict[str, str],
+        dry_run: bool = False,
+        unattended: bool = False,
     ) -> Outcome:
-        """Create the game day, post its kickoff message (the thread) and schedule its steps."""
+        """Create the game day, post its kickoff message (the thread) and schedule its steps.
+
+        ``unattended`` (`sce run`): recorded on the timeline, so it is judged as nobody attended it
+        (``bot/gameday/measuring/unattended``); its id marks its timers as its own process's."""
         try:
             scenario = cached_scenario(scenario_text)
         except ScenarioError as exc:
@@ -97,7 +107,7 @@ class Starting:
         preflight = scenario.preflight.canary_alert is not None and self.canary is not None
         first = Status.PREFLIGHT if preflight else (Status.AWAITING_APPROVAL if awaiting else Status.RUNNING)
         record = GameDayRecord(
-            id=f"gd-{secrets.token_hex(4)}",
+            id=f"{ID_PREFIX if unattended else 'gd-'}{secrets.token_hex(4)}",
             scenario_id=scenario.id,
             scenario_text=scenario_text,
             scenario_hash=content_hash(scenario_text),
@@ -119,6 +129,7 @@ class Starting:
                     "roster": roster,
                     "status": record.status,
                     "dry_run": record.dry_run,
+                    **({"unattended": True} if unattended else {}),
                 }
                 tx.append(Kind.STARTED, now, started_by, data)
                 if preflight and self.canary is not None:  # nothing runs before the canary alert comes

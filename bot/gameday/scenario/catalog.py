@@ -39,6 +39,14 @@ class ScenarioCatalog:
         hint = literal(did_you_mean(scenario_id, ids))
         raise UnknownScenario(f"There is no scenario `{literal(scenario_id)}`.{hint} Available: {available}.")
 
+    def load_id_or_path(self, scenario: str) -> LoadedScenario:
+        """A scenario by id, or by the path of a .yaml file, attachments read in: how the command line
+        names one (`sce preflight`, `sce run`)."""
+        path = Path(scenario)
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            return with_attachments(load_scenario_file(path), path.parent)
+        return self.load(scenario)
+
     def attach(self, loaded: LoadedScenario) -> LoadedScenario:
         """Read a scenario's ``logs.file`` and ``sbom.file`` in (slow work: never before Slack's ack)."""
         return with_attachments(loaded, self.directory)

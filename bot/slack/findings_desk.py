@@ -1,0 +1,68 @@
+"""`/sce findings [open|mine|<scenario>]` and `/sce fixed F-<n> <note>`: parse, call the core, answer.
+
+Visibility (SECURITY.md): a finding belongs to the channel its game day ran in. The list shows only this
+channel's findings (an admin's shows every channel's); `/sce fixed` takes only a finding of this channel's
+game days, and any other id gets the same answer as an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from bot.gameday.findings.model import BadFindingId, Finding, FindingState, parse_finding_id
+from bot.gameday.findings.recording import (
+    FindingChanged,
+    FindingFilter,
+    NoSuchFinding,
+    Refused,
+    change_finding,
+)
+from bot.gameday.people.mentions import literal
+from bot.gameday.running.commands import USAGE, Command
+from bot.runtime.service import Services
+from bot.slack.render import render
+from storage.finding_store import FindingStore
+
+SHOWN = 30
+"""Findings one answer lists; the rest are counted (`sce findings` lists every one)."""
+
+
+class FindingsDesk:
+    def __init__(self, services: Services):
+        self.s = services
+        self.store = FindingStore(services.store.engine)
+
+    def findings(self, command: Command, user: str, channel: str) -> str:
+        """``open`` (the default), ``mine`` (the person's, whatever their state), or a scenario's."""
+        word = command.args[0] if command.args else "open"
+        channels = None if self.s.members.is_admin(user) else [channel]
+        if word.lower() == "open":
+            which, what = FindingFilter(state=FindingState.OPEN, channels=channels), "Open findings"
+        elif word.lower() == "mine":
+            which, what = FindingFilter(owner=user, channels=channels), "Your findings"
+        else:
+            which, what = FindingFilter(scenario=word, channels=channels), f"Findings of {word}"
+        found = self.store.list(which, self.s.clock.now())
+        where = "every channel" if channels is None else "this channel"
+        return render("findings", what=what, where=where, findings=found[:SHOWN], more=len(found) - SHOWN)
+
+    def fixed(self, command: Command, user: str, channel: str) -> str:
+        """Mark a finding of this channel's game days fixed, with the note typed after its id."""
+        if not command.args:
+            return f"Which finding? Usage: `{literal(USAGE['fixed'])}`; `/sce findings` lists them."
+        typed = command.args[0]
+        try:
+            number = parse_finding_id(typed)
+        except BadFindingId as exc:
+            return literal(str(exc))
+        parts = command.rest.split(maxsplit=1)
+        note = parts[1] if len(parts) > 1 else ""
+
+        def here(finding: Finding) -> bool:
+            return finding.channel == channel
+
+        try:
+            changed = change_finding(
+                self.store, number, FindingState.FIXED, self.s.clock.now(), user, note, visible=here
+            )
+        except (NoSuchFinding, Refused, FindingChanged) as exc:
+            return literal(str(exc))
+        return render("finding_fixed", f=changed, note=changed.notes[-1].text if changed.notes else "")
