@@ -8,13 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from served_app import local_settings, served_app
 from threads import start_gameday, wait_until
 
-from bot.config import Settings
 from bot.gameday.clock import VirtualClock
-from bot.runtime.server import HttpServer
-from bot.runtime.service import Services, build_services
-from bot.slack.app import create_app, slack_over_http
+from bot.runtime.service import Services
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
@@ -31,23 +29,8 @@ def served(tmp_path: Path) -> Iterator[tuple[Services, WorkspaceClient]]:
         channels={"C1": "drills", "CPRIV": "secret-drills"},
         private_channels={"CPRIV"},  # hidden from the bot while it is not in it, as Slack does
     ).start()
-    settings = Settings(
-        slack_bot_token="xoxb-local",
-        slack_signing_secret="s",
-        slack_api_url=ws.api_url,
-        database_url=f"sqlite:///{tmp_path / 's.db'}",
-        scenarios_dir=ROOT / "scenarios",
-        rotations_dir=tmp_path / "none",
-    )
-    services = build_services(settings, clock)
-    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
-    server.start()
-    ws.request_url = f"http://127.0.0.1:{server.port}/slack/events"
-    people = WorkspaceClient(ws.base_url)
-    yield services, people
-    people.close()
-    server.stop()
-    services.stop()
+    with served_app(ws, local_settings(ws, tmp_path, ROOT / "scenarios"), clock) as (services, people):
+        yield services, people
     ws.stop()
 
 

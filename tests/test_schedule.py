@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 from bot_process import TEST_POSTS_PER_SECOND
+from served_app import local_settings, served_app
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot.config import Settings
 from bot.gameday.clock import VirtualClock
 from bot.gameday.running.schedule import ScheduleError, due_action, parse_schedule
-from bot.runtime.server import HttpServer
-from bot.runtime.service import Services, build_services
-from bot.slack.app import create_app, slack_over_http
+from bot.runtime.service import Services
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 from storage.sql_store import SqlStore
@@ -66,23 +64,10 @@ def test_due_action_orders_reminders_before_the_start() -> None:
 def live(tmp_path: Path) -> Iterator[tuple[VirtualClock, Services, WorkspaceClient]]:
     clock = VirtualClock(ts("2026-12-01T09:00:00"))
     workspace = LocalWorkspace(signing_secret="s", clock=clock.now).start()
-    settings = Settings(
-        slack_bot_token="xoxb-local",
-        slack_signing_secret="s",
-        slack_api_url=workspace.api_url,
-        database_url=f"sqlite:///{tmp_path / 's.db'}",
-        scenarios_dir=ROOT / "scenarios",
-        rotations_dir=tmp_path / "none",
-        slack_posts_per_second=float(TEST_POSTS_PER_SECOND),  # the pace is test_slack_etiquette's
-    )
-    services = build_services(settings, clock)
-    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
-    server.start()
-    workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
-    people = WorkspaceClient(workspace.base_url)
-    yield clock, services, people
-    people.close()
-    server.stop()
+    pace = float(TEST_POSTS_PER_SECOND)  # the pace is test_slack_etiquette's
+    settings = local_settings(workspace, tmp_path, ROOT / "scenarios", slack_posts_per_second=pace)
+    with served_app(workspace, settings, clock) as (services, people):
+        yield clock, services, people
     workspace.stop()
 
 
@@ -184,27 +169,11 @@ def test_a_scheduled_start_runs_the_preflight_and_starts_nothing_when_it_fails(t
     )
     clock = VirtualClock(ts("2026-12-01T09:00:00"))
     workspace = LocalWorkspace(signing_secret="s", clock=clock.now).start()
-    settings = Settings(
-        slack_bot_token="xoxb-local",
-        slack_signing_secret="s",
-        slack_api_url=workspace.api_url,
-        database_url=f"sqlite:///{tmp_path / 's.db'}",
-        scenarios_dir=tmp_path / "scenarios",
-        rotations_dir=tmp_path / "none",
-        prometheus_url="http://127.0.0.1:9",  # nothing listens there
-    )
-    services = build_services(settings, clock)
-    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
-    server.start()
-    workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
-    people = WorkspaceClient(workspace.base_url)
-    try:
-        assert (
-            "sch-"
-            in people.slash("UFAC", "/sce", "schedule steady 2026-12-01 10:00 oncall=<@U1> secondary=<@U2>")[
-                "text"
-            ]
-        )
+    gone = "http://127.0.0.1:9"  # nothing listens there
+    settings = local_settings(workspace, tmp_path, tmp_path / "scenarios", prometheus_url=gone)
+    with served_app(workspace, settings, clock) as (services, people):
+        booking = "schedule steady 2026-12-01 10:00 oncall=<@U1> secondary=<@U2>"
+        assert "sch-" in people.slash("UFAC", "/sce", booking)["text"]
         clock.advance(ts("2026-12-01T10:00:01") - clock.now())
         services.timers.poll()
         said = [m.get("text") or "" for m in people.messages("C1")]
@@ -212,8 +181,4 @@ def test_a_scheduled_start_runs_the_preflight_and_starts_nothing_when_it_fails(t
         assert len(failed) == 1 and "cannot reach Prometheus" in failed[0], said
         assert services.store.active_in_channel("C1") == []
         assert services.schedules.active() == []  # a one-off booking is spent, as a failed start is
-    finally:
-        people.close()
-        server.stop()
-        services.stop()
-        workspace.stop()
+    workspace.stop()

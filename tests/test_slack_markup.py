@@ -19,15 +19,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from served_app import local_settings, served_app
 from slack_harness import NAMESPACE, Listener, SlackGameDays, shown_texts
 from threads import start_gameday, wait_until
 
-from bot.config import Settings
 from bot.gameday.clock import VirtualClock
 from bot.gameday.scenario.loading import cached_scenario
-from bot.runtime.server import HttpServer
-from bot.runtime.service import Services, build_services
-from bot.slack.app import create_app, slack_over_http
+from bot.runtime.service import Services
 from bot.slack.render import link_markup, render
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
@@ -274,22 +272,8 @@ def served(tmp_path: Path) -> Iterator[tuple[VirtualClock, Services, WorkspaceCl
     (tmp_path / "scenarios" / "hostile.yaml").write_text(HOSTILE_FILE)
     clock = VirtualClock()
     ws = LocalWorkspace(signing_secret="s", clock=clock.now).start()
-    settings = Settings(
-        slack_bot_token="xoxb-local",
-        slack_signing_secret="s",
-        slack_api_url=ws.api_url,
-        database_url=f"sqlite:///{tmp_path / 's.db'}",
-        scenarios_dir=tmp_path / "scenarios",
-        rotations_dir=tmp_path / "none",
-    )
-    services = build_services(settings, clock)
-    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
-    server.start()
-    ws.request_url = f"http://127.0.0.1:{server.port}/slack/events"
-    people = WorkspaceClient(ws.base_url)
-    yield clock, services, people
-    people.close()
-    server.stop()
+    with served_app(ws, local_settings(ws, tmp_path, tmp_path / "scenarios"), clock) as (services, people):
+        yield clock, services, people
     ws.stop()
 
 
