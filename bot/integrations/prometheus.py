@@ -16,6 +16,7 @@ import requests
 
 from bot.gameday.preflight import ProbeFailed
 from bot.gameday.running.panel_capture import MAX_SERIES, RangeResult, Series, thinned
+from bot.integrations.bounded_http import bounded_get, reason
 
 MAX_ANSWER_BYTES = 1024 * 1024
 
@@ -47,14 +48,12 @@ class Prometheus:
     def _get(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
         url = f"{self.base_url}/api/v1/{endpoint}"
         try:
-            with self.session.get(url, params=params, timeout=self.timeout, stream=True) as response:
-                raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
-                status = response.status_code
+            answer = bounded_get(self.session, url, params, self.timeout, MAX_ANSWER_BYTES)
         except requests.RequestException as exc:
-            raise PrometheusError(f"cannot reach Prometheus at {self.base_url}: {_reason(exc)}") from None
-        if len(raw) > MAX_ANSWER_BYTES:
+            raise PrometheusError(f"cannot reach Prometheus at {self.base_url}: {reason(exc)}") from None
+        if answer.too_big:
             raise PrometheusError("Prometheus answered with more than 1 MiB: narrow the query")
-        return _answer(raw, status)
+        return _answer(answer.body, answer.status)
 
 
 def _answer(raw: bytes, status: int) -> dict[str, Any]:
@@ -119,11 +118,3 @@ def _number(pair: object) -> float:
         except (TypeError, ValueError):
             pass
     return math.nan
-
-
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "it did not answer in time"
-    if isinstance(exc, requests.ConnectionError):
-        return "the connection was refused or dropped"
-    return type(exc).__name__

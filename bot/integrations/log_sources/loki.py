@@ -21,6 +21,7 @@ import requests
 from bot.gameday.live_logs.batching import Batcher
 from bot.gameday.live_logs.sources import SourceFailed
 from bot.gameday.scenario.steps import LogsSpec
+from bot.integrations.bounded_http import bounded_get, reason
 
 MAX_ANSWER_BYTES = 1024 * 1024
 PAGE_LIMIT = 500
@@ -91,12 +92,11 @@ class LokiFollowing:
         }
         url = f"{self.base_url}/loki/api/v1/query_range"
         try:
-            with self.session.get(url, params=params, timeout=self.timeout, stream=True) as response:
-                raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
-                status = response.status_code
+            answer = bounded_get(self.session, url, params, self.timeout, MAX_ANSWER_BYTES)
         except requests.RequestException as exc:
-            raise SourceFailed(f"cannot reach Loki at {self.base_url}: {_reason(exc)}") from None
-        if len(raw) > MAX_ANSWER_BYTES:
+            raise SourceFailed(f"cannot reach Loki at {self.base_url}: {reason(exc)}") from None
+        raw, status = answer.body, answer.status
+        if answer.too_big:
             if self.limit > MIN_LIMIT:
                 self.limit = max(MIN_LIMIT, self.limit // 4)
                 return None
@@ -154,14 +154,6 @@ def _entries(raw: bytes) -> list[tuple[int, str, str, str]]:
 
 def _text(raw: bytes) -> str:
     return raw[:200].decode("utf-8", "replace").strip().replace("\n", " ") or "no reason given"
-
-
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "it did not answer in time"
-    if isinstance(exc, requests.ConnectionError):
-        return "the connection was refused or dropped"
-    return type(exc).__name__
 
 
 def open_loki(base_url: str | None, spec: LogsSpec, sink: Batcher) -> LokiFollowing:
