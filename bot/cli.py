@@ -523,6 +523,43 @@ def calendar(
     sys.stdout.flush()
 
 
+@cli.command()
+def report(
+    since: str = typer.Option("90d", "--since", metavar="WINDOW", help="How far back: 90d (default), 12w"),
+    format: str = typer.Option("md", "--format", "-f", metavar="FORMAT", help="md, html, json or navigator"),
+    decay: int = typer.Option(
+        90, "--decay", min=1, max=3650, metavar="DAYS", help="A technique verified longer ago is decayed"
+    ),
+    repeat: int = typer.Option(
+        90, "--repeat", min=1, max=3650, metavar="DAYS", help="A scenario not run for longer is overdue"
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here, not stdout"),
+) -> None:
+    """The programme report: trends, ATT&CK coverage and findings.
+
+    Game days per quarter, MTTA/TTD/MTTC trends, ATT&CK coverage, findings, learning-loop speed and
+    scenarios overdue for a repeat (--format navigator: an ATT&CK Navigator layer)."""
+    from bot.debrief.programme import REPORT_FORMATS, render_report
+    from bot.gameday.programme.compute import BadSince, parse_since
+    from bot.runtime.programme import build_programme_report
+
+    if format not in REPORT_FORMATS:
+        typer.echo(f"--format must be one of {', '.join(REPORT_FORMATS)}", err=True)
+        raise typer.Exit(2)
+    try:
+        since_days = parse_since(since)
+    except BadSince as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    built = build_programme_report(Settings.from_env(), time.time(), since_days, decay, repeat)
+    text = render_report(built, format)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"Programme report written to {output} ({format}).", err=True)
+    else:
+        typer.echo(text, nl=False)
+
+
 def main() -> None:
     from bot.config import SettingError
 

@@ -129,6 +129,12 @@ class Settings:
     reactions_per_minute: float = 50.0  # reactions on notes a minute in all, beyond a burst of 20
     # GET /calendar.ics answers only to this token (Bearer or ?token=); unset: the feed is off (404)
     calendar_token: str | None = field(default=None, repr=False)
+    tickets: str | None = None  # SCE_TICKETS: github:<owner>/<repo> or jira:<project>; unset: no tickets
+    github_token: str | None = field(default=None, repr=False)  # never shown
+    github_api_url: str = "https://api.github.com"
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = field(default=None, repr=False)  # never shown
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -177,6 +183,12 @@ class Settings:
             ),
             reactions_per_minute=_rate(env.get("SCE_REACTIONS_PER_MINUTE"), "SCE_REACTIONS_PER_MINUTE", 50.0),
             calendar_token=env.get("SCE_CALENDAR_TOKEN") or None,
+            tickets=(env.get("SCE_TICKETS") or "").strip() or None,
+            github_token=env.get("GITHUB_TOKEN") or None,
+            github_api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
+            jira_url=env.get("JIRA_URL") or None,
+            jira_email=env.get("JIRA_EMAIL") or None,
+            jira_api_token=env.get("JIRA_API_TOKEN") or None,
         )
 
     @property

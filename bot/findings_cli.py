@@ -121,6 +121,43 @@ def _change(
     typer.echo(f"{changed.id} is {changed.state} now.")
 
 
+@findings.command()
+def ticket(finding: str = typer.Argument(..., metavar="F-<n>", help="A finding id, e.g. F-12")) -> None:
+    """Open the finding's ticket in the tracker SCE_TICKETS names (once: a second time names the first)."""
+    from bot.gameday.findings.recording import NoSuchFinding
+    from bot.integrations.tickets.base import TicketError
+    from bot.integrations.tickets.desk import AlreadyTicketed, open_ticket, tracker_from
+
+    number = _number(finding)
+    try:
+        tracker = tracker_from(Settings.from_env())
+        opened = open_ticket(_store(), tracker, number)
+    except NoSuchFinding:
+        raise _fail(f"There is no finding F-{number}.", 1) from None
+    except (AlreadyTicketed, TicketError) as exc:
+        raise _fail(str(exc), 1) from None
+    typer.echo(f"F-{number}: {opened.url}")
+
+
+@findings.command()
+def sync() -> None:
+    """Ask the tracker about every open finding's ticket; a closed (done) one moves the finding to fixed."""
+    from bot.integrations.tickets.base import TicketError
+    from bot.integrations.tickets.desk import sync_tickets, tracker_from
+
+    try:
+        tracker = tracker_from(Settings.from_env())
+    except TicketError as exc:
+        raise _fail(str(exc), 1) from None
+    result = sync_tickets(_store(), tracker, time_now)
+    for sentence in result.failures:
+        typer.echo(sentence, err=True)
+    fixed = ", ".join(result.fixed) or "none"
+    typer.echo(f"Fixed by their tickets: {fixed}; still open: {result.still_open}.")
+    if result.failures:
+        raise typer.Exit(1)
+
+
 def time_now() -> float:
     """The wall clock: findings are stamped with the time people act on them."""
     import time

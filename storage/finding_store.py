@@ -136,3 +136,25 @@ class FindingStore:
         with self.engine.begin() as connection:
             result = connection.execute(statement)
         return bool(result.rowcount)
+
+    def ticket_of(self, number: int) -> str | None:
+        """The ticket opened for finding ``number`` (its URL or key), or None."""
+        if not 0 < number <= MAX_NUMBER:
+            return None
+        with self.engine.connect() as connection:
+            return connection.execute(select(C.ticket).where(C.id == number)).scalar()
+
+    def set_ticket(self, number: int, ref: str) -> bool:
+        """Store the finding's ticket only if it has none: of two people opening one at once, one wins."""
+        statement = update(FINDINGS).where(C.id == number, C.ticket.is_(None)).values(ticket=ref)
+        with self.engine.begin() as connection:
+            result = connection.execute(statement)
+        return bool(result.rowcount)
+
+    def ticketed(self) -> tuple[tuple[Finding, str], ...]:
+        """Open and fixing findings with a ticket, oldest first: the ones `sce findings sync` asks about."""
+        states = [str(FindingState.OPEN), str(FindingState.FIXING)]
+        query = select(FINDINGS).where(C.ticket.is_not(None), C.state.in_(states)).order_by(C.id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return tuple((_finding(row), row.ticket) for row in rows)

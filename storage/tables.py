@@ -152,3 +152,5 @@ class FindingRow(SQLModel, table=True):
     accepted_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     notes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     version: int = 1
+    # the ticket opened for it (a GitHub issue URL or a Jira issue key); None: none yet (migration 0008)
+    ticket: str | None = Field(default=None, max_length=300)

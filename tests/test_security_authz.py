@@ -81,6 +81,7 @@ SLASH: dict[str, frozenset[str]] = {
     "history": EVERYONE,
     "findings": EVERYONE,
     "fixed": EVERYONE,
+    "ticket": EVERYONE,  # of this channel's findings only (SECURITY.md rules 17 and 20)
     "start": FACILITATING,
     "pause": FACILITATING,
     "resume": FACILITATING,
@@ -103,6 +104,7 @@ SLASH_TEXT: dict[str, str] = {
     "history": "history authz-live",
     "findings": "findings",
     "fixed": "fixed F-1 authz fix by {role}",
+    "ticket": "ticket F-1",
     "start": f"start authz-tabletop {ROSTER}",
     "pause": "pause",
     "resume": "resume",

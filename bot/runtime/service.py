@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.integrations.http_caller import RequestsCaller
 from bot.integrations.log_sources import EdgeLogSources
 from bot.integrations.pagerduty import OnCallSchedule, PagerDuty
 from bot.integrations.prometheus import Prometheus
+from bot.integrations.tickets.poller import TicketPoller
 from bot.runtime.observability import CountedRetries, ObservedWebClient
 from bot.runtime.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.runtime.timer_service import TimerService
@@ -218,6 +220,8 @@ def build_services(
         )
     )
     timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
+    if settings.tickets:  # SCE_TICKETS: findings follow their tickets every ten minutes
+        timers.others.extend(_ticket_poller(settings, store))
     if unattended:  # `sce run` fires its own game day's timers: scheduled starts and the reaper are serve's
         timers.others.clear()
     intake = AlertIntake(store, engine, settings.alerts_channel)
@@ -246,3 +250,15 @@ def build_services(
         DebriefLinks.from_settings(settings, clock.now),
         drivers,
     )
+
+
+def _ticket_poller(settings: Settings, store: SqlStore) -> list[TicketPoller]:
+    """The ticket sync of `sce serve`, or none (logged) when SCE_TICKETS is set but cannot be used."""
+    from bot.integrations.tickets.base import TicketError
+    from bot.integrations.tickets.desk import tracker_from
+
+    try:
+        return [TicketPoller(FindingStore(store.engine), tracker_from(settings))]
+    except TicketError as exc:
+        logging.getLogger(__name__).warning("tickets are not synced: %s", exc)
+        return []

@@ -82,6 +82,8 @@ class CommandDesk:
             return FindingsDesk(self.s).findings(inv.command, inv.user, inv.channel)
         if name == "fixed":
             return FindingsDesk(self.s).fixed(inv.command, inv.user, inv.channel)
+        if name == "ticket":
+            return FindingsDesk(self.s).ticket(inv.command, inv.user, inv.channel)
         record = self._current(inv.channel)
         if record is None:
             return "No game day is running in this channel. Start one with `/sce start <scenario>`."

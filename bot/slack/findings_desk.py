@@ -7,7 +7,9 @@ game days, and any other id gets the same answer as an id that does not exist.
 
 from __future__ import annotations
 
-from bot.gameday.findings.model import BadFindingId, Finding, FindingState, parse_finding_id
+from typing import TYPE_CHECKING
+
+from bot.gameday.findings.model import BadFindingId, Finding, FindingState, finding_id, parse_finding_id
 from bot.gameday.findings.recording import (
     FindingChanged,
     FindingFilter,
@@ -17,9 +19,14 @@ from bot.gameday.findings.recording import (
 )
 from bot.gameday.people.mentions import literal
 from bot.gameday.running.commands import USAGE, Command
+from bot.integrations.tickets.base import TicketError
+from bot.integrations.tickets.desk import AlreadyTicketed, open_ticket, tracker_from
 from bot.runtime.service import Services
 from bot.slack.render import render
 from storage.finding_store import FindingStore
+
+if TYPE_CHECKING:
+    from bot.slack.command_desk import AnswerThen
 
 SHOWN = 30
 """Findings one answer lists; the rest are counted (`sce findings` lists every one)."""
@@ -66,3 +73,38 @@ class FindingsDesk:
         except (NoSuchFinding, Refused, FindingChanged) as exc:
             return literal(str(exc))
         return render("finding_fixed", f=changed, note=changed.notes[-1].text if changed.notes else "")
+
+    def ticket(self, command: Command, user: str, channel: str) -> str | AnswerThen:
+        """Open the ticket of a finding of this channel's game days: answered at once, the tracker asked
+        after the ack (it may take seconds), and what came of it posted to the channel."""
+        from bot.slack.command_desk import AnswerThen
+
+        if not command.args:
+            return f"Which finding? Usage: `{literal(USAGE['ticket'])}`; `/sce findings` lists them."
+        try:
+            number = parse_finding_id(command.args[0])
+        except BadFindingId as exc:
+            return literal(str(exc))
+        found = self.store.get(number)
+        if found is None or found.channel != channel:
+            return literal(str(NoSuchFinding(f"There is no finding {finding_id(number)} here.")))
+        existing = self.store.ticket_of(number)
+        if existing:
+            return render("finding_ticket", f=found, url=existing, already=True)
+        try:
+            tracker = tracker_from(self.s.settings)
+        except TicketError as exc:
+            return literal(str(exc))
+
+        def here(finding: Finding) -> bool:
+            return finding.channel == channel
+
+        def open_it() -> None:
+            try:
+                opened = open_ticket(self.store, tracker, number, visible=here)
+                text = render("finding_ticket", f=found, url=opened.url, already=False)
+            except (NoSuchFinding, AlreadyTicketed, TicketError) as exc:
+                text = literal(str(exc))
+            self.s.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+
+        return AnswerThen(f"Opening a ticket for `{found.id}`...", open_it)

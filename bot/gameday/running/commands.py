@@ -31,6 +31,7 @@ USAGE = {
     ),
     "findings": "/sce findings [open|mine|<scenario>]",
     "fixed": "/sce fixed F-<n> <note>",
+    "ticket": "/sce ticket F-<n>",
 }
 
 

@@ -1,0 +1,1 @@
+"""The programme report: game days, findings and bookings across quarters (`sce report`)."""
