@@ -26,6 +26,7 @@ BENCHMARKS = {
     "Debrief rendering",
     "SBOM lookup",
     "Steady-state probes",
+    "Live logs",
     "Abort",
     "Memory",
     "Slack calls",
@@ -46,7 +47,7 @@ CURVES = (
 
 
 @pytest.mark.bench
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(720)
 def test_quick_run_writes_a_well_formed_benchmarks_table(tmp_path: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"
     env = {k: v for k, v in os.environ.items() if k != "SCE_BENCH_POSTGRES_URL"}
@@ -56,7 +57,7 @@ def test_quick_run_writes_a_well_formed_benchmarks_table(tmp_path: Path) -> None
         env=env,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=700,  # about 150 s on an idle 2-core machine; a loaded one takes several times that
     )
     assert result.returncode == 0, result.stderr[-4000:]
     text = out.read_text()
