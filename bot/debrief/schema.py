@@ -6,35 +6,31 @@ file and the model disagree, so the published contract cannot drift from the cod
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from bot.gameday.json_schema import shipped, text_of, write
 from bot.gameday.measuring.report_models import Debrief
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "debrief.schema.json"
-DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def debrief_schema() -> dict[str, Any]:
     """The schema that ``sce debrief --format json`` output validates against."""
-    schema = Debrief.model_json_schema(mode="serialization")
-    schema["description"] = (
+    return shipped(
+        Debrief.model_json_schema(mode="serialization"),
         "A game day's debrief, computed from its timeline (`sce debrief <id|latest> --format json`). "
-        "Times are Unix seconds, durations seconds; null where nothing happened."
+        "Times are Unix seconds, durations seconds; null where nothing happened.",
     )
-    return {"$schema": DIALECT, **schema}
 
 
 def schema_text() -> str:
     """The schema as the shipped file holds it."""
-    return json.dumps(debrief_schema(), indent=2, ensure_ascii=False) + "\n"
+    return text_of(debrief_schema())
 
 
 def write_schema(path: Path = SCHEMA_PATH) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(schema_text(), encoding="utf-8")
-    return path
+    return write(path, schema_text())
 
 
 if __name__ == "__main__":

@@ -6,37 +6,33 @@ shipped file and the model disagree (as ``bot/debrief/schema.py`` does for the d
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from bot.gameday.findings.document import FindingDocument
+from bot.gameday.json_schema import shipped, text_of, write
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "findings.schema.json"
-DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def findings_schema() -> dict[str, Any]:
     """The schema that ``sce findings --format json`` output validates against."""
-    schema = TypeAdapter(list[FindingDocument]).json_schema(mode="serialization")
-    schema["title"] = "Findings"
-    schema["description"] = (
+    return shipped(
+        TypeAdapter(list[FindingDocument]).json_schema(mode="serialization"),
         "The findings of finished game days (`sce findings --format json`), oldest first. Times are Unix "
-        "seconds, durations seconds; null where it has not happened."
+        "seconds, durations seconds; null where it has not happened.",
+        title="Findings",
     )
-    return {"$schema": DIALECT, **schema}
 
 
 def schema_text() -> str:
-    return json.dumps(findings_schema(), indent=2, ensure_ascii=False) + "\n"
+    return text_of(findings_schema())
 
 
 def write_schema(path: Path = SCHEMA_PATH) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(schema_text(), encoding="utf-8")
-    return path
+    return write(path, schema_text())
 
 
 if __name__ == "__main__":
