@@ -184,12 +184,13 @@ def _bare(kube: Any, pods: list[str], seconds: float) -> tuple[int, int, float, 
             while chunk := response.raw.read1(65536):  # as the lines come, as our reader reads them
                 counts[pod] += chunk.count(b"\n")
 
-    before = kube.open_follows(NAMESPACE)
+    # the step's own streams close after their game day, a moment later on the server's side: counted
+    # while they close, "every bare stream open" could never come (the quick run hung here)
+    _wait_for(lambda: kube.open_follows(NAMESPACE) == 0, "the step's streams to close")
     readers = [threading.Thread(target=read, args=(pod,), daemon=True) for pod in pods]
     for reader in readers:
         reader.start()
-    while kube.open_follows(NAMESPACE) < before + PODS:
-        time.sleep(0.01)
+    _wait_for(lambda: kube.open_follows(NAMESPACE) >= PODS, "every bare stream to open")
     stop, result = threading.Event(), []
     writer = threading.Thread(target=lambda: result.append(_write(kube, pods, seconds, stop)), daemon=True)
     marks = {pod: kube.logs[(NAMESPACE, pod)].count("\n") for pod in pods}
@@ -210,3 +211,11 @@ def _bare(kube: Any, pods: list[str], seconds: float) -> tuple[int, int, float, 
     for pod in pods:
         kube.end_logs(NAMESPACE, pod)
     return written, read_lines, backlog, catch_up
+
+
+def _wait_for(done: Callable[[], bool], what: str, limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the live-logs bench waited {limit:g} s for {what}")
+        time.sleep(0.01)

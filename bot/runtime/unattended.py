@@ -252,8 +252,8 @@ class UnattendedRun:
         record = self.services.store.get(self.gameday_id)
         if record is None:
             return
-        # the log is in time order, and an alert is timed by its source: a detection recorded now may sort
-        # before lines already printed, so each line is printed once by what it says, not by its place
+        # the log is rebuilt from the whole timeline each time (a line's wording may depend on what came
+        # after it, a name resolved later): each line is printed once by what it says, not by its place
         this_pass: Counter[str] = Counter()
         for line in event_log(self.services.engine.debrief_from(record, events)):
             said = f"{line.utc} {_shown(line.text)}"
