@@ -116,6 +116,10 @@ class RunSummaryRow(SQLModel, table=True):
     mtta: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     ttd: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
     ttc: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    # for the programme report (migration 0009): the techniques an alert detected in time, and whether
+    # the game day was a dry run; None in a row written before, which is then computed again
+    detected: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    dry_run: bool | None = None
 
 
 class FindingRow(SQLModel, table=True):
@@ -154,3 +158,35 @@ class FindingRow(SQLModel, table=True):
     version: int = 1
     # the ticket opened for it (a GitHub issue URL or a Jira issue key); None: none yet (migration 0008)
     ticket: str | None = Field(default=None, max_length=300)
+    # the regression run that verified it (migration 0009)
+    verified_by: str | None = Field(default=None, max_length=64)
+
+
+class StandingApprovalRow(SQLModel, table=True):
+    """A standing approval: an approver's yes, given in Slack, for unattended runs (`sce run`, regression
+    runs) of one scenario file's exact content (its hash) until an expiry; an edited file has another
+    hash, so the approval no longer matches it. Revoked ones are kept for the record."""
+
+    __tablename__ = "standing_approval"
+    __table_args__ = (Index("ix_standing_approval_scenario", "scenario_id", "scenario_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: str = Field(max_length=128)
+    scenario_hash: str = Field(max_length=64)
+    channel: str = Field(max_length=64)
+    granted_by: str = Field(max_length=64)
+    granted_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    expires_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    revoked_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    revoked_by: str | None = Field(default=None, max_length=64)
+
+
+class DigestSentRow(SQLModel, table=True):
+    """One weekly digest of overdue findings per channel and ISO week: inserting the row is the claim, so
+    two replicas never both post it."""
+
+    __tablename__ = "finding_digest"
+
+    channel: str = Field(primary_key=True, max_length=64)
+    week: str = Field(primary_key=True, max_length=16)
+    sent_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
