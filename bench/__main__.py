@@ -25,6 +25,7 @@ from bench import (
     memory,
     outbox,
     procs,
+    programme,
     proposed,
     sbom,
     slack_calls,
@@ -52,6 +53,7 @@ BENCHMARKS: dict[str, Bench] = {
     "slack-calls": lambda run_dir, quick, pg: slack_calls.run(run_dir, quick),
     "growth": lambda run_dir, quick, pg: curves.run(run_dir, quick),
     "fleet": fleet_curve.run,
+    "report": programme.run,
 }
 SETTLE_SECONDS = 10.0
 """Pause before each section (after a sync): one section's write-back never lands in the next one's

@@ -46,15 +46,19 @@ def serve() -> None:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.doctor import check_before_serving
-    from bot.integrations.hooks import hooks_app
     from bot.runtime.calendar_feed import services_calendar
+    from bot.runtime.halt_route import halt_app
+    from bot.runtime.hook_routes import services_hooks
     from bot.runtime.logs import configure_logging
+    from bot.runtime.loop_metrics import watch_loop
     from bot.runtime.observability import database_ready, store_snapshot, watch
     from bot.runtime.process import prepare_for_traffic
+    from bot.runtime.report_page import services_report
     from bot.runtime.server import HttpServer, socket_mode_handler
     from bot.runtime.service import build_services
     from bot.slack.app import create_app, slack_over_http
     from bot.slack.debrief_pages import debrief_pages
+    from storage.finding_store import loop_rows
 
     settings = Settings.from_env()
     secrets = [
@@ -65,6 +69,9 @@ def serve() -> None:
         settings.pagerduty_routing_key,
         settings.pagerduty_api_token,
         settings.calendar_token,
+        settings.tickets_webhook_secret,
+        settings.report_token,
+        settings.halt_token,
     ]
     configure_logging(json=settings.log_format == "json", secrets=secrets)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -81,8 +88,9 @@ def serve() -> None:
     prepare_for_traffic()
     services.timers.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    hooks = hooks_app(services.intake.handle, settings.alert_webhook_secret, time.time, services.replay)
+    hooks = services_hooks(services)  # alert webhooks; ticket webhooks with SCE_TICKETS_WEBHOOK_SECRET
     watch(lambda: store_snapshot(services.store))
+    watch_loop(lambda now: loop_rows(services.store.engine, now))
     ready = lambda: database_ready(services.store.engine)  # noqa: E731
     pages = debrief_pages(services)
     server = HttpServer(
@@ -93,6 +101,8 @@ def serve() -> None:
         ready=ready,
         debriefs=pages,
         calendar=services_calendar(services),  # 404 unless SCE_CALENDAR_TOKEN is set; Socket Mode too
+        report=services_report(services),  # 404 unless SCE_REPORT_TOKEN is set; Socket Mode too
+        halt=halt_app(settings.halt_token, services.halt),  # 404 unless SCE_HALT_TOKEN is set
     )
     try:
         if settings.socket_mode:
@@ -183,6 +193,8 @@ def validate(
 
     Each problem is reported as file:line: field: what is wrong.
     """
+    from bot.faults.attack_pod import DEFAULT_IMAGE
+    from bot.gameday.policy.enforcing import policy_refusals
     from bot.gameday.scenario.attachments import with_attachments
     from bot.gameday.scenario.guardrails import ceiling_refusals, deployment_refusals, image_refusals
     from bot.gameday.scenario.loading import ScenarioError, load_scenario_file, scenario_files
@@ -215,6 +227,7 @@ def validate(
         refusals = deployment_refusals(loaded.scenario, allowed) if allowed else []
         refusals += image_refusals(loaded.scenario, settings.allowed_attack_images)
         refusals += ceiling_refusals(loaded.scenario, settings.max_ttl)
+        refusals += policy_refusals(loaded.scenario, settings.policy, settings.probe_image or DEFAULT_IMAGE)
         references = _unlisted_references(file, secrets)
         refusals += references if secrets else []
         unchecked_references = unchecked_references or bool(references and not secrets)
@@ -418,11 +431,14 @@ def debrief(
     """Print or write a game day's debrief (the latest one by default)."""
     from bot.debrief.bundle import write_bundle
     from bot.debrief.render import FORMATS, render_debrief
+    from bot.gameday.findings.joining import LoopJoiner
     from bot.gameday.measuring.report import with_names
     from bot.gameday.running.engine import build_debrief_for
     from bot.runtime.recorded import NotRecorded, find_gameday
     from bot.slack.people import named, names_from_token
     from bot.workspace.demo import USERS as DEMO_USERS
+    from storage.audit_store import entries as audit_entries
+    from storage.finding_store import FindingStore
 
     if format is not None and format not in FORMATS:
         typer.echo(f"--format must be one of {', '.join(FORMATS)}", err=True)
@@ -445,13 +461,15 @@ def debrief(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     report = build_debrief_for(record, store.events(record.id))
+    report = LoopJoiner(FindingStore(store.engine), time.time)(record, report)  # as the debrief posted
     if demo:  # the demo's people are the local workspace's, never asked of the real one
         report = with_names(report, DEMO_USERS)
     else:  # people by name when the bot's token is here to ask Slack
         settings = Settings.from_env()
         report = named(report, names_from_token(settings.slack_bot_token, settings.slack_api_url))
     if bundle is not None:
-        write_bundle(report, record.scenario_text, bundle)
+        ledger = [entry.line() for entry in audit_entries(store.engine, record.id)]
+        write_bundle(report, record.scenario_text, bundle, ledger)
         typer.echo(f"Evidence bundle for {record.id} written to {bundle}", err=True)
     if output is not None:
         output.write_text(render_debrief(report, format or "md"), encoding="utf-8")
@@ -477,7 +495,7 @@ def history(
     """
     from bot.debrief.history import HISTORY_FORMATS, render_history
     from bot.gameday.measuring.trends import history as history_rows
-    from bot.runtime.recorded import NotRecorded, finished_runs
+    from bot.runtime.recorded import NotRecorded, finished_runs, scenario_loop
 
     if format not in HISTORY_FORMATS:
         typer.echo(f"--format must be one of {', '.join(HISTORY_FORMATS)}", err=True)
@@ -487,12 +505,17 @@ def history(
     except NotRecorded as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(render_history(scenario, rows, format, latest), nl=False)
+    loop = scenario_loop(Settings.from_env(), scenario, time.time(), demo)
+    typer.echo(render_history(scenario, rows, format, latest, loop), nl=False)
 
 
 from bot.findings_cli import findings as findings_cli  # noqa: E402  (after the commands above, in --help)
 
 cli.add_typer(findings_cli, name="findings")
+
+from bot.audit_cli import audit as audit_cli  # noqa: E402
+
+cli.add_typer(audit_cli, name="audit", help="The audit ledger: export it, or check that nothing was changed.")
 
 
 @cli.command()

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.faults.attack_pod import DEFAULT_IMAGE
+from bot.gameday.findings.digest import DEFAULT_SLOT, DigestError, DigestSlot, parse_slot
+from bot.gameday.incident_channels import IncidentChannels, IncidentChannelsError, parse_incident_channels
+from bot.gameday.policy.loading import PolicyError, load_policy_file
+from bot.gameday.policy.model import Policy
 from bot.gameday.scenario.durations import DurationError, parse_duration
 from bot.gameday.scenario.guardrails import DEFAULT_MAX_TTL
 
@@ -88,6 +92,30 @@ def _rate(value: str | None, name: str, default: float) -> float:
     return rate
 
 
+def _incident_channels(value: str | None) -> IncidentChannels | None:
+    try:
+        return parse_incident_channels(value)
+    except IncidentChannelsError as exc:
+        raise SettingError(str(exc)) from None
+
+
+def _digest(value: str | None) -> DigestSlot | None:
+    try:
+        return parse_slot(value)
+    except DigestError as exc:
+        raise SettingError(str(exc)) from None
+
+
+def _policy(value: str | None) -> Policy | None:
+    """The policy file (SCE_POLICY), read once at start: a broken one stops each command with its sentence."""
+    if not value:
+        return None
+    try:
+        return load_policy_file(Path(value))
+    except PolicyError as exc:
+        raise SettingError(f"SCE_POLICY: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
@@ -112,6 +140,12 @@ class Settings:
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     pagerduty_api_token: str | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
+    # real incidents for the game day's own failures (a failed revert, a guardrail); unset: none are paged
+    pagerduty_failure_routing_key: str | None = field(default=None, repr=False)
+    # POST /hooks/pagerduty checks X-PagerDuty-Signature with it; unset: the route is off (404)
+    pagerduty_webhook_secret: str | None = field(default=None, repr=False)
+    # SCE_INCIDENT_CHANNELS: a new channel whose name matches halts every game day; None: off
+    incident_channels: IncidentChannels | None = None
     alert_webhook_secret: str | None = None
     alerts_channel: str | None = None
     prometheus_url: str | None = None  # the team's Prometheus: steady-state probes (preflight)
@@ -129,12 +163,20 @@ class Settings:
     reactions_per_minute: float = 50.0  # reactions on notes a minute in all, beyond a burst of 20
     # GET /calendar.ics answers only to this token (Bearer or ?token=); unset: the feed is off (404)
     calendar_token: str | None = field(default=None, repr=False)
+    # GET /report (the programme report) answers only to this token, as the feed; unset: off (404)
+    report_token: str | None = field(default=None, repr=False)
+    # POST /halt answers only to this token (Bearer); unset: the route is off (404)
+    halt_token: str | None = field(default=None, repr=False)
     tickets: str | None = None  # SCE_TICKETS: github:<owner>/<repo> or jira:<project>; unset: no tickets
     github_token: str | None = field(default=None, repr=False)  # never shown
     github_api_url: str = "https://api.github.com"
     jira_url: str | None = None
     jira_email: str | None = None
     jira_api_token: str | None = field(default=None, repr=False)  # never shown
+    # POST /hooks/github and /hooks/jira check their bodies' HMAC with it; unset: both are off (404)
+    tickets_webhook_secret: str | None = field(default=None, repr=False)
+    digest: DigestSlot | None = DEFAULT_SLOT  # SCE_DIGEST: the weekly digest of overdue findings; None: off
+    policy: Policy | None = None  # SCE_POLICY: the policy file's rules (bot/gameday/policy); None: no policy
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -163,6 +205,9 @@ class Settings:
             pagerduty_events_url=env.get("PAGERDUTY_EVENTS_URL") or "https://events.pagerduty.com/v2/enqueue",
             pagerduty_api_token=env.get("PAGERDUTY_API_TOKEN") or None,
             pagerduty_api_url=env.get("PAGERDUTY_API_URL") or "https://api.pagerduty.com",
+            pagerduty_failure_routing_key=env.get("SCE_PAGERDUTY_FAILURE_ROUTING_KEY") or None,
+            pagerduty_webhook_secret=env.get("SCE_PAGERDUTY_WEBHOOK_SECRET") or None,
+            incident_channels=_incident_channels(env.get("SCE_INCIDENT_CHANNELS")),
             alert_webhook_secret=env.get("SCE_ALERT_WEBHOOK_SECRET") or None,
             alerts_channel=env.get("SCE_ALERTS_CHANNEL") or None,
             prometheus_url=env.get("SCE_PROMETHEUS_URL") or None,
@@ -183,12 +228,17 @@ class Settings:
             ),
             reactions_per_minute=_rate(env.get("SCE_REACTIONS_PER_MINUTE"), "SCE_REACTIONS_PER_MINUTE", 50.0),
             calendar_token=env.get("SCE_CALENDAR_TOKEN") or None,
+            report_token=env.get("SCE_REPORT_TOKEN") or None,
+            halt_token=env.get("SCE_HALT_TOKEN") or None,
             tickets=(env.get("SCE_TICKETS") or "").strip() or None,
             github_token=env.get("GITHUB_TOKEN") or None,
             github_api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
             jira_url=env.get("JIRA_URL") or None,
             jira_email=env.get("JIRA_EMAIL") or None,
             jira_api_token=env.get("JIRA_API_TOKEN") or None,
+            tickets_webhook_secret=env.get("SCE_TICKETS_WEBHOOK_SECRET") or None,
+            digest=_digest(env.get("SCE_DIGEST")),
+            policy=_policy(env.get("SCE_POLICY")),
         )
 
     @property

@@ -4,6 +4,7 @@ listed through their indexes, changed only over the version they were read at (b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Table, and_, or_, select, update
@@ -26,6 +27,7 @@ CHANGING = (
     "verified_at",
     "accepted_until",
     "accepted_reason",
+    "verified_by",
 )
 
 
@@ -51,6 +53,7 @@ def _finding(row: Any) -> Finding:
         accepted_reason=row.accepted_reason,
         notes=tuple(FindingNote.model_validate(n) for n in row.notes or ()),
         version=row.version,
+        verified_by=row.verified_by,
     )
 
 
@@ -120,6 +123,8 @@ class FindingStore:
             query = query.where(C.owner == which.owner)
         if which.channels is not None:
             query = query.where(C.channel.in_(list(which.channels)))
+        if which.gameday is not None:
+            query = query.where(C.gameday_id == which.gameday)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return [as_of(_finding(row), now) for row in rows]
@@ -158,3 +163,48 @@ class FindingStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return tuple((_finding(row), row.ticket) for row in rows)
+
+    def by_ticket(self, ref: str) -> Finding | None:
+        """The finding whose ticket is ``ref`` exactly (an issue URL or a Jira key), or None: a webhook
+        counts only for a finding's own ticket."""
+        if not ref or len(ref) > 300:  # the column's width: a longer reference is nobody's ticket
+            return None
+        with self.engine.connect() as connection:
+            row = connection.execute(select(FINDINGS).where(C.ticket == ref).order_by(C.id)).first()
+        return _finding(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class LoopRow:
+    """A finding as the learning loop sees it (bot/gameday/findings/loop.py), read without its text."""
+
+    scenario: str
+    channel: str
+    state: FindingState
+    created_at: float
+    fixed_at: float | None
+    verified_at: float | None
+
+
+def _as_of(state: str, accepted_until: float | None, now: float) -> FindingState:
+    lapsed = state == str(FindingState.ACCEPTED_RISK) and accepted_until is not None and accepted_until <= now
+    return FindingState.OPEN if lapsed else FindingState(state)
+
+
+def loop_rows(engine: Engine, now: float) -> list[LoopRow]:
+    """Every finding's loop columns in one query (`/metrics`: 50,000 findings stay a cheap scrape); an
+    acceptance that ran out by ``now`` counts as open, as everywhere."""
+    columns = (C.scenario_id, C.channel, C.state, C.created_at, C.fixed_at, C.verified_at, C.accepted_until)
+    with engine.connect() as connection:
+        rows = connection.execute(select(*columns)).all()
+    return [
+        LoopRow(
+            scenario,
+            channel,
+            _as_of(state, until, now),
+            created,
+            fixed,
+            verified,
+        )
+        for scenario, channel, state, created, fixed, verified, until in rows
+    ]

@@ -13,7 +13,13 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
 from bot.gameday.running.recurrence import Recurrence
-from bot.gameday.running.schedule import ScheduleRequest, due_action, next_event_at, reminders_skipped
+from bot.gameday.running.schedule import (
+    ScheduleRequest,
+    due_action,
+    next_event_at,
+    reminder_offsets,
+    reminders_skipped,
+)
 from storage.tables import ScheduleRow
 
 STALE_START_SECONDS = 300.0
@@ -69,7 +75,7 @@ class ScheduleStore:
             options=options,
             next_at=request.first_at,
             every_seconds=request.every_seconds,
-            reminders_sent=reminders_skipped(request.first_at, now),
+            reminders_sent=reminders_skipped(request.first_at, now, reminder_offsets(options)),
             state="active",
             created_at=now,
         )
@@ -98,7 +104,11 @@ class ScheduleStore:
 
     def next_due_at(self) -> float | None:
         return min(
-            (next_event_at(s.next_at, s.reminders_sent) for s in self.active() if s.state == "active"),
+            (
+                next_event_at(s.next_at, s.reminders_sent, reminder_offsets(s.options))
+                for s in self.active()
+                if s.state == "active"
+            ),
             default=None,
         )
 
@@ -109,7 +119,9 @@ class ScheduleStore:
         for schedule in self.active():
             if schedule.state != "active" or schedule.id in skip:
                 continue
-            action = due_action(schedule.next_at, schedule.reminders_sent, now)
+            action = due_action(
+                schedule.next_at, schedule.reminders_sent, now, reminder_offsets(schedule.options)
+            )
             if action is None:
                 continue
             # a claim is a lease: a process that dies holding it leaves it to reset_stale_claims
@@ -136,7 +148,7 @@ class ScheduleStore:
     def reminded(self, claim: Claimed, now: float) -> None:
         """A reminder got out: counted, and the schedule waits for its next reminder or its start."""
         s = claim.schedule
-        self._release(s.id, reminders_sent=reminders_skipped(s.next_at, now))
+        self._release(s.id, reminders_sent=reminders_skipped(s.next_at, now, reminder_offsets(s.options)))
 
     def remind_again(self, claim: Claimed, now: float) -> None:
         """A reminder that did not get out is owed again (the next poll claims it)."""
@@ -162,7 +174,7 @@ class ScheduleStore:
             following = recurrence.next_after(max(now, row.next_at)) if recurrence is not None else None
             if following is not None:
                 row.next_at, row.state = following, "active"
-                row.reminders_sent = reminders_skipped(following, now)
+                row.reminders_sent = reminders_skipped(following, now, reminder_offsets(row.options))
             elif recurrence is not None:
                 row.state = "done"
             elif row.every_seconds:
@@ -170,7 +182,7 @@ class ScheduleStore:
                 while upcoming <= now:
                     upcoming += row.every_seconds
                 row.next_at, row.state = upcoming, "active"
-                row.reminders_sent = reminders_skipped(upcoming, now)
+                row.reminders_sent = reminders_skipped(upcoming, now, reminder_offsets(row.options))
             else:
                 row.state = "done"
             session.add(row)

@@ -23,10 +23,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.gameday.audit.chain import AUDITED
 from bot.gameday.measuring.unattended import ID_PREFIX as UNATTENDED_PREFIX
 from bot.gameday.ports import GameDayRecord, StoreUnavailable, Timer, run_after_commit
 from bot.gameday.running.timer_types import TimerKind, TimerState
 from bot.gameday.timeline import Event, Kind
+from storage import audit_store as audit
 from storage import summary_store
 from storage.database import read_engine
 from storage.tables import DeliveryRow, EventRow, GameDayRow, PageMessageRow, TimerRow
@@ -297,8 +299,14 @@ def _write_pending(session: Session, txs: list[SqlTx]) -> None:
         deliveries += new_deliveries
     if events:
         session.execute(EVENT_TABLE.insert(), events)
+        # the audit ledger's entries commit with the events they record (storage/audit_store.py)
+        audit.append(session, [_audit_draft(e) for e in events if e["kind"] in AUDITED])
     if deliveries:
         session.execute(DELIVERY_TABLE.insert(), deliveries)
+
+
+def _audit_draft(event: dict[str, Any]) -> audit.AuditDraft:
+    return audit.AuditDraft(event["at"], event["gameday_id"], event["kind"], event["actor"], event["data"])
 
 
 THREADS_REMEMBERED = 10_000
@@ -432,7 +440,7 @@ class SqlStore:
             return [_record(r) for r in session.exec(select(GameDayRow).order_by(col(GameDayRow.created_at)))]
 
     def run_summaries(
-        self, scenario_id: str, channel: str | None = None
+        self, scenario_id: str | None, channel: str | None = None
     ) -> list[tuple[str, dict[str, Any] | None]]:
         return summary_store.run_summaries(self.reader, scenario_id, channel)
 

@@ -190,3 +190,33 @@ class DigestSentRow(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=64)
     week: str = Field(primary_key=True, max_length=16)
     sent_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+
+
+class AuditRow(SQLModel, table=True):
+    """One entry of the audit ledger's hash chain (bot/gameday/audit/chain.py). ``body`` is the entry
+    (canonical JSON) and what is hashed; ``gameday_id`` and ``kind`` repeat it to be looked up by."""
+
+    __tablename__ = "audit_entry"
+
+    seq: int = Field(sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True))
+    gameday_id: str | None = Field(default=None, index=True, max_length=64)
+    kind: str = Field(max_length=32)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    prev: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class HaltRow(SQLModel, table=True):
+    """A pull of the halt lever, kept after it is lifted. ``active`` is 1 while it holds and NULL after:
+    its unique index lets at most one halt hold at a time, whichever replica pulls it."""
+
+    __tablename__ = "halt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    active: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, unique=True))
+    halted_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
+    halted_by: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(max_length=32)
+    lifted_at: float | None = Field(default=None, sa_column=Column(Float(precision=53), nullable=True))
+    lifted_by: str | None = Field(default=None, max_length=64)

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.gameday.clock import Clock
+from bot.runtime.hook_routes import services_hooks
 from bot.runtime.server import HttpServer
 from bot.runtime.service import Services, build_services
 from bot.slack.app import create_app, slack_over_http
@@ -34,9 +35,12 @@ def local_settings(workspace: LocalWorkspace, tmp_path: Path, scenarios_dir: Pat
 def served_app(
     workspace: LocalWorkspace, settings: Settings, clock: Clock | None = None, simulate_faults: bool = False
 ) -> Iterator[tuple[Services, WorkspaceClient]]:
-    """The bot's services and a client acting as the workspace's people; everything stopped after."""
+    """The bot's services and a client acting as the workspace's people; everything stopped after. The
+    server answers ``/hooks/...`` as `sce serve`'s does (the ticket tests post webhooks to it)."""
     services = build_services(settings, clock, simulate_faults=simulate_faults)
-    server = HttpServer(slack_over_http(create_app(services), services), "127.0.0.1", 0)
+    server = HttpServer(
+        slack_over_http(create_app(services), services), "127.0.0.1", 0, hooks=services_hooks(services)
+    )
     server.start()
     workspace.request_url = f"http://127.0.0.1:{server.port}/slack/events"
     people = WorkspaceClient(workspace.base_url)

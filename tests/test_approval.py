@@ -16,7 +16,8 @@ ROSTER = {"primary": "U1", "secondary": "U2"}
 
 def approval_scenario() -> str:
     return scenario_text().replace(
-        "approval: {required: false, approvers: []}", 'approval: {required: true, approvers: ["<@UAPP>"]}'
+        "approval: {required: false, approvers: []}",
+        'approval: {required: true, approvers: ["<@UAPP>"]}\nchange: {ticket: CAB-1}',
     )
 
 

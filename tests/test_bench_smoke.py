@@ -32,6 +32,7 @@ BENCHMARKS = {
     "Slack calls",
     "Growth with history",
     "Growth with running game days",
+    "Programme report",
 }
 CURVES = (
     "debrief-by-timeline",

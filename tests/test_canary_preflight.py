@@ -32,7 +32,7 @@ steps:
 
 
 def scenario(team: str = "sre", approval: bool = False) -> str:
-    approvers = "approval: {required: true, approvers: [UAPPROVER]}\n"
+    approvers = "approval: {required: true, approvers: [UAPPROVER]}\nchange: {ticket: CAB-1}\n"
     return SCENARIO.format(team=team, approval=approvers if approval else "")
 
 

@@ -36,6 +36,7 @@ attack: [T1078, T1071.004]
 charter: {objective: check the formats, hypothesis: "Pages are acknowledged <fast> & contained"}
 guardrails: {namespaces: [chaos-lab]}
 approval: {required: true, approvers: [U7]}
+change: {ticket: CAB-7}
 expect:
   {acknowledge_within: 5m, handoff_within: 10m, detect_within: 5m, contain_within: 15m, update_every: 5m}
 steps:

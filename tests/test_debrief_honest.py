@@ -655,6 +655,30 @@ def every_kind_of_event() -> list[Row]:
             "problem": None,
         },
     )
+    rows[Kind.STANDING_APPROVED] = (
+        Kind.STANDING_APPROVED,
+        0,
+        "U1",
+        {"approval": 3, "scenario_hash": "ab" * 32, "granted_at": BASE - 86400, "expires_at": BASE + 86400},
+    )
+    rows[Kind.FAULT_LEFT_OVER] = (
+        Kind.FAULT_LEFT_OVER,
+        96,
+        None,
+        {"fault_id": "f1", "error": "could not revert Pod web/x: 403 Forbidden"},
+    )
+    rows[Kind.FAILURE_PAGED] = (
+        Kind.FAILURE_PAGED,
+        97,
+        None,
+        {"key": "sce-failure-x-f1", "sent": True, "cause": "revert_failed", "fault_id": "f1"},
+    )
+    rows[Kind.FAILURE_RESOLVED] = (
+        Kind.FAILURE_RESOLVED,
+        98,
+        None,
+        {"key": "sce-failure-x-f1", "sent": False, "error": "PagerDuty answered 503, 3 times; giving up."},
+    )
     missing = set(Kind) - set(rows) - {Kind.STARTED, Kind.ENDED}  # run() adds those two
     assert not missing, f"add an example of {missing} to this table"
     return list(rows.values())
@@ -716,7 +740,8 @@ def test_the_debrief_shows_the_charter_and_the_participants_by_name() -> None:
     crew = {row[0]: (row[1], int(row[2])) for row in md_table(md, "Participants")}
     # by hand from the table of events: who did what, and the roles they held
     assert crew == {
-        "Alice Adams": ("primary, paged", 3),  # acknowledged, handed off, marked contained
+        # acknowledged, handed off, marked contained; and gave the standing approval (an approver)
+        "Alice Adams": ("primary, paged, approver", 4),
         "Bob Brown": ("secondary, paged (escalation), took a handoff, commander", 2),  # took over, a gap
         "Carol Chen": ("facilitator", 4),  # started, paused, resumed, named the commander
         "Dan Day": ("approver", 1),

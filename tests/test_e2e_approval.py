@@ -22,7 +22,8 @@ def test_only_an_approver_who_did_not_start_it_can_approve(
     text = (scenarios_dir / "pager-stress.yaml").read_text()
     (scenarios_dir / "pager-stress.yaml").write_text(
         text.replace(
-            "approval: {required: false, approvers: []}", "approval: {required: true, approvers: [S0LEADS]}"
+            "approval: {required: false, approvers: []}",
+            "approval: {required: true, approvers: [S0LEADS]}\nchange: {ticket: CAB-1}",
         )
     )
     bot = live_bot

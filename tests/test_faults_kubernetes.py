@@ -60,17 +60,17 @@ def test_pod_delete_deletes_count_pods_of_the_selector_filtered_on_our_side(kube
     sentence = drv.apply(GD, "f1", spec("k8s.pod-delete", {"app": "web"}, count=2), EXPIRES)
     left = kube.names("pods", NAMESPACE)
     assert "db-1" in left and len(left) == 2, left
-    assert sentence.startswith("deleted pods ") and "recreate" in sentence
+    assert sentence.startswith("picked 2 of 3 pods (count 2") and "; deleted pods " in sentence
+    assert "recreate" in sentence
     assert drv.observe(GD, "f1") is None
     assert reverted_twice(drv, "f1").startswith("nothing left to revert")  # nothing to undo, said so
 
 
-def test_pod_delete_with_no_matching_pod_says_so(kube: KubeTestServer) -> None:
+def test_pod_delete_with_no_matching_pod_is_refused_with_a_sentence(kube: KubeTestServer) -> None:
     kube.pod("db-1", {"app": "db"})
-    sentence = driver(kube).apply(GD, "f1", spec("k8s.pod-delete", {"app": "web"}), EXPIRES)
-    assert sentence.startswith("no pod in chaos-lab matches app=web") and kube.names("pods", NAMESPACE) == [
-        "db-1"
-    ]
+    with pytest.raises(FaultRejected, match="^no pod in chaos-lab matches app=web: nothing was deleted$"):
+        driver(kube).apply(GD, "f1", spec("k8s.pod-delete", {"app": "web"}), EXPIRES)
+    assert kube.names("pods", NAMESPACE) == ["db-1"]
 
 
 @pytest.mark.parametrize("direction, types", [("both", ["Ingress", "Egress"]), ("egress", ["Egress"])])
@@ -223,11 +223,16 @@ def test_token_revoke_deletes_a_named_token_secret_and_only_a_token_secret(kube:
     assert "revoked service-account token Secret ci-token" in drv.apply(
         GD, "f7", spec("k8s.token-revoke", secret="ci-token"), EXPIRES
     )
-    assert "already gone" in drv.apply(GD, "f7", spec("k8s.token-revoke", secret="ci-token"), EXPIRES)
+    assert "already gone" in drv.apply(GD, "f9", spec("k8s.token-revoke", secret="ci-token"), EXPIRES)
     with pytest.raises(FaultRejected, match="not a service-account token"):
         drv.apply(GD, "f8", spec("k8s.token-revoke", secret="db-password"), EXPIRES)
-    assert kube.names("secrets", NAMESPACE) == ["db-password"]
-    assert reverted_twice(drv, "f7").startswith("nothing left to revert")
+    record = object_name(GD, "f7", "revoked")
+    assert kube.names("secrets", NAMESPACE) == ["db-password", record]
+    assert reverted_twice(drv, "f7") == (
+        "reverted fault f7: recreated Secret chaos-lab/ci-token (a new token); "
+        f"deleted Secret chaos-lab/{record}"
+    )
+    assert kube.names("secrets", NAMESPACE) == ["ci-token", "db-password"]
 
 
 def test_token_revoke_by_service_account_deletes_its_legacy_tokens(kube: KubeTestServer) -> None:
@@ -235,7 +240,8 @@ def test_token_revoke_by_service_account_deletes_its_legacy_tokens(kube: KubeTes
     token_secret(kube, "ci-token-b", "ci")
     token_secret(kube, "web-token", "web")
     sentence = driver(kube).apply(GD, "f7", spec("k8s.token-revoke", service_account="ci"), EXPIRES)
-    assert "ci-token-a, ci-token-b" in sentence and kube.names("secrets", NAMESPACE) == ["web-token"]
+    assert "ci-token-a, ci-token-b" in sentence
+    assert kube.names("secrets", NAMESPACE) == [object_name(GD, "f7", "revoked"), "web-token"]
 
 
 def test_every_request_names_the_game_day_in_its_user_agent(kube: KubeTestServer) -> None:

@@ -123,6 +123,7 @@ def test_an_upgrade_from_json_summaries_computes_them_again_from_the_timelines(t
 
     from storage.database import MIGRATIONS, make_engine, migrate
     from storage.sql_store import SqlStore
+    from storage.tables import AuditRow
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     config = Config()
@@ -131,7 +132,10 @@ def test_an_upgrade_from_json_summaries_computes_them_again_from_the_timelines(t
         config.attributes["connection"] = connection
         command.upgrade(config, "0005")
     store = SqlStore(engine)
+    ledger = AuditRow.__table__  # type: ignore[attr-defined]
+    ledger.create(engine)  # the store of today writes its audit entries (0010) with the timeline...
     run(store, "gd-a", T0, 40.0)
+    ledger.drop(engine)  # ...and 0010 makes the table again below
     with engine.begin() as connection:  # a summary 0005 kept, with a figure no timeline gives
         connection.execute(
             text("INSERT INTO gameday_summary (gameday_id, events, data) VALUES ('gd-a', 4, :d)"),

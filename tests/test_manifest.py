@@ -21,10 +21,13 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "chat_update": "chat:write",
     "chat_delete": "chat:write",
     "conversations_replies": "channels:history",
+    "conversations_history": ("channels:history", "groups:history"),  # the digest looks for its own post
     "conversations_members": ("channels:read", "groups:read"),  # public and private channels
     "conversations_info": ("channels:read", "groups:read"),  # `sce doctor` looks up SCE_ALERTS_CHANNEL
+    "conversations_list": ("channels:read", "groups:read"),  # comms.announce names channels as #name
     "usergroups_users_list": "usergroups:read",
     "views_publish": None,  # needs no scope of its own
+    "views_open": None,  # the Mark fixed form of a finding: no scope either
     "files_upload_v2": "files:write",
     "users_lookupByEmail": "users:read.email",
     "users_info": "users:read",  # people by name in the debrief
@@ -35,6 +38,7 @@ EVENT_SUBSCRIPTIONS = {
     "message": ({"message.channels", "message.groups"}, {"channels:history", "groups:history"}),
     "reaction_added": ({"reaction_added"}, {"reactions:read"}),
     "app_home_opened": ({"app_home_opened"}, set()),
+    "channel_created": ({"channel_created"}, {"channels:read"}),  # SCE_INCIDENT_CHANNELS halts
 }
 
 

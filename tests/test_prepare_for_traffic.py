@@ -20,7 +20,8 @@ import jinja2
 from bench.debrief import finished_record, timeline
 from bot.debrief.history import render_history
 from bot.debrief.render import FORMATS, render_debrief
-from bot.gameday.measuring.trends import history, summary_of
+from bot.gameday.measuring.run_summary import summary_of
+from bot.gameday.measuring.trends import history
 from bot.gameday.running.engine import build_debrief_for
 from bot.runtime.process import prepare_for_traffic
 from bot.slack import render as slack_render

@@ -114,6 +114,14 @@ SLASH_TEXT: dict[str, str] = {
     "abort": "abort authz check",
     "schedule": "schedule authz-tabletop 2099-01-01 10:00",
 }
+# admins only (SCE_ADMINS; none of ROLES is one): each role is told so, and nothing changes
+ADMIN_ONLY: dict[str, str] = {"halt": "halt authz check by {role}", "unhalt": "unhalt"}
+# the deployment's approvers (and admins) only: a standing approval lets `sce run` start unattended
+APPROVING_ONLY: dict[str, str] = {
+    "approve-standing": "approve-standing authz-approval for 1d",
+    "revoke-standing": "revoke-standing authz-approval",
+}
+APPROVING = frozenset({"approver", "starter"})  # both are in SCE_APPROVERS
 CONTROLS: dict[str, frozenset[str]] = {
     blocks.ACK: EVERYONE,
     blocks.ESCALATE: EVERYONE,
@@ -127,6 +135,11 @@ CONTROLS: dict[str, frozenset[str]] = {
     blocks.END: FACILITATING,
     blocks.ABORT: FACILITATING,
     blocks.APPROVE: frozenset({"approver"}),
+    # a finding's buttons and its Mark fixed form: anyone in its channel (tests/test_finding_buttons.py)
+    blocks.FINDING_OWNER: EVERYONE,
+    blocks.FINDING_TICKET: EVERYONE,
+    blocks.FINDING_FIXED: EVERYONE,
+    blocks.FIX_NOTE: EVERYONE,
 }
 # the command a kickoff control stands for, as the refusal names it
 CONTROL_COMMAND = {
@@ -172,6 +185,7 @@ title: Authorization drill (needs approval)
 mode: live
 charter: {objective: Check the two-person rule., hypothesis: Nobody approves their own game day.}
 approval: {required: true}
+change: {ticket: CAB-1}
 guardrails: {max_duration: 1h}
 oncall: {primary: "@primary", secondary: "@secondary", escalate_after: null}
 steps:
@@ -349,7 +363,8 @@ def test_the_matrix_covers_every_subcommand_button_picker_and_shortcut(tmp_path:
     app = create_app(build_services(settings), app_class=RecordingApp)
     assert isinstance(app, RecordingApp)
     assert app.seen["command"] == {"/sce"}
-    assert set(SLASH) == set(USAGE), "a /sce subcommand is missing from (or gone from) the matrix"
+    commands = set(SLASH) | set(ADMIN_ONLY) | set(APPROVING_ONLY)
+    assert commands == set(USAGE), "a /sce subcommand is missing from the matrix"
     assert set(SLASH_TEXT) == set(SLASH)
     ids = {value for value in vars(blocks).values() if isinstance(value, str) and value.startswith("sce_")}
     registered = app.seen["action"] | app.seen["shortcut"]
@@ -381,6 +396,22 @@ def test_every_refusal_is_an_ephemeral_sentence_naming_who_may_and_changes_nothi
                 text = SLASH_TEXT[name].format(role=role)
                 assert_facilitator_refusal(slash(slack, user, text, "C1"), name)
                 refused += 1
+
+    admins_only = 0
+    for text in ADMIN_ONLY.values():
+        for role, user in ROLES.items():
+            reply = slash(slack, user, text.format(role=role), "C1")
+            assert_sentence(reply)
+            assert reply.startswith("Only admins (SCE_ADMINS)"), reply
+            admins_only += 1
+    assert admins_only == len(ADMIN_ONLY) * len(ROLES)
+    for text in APPROVING_ONLY.values():
+        for role, user in ROLES.items():
+            if role not in APPROVING:
+                reply = slash(slack, user, text, "C1")
+                assert_sentence(reply)
+                assert reply.startswith("Only ") and "may give or revoke a standing approval" in reply, reply
+                assert all(f"<@{a}>" in reply for a in APPROVERS), reply
 
     for control, allowed in CONTROLS.items():
         for role, user in ROLES.items():

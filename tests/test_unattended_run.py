@@ -233,7 +233,8 @@ def test_approval_required_and_paths_that_cannot_be_written_refuse_before_anythi
     env: dict[str, str], tmp_path: Path
 ) -> None:
     approved = DETECT.replace("id: detect-drill", "id: approved")
-    scenario(env, "approved", approved.replace("guardrails:", "approval: {required: true}\nguardrails:"))
+    gated = approved.replace("guardrails:", "approval: {required: true}\nchange: {ticket: C-1}\nguardrails:")
+    scenario(env, "approved", gated)
     result = sce(env, "run", "approved")
     assert result.returncode == 3 and "standing approval" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1  # one sentence

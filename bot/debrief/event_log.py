@@ -112,6 +112,10 @@ _env.filters.update(
     dur=format_duration,
     findings=findings,
 )
+# a standing approval's given and expiry times: a date as well, days or weeks from the game day's own
+_env.filters["day_time"] = lambda at: (
+    datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC") if isinstance(at, int | float) else "?"
+)
 
 
 def compile_templates() -> int:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.debrief import formatting
+from bot.gameday.measuring.report_models import LearningLoopReport
 from bot.gameday.measuring.trends import HistoryRow, medians
 from bot.gameday.scenario.durations import format_duration
 
@@ -36,14 +37,24 @@ def compile_templates() -> int:
     return 2
 
 
-def render_history(scenario: str, rows: list[HistoryRow], fmt: str, latest: int = LATEST) -> str:
-    """``latest``: how many of the newest runs the text and the chart show (0: every run)."""
+def render_history(
+    scenario: str,
+    rows: list[HistoryRow],
+    fmt: str,
+    latest: int = LATEST,
+    learning_loop: LearningLoopReport | None = None,
+) -> str:
+    """``latest``: how many of the newest runs the text and the chart show (0: every run);
+    ``learning_loop``: the scenario's findings from found to fixed to verified (text and JSON)."""
     if fmt == "json":
-        return json.dumps({"scenario": scenario, "runs": [asdict(r) for r in rows]}, indent=2) + "\n"
+        document: dict[str, object] = {"scenario": scenario, "runs": [asdict(r) for r in rows]}
+        if learning_loop is not None:
+            document["learning_loop"] = learning_loop.model_dump(mode="json", exclude={"team", "this_run"})
+        return json.dumps(document, indent=2) + "\n"
     shown = rows[-latest:] if latest > 0 else rows
     if fmt == "text":
         text = _env.get_template("history.md.j2").render(
-            scenario=scenario, rows=shown, total=len(rows), medians=medians(rows)
+            scenario=scenario, rows=shown, total=len(rows), medians=medians(rows), ll=learning_loop
         )
         return text.strip() + "\n"
     if fmt == "svg":

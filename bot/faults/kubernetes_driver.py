@@ -1,22 +1,28 @@
 """The kubernetes driver: faults made with the official client, each recorded on the objects it touches.
 
 Fault types (the step's extra keys in brackets):
-- ``k8s.pod-delete`` [count]: delete up to ``count`` pods matching ``selector``; nothing to revert.
+- ``k8s.pod-delete`` [percent | count, max_targets]: delete a share of the pods matching ``selector``
+  (one when no share is given); nothing to revert.
 - ``k8s.network-deny`` [direction: ingress|egress|both]: a NetworkPolicy isolating the selected pods.
   NetworkPolicies only add allowed traffic: traffic another policy allows still flows.
 - ``k8s.attack-pod`` [probe, target, secret, sinkhole, image]: see :mod:`bot.faults.attack_pod`; the
   image must be one of ``attack_images`` (SCE_ATTACK_IMAGES).
 - ``k8s.honeytoken`` [secret_name]: a Secret whose values carry the fault's marker.
-- ``k8s.scale`` [deployment, replicas]: the original replica count is written on the Deployment.
-- ``k8s.token-revoke`` [secret | service_account]: delete a service-account token Secret (a named one,
-  or every legacy token Secret of a ServiceAccount). Only Secret-based tokens can be revoked this way:
-  projected (TokenRequest) tokens stay valid until they expire or their pod is deleted. A deleted token
-  cannot be restored, so revert has nothing to do; create a new token Secret to recover.
+- ``k8s.scale`` [deployment | percent | count, max_targets; replicas]: scale one named Deployment, or a
+  share of those matching ``selector``; the original replica count is written on each for the revert.
+- ``k8s.token-revoke`` [secret | service_account, selector, percent | count, max_targets]: delete
+  service-account token Secrets (:mod:`bot.faults.token_revoke`); the revert recreates them with new
+  tokens. Only Secret-based tokens can be revoked this way: projected (TokenRequest) tokens stay valid
+  until they expire or their pod is deleted.
+
+The faults that pick targets (pod-delete, scale by selector, token-revoke) draw them as
+``bot/gameday/scenario/target_share`` says: the candidates sorted by name, a fresh seed, the chosen
+names, the candidates' count and the seed returned with the sentence (an ``AppliedFault``) for the
+timeline. No candidate at all: the fault is refused and nothing is applied.
 """
 
 from __future__ import annotations
 
-import random
 import re
 from typing import Any, Literal
 
@@ -45,7 +51,6 @@ from bot.faults.cluster import (
 )
 from bot.faults.labels import (
     ORIGINAL_REPLICAS,
-    annotations_of,
     belongs_to,
     borrowed_marks,
     is_borrowed,
@@ -56,20 +61,20 @@ from bot.faults.labels import (
     rfc3339,
     selector_text,
 )
-from bot.faults.params import FaultParams, parse_params, require_selector
+from bot.faults.params import FaultParams, ShareParams, parse_params, require_selector, share_of
+from bot.faults.token_revoke import TOKEN_TYPE, planned_record, revoke, token_params
 from bot.faults.undo import CORE_KINDS, reverted_sentence, undo_fault, undo_faults
 from bot.gameday.ports import FaultRejected, Observation
 from bot.gameday.scenario.fault_values import domain_problem
 from bot.gameday.scenario.guardrails import image_refusal
 from bot.gameday.scenario.model import FaultSpec
+from bot.gameday.scenario.target_share import AppliedFault, TargetShare, draw_targets, fresh_seed, listing
 
-TOKEN_TYPE = "kubernetes.io/service-account-token"
-SA_ANNOTATION = "kubernetes.io/service-account.name"
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
-class PodDeleteParams(FaultParams):
-    count: int = Field(1, ge=1, le=20)
+class PodDeleteParams(ShareParams):
+    pass
 
 
 class NetworkDenyParams(FaultParams):
@@ -80,20 +85,33 @@ class HoneytokenParams(FaultParams):
     secret_name: str | None = Field(None, pattern=_DNS_NAME.pattern)
 
 
-class ScaleParams(FaultParams):
-    deployment: str = Field(pattern=_DNS_NAME.pattern)
+class ScaleParams(ShareParams):
+    deployment: str | None = Field(None, pattern=_DNS_NAME.pattern)
     replicas: int = Field(0, ge=0, le=100)
 
-
-class TokenRevokeParams(FaultParams):
-    secret: str | None = None
-    service_account: str | None = None
-
     @model_validator(mode="after")
-    def _exactly_one(self) -> TokenRevokeParams:
-        if (self.secret is None) == (self.service_account is None):
-            raise ValueError("name exactly one of `secret` or `service_account`")
+    def _one_or_a_share(self) -> ScaleParams:
+        if self.deployment is not None and (self.percent, self.count, self.max_targets) != (None,) * 3:
+            raise ValueError("`deployment:` names one Deployment; a share picks among those of a selector")
         return self
+
+
+def pod_share(spec: FaultSpec) -> TargetShare:
+    """A pod-delete's share: one pod when the step names neither percent nor count."""
+    parse_params(PodDeleteParams, spec)
+    return share_of(spec, TargetShare(count=1))
+
+
+def scale_params(spec: FaultSpec) -> tuple[ScaleParams, TargetShare | None]:
+    """A scale's parameters, and its share when it picks Deployments by selector (one by default)."""
+    params = parse_params(ScaleParams, spec)
+    if params.deployment is not None:
+        return params, None  # one named Deployment: a selector is not used
+    if not spec.selector:
+        raise FaultRejected(
+            f"{spec.type}: name `deployment:`, or pick a share of the Deployments matching `selector:`"
+        )
+    return params, share_of(spec, TargetShare(count=1))
 
 
 class KubernetesDriver:
@@ -130,31 +148,45 @@ class KubernetesDriver:
     ) -> list[dict[str, Any]]:
         namespace = self.cluster.check_namespace(spec.namespace, spec.type)
         if spec.type == "k8s.pod-delete":
-            count = parse_params(PodDeleteParams, spec).count
-            return [planned_call("delete", POD, namespace, selector=require_selector(spec), count=count)]
+            share = pod_share(spec)
+            selector = require_selector(spec)
+            return [planned_call("delete", POD, namespace, selector=selector, rule=share.rule())]
         if spec.type == "k8s.scale":
-            params = parse_params(ScaleParams, spec)
+            params, scale_share = scale_params(spec)
             marks = borrowed_marks(gameday_id, fault_id, expires_at, 0)
             marks["annotations"][ORIGINAL_REPLICAS] = "(the current count, read at apply)"
             body = {"spec": {"replicas": params.replicas}, "metadata": marks}
+            if scale_share is not None:
+                selector = dict(spec.selector)
+                return [
+                    planned_call("list", DEPLOYMENT, namespace, selector=selector),
+                    planned_call("patch", DEPLOYMENT, namespace, rule=scale_share.rule(), body=body),
+                ]
             return [
                 planned_call("get", DEPLOYMENT, namespace, name=params.deployment),
                 planned_call("patch", DEPLOYMENT, namespace, name=params.deployment, body=body),
             ]
         if spec.type == "k8s.token-revoke":
-            token = parse_params(TokenRevokeParams, spec)
+            token, token_share = token_params(spec)
+            record = planned_record(gameday_id, fault_id, namespace, expires_at)
             if token.secret:
                 return [
                     planned_call("get", SECRET, namespace, name=token.secret),
+                    planned_call("create", SECRET, namespace, body=record),
                     planned_call("delete", SECRET, namespace, name=token.secret),
                 ]
+            assert token_share is not None
+            chosen = {"type": TOKEN_TYPE, "service_account": token.service_account}
             return [
                 planned_call(
-                    "list", SECRET, namespace, type=TOKEN_TYPE, service_account=token.service_account
+                    "list",
+                    SECRET,
+                    namespace,
+                    selector={} if token.service_account else dict(spec.selector),
+                    **chosen,
                 ),
-                planned_call(
-                    "delete", SECRET, namespace, type=TOKEN_TYPE, service_account=token.service_account
-                ),
+                planned_call("create", SECRET, namespace, body=record),
+                planned_call("delete", SECRET, namespace, rule=token_share.rule(), **chosen),
             ]
         return [
             planned_call("create", kind, namespace, body=body)
@@ -239,15 +271,19 @@ class KubernetesDriver:
         namespace = str(planned[0]["namespace"])
         api = self.cluster.api(gameday_id)
         if spec.type == "k8s.pod-delete":
-            return self._delete_pods(
-                api, namespace, planned[0]["selector"], planned[0]["count"], gameday_id, fault_id
-            )
+            return self._delete_pods(api, namespace, require_selector(spec), pod_share(spec))
         if spec.type == "k8s.scale":
+            params, scale_share = scale_params(spec)
+            if scale_share is not None:
+                return self._scale_share(
+                    api, namespace, spec, params, scale_share, (gameday_id, fault_id), expires_at
+                )
+            assert params.deployment is not None
             return self._scale(
-                api, namespace, parse_params(ScaleParams, spec), gameday_id, fault_id, expires_at
+                api, namespace, params.deployment, params.replicas, gameday_id, fault_id, expires_at
             )
         if spec.type == "k8s.token-revoke":
-            return self._revoke(api, namespace, parse_params(TokenRevokeParams, spec))
+            return revoke(api, namespace, spec, gameday_id, fault_id, expires_at)
         made = []
         for kind, body in self.manifests(gameday_id, fault_id, spec, namespace, expires_at):
             api.create(kind, namespace, body)  # False: a replayed apply found it there already
@@ -263,43 +299,38 @@ class KubernetesDriver:
             return f"started probe {probe} as {made[1]}, fenced by {made[0]}; it stops by itself at {until}"
         return f"planted honey-token {made[0]} carrying marker {marker(gameday_id, fault_id)} until {until}"
 
-    def _delete_pods(
-        self,
-        api: KubeApi,
-        namespace: str,
-        selector: dict[str, str],
-        count: int,
-        gameday_id: str,
-        fault_id: str,
-    ) -> str:
+    def _delete_pods(self, api: KubeApi, namespace: str, selector: dict[str, str], share: TargetShare) -> str:
         pods = [
             pod
             for pod in api.list(POD, namespace, selector)
             if not is_managed(pod) and not (pod.get("metadata") or {}).get("deletionTimestamp")
         ]
-        chosen = sorted(pod["metadata"]["name"] for pod in pods)
-        random.Random(f"{gameday_id}/{fault_id}").shuffle(chosen)
-        chosen = sorted(chosen[:count])
-        for name in chosen:
+        if not pods:
+            raise FaultRejected(
+                f"no pod in {namespace} matches {selector_text(selector)}: nothing was deleted"
+            )
+        draw = draw_targets((pod["metadata"]["name"] for pod in pods), share, fresh_seed())
+        for name in draw.targets:
             api.delete(POD, namespace, name)
-        if not chosen:
-            return f"no pod in {namespace} matches {selector_text(selector)}; nothing was deleted"
-        return (
-            f"deleted pod{'s' if len(chosen) > 1 else ''} {', '.join(chosen)} in {namespace} "
-            f"(selector {selector_text(selector)}); their controllers should recreate them"
+        plural = "s" if len(draw.targets) > 1 else ""
+        return AppliedFault.of(
+            f"{draw.sentence('pods')}; deleted pod{plural} {listing(draw.targets)} in {namespace} "
+            f"(selector {selector_text(selector)}); their controllers should recreate them",
+            draw,
         )
 
     def _scale(
         self,
         api: KubeApi,
         namespace: str,
-        params: ScaleParams,
+        name: str,
+        replicas: int,
         gameday_id: str,
         fault_id: str,
         expires_at: float,
     ) -> str:
-        what = describe(DEPLOYMENT, namespace, params.deployment)
-        deployment = api.get(DEPLOYMENT, namespace, params.deployment)
+        what = describe(DEPLOYMENT, namespace, name)
+        deployment = api.get(DEPLOYMENT, namespace, name)
         if deployment is None:
             raise FaultRejected(f"{what} does not exist")
         if is_borrowed(deployment):
@@ -308,43 +339,40 @@ class KubernetesDriver:
             raise FaultRejected(f"{what} is already scaled by another fault; revert that one first")
         original = int((deployment.get("spec") or {}).get("replicas", 1))
         marks = borrowed_marks(gameday_id, fault_id, expires_at, original)
-        api.patch(
-            DEPLOYMENT,
-            namespace,
-            params.deployment,
-            {"spec": {"replicas": params.replicas}, "metadata": marks},
-        )
+        api.patch(DEPLOYMENT, namespace, name, {"spec": {"replicas": replicas}, "metadata": marks})
         return (
-            f"scaled {what} from {original} to {params.replicas} replicas until {rfc3339(expires_at)}; "
+            f"scaled {what} from {original} to {replicas} replicas until {rfc3339(expires_at)}; "
             "the original count is recorded on it for the revert"
         )
 
-    def _revoke(self, api: KubeApi, namespace: str, params: TokenRevokeParams) -> str:
-        if params.secret:
-            secret = api.get(SECRET, namespace, params.secret)
-            if secret is None:
-                return f"Secret {namespace}/{params.secret} is already gone: nothing to revoke"
-            if secret.get("type") != TOKEN_TYPE:
-                raise FaultRejected(f"Secret {namespace}/{params.secret} is not a service-account token")
-            tokens = [secret]
-        else:
-            tokens = [
-                s
-                for s in api.list(SECRET, namespace, {})
-                if s.get("type") == TOKEN_TYPE
-                and annotations_of(s).get(SA_ANNOTATION) == params.service_account
-            ]
-        names = sorted(s["metadata"]["name"] for s in tokens)
-        for name in names:
-            api.delete(SECRET, namespace, name)
-        if not names:
-            return (
-                f"ServiceAccount {namespace}/{params.service_account} has no token Secret: nothing to revoke"
+    def _scale_share(
+        self,
+        api: KubeApi,
+        namespace: str,
+        spec: FaultSpec,
+        params: ScaleParams,
+        share: TargetShare,
+        ids: tuple[str, str],
+        expires_at: float,
+    ) -> str:
+        """Scale a share of the Deployments matching the selector; a replay finds its own marks."""
+        gameday_id, fault_id = ids
+        found = api.list(DEPLOYMENT, namespace, dict(spec.selector))
+        ours = sorted(d["metadata"]["name"] for d in found if belongs_to(d, gameday_id, fault_id))
+        if ours:
+            return f"Deployments {listing(ours)} in {namespace} are already scaled by this fault"
+        free = [d["metadata"]["name"] for d in found if not is_borrowed(d)]
+        if not free:
+            raise FaultRejected(
+                f"no Deployment in {namespace} matches {selector_text(spec.selector)} "
+                "(or every one is scaled by another fault): nothing was scaled"
             )
-        return (
-            f"revoked service-account token Secret{'s' if len(names) > 1 else ''} {', '.join(names)} in "
-            f"{namespace}; clients using {'them' if len(names) > 1 else 'it'} now get 401 (not restorable)"
-        )
+        draw = draw_targets(free, share, fresh_seed())
+        done = [
+            self._scale(api, namespace, name, params.replicas, gameday_id, fault_id, expires_at)
+            for name in draw.targets
+        ]
+        return AppliedFault.of(f"{draw.sentence('Deployments')}; " + "; ".join(done), draw)
 
     # -- observing and reverting ---------------------------------------------------------------
     def observe(self, gameday_id: str, fault_id: str) -> Observation | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.gameday.ports import FaultRejected
 from bot.gameday.scenario.model import FaultSpec
+from bot.gameday.scenario.target_share import ShareError, TargetShare, read_share
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -34,3 +35,30 @@ def require_selector(spec: FaultSpec) -> dict[str, str]:
     if not spec.selector:
         raise FaultRejected(f"{spec.type} needs a `selector:` (labels of the pods it acts on)")
     return dict(spec.selector)
+
+
+class ShareParams(FaultParams):
+    """Parameters of a fault that picks targets: the share keys are accepted here and read by
+    :func:`share_of`, with the sentences of ``bot/gameday/scenario/target_share``."""
+
+    percent: object = None
+    count: object = None
+    max_targets: object = None
+
+
+@overload
+def share_of(spec: FaultSpec, default: TargetShare) -> TargetShare: ...
+@overload
+def share_of(spec: FaultSpec, default: None) -> TargetShare | None: ...
+def share_of(spec: FaultSpec, default: TargetShare | None) -> TargetShare | None:
+    """The step's share. When it names neither percent nor count: ``default``, under a max_targets
+    the step gives."""
+    try:
+        share = read_share(spec.model_extra or {})
+    except ShareError as exc:
+        raise FaultRejected(f"{spec.type}: {exc.key}: {exc}") from None
+    if share is None or default is None:
+        return share or default
+    if share.percent is None and share.count is None:
+        return TargetShare(default.percent, default.count, share.max_targets)
+    return share

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.faults.chaos_mesh import CHAOS_KINDS
 from bot.faults.cluster import Cluster, ResourceKind, api_error, describe
-from bot.faults.labels import expires_at_of, is_borrowed, is_managed, rfc3339
+from bot.faults.labels import FAULT, GAMEDAY, expires_at_of, is_borrowed, is_managed, labels_of, rfc3339
 from bot.faults.undo import CORE_KINDS, owned_selector, undo_object
 
 REAPED_KINDS: tuple[ResourceKind, ...] = CORE_KINDS + CHAOS_KINDS
@@ -25,6 +25,20 @@ class ReapReport:
 
     reverted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    # each expired object's fault, as (game day, fault, undone, sentence): the game day's timeline is told
+    # (bot/gameday/running/failure_paging.reaper_found), so one the reaper cannot undo pages a real incident
+    faults: list[tuple[str, str, bool, str]] = field(default_factory=list)
+
+    def by_fault(self) -> dict[tuple[str, str], tuple[bool, str]]:
+        """Each fault found once: undone only when every one of its expired objects was."""
+        found: dict[tuple[str, str], tuple[bool, str]] = {}
+        for gameday_id, fault_id, undone, sentence in self.faults:
+            before = found.get((gameday_id, fault_id))
+            if before is None:
+                found[(gameday_id, fault_id)] = (undone, sentence)
+            else:
+                found[(gameday_id, fault_id)] = (before[0] and undone, f"{before[1]}; {sentence}")
+        return found
 
     @property
     def sentences(self) -> list[str]:
@@ -61,11 +75,17 @@ def revert_expired(
                     continue
                 if expires_at > now:
                     continue
+                gameday_id, fault_id = labels_of(obj).get(GAMEDAY), labels_of(obj).get(FAULT)
                 try:
                     sentence = undo_object(api, kind, obj)
                 except Exception as exc:
-                    report.failed.append(f"could not revert {what}: {api_error(exc)}")
+                    problem = f"could not revert {what}: {api_error(exc)}"
+                    report.failed.append(problem)
+                    if gameday_id and fault_id:
+                        report.faults.append((gameday_id, fault_id, False, problem))
                     continue
                 if sentence:
                     report.reverted.append(f"{sentence} (expired {rfc3339(expires_at)})")
+                    if gameday_id and fault_id:
+                        report.faults.append((gameday_id, fault_id, True, sentence))
     return report

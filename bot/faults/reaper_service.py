@@ -26,6 +26,9 @@ class FaultReaper:
         self.wall_clock = wall_clock  # leases are real time, whatever the game-day clock does
         self._next = 0.0
         self.last_sentences: list[str] = []
+        # told of each expired fault found (game day, fault, undone, sentence): its game day's timeline
+        # records it, and one that cannot be undone pages a real incident (failure_paging.reaper_found)
+        self.on_fault: Callable[[str, str, bool, str], None] | None = None
 
     def recover(self) -> None:
         self.reap()
@@ -54,3 +57,10 @@ class FaultReaper:
         for line in report.failed:
             log.error("reaper could not revert: %s", line)
             count_failed_revert()
+        for (gameday_id, fault_id), (undone, sentence) in report.by_fault().items():
+            if self.on_fault is None:
+                break
+            try:  # one game day that cannot be told (its database away) does not keep the others untold
+                self.on_fault(gameday_id, fault_id, undone, sentence)
+            except Exception:
+                log.exception("could not tell game day %s what the reaper found", gameday_id)

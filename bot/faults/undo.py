@@ -22,6 +22,7 @@ from bot.faults.labels import (
     is_managed,
     unmarked,
 )
+from bot.faults.token_revoke import is_revoke_record, recreate_tokens
 
 # What the kubernetes driver creates (deleted on undo) or changes (restored on undo).
 CORE_KINDS: tuple[ResourceKind, ...] = (NETWORK_POLICY, POD, SECRET, DEPLOYMENT)
@@ -29,12 +30,15 @@ BORROWED_KINDS = frozenset({DEPLOYMENT})
 
 
 def undo_object(api: KubeApi, kind: ResourceKind, obj: dict[str, Any]) -> str | None:
-    """Delete an object the bot created, restore one it changed; a sentence, or None if not ours."""
+    """Delete an object the bot created, restore one it changed; a sentence, or None if not ours.
+    A token-revoke's record Secret first has its revoked token Secrets recreated (``token_revoke``)."""
     meta = obj.get("metadata") or {}
     namespace, name = meta.get("namespace") or "", meta.get("name") or ""
     what = describe(kind, namespace, name)
     if is_managed(obj):
-        return f"deleted {what}" if api.delete(kind, namespace, name) else f"{what} was already gone"
+        restored = recreate_tokens(api, obj) if kind == SECRET and is_revoke_record(obj) else []
+        gone = f"deleted {what}" if api.delete(kind, namespace, name) else f"{what} was already gone"
+        return "; ".join([*restored, gone])
     if kind in BORROWED_KINDS and is_borrowed(obj):
         original = int(annotations_of(obj)[ORIGINAL_REPLICAS])
         api.patch(kind, namespace, name, {"spec": {"replicas": original}, "metadata": unmarked()})
@@ -93,6 +97,6 @@ def reverted_sentence(fault_id: str, done: list[str]) -> str:
     if not done:
         return (
             f"nothing left to revert for fault {fault_id} (already reverted or expired, or a fault "
-            "with nothing to undo such as k8s.pod-delete or k8s.token-revoke)"
+            "with nothing to undo such as k8s.pod-delete)"
         )
     return f"reverted fault {fault_id}: " + "; ".join(done)

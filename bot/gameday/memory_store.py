@@ -217,27 +217,29 @@ class MemoryStore:
         return sorted(self.records.values(), key=lambda r: r.created_at)
 
     def run_summaries(
-        self, scenario_id: str, channel: str | None = None
+        self, scenario_id: str | None, channel: str | None = None
     ) -> list[tuple[str, dict[str, Any] | None]]:
         over = {"completed", "aborted", "failed"}
         with self._guard:
             finished = [
                 r
                 for r in self.all()
-                if r.scenario_id == scenario_id
+                if (scenario_id is None or r.scenario_id == scenario_id)
                 and r.status in over
                 and (channel is None or r.channel == channel)
+                and self.timeline.get(r.id)
             ]
-            kept = {r.id: self.summaries.get(r.id) for r in finished}
-            return [
-                (
-                    r.id,
-                    kept_data[1]
-                    if (kept_data := kept[r.id]) and kept_data[0] == len(self.timeline[r.id])
-                    else None,
+            found: list[tuple[str, dict[str, Any] | None]] = []
+            for r in finished:
+                kept = self.summaries.get(r.id)
+                fresh = (
+                    kept is not None
+                    and kept[0] == len(self.timeline[r.id])
+                    and all(kept[1].get(c) is not None for c in ("detected", "dry_run"))
                 )
-                for r in finished
-            ]
+                summary = {**kept[1], "scenario": r.scenario_id, "created_at": r.created_at} if kept else {}
+                found.append((r.id, summary if fresh else None))
+            return found
 
     def save_run_summaries(self, summaries: Mapping[str, tuple[int, dict[str, Any]]]) -> None:
         with self._guard:

@@ -162,10 +162,12 @@ class GameDayStore(Protocol):
         ...
 
     def run_summaries(
-        self, scenario_id: str, channel: str | None = None
+        self, scenario_id: str | None, channel: str | None = None
     ) -> list[tuple[str, dict[str, Any] | None]]:
-        """(id, stored summary) of every finished run of a scenario; None for a summary missing or
-        computed from a shorter timeline than the game day has now."""
+        """(id, stored summary) of every finished run of a scenario (of every scenario: None); None for
+        a summary missing, computed from a shorter timeline than the game day has now, or kept before
+        it had the programme report's ``detected`` and ``dry_run``. A summary names its ``scenario``
+        and the game day's ``created_at``."""
         ...
 
     def save_run_summaries(self, summaries: Mapping[str, tuple[int, dict[str, Any]]]) -> None:

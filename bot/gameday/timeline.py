@@ -10,6 +10,8 @@ from typing import Any
 class Kind(StrEnum):
     STARTED = "gameday_started"
     APPROVED = "approved"
+    # an unattended run let start by a standing approval: data approval, scenario_hash, granted_at, expires_at
+    STANDING_APPROVED = "standing_approved"
     CANARY_ARRIVED = "canary_arrived"  # the preflight's canary alert came: data name, labels, status (next)
     STEP_RAN = "step_ran"
     PAGE_SENT = "page_sent"
@@ -57,6 +59,12 @@ class Kind(StrEnum):
     PANEL_SAMPLED = "panel_sampled"
     ANNOTATED = "annotated"  # written to Grafana: data key, kind, id (Grafana's annotation id)
     ANNOTATION_FAILED = "annotation_failed"  # Grafana did not take it: data key, kind, error (a sentence)
+    # PagerDuty on failure (running/failure_paging)
+    FAULT_LEFT_OVER = (
+        "fault_left_over"  # the reaper found it past its lease, could not undo it: fault_id, error
+    )
+    FAILURE_PAGED = "failure_paged"  # a real incident: data key, cause, fault_id, sent, error (when not sent)
+    FAILURE_RESOLVED = "failure_resolved"  # data: key, sent, error (when not sent)
     ENDED = "gameday_ended"
 
 

@@ -33,7 +33,8 @@ def presented_token(environ: dict[str, Any]) -> str | None:
     return query[0] if len(query) == 1 and query[0] else None
 
 
-def _matches(presented: str | None, token: str) -> bool:
+def token_matches(presented: str | None, token: str) -> bool:
+    """Whether the presented token is ours, in the same time whatever the guess (a long one never is)."""
     if presented is None or len(presented) > MAX_TOKEN_CHARS:
         return False
     return hmac.compare_digest(presented.encode(), token.encode())
@@ -47,7 +48,7 @@ def calendar_feed(token: str | None, calendar: Callable[[], bytes]) -> WSGIAppli
             return _answer(start_response, "404 Not Found", b"not found", "text/plain")
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return _answer(start_response, "405 Method Not Allowed", b"only GET", "text/plain", allow="GET")
-        if not _matches(presented_token(environ), token):
+        if not token_matches(presented_token(environ), token):
             log.warning("refused a request to %s from %s: no valid token", PATH, environ.get("REMOTE_ADDR"))
             return _answer(
                 start_response,

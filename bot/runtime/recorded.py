@@ -9,12 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.config import Settings, demo_databases, demo_folder, scenario_folder
-from bot.gameday.measuring.trends import RunSummary, finished_summaries
+from bot.gameday.findings.loop import learning_loop
+from bot.gameday.findings.recording import FindingFilter
+from bot.gameday.measuring.report_models import LearningLoopReport
+from bot.gameday.measuring.run_summary import RunSummary
+from bot.gameday.measuring.trends import finished_summaries
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.scenario.catalog import ScenarioCatalog
 from bot.gameday.scenario.suggestions import did_you_mean
 from bot.runtime.service import open_store
 from storage.database import shown_url
+from storage.finding_store import FindingStore
 from storage.sql_store import SqlStore
 
 
@@ -72,3 +77,14 @@ def finished_runs(settings: Settings, scenario_id: str, demo: bool = False) -> l
     hint = did_you_mean(scenario_id, known - {scenario_id})
     rehearse = "" if hint else f" Run one (or rehearse it: `sce demo {scenario_id}`, then add --demo)."
     raise NotRecorded(f"No finished game day of `{scenario_id}` in {where}.{hint}{rehearse}")
+
+
+def scenario_loop(settings: Settings, scenario_id: str, now: float, demo: bool = False) -> LearningLoopReport:
+    """The learning loop of a scenario's findings, in the same databases `finished_runs` reads."""
+    stores = list(_demo_stores()) if demo else [open_store(settings)]
+    findings = [
+        finding
+        for store in stores
+        for finding in FindingStore(store.engine).list(FindingFilter(scenario=scenario_id), now)
+    ]
+    return learning_loop(scenario_id, "", findings)

@@ -5,7 +5,9 @@ What answers on the HTTP port depends on the mode, and nothing else is served:
 - HTTP mode: ``POST /slack/events`` (Slack's signed requests), ``GET /healthz``, ``GET /readyz``,
   ``GET /metrics``, ``POST /hooks/...`` (alert webhooks, authenticated by their own secret),
   ``GET /debriefs/<id>`` (a hosted debrief, for the holder of a signed link who may see it),
-  ``GET /calendar.ics`` (the booked game days, for the holder of SCE_CALENDAR_TOKEN; off without it).
+  ``GET /calendar.ics`` (the booked game days, for the holder of SCE_CALENDAR_TOKEN; off without it),
+  ``GET /report`` (the programme report, for the holder of SCE_REPORT_TOKEN; off without it),
+  ``POST /halt`` (the halt lever, for the holder of SCE_HALT_TOKEN; off without it).
 - Socket Mode: the same without ``/slack/events``. Slack payloads arrive only over the socket the bot
   opened itself; a Slack payload posted to the port is answered 404 however it is signed, so nobody
   who reaches the port can act as a Slack user.
@@ -159,6 +161,8 @@ def wsgi_app(
     ready: Callable[[], bool] | None = None,
     debriefs: WSGIApplication | None = None,
     calendar: WSGIApplication | None = None,
+    report: WSGIApplication | None = None,
+    halt: WSGIApplication | None = None,
 ) -> WSGIApplication:
     """The routes; ``slack`` is None in Socket Mode, where no Slack payload is taken over HTTP."""
     metrics = metrics_wsgi()
@@ -185,6 +189,10 @@ def wsgi_app(
             return debriefs(environ, start_response)
         if calendar is not None and path == "/calendar.ics":
             return calendar(environ, start_response)
+        if report is not None and path == "/report":
+            return report(environ, start_response)
+        if halt is not None and path == "/halt":
+            return halt(environ, start_response)
         return _answer(start_response, "404 Not Found", "not found")
 
     return route
@@ -203,11 +211,13 @@ class HttpServer:
         ready: Callable[[], bool] | None = None,
         debriefs: WSGIApplication | None = None,
         calendar: WSGIApplication | None = None,
+        report: WSGIApplication | None = None,
+        halt: WSGIApplication | None = None,
     ):
         if isinstance(slack, App):
             raise TypeError("HttpServer takes the Slack door (slack_over_http), never the bare Bolt app")
         self._server = create_server(
-            wsgi_app(slack, health, hooks, ready, debriefs, calendar),
+            wsgi_app(slack, health, hooks, ready, debriefs, calendar, report, halt),
             host=host,
             port=port,
             threads=8,

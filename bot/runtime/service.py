@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,14 +13,18 @@ from bot.config import Settings, data_dir
 from bot.faults.reaper_service import FaultReaper
 from bot.faults.registry import FaultDrivers
 from bot.gameday.clock import Clock, SystemClock
+from bot.gameday.findings.joining import LoopJoiner
 from bot.gameday.findings.recording import FindingRecorder
+from bot.gameday.findings.verifying import RegressionVerifier
 from bot.gameday.ports import Announcer
 from bot.gameday.preflight import Check, HttpStatus, Query, http_status
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.inbox import Inbox
+from bot.gameday.running.outbox import PostKind
 from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog
 from bot.gameday.scenario.model import Scenario
 from bot.integrations.alert_intake import AlertIntake
+from bot.integrations.failure_pager import PagerDutyFailurePager
 from bot.integrations.grafana import Grafana
 from bot.integrations.grafana_annotations import GrafanaAnnotations
 from bot.integrations.http_caller import RequestsCaller
@@ -27,20 +32,29 @@ from bot.integrations.log_sources import EdgeLogSources
 from bot.integrations.pagerduty import OnCallSchedule, PagerDuty
 from bot.integrations.prometheus import Prometheus
 from bot.integrations.tickets.poller import TicketPoller
+from bot.runtime.halting import HaltLever
 from bot.runtime.observability import CountedRetries, ObservedWebClient
+from bot.runtime.policy_wiring import apply_policy
 from bot.runtime.replay_guard import MemoryReplayGuard, ReplayGuard
 from bot.runtime.timer_service import TimerService
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.budget import Budget
 from bot.slack.channel_members import ChannelMembers
+from bot.slack.comms import ChannelAnnouncer, register_comms
 from bot.slack.debrief_links import DebriefLinks
+from bot.slack.finding_buttons import POST as FINDINGS_POST
+from bot.slack.finding_buttons import FindingButtons
+from bot.slack.finding_digest import FindingDigest
 from bot.slack.pacing import ChannelPacer
 from bot.slack.rate_limits import ShortRateLimitRetry
 from bot.slack.scheduled_starts import ScheduledStarts
 from bot.slack.start_checks import StartChecks
 from bot.slack.status_line import StatusLine
+from bot.slack.ticket_links import register_ticket_links
 from storage.database import make_engine, migrate, sqlite_file
+from storage.digest_store import DigestStore
 from storage.finding_store import FindingStore
+from storage.halt_store import HaltStore
 from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
@@ -70,6 +84,9 @@ class Services:
     replay: ReplayGuard = field(default_factory=MemoryReplayGuard)  # signed requests already taken
     links: DebriefLinks = field(default_factory=DebriefLinks.unlinked)  # to the hosted HTML debriefs
     drivers: FaultDrivers | None = None  # the fault drivers: preflight asks their cluster for permissions
+    finding_buttons: FindingButtons | None = None  # the findings under a debrief; None without Slack
+    halt: HaltLever | None = None  # the lever that stops every game day (bot/runtime/halting.py)
+    comms: ChannelAnnouncer | None = None  # posts to scenarios' comms.announce channels (bot/slack/comms.py)
 
     def preflight_http(self) -> HttpStatus:
         """How preflight makes a steady-state HTTP probe: as the game day's http steps do."""
@@ -185,8 +202,25 @@ def build_services(
         grafana=grafana_annotations(settings, announcer) if announcer_override is None else None,
         log_sources=EdgeLogSources(drivers.cluster, settings.loki_url),  # logs: steps' live sources
     )
+    register_ticket_links(engine, client)  # `/sce ticket`'s answer goes out through the outbox
+    comms = ChannelAnnouncer(client, clock.now)  # comms.announce: no surprise chaos (bot/slack/comms.py)
+    if announcer_override is None:
+        register_comms(engine, announcer, comms)
     # a finished game day's gaps, action items and misses become findings as its debrief is built
     engine.finishing.after_debrief.append(FindingRecorder(FindingStore(store.engine), clock.now))
+    # an unattended run's end verifies the fixes it now meets (bot/gameday/findings/verifying.py)
+    engine.finishing.after_debrief.append(RegressionVerifier(FindingStore(store.engine), clock.now))
+    buttons = FindingButtons(
+        FindingStore(store.engine), store, announcer, client, clock.now, tickets=bool(settings.tickets)
+    )
+    if announcer_override is None:  # then the findings and their buttons follow the debrief in its thread
+        engine.injects.outbox.register(FINDINGS_POST, PostKind(buttons.send))
+        engine.finishing.after_publish.append(buttons.wanted)
+    engine.finishing.debrief_extras.append(LoopJoiner(FindingStore(store.engine), clock.now))
+    if settings.pagerduty_failure_routing_key:  # PagerDuty on failure: real incidents, a key of their own
+        engine.failure_paging.pager = PagerDutyFailurePager(
+            settings.pagerduty_failure_routing_key, settings.pagerduty_events_url
+        )
     timers = TimerService(
         store,
         engine,
@@ -217,13 +251,29 @@ def build_services(
                 drivers,
                 settings.loki_url,
             ),
+            comms=comms,
         )
     )
-    timers.others.append(FaultReaper(drivers, settings.allowed_namespaces))
+    # the halt lever: no start while it holds, and every replica stops what still runs at each poll
+    lever = HaltLever(HaltStore(store.engine), store, engine, clock.now)
+    engine.starting.halted = lever.current
+    apply_policy(engine, settings, client)  # SCE_POLICY: every start and approval checks it
+    timers.others.insert(0, lever)
+    reaper = FaultReaper(drivers, settings.allowed_namespaces)
+    reaper.on_fault = engine.failure_paging.reaper_found  # what it finds goes on its game day's timeline
+    timers.others.append(reaper)
     if settings.tickets:  # SCE_TICKETS: findings follow their tickets every ten minutes
         timers.others.extend(_ticket_poller(settings, store))
+    if settings.digest is not None:  # SCE_DIGEST: overdue findings, once a week to their channel
+        digest = FindingDigest(FindingStore(store.engine), DigestStore(store.engine), client, settings.digest)
+        timers.others.append(digest)
+    if not unattended:  # regression runs of fixed findings, in services of their own (bot/runtime/regression)
+        from bot.runtime.regression import RegressionRuns  # it runs `sce run`'s runner: that builds services
+
+        again = functools.partial(build_services, clock=clock, simulate_faults=simulate_faults)
+        timers.others.append(RegressionRuns(settings, store, catalog, again, clock.now))
     if unattended:  # `sce run` fires its own game day's timers: scheduled starts and the reaper are serve's
-        timers.others.clear()
+        timers.others[:] = [lever]  # but a halt stops it too
     intake = AlertIntake(store, engine, settings.alerts_channel)
     inbox = Inbox(engine.operate_across, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
     schedule = (
@@ -249,6 +299,9 @@ def build_services(
         SqlReplayGuard(store.engine) if concurrent else WrittenBehindReplayGuard(store.engine),
         DebriefLinks.from_settings(settings, clock.now),
         drivers,
+        buttons if announcer_override is None else None,
+        lever,
+        comms=comms if announcer_override is None else None,
     )
 
 

@@ -20,6 +20,7 @@ from bot.gameday.clock import Clock
 from bot.gameday.ports import GameDayStore, Timer
 from bot.gameday.running.annotating import ANNOTATE
 from bot.gameday.running.engine import Engine
+from bot.gameday.running.failure_paging import FAILURE_PAGE
 from bot.gameday.running.injects import PUBLISH
 from bot.gameday.running.lanes import Lanes
 from bot.gameday.running.poller import fire_timers
@@ -229,7 +230,8 @@ class TimerService:
                 self._held.update(t.id for t in timers)
             for timer in timers:
                 lanes = self.publish_lanes if timer.kind == PUBLISH else self.lanes
-                lanes = self.annotation_lanes if timer.kind == ANNOTATE else lanes
+                # Grafana and PagerDuty (outside services, slow at worst) never hold up a game day's steps
+                lanes = self.annotation_lanes if timer.kind in (ANNOTATE, FAILURE_PAGE) else lanes
                 lanes.put(timer.gameday_id, timer)
             claimed += len(timers)
             if len(timers) < CLAIM_BATCH:

@@ -31,12 +31,14 @@ from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.people.roster import RosterError, resolve_roster
 from bot.gameday.people.rotation import RotationError
 from bot.gameday.preflight import passed
+from bot.gameday.running.standing import StandingApproval, standing_line
 from bot.gameday.scenario.loading import LoadedScenario
 from bot.gameday.state import Status
 from bot.integrations.pagerduty import PagerDuty
 from bot.runtime.logs import configure_logging
 from bot.runtime.quiet_announcer import QUIET_CHANNEL, QuietAnnouncer
 from bot.runtime.service import Services, build_services
+from bot.runtime.standing_lookup import NoStandingApproval, standing_from_database
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
 from bot.slack.start_checks import StartChecks
@@ -70,11 +72,6 @@ def refusals(loaded: LoadedScenario, settings: Settings, options: RunOptions) ->
     """Why this scenario cannot run unattended with this configuration (each a sentence; none: it can)."""
     scenario = loaded.scenario
     found = []
-    if scenario.approval.required:
-        found.append(
-            f"{scenario.id} requires an approval (approval.required): an unattended run needs a standing "
-            "approval, which this version of sce does not support yet; run it from Slack with /sce start."
-        )
     if scenario.mode == "tabletop":
         found.append(f"{scenario.id} is a tabletop: a facilitator advances it (/sce next), not a machine.")
     if settings.slack_bot_token and not options.channel:
@@ -144,7 +141,8 @@ class UnattendedRun:
         if not self.slack:
             key = settings.pagerduty_routing_key
             pager = PagerDuty(settings.pagerduty_events_url, key) if key else None
-            quiet = QuietAnnouncer(time.time, pager)
+            # its ts come from the run's own clock (the system's, or a test's virtual one)
+            quiet = QuietAnnouncer(lambda: self.services.clock.now(), pager)
         self.services = build(settings, unattended=True, announcer_override=quiet)
         self.gameday_id: str | None = None
         self._events = 0  # how many events the last print saw
@@ -154,8 +152,9 @@ class UnattendedRun:
     def channel(self) -> str:
         return self.options.channel if self.slack and self.options.channel else QUIET_CHANNEL
 
-    def start(self, loaded: LoadedScenario) -> None:
-        """The checks /sce start runs, then the game day; Refused when it cannot start."""
+    def start(self, loaded: LoadedScenario, standing: StandingApproval | None = None) -> None:
+        """The checks /sce start runs, then the game day; Refused when it cannot start. ``standing``: the
+        standing approval a scenario needing approval runs on (``bot/runtime/standing_lookup``)."""
         s = self.services
         client = s.client if self.slack else None  # without Slack there is no channel to check
         checks = StartChecks(client, s.preflight_query, s.preflight_http, s.drivers, self.settings.loki_url)
@@ -166,7 +165,13 @@ class UnattendedRun:
             raise PreflightFailed("the preflight failed (above): the game day did not start")
         who = roster(s, loaded, self.slack)
         outcome = s.engine.start(
-            loaded.text, self.channel, unattended.ACTOR, who, dry_run=self.options.dry_run, unattended=True
+            loaded.text,
+            self.channel,
+            unattended.ACTOR,
+            who,
+            dry_run=self.options.dry_run,
+            unattended=True,
+            standing=standing,
         )
         if not outcome.ok or outcome.gameday_id is None:
             raise Refused(outcome.message)
@@ -175,6 +180,8 @@ class UnattendedRun:
         s.timers.start()
         s.timers.wake_at(s.clock.now())
         self.say(f"sce run: game day {outcome.gameday_id} started ({loaded.scenario.id}, unattended)")
+        if standing is not None:
+            self.say(f"sce run: {_shown(standing_line(standing))}")
 
     def follow(self) -> None:
         """Print the timeline as it grows until the game day is over, then wait for the end's posts."""
@@ -317,15 +324,41 @@ def run_scenario(
     secrets = [settings.slack_bot_token, settings.pagerduty_routing_key, settings.alert_webhook_secret]
     configure_logging(json=settings.log_format == "json", level=logging.WARNING, secrets=secrets)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+    def from_database(loaded: LoadedScenario) -> StandingApproval:
+        return standing_from_database(settings.database_url, loaded, time.time())
+
+    return run_loaded(loaded, settings, options, err, out, build_services, from_database)
+
+
+def run_loaded(
+    loaded: LoadedScenario,
+    settings: Settings,
+    options: RunOptions,
+    err: Callable[[str], None],
+    out: Callable[[str], None],
+    build: Callable[..., Services],
+    standing_of: Callable[[LoadedScenario], StandingApproval],
+) -> int:
+    """A loaded scenario run unattended: `sce run`'s part after reading its input, and a regression run's
+    (``bot/runtime/regression``) in `sce serve`. ``standing_of``: the standing approval that holds for it
+    (asked only when the scenario needs approval), or NoStandingApproval with the sentence."""
     refused = refusals(loaded, settings, options)
     for sentence in refused:
         err(sentence)
     if refused:
         return INVALID
-    run = UnattendedRun(settings, options, err, build_services)
+    standing = None
+    if loaded.scenario.approval.required:
+        try:
+            standing = standing_of(loaded)
+        except NoStandingApproval as exc:
+            err(_shown(str(exc)))
+            return INVALID
+    run = UnattendedRun(settings, options, err, build)
     try:
         try:
-            run.start(loaded)
+            run.start(loaded, standing)
             run.follow()
         except KeyboardInterrupt:
             run.abort("interrupted")

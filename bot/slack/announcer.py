@@ -100,6 +100,11 @@ class SlackAnnouncer:
         )
         return str(response["ts"])
 
+    def thread_post(self, record: GameDayRecord, text: str, payload: list[blocks.Block], key: str) -> str:
+        """A message of blocks built elsewhere (the findings and their buttons) into the game day's
+        thread, tagged with ``key`` as every outbox post is; its ts."""
+        return self._post(record, text, payload, key)
+
     def find_posted(self, record: GameDayRecord, key: str) -> str | None:
         """The ts of the thread message tagged with ``key`` (message metadata), if there is one."""
         if record.thread_ts is None:

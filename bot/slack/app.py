@@ -9,7 +9,8 @@ from slack_bolt import App
 from bot.runtime.server import SlackDoor
 from bot.runtime.service import Services
 from bot.slack.command_desk import CommandDesk
-from bot.slack.listeners import actions, commands, events, home, shortcuts
+from bot.slack.finding_clicks import FindingClicks
+from bot.slack.listeners import actions, commands, events, finding_actions, home, shortcuts
 
 
 def create_app(services: Services, app_class: type[App] = App) -> App:
@@ -28,6 +29,8 @@ def create_app(services: Services, app_class: type[App] = App) -> App:
     events.register(app, services)
     shortcuts.register(app, services)
     home.register(app, services)
+    if services.finding_buttons is not None:
+        finding_actions.register(app, FindingClicks(services, services.finding_buttons))
     return app
 
 

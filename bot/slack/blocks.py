@@ -19,7 +19,25 @@ RESUME = "sce_resume"
 NEXT = "sce_next"
 ESCALATE = "sce_escalate"
 HANDOFF = "sce_handoff"
-ACTION_IDS = (ACK, DETECTED, CONTAINED, ABORT, END, APPROVE, PAUSE, RESUME, NEXT, ESCALATE, HANDOFF)
+FINDING_OWNER = "sce_finding_owner"  # the findings under a debrief (bot/slack/finding_buttons): a user picker
+FINDING_TICKET = "sce_finding_ticket"
+FINDING_FIXED = "sce_finding_fixed"
+FINDING_ACTIONS = (FINDING_OWNER, FINDING_TICKET, FINDING_FIXED)
+ACTION_IDS = (
+    ACK,
+    DETECTED,
+    CONTAINED,
+    ABORT,
+    END,
+    APPROVE,
+    PAUSE,
+    RESUME,
+    NEXT,
+    ESCALATE,
+    HANDOFF,
+    *FINDING_ACTIONS,
+)
+FIX_NOTE = "sce_finding_fix_note"  # the modal Mark fixed opens: its callback id
 ADD_TO_DEBRIEF = "sce_add_to_debrief"  # message shortcut callback id
 
 Block = dict[str, Any]

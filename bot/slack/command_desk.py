@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.debrief.history import render_history
+from bot.gameday.findings.loop import learning_loop
+from bot.gameday.findings.recording import FindingFilter
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.measuring.trends import finished_summaries
 from bot.gameday.measuring.trends import history as history_rows
@@ -17,18 +19,32 @@ from bot.gameday.ports import GameDayRecord
 from bot.gameday.preflight import passed, veto
 from bot.gameday.running.commands import USAGE, Command, typed_id
 from bot.gameday.running.recurrence import Recurrence
-from bot.gameday.running.schedule import ScheduleError, Slot, clashing, next_event_at, parse_schedule
+from bot.gameday.running.schedule import (
+    COMMS_REMIND_KEY,
+    ScheduleError,
+    Slot,
+    clashing,
+    next_event_at,
+    parse_schedule,
+    reminder_offsets,
+)
 from bot.gameday.scenario.catalog import UnknownScenario
+from bot.gameday.scenario.durations import format_duration
 from bot.gameday.scenario.guardrails import facilitator_refusal
 from bot.gameday.scenario.loading import ScenarioError
 from bot.gameday.scenario.model import Guardrails
+from bot.gameday.scenario.window import window_refusal
 from bot.gameday.state import Status, fold
 from bot.gameday.timeline import Kind
 from bot.runtime.service import Services
+from bot.slack.comms import announcement
 from bot.slack.debrief_pages import current_debrief
 from bot.slack.findings_desk import FindingsDesk
+from bot.slack.halt_desk import HaltDesk
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
+from bot.slack.standing_desk import StandingDesk
+from storage.finding_store import FindingStore
 from storage.schedule_store import Schedule
 
 
@@ -84,10 +100,22 @@ class CommandDesk:
             return FindingsDesk(self.s).fixed(inv.command, inv.user, inv.channel)
         if name == "ticket":
             return FindingsDesk(self.s).ticket(inv.command, inv.user, inv.channel)
+        if name == "halt":
+            return HaltDesk(self.s).halt(inv.user, inv.command.rest)
+        if name == "unhalt":
+            return HaltDesk(self.s).unhalt(inv.user)
+        if name == "approve-standing":
+            return StandingDesk(self.s).approve(inv.command, inv.user, inv.channel)
+        if name == "revoke-standing":
+            return StandingDesk(self.s).revoke(inv.command, inv.user, inv.channel)
         record = self._current(inv.channel)
-        if record is None:
-            return "No game day is running in this channel. Start one with `/sce start <scenario>`."
-        return self._on_gameday(inv, record)
+        answer = (
+            "No game day is running in this channel. Start one with `/sce start <scenario>`."
+            if record is None
+            else self._on_gameday(inv, record)
+        )
+        halted = HaltDesk(self.s).status_line() if name == "status" else None
+        return f"{halted}\n{answer}" if halted else answer
 
     def _on_gameday(self, inv: Invocation, record: GameDayRecord) -> str:
         engine, now, name = self.s.engine, self.s.clock.now(), inv.command.name
@@ -128,6 +156,9 @@ class CommandDesk:
 
     def prepare_start(self, inv: Invocation) -> str | PreparedStart:
         scenario_id = inv.command.args[0]
+        halted = HaltDesk(self.s).status_line()
+        if halted:  # asked at once; the engine asks again as it starts (a halt pulled in between)
+            return halted
         running = self._current(inv.channel)
         if running is not None:
             return (
@@ -150,6 +181,10 @@ class CommandDesk:
         except (RosterError, ScenarioError, RotationError) as exc:  # they may quote the scenario's text
             return literal(redact(str(exc)))
         dry_run = "dry-run" in inv.command.flags
+        rehearsal = dry_run or loaded.scenario.guardrails.dry_run  # changes nothing: no window holds it
+        outside = None if rehearsal else window_refusal(loaded.scenario.window, self.s.clock.now())
+        if outside:  # an answer at once; the engine asks again as it starts
+            return outside
 
         def run() -> str:
             try:
@@ -164,7 +199,7 @@ class CommandDesk:
 
         return PreparedStart(run)
 
-    def schedule(self, inv: Invocation) -> str:
+    def schedule(self, inv: Invocation) -> str | AnswerThen:
         """`/sce schedule <scenario> <date> <time> ...`, `/sce schedule list`, `/sce schedule cancel <id>`.
 
         List and cancel see this channel's bookings (admins: every channel's); a booking goes only into
@@ -194,6 +229,9 @@ class CommandDesk:
             loaded = self.s.catalog.load_file(request.scenario_id)  # attachments are read when it starts
         except (UnknownScenario, ScenarioError) as exc:
             return str(exc)
+        outside = window_refusal(loaded.scenario.window, request.first_at)
+        if outside:  # refused when booked, not when it comes due
+            return outside
         duration = loaded.scenario.guardrails.max_duration
         booked_there = [(b.id, self._slot(b)) for b in self.s.schedules.active(channel)]
         asked = Slot(request.first_at, request.every_seconds, duration, request.recurrence)
@@ -205,9 +243,31 @@ class CommandDesk:
                 f"<#{channel}> (<!date^{int(at)}^{{date_short_pretty}} {{time}}|{int(at)}>); "
                 "pick a time after it ends."
             )
+        comms = loaded.scenario.comms
+        if comms is not None and comms.announce:  # its own reminder, kept with the booking
+            request = replace(
+                request, options={**request.options, COMMS_REMIND_KEY: str(comms.remind_before)}
+            )
         booked = self.s.schedules.create(request, channel, inv.user, now)
-        self.s.timers.wake_at(next_event_at(booked.next_at, booked.reminders_sent))
-        return render("schedules", schedules=[booked]) + "\nReminders go to the channel 24 h and 1 h before."
+        self.s.timers.wake_at(
+            next_event_at(booked.next_at, booked.reminders_sent, reminder_offsets(booked.options))
+        )
+        said = render("schedules", schedules=[booked]) + "\nReminders go to the channel 24 h and 1 h before."
+        if comms is None or not comms.announce or self.s.comms is None:
+            return said
+        poster, scenario = self.s.comms, loaded.scenario
+
+        def announce() -> None:  # after the answer: up to ten channels, each looked up and posted
+            text = announcement("booked", scenario, channel, at=booked.next_at)
+            missed = poster.announce(comms.announce, f"{booked.id}:booked", now - 60, text)
+            for exc in missed:  # told to the person who booked, once, where they booked it
+                warning = render("announce_unreachable", shown=exc.ref, why=exc.why)
+                self.s.client.chat_postEphemeral(channel=inv.channel, user=inv.user, text=warning)
+
+        ahead = format_duration(comms.remind_before)
+        return AnswerThen(
+            f"{said} Announced to {', '.join(comms.announce)}, reminded {ahead} before.", announce
+        )
 
     def _slot(self, booked: Schedule) -> Slot:
         """When a booking runs; a scenario that no longer loads counts with the default time box."""
@@ -235,7 +295,10 @@ class CommandDesk:
                 f"[GAME DAY] {scenario}: MTTA, TTD and TTC per run",
             )
 
-        return AnswerThen(render_history(scenario, rows, "text"), upload_chart)
+        of_channel = FindingFilter(scenario=scenario, channels=[inv.channel])  # only this channel's
+        findings = FindingStore(self.s.store.engine).list(of_channel, self.s.clock.now())
+        loop = learning_loop(scenario, inv.channel, findings)
+        return AnswerThen(render_history(scenario, rows, "text", learning_loop=loop), upload_chart)
 
     def oncall(self, inv: Invocation) -> str:
         rotation_id = inv.command.args[0] if inv.command.args else None

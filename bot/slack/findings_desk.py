@@ -23,6 +23,7 @@ from bot.integrations.tickets.base import TicketError
 from bot.integrations.tickets.desk import AlreadyTicketed, open_ticket, tracker_from
 from bot.runtime.service import Services
 from bot.slack.render import render
+from bot.slack.ticket_links import post_ticket_link
 from storage.finding_store import FindingStore
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class FindingsDesk:
 
     def ticket(self, command: Command, user: str, channel: str) -> str | AnswerThen:
         """Open the ticket of a finding of this channel's game days: answered at once, the tracker asked
-        after the ack (it may take seconds), and what came of it posted to the channel."""
+        after the ack (it may take seconds), and what came of it posted through the outbox (ticket_links)."""
         from bot.slack.command_desk import AnswerThen
 
         if not command.args:
@@ -100,11 +101,14 @@ class FindingsDesk:
             return finding.channel == channel
 
         def open_it() -> None:
+            key = f"ticket:{number}"  # a finding's ticket is told once
             try:
                 opened = open_ticket(self.store, tracker, number, visible=here)
                 text = render("finding_ticket", f=found, url=opened.url, already=False)
             except (NoSuchFinding, AlreadyTicketed, TicketError) as exc:
                 text = literal(str(exc))
-            self.s.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+                key = f"ticket:{number}:failed:{self.s.clock.now():.6f}"  # each try's failure is its own
+            # through the outbox of the finding's game day: retried when Slack fails, never doubled
+            post_ticket_link(self.s.engine, found.gameday, key, text)
 
         return AnswerThen(f"Opening a ticket for `{found.id}`...", open_it)

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.people.mentions import literal
 from bot.gameday.scenario.durations import format_duration
+from bot.gameday.scenario.window import describe_window_in_full
 
 slack_escape = literal
 
@@ -80,6 +81,7 @@ _env.filters["reason"] = reason_markup
 _env.filters["link"] = link_markup
 _env.filters["ago"] = ago_markup
 _env.filters["dur"] = format_duration
+_env.filters["window"] = describe_window_in_full
 _env.filters["period"] = lambda seconds: (
     f"{int(seconds // 86400)}d" if seconds and seconds % 86400 == 0 else format_duration(seconds)
 )

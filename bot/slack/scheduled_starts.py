@@ -15,15 +15,22 @@ from bot.gameday.preflight import passed, veto
 from bot.gameday.running.delivery_delays import SURFACE_AFTER_ATTEMPTS
 from bot.gameday.running.engine import Engine
 from bot.gameday.running.poller import retry_delay
-from bot.gameday.running.schedule import roster_options
+from bot.gameday.running.schedule import (
+    REMIND_BEFORE,
+    comms_reminder,
+    reminder_offsets,
+    reminders_due,
+    roster_options,
+)
 from bot.gameday.scenario.catalog import RotationCatalog, ScenarioCatalog, UnknownScenario
 from bot.gameday.scenario.loading import ScenarioError
 from bot.integrations.pagerduty import OnCallSchedule
 from bot.runtime.observability import count_timer_failure
+from bot.slack.comms import ChannelAnnouncer, announcement
 from bot.slack.oncall_lookup import roster_for
 from bot.slack.render import render
 from bot.slack.start_checks import StartChecks
-from storage.schedule_store import Claimed, ScheduleStore
+from storage.schedule_store import Claimed, Schedule, ScheduleStore
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +46,12 @@ class ScheduledStarts:
         clock: Callable[[], float],
         pagerduty: OnCallSchedule | None = None,
         checks: StartChecks | None = None,
+        comms: ChannelAnnouncer | None = None,
     ):
-        """``checks``: the preflight a start runs first (the same as `/sce start`'s)."""
+        """``checks``: the preflight a start runs first (the same as `/sce start`'s); ``comms``: the
+        announce channels' poster (a booking's ``comms.remind_before`` reminder goes to them)."""
         self.checks = checks
+        self.comms = comms
         self.pagerduty = pagerduty
         self.schedules = schedules
         self.engine = engine
@@ -75,12 +85,16 @@ class ScheduledStarts:
         s = claim.schedule
         failed = self._failures.get(s.id, 0)
         late = failed if failed >= SURFACE_AFTER_ATTEMPTS else 0  # said once, in the reminder that got out
+        due = reminders_due(s.next_at, s.reminders_sent, now, reminder_offsets(s.options))
         try:
-            self.client.chat_postMessage(
-                channel=s.channel,
-                text=render("reminder", schedule=s, seconds=s.next_at - now, late_attempts=late),
-                unfurl_links=False,
-            )
+            if comms_reminder(s.options) in due:  # first: found by its key, never doubled by a retry
+                self._remind_announce_channels(s, now)
+            if any(before in REMIND_BEFORE for before in due):
+                self.client.chat_postMessage(
+                    channel=s.channel,
+                    text=render("reminder", schedule=s, seconds=s.next_at - now, late_attempts=late),
+                    unfurl_links=False,
+                )
         except Exception:  # not lost: owed again, and tried again after its wait
             self.schedules.remind_again(claim, now)
             failed += 1
@@ -97,6 +111,23 @@ class ScheduledStarts:
         self.schedules.reminded(claim, now)
         self._failures.pop(s.id, None)
         self._not_before.pop(s.id, None)
+
+    def _remind_announce_channels(self, s: Schedule, now: float) -> None:
+        """The comms' reminder to each announce channel of the booked scenario (as the file says now)."""
+        if self.comms is None:
+            return
+        try:
+            scenario = self.catalog.load_file(s.scenario_id).scenario
+        except (UnknownScenario, ScenarioError) as exc:
+            log.warning("schedule %s: no comms reminder, the scenario does not load: %s", s.id, exc)
+            return
+        if scenario.comms is None:
+            return
+        text = announcement("reminder", scenario, s.channel, at=s.next_at, seconds=s.next_at - now)
+        ahead = comms_reminder(s.options) or 0.0
+        self.comms.announce(
+            scenario.comms.announce, f"{s.id}:{int(s.next_at)}:remind", s.next_at - ahead - 60, text
+        )
 
     def _start(self, claim: Claimed, now: float) -> None:
         s = claim.schedule

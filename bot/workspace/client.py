@@ -127,6 +127,18 @@ class WorkspaceClient:
         )
         return result
 
+    def modals(self, user: str) -> list[dict[str, Any]]:
+        """The modals the app opened for this person and they have not sent or closed."""
+        result: list[dict[str, Any]] = self._call("modals", user=user)
+        return result
+
+    def submit_view(
+        self, user: str, values: dict[str, dict[str, str]], view_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send the person's open modal with these inputs (block id -> action id -> text)."""
+        result: dict[str, Any] = self._call("submit_view", user=user, values=values, view_id=view_id)
+        return result
+
     def shortcut(
         self, user: str, channel: str, message_ts: str, callback_id: str, action_ts: str | float | None = None
     ) -> dict[str, Any]:
@@ -159,6 +171,11 @@ class WorkspaceClient:
         """Files the bot uploaded, with their text content, optionally for one channel."""
         found: list[dict[str, Any]] = self._call("files", channel=channel)
         return found
+
+    def create_channel(self, user: str, name: str) -> dict[str, Any]:
+        """Create a public channel as a person; returns ``{"channel", "event_id", "status"}``."""
+        result: dict[str, Any] = self._call("create_channel", user=user, name=name)
+        return result
 
     def set_members(self, channel: str, members: list[str] | None) -> dict[str, Any]:
         """Who is in ``channel`` from now on (None: everyone); the bot is ``UBOT``."""

@@ -223,6 +223,24 @@ class Driver:
             "error": result.error,
         }
 
+    async def create_channel(self, user: str, name: str) -> dict[str, Any]:
+        """A person creates a public channel; ``channel_created`` is delivered to the app."""
+        who = self._user(user)
+        try:
+            channel = self.state.add_channel(name)
+        except ValueError as exc:
+            raise DriverError(400, str(exc)) from None
+        event_ts = self.state.event_ts()
+        event = payloads.channel_created_event(channel, who.id, int(float(event_ts)), event_ts)
+        payload = payloads.event_callback(self.state, event)
+        result = await self._deliver("events_api", payload)
+        return {
+            "channel": channel.id,
+            "event_id": payload["event_id"],
+            "status": result.status,
+            "error": result.error,
+        }
+
     async def open_home(self, user: str) -> dict[str, Any]:
         """A person opens the app's Home tab: ``app_home_opened`` is delivered; returns the published view."""
         who = self._user(user)
@@ -278,11 +296,34 @@ class Driver:
         chosen_ts = self.state.event_ts(self._ts(action_ts))
         action = payloads.block_action(message, action_id, chosen_ts, value, block_id, selected_user)
         response_url = self._response_url(ResponseTarget(who.id, where.id, message.ts))
-        payload = payloads.block_actions_payload(
-            self.state, who, message, action, response_url, payloads.new_trigger_id()
-        )
+        trigger = payloads.new_trigger_id()
+        self.state.triggers[trigger] = who.id  # the app may open a modal with it (views.open)
+        payload = payloads.block_actions_payload(self.state, who, message, action, response_url, trigger)
         result = await self._deliver("interactive", payload)
         return {"status": result.status, "body": result.body, "action_ts": chosen_ts, "error": result.error}
+
+    async def modals(self, user: str) -> list[dict[str, Any]]:
+        """The modals open for this person, oldest first."""
+        who = self._user(user)
+        return [view for owner, view in self.state.modals.values() if owner == who.id]
+
+    async def submit_view(
+        self, user: str, values: dict[str, dict[str, str]], view_id: str | None = None
+    ) -> dict[str, Any]:
+        """The person sends an open modal (their newest, or ``view_id``) with these inputs; it closes
+        unless the app answers with ``response_action: errors``."""
+        who = self._user(user)
+        mine = [view_id] if view_id else [v for v, (owner, _) in self.state.modals.items() if owner == who.id]
+        if not mine or mine[-1] not in self.state.modals or self.state.modals[mine[-1]][0] != who.id:
+            raise DriverError(404, "view_not_found")
+        chosen = mine[-1]
+        view = self.state.modals[chosen][1]
+        payload = payloads.view_submission_payload(who, view, values, payloads.new_trigger_id())
+        result = await self._deliver("interactive", payload)
+        body = result.body if isinstance(result.body, dict) else {}
+        if result.status == 200 and body.get("response_action") != "errors":
+            self.state.modals.pop(chosen, None)
+        return {"status": result.status, "body": result.body, "view_id": chosen, "error": result.error}
 
     async def shortcut(
         self, user: str, channel: str, message_ts: str, callback_id: str, action_ts: str | float | None = None
@@ -366,6 +407,9 @@ ACTIONS = (
     "home",
     "set_members",
     "files",
+    "modals",
+    "submit_view",
+    "create_channel",
 )
 
 

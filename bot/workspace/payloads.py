@@ -93,6 +93,23 @@ def reaction_added_event(user: str, message: Message, name: str, event_ts: str) 
     }
 
 
+def channel_created_event(channel: Channel, creator: str, created: int, event_ts: str) -> dict[str, Any]:
+    """The ``channel_created`` event (Slack's Events API reference: ``channel`` with ``id``, ``name``,
+    ``created``, ``creator``; its typed SDKs add ``is_channel``, ``name_normalized`` and ``event_ts``)."""
+    return {
+        "type": "channel_created",
+        "channel": {
+            "id": channel.id,
+            "is_channel": True,
+            "name": channel.name,
+            "name_normalized": channel.name,
+            "created": created,
+            "creator": creator,
+        },
+        "event_ts": event_ts,
+    }
+
+
 def _channel_name(channel: Channel) -> str:
     """Slack names a DM and a private channel generically in a slash command, never by its name."""
     if channel.is_im:
@@ -199,6 +216,28 @@ def block_actions_payload(
         "state": {"values": {}},
         "response_url": response_url,
         "actions": [action],
+    }
+
+
+def view_submission_payload(
+    user: User, view: dict[str, Any], values: dict[str, dict[str, str]], trigger_id: str
+) -> dict[str, Any]:
+    """The ``view_submission`` payload of a modal sent with these inputs (block id -> action id -> text)."""
+    state = {
+        block: {action: {"type": "plain_text_input", "value": text} for action, text in inputs.items()}
+        for block, inputs in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id,
+        "view": {**view, "state": {"values": state}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
 
 

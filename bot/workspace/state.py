@@ -175,6 +175,8 @@ class WorkspaceState:
         self.messages: dict[str, dict[str, Message]] = {cid: {} for cid in self.channels}
         self.ephemerals: dict[str, list[Ephemeral]] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.triggers: dict[str, str] = {}  # trigger_id -> the person whose click it came from (views.open)
+        self.modals: dict[str, tuple[str, dict[str, Any]]] = {}  # view id -> (its person, the open modal)
         self.usergroups: dict[str, list[str]] = {}
         self._last_micros: dict[str, int] = {}
 
@@ -221,6 +223,20 @@ class WorkspaceState:
         if channel.members is not None:
             return list(channel.members)
         return [u for u in self.users if u != BOT_USER_ID] + [BOT_USER_ID]
+
+    def add_channel(self, name: str) -> Channel:
+        """A new public channel, named as Slack's ``conversations.create`` allows; ValueError with
+        Slack's own error code (``name_taken``, ``invalid_name_maxlength``, ``invalid_name_specials``)."""
+        if len(name) > 80:
+            raise ValueError("invalid_name_maxlength")
+        if not name or any(not (c.islower() or c.isdigit() or c in "-_") for c in name) or not name.isascii():
+            raise ValueError("invalid_name_specials")
+        if any(not c.is_im and c.name == name for c in self.channels.values()):
+            raise ValueError("name_taken")
+        channel_id = f"C{len(self.channels) + 1:04d}{name.upper().replace('-', '').replace('_', '')[:6]}"
+        self.channels[channel_id] = Channel(channel_id, name)
+        self.messages[channel_id] = {}
+        return self.channels[channel_id]
 
     def open_dm(self, user_id: str) -> Channel:
         """The DM channel between the bot and a user, created on first use like Slack does."""

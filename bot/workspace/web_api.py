@@ -160,6 +160,7 @@ class WebApi:
             "conversations.open": self.conversations_open,
             "conversations.info": self.conversations_info,
             "conversations.members": self.conversations_members,
+            "conversations.list": self.conversations_list,
             "users.info": self.users_info,
             "users.list": self.users_list,
             "usergroups.users.list": self.usergroups_users_list,
@@ -167,6 +168,7 @@ class WebApi:
             "files.getUploadURLExternal": lambda params: self.uploads.get_upload_url(params),
             "files.completeUploadExternal": lambda params: self.uploads.complete(params),
             "views.publish": self.views_publish,
+            "views.open": self.views_open,
         }
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -393,6 +395,26 @@ class WebApi:
             "response_metadata": {"next_cursor": _cursor(after) if after < len(members) else ""},
         }
 
+    def conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of the channels the bot can see (Slack's: every public one, a private one only when
+        the bot is in it; no DMs unless asked), ``types`` and ``exclude_archived`` as Slack reads them."""
+        types = set(str(params.get("types") or "public_channel").split(","))
+        seen = [
+            c
+            for c in self.state.channels.values()
+            if not c.is_im
+            and ("private_channel" if c.is_private else "public_channel") in types
+            and (not c.is_private or c.has_member(BOT_USER_ID))
+        ]
+        limit = min(max(_int(params, "limit", 100) or 100, 1), 1000)
+        start = _cursor_offset(str(params.get("cursor") or ""))
+        page = seen[start : start + limit]
+        after = start + len(page)
+        return {
+            "channels": [c.to_api() for c in page],
+            "response_metadata": {"next_cursor": _cursor(after) if after < len(seen) else ""},
+        }
+
     def users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self.state.users.get(_str(params, "user", "user_not_found"))
         if user is None:
@@ -427,4 +449,24 @@ class WebApi:
             raise SlackApiFailure("invalid_arguments")
         stored = {**view, "id": "V" + user, "team_id": TEAM_ID}
         self.state.views[user] = stored
+        return {"view": stored}
+
+    def views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A modal for the person whose click gave ``trigger_id``; a trigger opens one view, once."""
+        trigger = _str(params, "trigger_id", "invalid_trigger_id")
+        user = self.state.triggers.pop(trigger, None)
+        if user is None:
+            raise SlackApiFailure("invalid_trigger_id")
+        view = params.get("view")
+        if (
+            not isinstance(view, dict)
+            or view.get("type") != "modal"
+            or not isinstance(view.get("title"), dict)
+        ):
+            raise SlackApiFailure("invalid_arguments")
+        if not isinstance(view.get("blocks"), list) or len(view["blocks"]) > 100:
+            raise SlackApiFailure("invalid_arguments")
+        view_id = f"V{len(self.state.modals) + 1:08d}"
+        stored = {**view, "id": view_id, "team_id": TEAM_ID, "state": {"values": {}}}
+        self.state.modals[view_id] = (user, stored)
         return {"view": stored}

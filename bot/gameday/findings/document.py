@@ -31,6 +31,7 @@ class FindingDocument(BaseModel):
     notes: list[FindingNote] = []
     found_to_fixed_seconds: float | None = None
     fixed_to_verified_seconds: float | None = None
+    verified_by: str | None = None  # the regression run (its game day id) that verified it
 
 
 def finding_document(finding: Finding) -> FindingDocument:
@@ -55,4 +56,5 @@ def finding_document(finding: Finding) -> FindingDocument:
         notes=list(finding.notes),
         found_to_fixed_seconds=durations.found_to_fixed,
         fixed_to_verified_seconds=durations.fixed_to_verified,
+        verified_by=finding.verified_by,
     )

@@ -80,6 +80,7 @@ class Finding(BaseModel):
     accepted_reason: str | None = None
     notes: tuple[FindingNote, ...] = ()
     version: int = 1
+    verified_by: str | None = None  # the game day id of the regression run that verified it
 
     @property
     def id(self) -> str:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot.gameday.findings.derive import findings_from
 from bot.gameday.findings.model import Finding, FindingDraft, FindingState, finding_id
-from bot.gameday.findings.transitions import Refused, as_of, move
+from bot.gameday.findings.transitions import Refused, as_of, assign, move
 from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
 
@@ -31,6 +31,7 @@ class FindingFilter:
     scenario: str | None = None
     owner: str | None = None
     channels: Collection[str] | None = None
+    gameday: str | None = None  # one game day's (the buttons under its debrief)
 
 
 class FindingPort(Protocol):
@@ -90,6 +91,27 @@ def change_finding(
     if before is None or not visible(before):
         raise NoSuchFinding(f"There is no finding {finding_id(number)} here.")
     after = move(before, to, at, by, note, reason, until)
+    if not store.replace(before, after):
+        raise FindingChanged(
+            f"{before.id} was changed by someone else just now; look at it again (it may be done)."
+        )
+    return as_of(after, at)
+
+
+def assign_owner(
+    store: FindingPort,
+    number: int,
+    owner: str,
+    at: float,
+    by: str,
+    visible: Callable[[Finding], bool] = lambda _: True,
+) -> Finding:
+    """Make ``owner`` the owner of finding ``number``, written over the version it was read at; the same
+    errors as ``change_finding``."""
+    before = store.get(number)
+    if before is None or not visible(before):
+        raise NoSuchFinding(f"There is no finding {finding_id(number)} here.")
+    after = assign(before, owner, at, by)
     if not store.replace(before, after):
         raise FindingChanged(
             f"{before.id} was changed by someone else just now; look at it again (it may be done)."

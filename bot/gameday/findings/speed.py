@@ -7,8 +7,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from statistics import median
+from typing import Protocol
 
-from bot.gameday.findings.model import Finding
+
+class Timed(Protocol):
+    """What the durations read of a finding: a Finding, or the programme report's lighter FindingFacts."""
+
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def fixed_at(self) -> float | None: ...
+    @property
+    def verified_at(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,7 @@ class LoopSpeed:
     verified: int
 
 
-def loop_durations(finding: Finding) -> LoopDurations:
+def loop_durations(finding: Timed) -> LoopDurations:
     """Seconds from found to fixed and from fixed to verified (None where the finding is not there yet)."""
     fixed = finding.fixed_at
     found_to_fixed = fixed - finding.created_at if fixed is not None else None
@@ -37,22 +49,23 @@ def loop_durations(finding: Finding) -> LoopDurations:
     return LoopDurations(found_to_fixed, fixed_to_verified)
 
 
-def loop_speed_by_scenario(findings: Iterable[Finding]) -> list[LoopSpeed]:
+def loop_speed(name: str, findings: Iterable[Timed]) -> LoopSpeed:
+    """The medians of these findings' durations (a scenario's, a team's), under ``name``."""
+    durations = [loop_durations(f) for f in findings]
+    to_fixed = [d.found_to_fixed for d in durations if d.found_to_fixed is not None]
+    to_verified = [d.fixed_to_verified for d in durations if d.fixed_to_verified is not None]
+    return LoopSpeed(
+        name,
+        median(to_fixed) if to_fixed else None,
+        median(to_verified) if to_verified else None,
+        len(to_fixed),
+        len(to_verified),
+    )
+
+
+def loop_speed_by_scenario(findings: Iterable[Timed]) -> list[LoopSpeed]:
     """The medians of each scenario's durations, scenarios in name order."""
-    by_scenario: dict[str, list[LoopDurations]] = {}
+    by_scenario: dict[str, list[Timed]] = {}
     for finding in findings:
-        by_scenario.setdefault(finding.scenario, []).append(loop_durations(finding))
-    speeds = []
-    for scenario in sorted(by_scenario):
-        to_fixed = [d.found_to_fixed for d in by_scenario[scenario] if d.found_to_fixed is not None]
-        to_verified = [d.fixed_to_verified for d in by_scenario[scenario] if d.fixed_to_verified is not None]
-        speeds.append(
-            LoopSpeed(
-                scenario,
-                median(to_fixed) if to_fixed else None,
-                median(to_verified) if to_verified else None,
-                len(to_fixed),
-                len(to_verified),
-            )
-        )
-    return speeds
+        by_scenario.setdefault(finding.scenario, []).append(finding)
+    return [loop_speed(scenario, by_scenario[scenario]) for scenario in sorted(by_scenario)]

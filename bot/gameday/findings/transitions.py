@@ -79,6 +79,23 @@ def move(
     return finding.model_copy(update=update)
 
 
+def assign(finding: Finding, owner: str, at: float, by: str) -> Finding:
+    """``finding`` owned by ``owner`` (a user id) from ``at``, set by ``by``: its state stays (owning a
+    finding is not working on it yet; ``fixing`` is said by its owner). Refused with the sentence to show
+    for a finding that has moved on (fixed, verified, an accepted risk) or is that person's already."""
+    current = as_of(finding, at)
+    if current.state in (S.FIXED, S.VERIFIED):
+        raise Refused(f"{finding.id} is {current.state} already; it needs no owner any more.")
+    if current.state is S.ACCEPTED_RISK:
+        raise Refused(_refusal(current, S.FIXING))
+    if finding.owner == owner:
+        raise Refused(f"{finding.id} has that owner already.")
+    entry = FindingNote(at=at, by=by, state=current.state, text=f"owner: {owner}")
+    return finding.model_copy(
+        update={"owner": owner, "version": finding.version + 1, "notes": (*finding.notes, entry)}
+    )
+
+
 def _refusal(finding: Finding, to: FindingState) -> str:
     state = finding.state
     if state is S.VERIFIED:

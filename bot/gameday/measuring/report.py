@@ -17,6 +17,7 @@ from bot.gameday.measuring.panel_report import panel_reports
 from bot.gameday.measuring.report_detection import alert_fidelity_report, controls_report, coverage_report
 from bot.gameday.measuring.report_models import (
     ApprovalReport,
+    ChangeControlReport,
     CharterReport,
     Debrief,
     FailedRevertReport,
@@ -38,6 +39,7 @@ from bot.gameday.measuring.report_response import (
 from bot.gameday.measuring.steady_report import steady_state_report
 from bot.gameday.people import participants
 from bot.gameday.scenario.model import Scenario
+from bot.gameday.scenario.window import describe_window_in_full, in_window
 from bot.gameday.state import GameDayState, Status, fold
 from bot.gameday.timeline import Event, Kind
 
@@ -136,6 +138,7 @@ def build_debrief(
         time_origin=time_origin(state, events),
         people=participants.people_names(events, roster, names or {}),
         charter=_charter(scenario),
+        change_control=_change_control(scenario, state.started_at),
         participants=participants.participants(events, roster, names or {}),
         panels=panel_reports(events),
     )
@@ -184,6 +187,20 @@ def _charter(scenario: Scenario) -> CharterReport:
     )
 
 
+def _change_control(scenario: Scenario, started_at: float | None) -> ChangeControlReport | None:
+    """The scenario's change ticket, window and announce channels, as the debrief shows them."""
+    window, change = scenario.window, scenario.change
+    if window is None and change is None and scenario.comms is None:
+        return None
+    return ChangeControlReport(
+        ticket=change.ticket if change else None,
+        url=change.url if change else None,
+        window=describe_window_in_full(window) if window else None,
+        started_in_window=in_window(window, started_at) if window and started_at is not None else None,
+        announce=list(scenario.comms.announce) if scenario.comms else [],
+    )
+
+
 def with_names(debrief: Debrief, names: Mapping[str, str]) -> Debrief:
     """The debrief with people shown by ``names`` (user id -> name) where it names them: what the Slack
     edge does after resolving the ids of ``debrief.people`` (the builder itself knows no names)."""
@@ -200,15 +217,17 @@ def _scenario_hash(events: list[Event]) -> str | None:
 def _approvals(events: list[Event]) -> list[ApprovalReport]:
     """Approvals on the timeline, each checked against the hash of the scenario the game day ran."""
     ran = _scenario_hash(events)
+    standing = Kind.STANDING_APPROVED
     return [
         ApprovalReport(
             by=e.actor,
-            at=e.at,
+            at=float(e.data.get("granted_at", e.at)) if e.kind is standing else e.at,
             scenario_hash=e.data.get("scenario_hash"),
             matches_scenario=ran is not None and e.data.get("scenario_hash") == ran,
+            standing_until=e.data.get("expires_at") if e.kind is standing else None,
         )
         for e in events
-        if e.kind is Kind.APPROVED
+        if e.kind in (Kind.APPROVED, standing)
     ]
 
 

@@ -61,6 +61,24 @@ class NotMeasuredReport(BaseModel):
     reason: str
 
 
+class LearningLoopReport(BaseModel):
+    """How the findings of this scenario (and of its team: the channel its game days run in) moved from
+    found to fixed to verified, as of the debrief: medians in seconds (None: no finding got that far).
+    Read from the findings store by the edge that builds the debrief (bot/gameday/findings/loop.py)."""
+
+    scenario: str
+    team: str
+    this_run: list[str] = []  # the finding ids this game day left
+    findings: int = 0
+    by_state: dict[str, int] = {}
+    found_to_fixed_seconds: float | None = None
+    fixed_to_verified_seconds: float | None = None
+    fixed: int = 0  # findings counted in the found-to-fixed median
+    verified: int = 0  # findings counted in the fixed-to-verified median
+    team_found_to_fixed_seconds: float | None = None
+    team_fixed_to_verified_seconds: float | None = None
+
+
 class NoteReport(BaseModel):
     kind: str
     text: str
@@ -197,10 +215,14 @@ class StepGapsReport(BaseModel):
 
 
 class ApprovalReport(BaseModel):
+    """An approval on the timeline; a standing one (an unattended run's) has ``standing_until``, its
+    expiry, and ``at`` is when it was given."""
+
     by: str | None
     at: float
     scenario_hash: str | None
     matches_scenario: bool
+    standing_until: float | None = None
 
 
 class SteadyProbeReport(BaseModel):
@@ -264,6 +286,18 @@ class CharterReport(BaseModel):
     method: str | None = None
     owners: dict[str, str] = {}
     rollback: str | None = None
+
+
+class ChangeControlReport(BaseModel):
+    """The change control a game day ran under (the charter's "Approval & window: CAB ticket #,
+    date/time"): its change ticket and link, its window in words, whether it started inside it (None:
+    it never started), and the channels its comms announced it to."""
+
+    ticket: str | None = None
+    url: str | None = None
+    window: str | None = None
+    started_in_window: bool | None = None
+    announce: list[str] = []
 
 
 class ParticipantReport(BaseModel):
@@ -347,6 +381,8 @@ class Debrief(BaseModel):
     time_origin: float | None = None  # every displayed "+time" counts from here: T0, else the start
     people: dict[str, str] = {}  # user id -> display name (the ids themselves when unknown)
     charter: CharterReport | None = None
+    change_control: ChangeControlReport | None = None  # None: the scenario names no window, change or comms
     participants: list[ParticipantReport] = []
     panels: list[PanelReport] = []  # drawn over the window, faults as bands (bot/debrief/panels.py)
     unattended: bool = False  # run by `sce run`: what needs a person is not applicable, never missed
+    learning_loop: LearningLoopReport | None = None  # the findings' loop; None where no store was asked

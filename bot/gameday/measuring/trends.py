@@ -4,42 +4,18 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.measuring.run_summary import RunSummary, kept_summary
 from bot.gameday.ports import GameDayStore
 from bot.gameday.running.engine import build_debrief_for
+
+BATCH = 500  # summaries computed between two writes
 
 
 def _change(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What the history shows of one finished run, stored so that it is not computed again."""
-
-    gameday_id: str
-    started_at: float | None
-    verdict: str
-    mtta: float | None
-    ttd: float | None
-    ttc: float | None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunSummary:
-        return cls(
-            str(data["gameday_id"]),
-            data.get("started_at"),
-            str(data.get("verdict", "")),
-            data.get("mtta"),
-            data.get("ttd"),
-            data.get("ttc"),
-        )
 
 
 @dataclass(frozen=True)
@@ -49,11 +25,6 @@ class HistoryRow(RunSummary):
     mtta_change: float | None
     ttd_change: float | None
     ttc_change: float | None
-
-
-def summary_of(d: Debrief) -> RunSummary:
-    m = d.metrics
-    return RunSummary(d.id, d.started_at, d.verdict, m.mtta_seconds, m.ttd_seconds, m.ttc_seconds)
 
 
 def history(runs: Sequence[RunSummary]) -> list[HistoryRow]:
@@ -92,17 +63,30 @@ def medians(runs: Sequence[RunSummary]) -> dict[str, float | None]:
 def finished_summaries(store: GameDayStore, scenario_id: str, channel: str | None = None) -> list[RunSummary]:
     """Every finished run of one scenario (in one channel, when given): the stored summaries, and for
     a run without one (or with a stale one) its debrief computed now and its summary kept for next time."""
-    runs: list[RunSummary] = []
-    fresh: dict[str, tuple[int, dict[str, Any]]] = {}
+    return [RunSummary.from_json(kept) for kept in kept_summaries(store, scenario_id, channel)]
+
+
+def kept_summaries(
+    store: GameDayStore, scenario_id: str | None, channel: str | None = None, batch: int = BATCH
+) -> list[dict[str, Any]]:
+    """The kept summary (``kept_summary``) of every finished run of a scenario (of every scenario:
+    None). One query reads those kept; a missing or stale one is computed from its timeline and kept,
+    ``batch`` at a time, so an interrupted first run keeps what it computed."""
+    found: list[dict[str, Any]] = []
+    missing: list[str] = []
     for gameday_id, kept in store.run_summaries(scenario_id, channel):
         if kept is not None:
-            runs.append(RunSummary.from_json(kept))
-            continue
-        record, events = store.get(gameday_id), store.events(gameday_id)
-        if record is None:
-            continue
-        summary = summary_of(build_debrief_for(record, events))
-        fresh[gameday_id] = (len(events), summary.to_json())
-        runs.append(summary)
-    store.save_run_summaries(fresh)
-    return runs
+            found.append(kept)
+        else:
+            missing.append(gameday_id)
+    for first in range(0, len(missing), batch):
+        fresh: dict[str, tuple[int, dict[str, Any]]] = {}
+        for gameday_id in missing[first : first + batch]:
+            record, events = store.get(gameday_id), store.events(gameday_id)
+            if record is None:
+                continue
+            summary = kept_summary(record, build_debrief_for(record, events))
+            fresh[gameday_id] = (len(events), summary)
+            found.append(summary)
+        store.save_run_summaries(fresh)
+    return found

@@ -16,7 +16,7 @@ from bot.gameday.timeline import Event, Kind
 USER_ID = re.compile(r"^[UW][A-Z0-9]{1,30}$")
 
 # a role each kind of event gives its actor, in the order roles are listed
-_ACTOR_ROLES = {Kind.STARTED: "facilitator", Kind.APPROVED: "approver"}
+_ACTOR_ROLES = {Kind.STARTED: "facilitator", Kind.APPROVED: "approver", Kind.STANDING_APPROVED: "approver"}
 
 
 def is_user_id(value: object) -> bool:

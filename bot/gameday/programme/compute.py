@@ -17,6 +17,7 @@ from bot.gameday.findings.speed import loop_durations, loop_speed_by_scenario
 from bot.gameday.programme.model import (
     AgeBucket,
     CoverageSummary,
+    FindingFacts,
     FindingsSummary,
     LoopSpeedReport,
     OverdueScenario,
@@ -148,7 +149,7 @@ def coverage(
     return CoverageSummary(**counts, score=score, techniques=rows)
 
 
-def findings_summary(findings: Sequence[Finding], now: float) -> FindingsSummary:
+def findings_summary(findings: Sequence[Finding | FindingFacts], now: float) -> FindingsSummary:
     """Every finding's state as it stands now (an acceptance that ran out is open: ``as_of``), and the
     unresolved ones by age."""
     by_state = {str(state): 0 for state in FindingState}
@@ -167,7 +168,9 @@ def findings_summary(findings: Sequence[Finding], now: float) -> FindingsSummary
     return FindingsSummary(total=len(findings), by_state=by_state, unresolved_by_age=buckets)
 
 
-def loop_speed(findings: Sequence[Finding]) -> tuple[list[LoopSpeedReport], LoopSpeedReport]:
+def loop_speed(
+    findings: Sequence[Finding | FindingFacts],
+) -> tuple[list[LoopSpeedReport], LoopSpeedReport]:
     """Per scenario (the findings core's medians) and over every finding."""
     per = [LoopSpeedReport(**vars(s)) for s in loop_speed_by_scenario(findings)]
     durations = [loop_durations(f) for f in findings]
@@ -206,7 +209,7 @@ def overdue(
 
 def programme_report(
     runs: Sequence[RunFacts],
-    findings: Sequence[Finding],
+    findings: Sequence[Finding | FindingFacts],
     catalog: Mapping[str, Sequence[str]],
     booked: Collection[str],
     now: float,

@@ -61,7 +61,9 @@ class CanaryWait:
             if state.status is not Status.PREFLIGHT:
                 return Outcome(True, f"the game day is {state.status}, not waiting for its canary")
             now = self.now()
-            awaiting = scenario.approval.required
+            # a standing approval recorded at the start (an unattended run) is the approval: no wait
+            standing = any(e.kind is Kind.STANDING_APPROVED for e in tx.events)
+            awaiting = scenario.approval.required and not standing
             following = Status.AWAITING_APPROVAL if awaiting else Status.RUNNING
             waited = now - (state.started_at if state.started_at is not None else now)
             data = {"name": name, "labels": labels, "status": str(following)}

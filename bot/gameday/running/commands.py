@@ -32,6 +32,10 @@ USAGE = {
     "findings": "/sce findings [open|mine|<scenario>]",
     "fixed": "/sce fixed F-<n> <note>",
     "ticket": "/sce ticket F-<n>",
+    "approve-standing": "/sce approve-standing <scenario> [for 30d] | list",
+    "revoke-standing": "/sce revoke-standing <scenario>",
+    "halt": "/sce halt <reason>",
+    "unhalt": "/sce unhalt",
 }
 
 
@@ -88,6 +92,8 @@ def parse_command(text: str) -> Command:
     rest = raw[len(raw.split(maxsplit=1)[0]) :].strip()
     if name == "start" and not args:
         raise CommandError(f"Which scenario? Usage: `{USAGE['start']}`; `/sce list` shows the scenarios.")
+    if name == "halt" and not rest:
+        raise CommandError(f"Say why, for everyone whose game day stops. Usage: `{USAGE['halt']}`")
     if name in {"note", "gap"} and not rest:
         raise CommandError(f"Nothing to record. Usage: `{USAGE[name]}`")
     if name == "role" and (len(args) != 2 or args[0].lower() not in ROLES):

@@ -31,6 +31,7 @@ from bot.gameday.running.annotating import Annotating, GrafanaPort
 from bot.gameday.running.canary import CanaryWait
 from bot.gameday.running.delivery_delays import DeliveryDelays
 from bot.gameday.running.facilitation import Facilitation
+from bot.gameday.running.failure_paging import FailurePaging
 from bot.gameday.running.finishing import Finishing, build_debrief_for
 from bot.gameday.running.firing import TimerFiring
 from bot.gameday.running.inbox import Action, Input
@@ -41,6 +42,7 @@ from bot.gameday.running.operations import Operations
 from bot.gameday.running.outcome import Outcome
 from bot.gameday.running.panel_capture import RangeQuery
 from bot.gameday.running.responses import ResponderInput
+from bot.gameday.running.standing import StandingApproval
 from bot.gameday.running.starting import Starting
 from bot.gameday.running.steady_watch import SteadyWatch
 from bot.gameday.running.timer_outcomes import TimerOutcomes
@@ -124,6 +126,10 @@ class Engine(ResponderInput):
         # Grafana annotations and dashboard links (SCE_GRAFANA_URL), on timers of their own
         self.annotating = Annotating(store, grafana, clock, self.injects, self.finishing)
         self.firing.annotating = self.annotating
+        # PagerDuty on failure: a real incident when a revert fails or a guardrail trips (its pager is set
+        # by the wiring, SCE_PAGERDUTY_FAILURE_ROUTING_KEY); failed reverts are retried after the end
+        self.failure_paging = FailurePaging(store, clock, self.injects, self.finishing)
+        self.firing.failure_paging = self.failure_paging
 
     # settings a deployment (or a test) may change while the engine runs
     @property
@@ -159,10 +165,11 @@ class Engine(ResponderInput):
         roster: dict[str, str],
         dry_run: bool = False,
         unattended: bool = False,
+        standing: StandingApproval | None = None,
     ) -> Outcome:
         """Create the game day, post its kickoff message (the thread) and schedule its steps;
-        ``unattended``: nobody is waited for (`sce run`)."""
-        return self.starting.start(scenario_text, channel, started_by, roster, dry_run, unattended)
+        ``unattended``: nobody is waited for (`sce run`); ``standing``: the standing approval it runs on."""
+        return self.starting.start(scenario_text, channel, started_by, roster, dry_run, unattended, standing)
 
     def approve(
         self, gameday_id: str, user: str, at: float, delivery_id: str, approvers: frozenset[str] | None = None
@@ -225,9 +232,12 @@ class Engine(ResponderInput):
         """The preflight's canary alert came: the game day goes on to its approval or its steps."""
         return self.canary.arrived(gameday_id, name, labels, delivery_id)
 
-    def stop_on_condition(self, gameday_id: str, reason: str, delivery_id: str) -> Outcome:
-        """A guardrail's stop condition fired (a real incident): abort at once, revert every fault."""
-        return self.facilitation.stop_on_condition(gameday_id, reason, delivery_id)
+    def stop_on_condition(
+        self, gameday_id: str, reason: str, delivery_id: str, guardrail: bool = True
+    ) -> Outcome:
+        """A guardrail's stop condition fired (a real incident): abort at once, revert every fault;
+        ``guardrail`` False for the halt lever (a PagerDuty failure incident is only for guardrails)."""
+        return self.facilitation.stop_on_condition(gameday_id, reason, delivery_id, guardrail)
 
     # -- the end --------------------------------------------------------------------------------
     def debrief_from(self, record: GameDayRecord, events: list[Event], now: float | None = None) -> Debrief:

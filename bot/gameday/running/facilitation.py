@@ -110,12 +110,16 @@ class Facilitation:
 
         return self.operations.operate(gameday_id, None, act, "This game day is already over.", urgent=True)
 
-    def stop_on_condition(self, gameday_id: str, reason: str, delivery_id: str) -> Outcome:
-        """A guardrail's stop condition fired (a real incident): abort at once, revert every fault."""
+    def stop_on_condition(
+        self, gameday_id: str, reason: str, delivery_id: str, guardrail: bool = True
+    ) -> Outcome:
+        """A guardrail's stop condition fired (a real incident): abort at once, revert every fault.
+        ``guardrail`` False: the halt lever (an incident known already; nothing more is paged)."""
 
         def act(tx: GameDayTx, scenario: Scenario, state: GameDayState) -> Outcome:
             self.finishing.say_loudly(tx, f":octagonal_sign: Stopping the game day: {reason}")
-            self.finishing.finish(tx, scenario, Status.ABORTED, f"stopped: {reason}", final=True)
+            why = f"stopped: {reason}"
+            self.finishing.finish(tx, scenario, Status.ABORTED, why, final=True, guardrail=guardrail)
             return Outcome(True, "stopped by a stop condition")
 
         return self.operations.operate(gameday_id, delivery_id, act, "already over", urgent=True)

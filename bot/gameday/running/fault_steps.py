@@ -18,6 +18,7 @@ from bot.gameday.running.scheduling import Scheduler
 from bot.gameday.running.timer_types import TimerKind
 from bot.gameday.scenario.guardrails import DEFAULT_MAX_TTL, check_fault_allowed, ttl_refusal
 from bot.gameday.scenario.model import FaultSpec, Scenario, Step
+from bot.gameday.scenario.target_share import drawn
 from bot.gameday.state import FaultState, GameDayState, fold
 from bot.gameday.timeline import Kind
 
@@ -132,6 +133,7 @@ class FaultSteps:
                 "expires_at": expires_at,
                 "driver": driver.name,
                 "detail": detail,
+                **drawn(detail),  # a fault that picks targets: targets, candidates, seed, rule
             },
         )
         self._tell(tx, spec, "applied", detail)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from bot.gameday.measuring import metrics, unattended
 from bot.gameday.measuring.report import build_debrief
 from bot.gameday.measuring.report_models import Debrief
+from bot.gameday.measuring.run_summary import kept_summary
 from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx, Timer
 from bot.gameday.running.best_effort import best_effort
 from bot.gameday.running.injects import PUBLISH, Injector
@@ -62,6 +63,13 @@ class Finishing:
         # what reads the debrief built at the end, outside every lock, before it posts (the findings:
         # bot/gameday/findings); best-effort: one that fails is logged, and the debrief posts all the same
         self.after_debrief: list[Callable[[GameDayRecord, Debrief], object]] = []
+        # what adds to the debrief after those (the learning loop: findings/joining.py), in order; each
+        # hands back the debrief to post, and catches its own failures
+        self.debrief_extras: list[Callable[[GameDayRecord, Debrief], Debrief]] = []
+        # what follows the debrief in its thread (the findings and their buttons: bot/slack/finding_buttons):
+        # each hands back the outbox post kind it wants posted, or None; the post is committed with the end
+        # of the publish timer, so a publish replayed after a crash never posts it twice
+        self.after_publish: list[Callable[[GameDayRecord], str | None]] = []
 
     def settle(self, tx: GameDayTx, scenario: Scenario) -> None:
         """After any change: finish when everything has an outcome, else refresh the status message."""
@@ -99,9 +107,16 @@ class Finishing:
         )
 
     def finish(
-        self, tx: GameDayTx, scenario: Scenario, status: Status, reason: str, final: bool = False
+        self,
+        tx: GameDayTx,
+        scenario: Scenario,
+        status: Status,
+        reason: str,
+        final: bool = False,
+        guardrail: bool = False,
     ) -> None:
-        """Revert every fault still applied, record the end and schedule the posts of the end."""
+        """Revert every fault still applied, record the end and schedule the posts of the end.
+        ``guardrail``: a stop condition or a steady-state breach stopped it (a real incident is paged)."""
         now = self.now()
         still_applied = [f for f in fold(tx.events).faults.values() if f.reverted_at is None]
         for fault, result in self.injects.fault_steps.revert_calls(tx.record.id, still_applied):
@@ -118,7 +133,8 @@ class Finishing:
                 f":rotating_light: Revert of fault {fault.fault_id} FAILED: {result}. "
                 "The cluster still ends it at its lease; the reaper retries every minute.",
             )
-        tx.append(Kind.ENDED, now, None, {"status": str(status), "reason": reason})
+        ended = {"status": str(status), "reason": reason, **({"guardrail": True} if guardrail else {})}
+        tx.append(Kind.ENDED, now, None, ended)
         tx.record.status = str(status)
         tx.cancel_pending_timers()
         # the posts of the end (status line, debrief, its files) are a durable timer of their own: they
@@ -137,10 +153,28 @@ class Finishing:
         Slack that fails the post fails the timer, which is retried with its backoff until it posts.
         """
         record = self.store.get(timer.gameday_id)
+        follow: list[str] = []
         if record is not None:
             self._post_end(record, self.capture_panels(record), replay=timer.attempts > 1)
+            follow = self._follow_ups(record)
         with self.store.transaction(timer.gameday_id) as tx:
             tx.complete_timer(timer.id)
+            for what in follow:
+                self.injects.outbox.post(tx, what, what)
+
+    def _follow_ups(self, record: GameDayRecord) -> list[str]:
+        """The posts that follow the debrief (``after_publish``), asked outside every lock; one that
+        fails is logged and left out: the debrief is out, and the commands still reach everything."""
+        wanted: list[str] = []
+        for after_publish in self.after_publish:
+            try:
+                what = after_publish(record)
+            except Exception:
+                log.exception("what follows the debrief of %s failed; it is left out", record.id)
+                continue
+            if what is not None:
+                wanted.append(what)
+        return wanted
 
     def capture_panels(self, record: GameDayRecord) -> list[Event]:
         """The timeline with its panels captured, once (a replayed publish finds them and asks nothing):
@@ -174,6 +208,12 @@ class Finishing:
                 after_debrief(record, debrief)
             except Exception:
                 log.exception("what follows the debrief of %s failed; it posts all the same", record.id)
+        for extra in self.debrief_extras:
+            debrief = extra(record, debrief)
+        try:  # kept now: `sce history` and the programme report need not build this debrief again
+            self.store.save_run_summaries({record.id: (len(events), kept_summary(record, debrief))})
+        except Exception:
+            log.exception("could not keep the summary of %s; it is computed when first asked for", record.id)
         crash_point("debrief.render")
         try:  # the status message says "over" on a best-effort basis; the debrief itself must get out
             scenario = cached_scenario(record.scenario_text)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bot.gameday.ports import GameDayStore, GameDayTx, Timer
 from bot.gameday.running.annotating import ANNOTATE, Annotating
 from bot.gameday.running.canary import CANARY, CanaryWait
+from bot.gameday.running.failure_paging import FAILURE_PAGE, REVERT_RETRY, FailurePaging
 from bot.gameday.running.finishing import Finishing
 from bot.gameday.running.injects import ESCALATE, FAULT_EXPIRY, OBSERVE, PUBLISH, STEP, TIME_BOX, Injector
 from bot.gameday.running.live_logs import LOG_BATCH, LiveLogs
@@ -42,6 +43,7 @@ class TimerFiring:
         self.canary = canary
         self.live_logs: LiveLogs | None = None  # the engine's: live logs steps (running/live_logs)
         self.annotating: Annotating | None = None  # Grafana annotations (set by the engine)
+        self.failure_paging: FailurePaging | None = None  # PagerDuty on failure (set by the engine)
         self.store = store
         self.injects = injects
         self.now = clock
@@ -58,6 +60,12 @@ class TimerFiring:
             return
         if timer.kind == ANNOTATE and self.annotating is not None:  # Grafana, outside every lock
             self.annotating.write(timer)
+            return
+        if timer.kind == FAILURE_PAGE and self.failure_paging is not None:  # PagerDuty, outside every lock
+            self.failure_paging.send(timer)
+            return
+        if timer.kind == REVERT_RETRY and self.failure_paging is not None:  # after the end too
+            self.failure_paging.retry_revert(timer)
             return
         if timer.kind == STEADY and self.steady is not None:  # Prometheus is asked outside the lock
             self.steady.check(timer)

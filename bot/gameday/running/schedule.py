@@ -7,8 +7,9 @@ before, another 1 h before, then the start). The rows and the claiming live in s
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,22 +112,52 @@ def _every(text: str) -> float:
     return seconds
 
 
-def due_action(next_at: float, reminders_sent: int, now: float) -> str | None:
+COMMS_REMIND_KEY = "_remind_before"
+"""A booking's own reminder (its scenario's ``comms.remind_before``, for the announce channels), kept in
+the schedule's options under a reserved key: no schema change."""
+
+
+def comms_reminder(options: Mapping[str, Any]) -> float | None:
+    """The booking's comms reminder (seconds before its start), or None."""
+    try:
+        seconds = float(str(options.get(COMMS_REMIND_KEY)))
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < math.inf else None
+
+
+def reminder_offsets(options: Mapping[str, Any]) -> tuple[float, ...]:
+    """A booking's reminders, the earliest first: the channel's (``REMIND_BEFORE``) and its comms' one."""
+    extra = comms_reminder(options)
+    return tuple(sorted({*REMIND_BEFORE, *([extra] if extra else [])}, reverse=True))
+
+
+def due_action(
+    next_at: float, reminders_sent: int, now: float, offsets: Sequence[float] = REMIND_BEFORE
+) -> str | None:
     """What a schedule owes at ``now``: "remind" (the next reminder), "start", or nothing yet."""
     if now >= next_at:
         return "start"
-    pending = [before for before in REMIND_BEFORE[reminders_sent:] if now >= next_at - before]
+    pending = [before for before in offsets[reminders_sent:] if now >= next_at - before]
     return "remind" if pending else None
 
 
-def reminders_skipped(next_at: float, now: float) -> int:
+def reminders_skipped(next_at: float, now: float, offsets: Sequence[float] = REMIND_BEFORE) -> int:
     """Reminders whose moment had already passed when the schedule was made (never sent late)."""
-    return sum(1 for before in REMIND_BEFORE if now >= next_at - before)
+    return sum(1 for before in offsets if now >= next_at - before)
 
 
-def next_event_at(next_at: float, reminders_sent: int) -> float:
+def reminders_due(
+    next_at: float, reminders_sent: int, now: float, offsets: Sequence[float] = REMIND_BEFORE
+) -> tuple[float, ...]:
+    """The reminders (their offsets) a claimed "remind" at ``now`` stands for: one, or several whose
+    moments all passed while nobody looked (they go out as one)."""
+    return tuple(offsets[reminders_sent : reminders_skipped(next_at, now, offsets)])
+
+
+def next_event_at(next_at: float, reminders_sent: int, offsets: Sequence[float] = REMIND_BEFORE) -> float:
     """When this schedule next needs attention."""
-    upcoming = [next_at - before for before in REMIND_BEFORE[reminders_sent:]]
+    upcoming = [next_at - before for before in offsets[reminders_sent:]]
     return min([*upcoming, next_at])
 
 

@@ -9,14 +9,18 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.gameday.halt import Halt
 from bot.gameday.measuring.redaction import redact
 from bot.gameday.measuring.unattended import ID_PREFIX
 from bot.gameday.people.mentions import literal
+from bot.gameday.policy.enforcing import ApproverRule, approval_rules, approver_refusal, policy_refusals
+from bot.gameday.policy.model import Policy
 from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx
 from bot.gameday.running.finishing import Finishing
 from bot.gameday.running.injects import STEP, TIME_BOX, Injector
 from bot.gameday.running.operations import duplicate
 from bot.gameday.running.outcome import Outcome
+from bot.gameday.running.standing import StandingApproval
 from bot.gameday.scenario.guardrails import (
     DEFAULT_MAX_TTL,
     approval_refusal,
@@ -27,6 +31,7 @@ from bot.gameday.scenario.guardrails import (
 from bot.gameday.scenario.loading import ScenarioError, cached_scenario
 from bot.gameday.scenario.log_sources import namespace_refusal
 from bot.gameday.scenario.model import Scenario, content_hash
+from bot.gameday.scenario.window import window_refusal
 from bot.gameday.state import Status, fold
 from bot.gameday.timeline import Kind
 
@@ -64,6 +69,16 @@ class Starting:
         self.approvers = approvers
         self.steady: SteadyWatch | None = None  # the engine's: the steady state's first look
         self.canary: CanaryWait | None = None  # the engine's: the preflight's canary alert
+        # what else a start commits with it, under its lock (the comms' announcements: bot/slack/comms.py)
+        self.after_start: list[Callable[[GameDayTx, Scenario], None]] = []
+        # the halt lever (bot/gameday/halt.py): while a halt holds, nothing starts; asked at every start
+        self.halted: Callable[[], Halt | None] = lambda: None
+        # the deployment's policy file (SCE_POLICY; bot/gameday/policy): checked at every start and approval;
+        # ``default_image`` is what an attack pod runs when its step names no image; ``expand_people``
+        # turns the policy's user groups into people (the edge's: a Slack call, made outside every lock)
+        self.policy: Policy | None = None
+        self.default_image: str | None = None
+        self.expand_people: Callable[[list[str]], frozenset[str]] = frozenset
 
     def _refusal(self, scenario: Scenario) -> str | None:
         """The first reason the guardrails give not to run this scenario, if any."""
@@ -80,7 +95,10 @@ class Starting:
                 if refusal:
                     return refusal
         refusals = image_refusals(scenario, self.attack_images) if self.attack_images else []
-        return refusals[0] if refusals else None
+        if refusals:
+            return refusals[0]
+        broken = policy_refusals(scenario, self.policy, self.default_image)
+        return "The scenario cannot run: " + "; ".join(broken) + "." if broken else None
 
     def start(
         self,
@@ -90,11 +108,14 @@ class Starting:
         roster: dict[str, str],
         dry_run: bool = False,
         unattended: bool = False,
+        standing: StandingApproval | None = None,
     ) -> Outcome:
         """Create the game day, post its kickoff message (the thread) and schedule its steps.
 
         ``unattended`` (`sce run`): recorded on the timeline, so it is judged as nobody attended it
-        (``bot/gameday/measuring/unattended``); its id marks its timers as its own process's."""
+        (``bot/gameday/measuring/unattended``); its id marks its timers as its own process's.
+        ``standing``: the standing approval that lets an unattended run of a scenario needing approval
+        start without waiting; it must hold for this exact text now, and is recorded on the timeline."""
         try:
             scenario = cached_scenario(scenario_text)
         except ScenarioError as exc:
@@ -102,8 +123,21 @@ class Starting:
         refusal = self._refusal(scenario)
         if refusal:
             return Outcome(False, refusal)
+        halt = self.halted()
+        if halt is not None:
+            return Outcome(False, halt.refusal())
         now = self.now()
-        awaiting = scenario.approval.required
+        # a dry run changes nothing, so a change window does not hold it back (rehearse any time)
+        outside = None if dry_run or scenario.guardrails.dry_run else window_refusal(scenario.window, now)
+        if outside:
+            return Outcome(False, outside)
+        if standing is not None and not (unattended and standing.holds(content_hash(scenario_text), now)):
+            return Outcome(False, "The standing approval does not hold for this scenario file now.")
+        standing = standing if scenario.approval.required else None
+        refusal = self._standing_refusal(scenario, standing)
+        if refusal:
+            return Outcome(False, refusal)
+        awaiting = scenario.approval.required and standing is None
         preflight = scenario.preflight.canary_alert is not None and self.canary is not None
         first = Status.PREFLIGHT if preflight else (Status.AWAITING_APPROVAL if awaiting else Status.RUNNING)
         record = GameDayRecord(
@@ -132,6 +166,10 @@ class Starting:
                     **({"unattended": True} if unattended else {}),
                 }
                 tx.append(Kind.STARTED, now, started_by, data)
+                if standing is not None:
+                    tx.append(Kind.STANDING_APPROVED, now, standing.granted_by, standing.event_data())
+                for after_start in self.after_start:
+                    after_start(tx, scenario)
                 if preflight and self.canary is not None:  # nothing runs before the canary alert comes
                     self.canary.begin(tx, scenario, now)
                     self.injects.schedule(tx, "time_box", now + scenario.guardrails.max_duration, TIME_BOX)
@@ -153,6 +191,16 @@ class Starting:
             return Outcome(True, f"Game day {record.id} is waiting for an approver.", record.id)
         return Outcome(True, f"Game day {record.id} started: {scenario.title}", record.id)
 
+    def _standing_refusal(self, scenario: Scenario, standing: StandingApproval | None) -> str | None:
+        """A standing approval counts only when its giver may approve under the policy (SCE_POLICY) now:
+        one given before the policy named its approvers is not enough."""
+        if standing is None:
+            return None
+        rules = approval_rules(scenario, self.policy)
+        governing = [ApproverRule(i, rule, self.expand_people(list(rule.approvers))) for i, rule in rules]
+        refusal = approver_refusal(governing, standing.granted_by)
+        return f"The standing approval does not count: {refusal}" if refusal else None
+
     def schedule_steps(self, tx: GameDayTx, scenario: Scenario, base: float) -> None:
         """Every step's timer (a tabletop's first only) and the time box, from ``base``."""
         for index, step in enumerate(scenario.steps):
@@ -169,8 +217,12 @@ class Starting:
     ) -> Outcome:
         """Two-person rule: an approver other than the starter lets the steps (and faults) run.
 
-        ``approvers`` are the deployment's approvers with user groups already expanded by the edge.
+        ``approvers`` are the deployment's approvers with user groups already expanded by the edge. The
+        policy's approval rules (SCE_POLICY) narrow them: the approver must be in every rule governing it.
         """
+        record = self.store.get(gameday_id)
+        rules = approval_rules(cached_scenario(record.scenario_text), self.policy) if record else []
+        governing = [ApproverRule(i, rule, self.expand_people(list(rule.approvers))) for i, rule in rules]
         with self.store.transaction(gameday_id) as tx:
             if duplicate(tx, delivery_id):
                 return Outcome(True, "already recorded", gameday_id, repeat=True)
@@ -182,6 +234,7 @@ class Starting:
                 )
             allowed = self.approvers if approvers is None else approvers
             refusal = approval_refusal(scenario, tx.record.started_by, user, allowed)
+            refusal = refusal or approver_refusal(governing, user)
             if refusal:
                 return Outcome(False, refusal, gameday_id)
             now = self.now()

@@ -131,7 +131,7 @@ class SteadyWatch:
         tx.append(Kind.STEADY_STATE, self.now(), None, data)
         if breached:
             found = "; ".join(f"{c.name.removeprefix('steady state: ')} {c.finding}" for c in breached)
-            self._stop(tx, scenario, f"steady state breached ({found})")
+            self._stop(tx, scenario, f"steady state breached ({found})", guardrail=True)
             return
         if blind >= BLIND_LIMIT:
             why = "; ".join(f"{c.name.removeprefix('steady state: ')}: {c.sentence}" for c in unmeasured)
@@ -150,6 +150,9 @@ class SteadyWatch:
         now = self.now()
         self.injects.schedule(tx, f"steady:{now}", now + STEADY_EVERY, STEADY, {"blind": blind})
 
-    def _stop(self, tx: GameDayTx, scenario: Scenario, reason: str) -> None:
+    def _stop(self, tx: GameDayTx, scenario: Scenario, reason: str, guardrail: bool = False) -> None:
+        """``guardrail``: a breach (a real incident is paged); not for a steady state that went unmeasured."""
         self.finishing.say_loudly(tx, f":octagonal_sign: Stopping the game day: {reason}")
-        self.finishing.finish(tx, scenario, Status.ABORTED, f"stopped: {reason}", final=True)
+        self.finishing.finish(
+            tx, scenario, Status.ABORTED, f"stopped: {reason}", final=True, guardrail=guardrail
+        )

@@ -21,6 +21,8 @@ class TimerKind(StrEnum):
     POST = "post"  # a message committed with its change, posted after the commit (bot/gameday/running/outbox)
     ANNOTATE = "annotate"  # write the game day's Grafana annotations, outside every lock (annotating)
     LOG_BATCH = "log_batch"  # a live logs step's next batch: read the source, post what matched
+    FAILURE_PAGE = "failure_page"  # tell PagerDuty of a real failure (or that it is over), outside every lock
+    REVERT_RETRY = "revert_retry"  # try a failed revert again after the end (running/failure_paging)
 
 
 class TimerState(StrEnum):

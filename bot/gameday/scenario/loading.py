@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,16 +61,35 @@ def parse_scenario(text: str, source: str = "<scenario>", limits: ScenarioLimits
 
     ``limits`` are checked before the document is composed (see ``scenario_limits``).
     """
+    shape = "a scenario must be a YAML mapping (id, title, ...)"
+    node, data = read_yaml(text, source, limits, shape, lambda found: check_steps(found, limits))
+    try:
+        # stored text (a game day's own) is checked as it was written, not against data that changes since
+        return Scenario.model_validate(data, context={"stored": limits is STORED_LIMITS})
+    except ValidationError as exc:
+        raise ScenarioError(validation_problems(exc, node, source)) from None
+
+
+def read_yaml(
+    text: str,
+    source: str,
+    limits: ScenarioLimits,
+    shape: str,
+    check: Callable[[yaml.Node], None] | None = None,
+) -> tuple[yaml.Node, object]:
+    """A YAML mapping document as nodes (they know their lines) and as data; ScenarioError naming the line
+    for text over ``limits``, not YAML, or not a mapping (``shape`` says what it must be). ``check`` sees
+    the composed document before anything is built from it. Scenario files and the policy file (SCE_POLICY)
+    are both read this way, so an alias bomb or a deep nesting is refused in either before it expands."""
     try:
         check_text_size(len(text), limits)
         check_structure(text, limits)
         node = compose(text, limits)
         if node is None or not isinstance(node, yaml.MappingNode):
-            raise ScenarioError(
-                [ScenarioProblem(source, 1, "", "a scenario must be a YAML mapping (id, title, ...)")]
-            )
-        check_steps(node, limits)
-        data = _construct(node, source)
+            raise ScenarioError([ScenarioProblem(source, 1, "", shape)])
+        if check is not None:
+            check(node)
+        return node, _construct(node, source)
     except LimitExceeded as exc:
         raise ScenarioError([ScenarioProblem(source, exc.line, exc.field, str(exc))]) from None
     except yaml.MarkedYAMLError as exc:
@@ -90,20 +110,27 @@ def parse_scenario(text: str, source: str = "<scenario>", limits: ScenarioLimits
         raise ScenarioError([ScenarioProblem(source, 1, "", "YAML is nested too deeply")]) from None
     except UnicodeError:  # libyaml, for stored text, cannot encode a lone surrogate
         raise ScenarioError([ScenarioProblem(source, 1, "", "is not UTF-8 text")]) from None
-    try:
-        # stored text (a game day's own) is checked as it was written, not against data that changes since
-        return Scenario.model_validate(data, context={"stored": limits is STORED_LIMITS})
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
-            loc += getattr(error.get("ctx", {}).get("error"), "loc", ())
-            problems.append(
-                ScenarioProblem(
-                    source, _line_of(node, loc), _field_name(loc), _sentence(error["type"], error["msg"])
-                )
+
+
+def validation_problems(
+    exc: ValidationError, node: yaml.Node, source: str, unknown: str = ""
+) -> list[ScenarioProblem]:
+    """Each of pydantic's errors as ``file:line: field: sentence``; ``unknown`` words a field that is not
+    one (default: not a field of scenario format v1)."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        loc += getattr(error.get("ctx", {}).get("error"), "loc", ())
+        sentence = unknown if unknown and error["type"] == "extra_forbidden" else None
+        problems.append(
+            ScenarioProblem(
+                source,
+                _line_of(node, loc),
+                _field_name(loc),
+                sentence or _sentence(error["type"], error["msg"]),
             )
-        raise ScenarioError(problems) from None
+        )
+    return problems
 
 
 def _construct(node: yaml.Node, source: str) -> object:

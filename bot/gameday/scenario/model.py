@@ -18,6 +18,7 @@ from bot.gameday.scenario.chaos_mesh_params import chaos_mesh_problem
 from bot.gameday.scenario.dashboards import Dashboard, bounded_dashboards
 from bot.gameday.scenario.fault_values import fault_value_problem
 from bot.gameday.scenario.fields import PRIMARY, SECONDARY, Duration, StrictModel
+from bot.gameday.scenario.governance import Change, Comms
 from bot.gameday.scenario.outbound_url import UrlRefused, check_url
 from bot.gameday.scenario.panels import Panel, bounded_panels
 from bot.gameday.scenario.preflight_spec import PreflightSpec
@@ -44,6 +45,8 @@ from bot.gameday.scenario.steps import (
     StepKind,
     WebhookSpec,
 )
+from bot.gameday.scenario.target_share import share_problem
+from bot.gameday.scenario.window import Window
 
 # the models of the other scenario modules are imported from here too
 __all__ = [
@@ -118,6 +121,9 @@ class Scenario(StrictModel):
     preflight: PreflightSpec = PreflightSpec()  # a canary alert the game day waits for before it runs
     steps: list[Step] = Field(min_length=1)
     debrief: DebriefSpec = DebriefSpec()
+    window: Window | None = None  # when its game days may start (window.py)
+    change: Change | None = None  # the change ticket that approves it (governance.py)
+    comms: Comms | None = None  # who is told before and while it runs (governance.py)
 
     @field_validator("panels")
     @classmethod
@@ -140,6 +146,18 @@ class Scenario(StrictModel):
                     (index, "at"),
                 )
         return steps
+
+    @model_validator(mode="after")
+    def _approved_changes_have_a_ticket(self, info: ValidationInfo) -> Scenario:
+        """A change board approves a ticket: a scenario that needs approval names its change ticket.
+        A game day's stored text is not checked again (it started under the rules of its day)."""
+        if self.approval.required and self.change is None and not (info.context or {}).get("stored"):
+            raise StepOrderError(
+                "is true, so change.ticket is required: add `change: {ticket: CAB-1234}` "
+                "(the change board's ticket for this game day)",
+                ("approval", "required"),
+            )
+        return self
 
     @model_validator(mode="after")
     def _fits_time_box(self) -> Scenario:
@@ -198,12 +216,15 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _fault_values_have_their_shape(self) -> Scenario:
-        """Hosts, ports, Secret names, domains and images a fault hands to the cluster (fault_values)."""
+        """A fault's share of targets (target_share), then the hosts, ports, Secret names, domains and
+        images it hands to the cluster (fault_values)."""
         for index, step in enumerate(self.steps):
             fault = step.fault
             extra = (fault.model_extra or {}) if fault else {}
             problem = fault and (
-                fault_value_problem(fault.type, extra) or chaos_mesh_problem(fault.type, extra)
+                share_problem(fault.type, extra)
+                or fault_value_problem(fault.type, extra)
+                or chaos_mesh_problem(fault.type, extra)
             )
             if problem:
                 key, sentence = problem

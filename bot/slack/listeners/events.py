@@ -1,4 +1,5 @@
-"""Thread replies and reactions in a game-day thread, each timed by Slack's own ts."""
+"""Thread replies and reactions in a game-day thread, each timed by Slack's own ts; and a new channel
+that means a real incident has started (SCE_INCIDENT_CHANNELS), which halts every game day."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.slack.inert import by_a_bot, is_edit, ours
 from bot.slack.message_text import message_text
 
 ACK_REACTIONS = frozenset({"eyes", "white_check_mark", "heavy_check_mark"})
+INCIDENT_CHANNEL = "incident-channel"  # who pulled the halt, and its source
 
 
 def register(app: App, services: Services) -> None:
@@ -40,6 +42,21 @@ def register(app: App, services: Services) -> None:
             # retry, `message` and `app_mention` for the same post), so the message itself is the key
             at, delivery = float(event["ts"]), f"message:{channel}:{event['ts']}"
             inbox.put(gameday_id, engine.reply_input(reply, event["user"], at, delivery, event["ts"]))
+
+    @app.event("channel_created")
+    def on_channel_created(event: dict[str, Any]) -> None:
+        # as Slack documents it: {"type": "channel_created", "channel": {"id", "name", "created", "creator"}}
+        patterns, lever = services.settings.incident_channels, services.halt
+        channel = event.get("channel")
+        if patterns is None or lever is None or not isinstance(channel, dict):
+            return
+        name = channel.get("name")
+        glob = patterns.match(name)
+        if glob is None:
+            return
+        creator = str(channel.get("creator") or "someone")[:32]
+        reason = f"new channel #{name} (opened by {creator}) matches SCE_INCIDENT_CHANNELS {glob}"
+        lever.pull(INCIDENT_CHANNEL, reason, INCIDENT_CHANNEL)
 
     @app.event("reaction_added")
     def on_reaction(event: dict[str, Any]) -> None:

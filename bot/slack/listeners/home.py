@@ -16,6 +16,7 @@ from bot.gameday.state import fold
 from bot.runtime.service import Services
 from bot.slack import blocks
 from bot.slack.fit import VIEW_BLOCKS
+from bot.slack.halt_desk import HaltDesk
 from bot.slack.render import render
 
 OVER = ("completed", "aborted", "failed")
@@ -73,6 +74,9 @@ def home_view(services: Services, user: str) -> dict[str, Any]:
     scheduled = [s for s in services.schedules.active() if sees(s.channel)]
     text = render("home", running=running, scheduled=scheduled, latest=latest_results(services, sees))
     parts = [block for part in text.split("\n\n") if part.strip() for block in blocks.sections(part)]
+    halted = HaltDesk(services).status_line()
+    if halted:  # the first thing anyone sees while the lever is pulled
+        parts.insert(0, blocks.section(halted))
     if len(parts) > VIEW_BLOCKS:  # a view holds 100 blocks
         parts = [*parts[: VIEW_BLOCKS - 1], blocks.section(f"… and {len(parts) - VIEW_BLOCKS + 1} more")]
     return {"type": "home", "blocks": parts}
