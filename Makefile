@@ -20,7 +20,7 @@ demo: $(STAMP)
 # Bytecode is cached even where the environment says not to: each worker's assertion rewriting and
 # each of the suite's `sce` processes would otherwise compile every module again.
 test: $(STAMP)
-	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -n 3 --dist loadfile --no-loadscope-reorder
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -n 6 --dist loadfile --no-loadscope-reorder
 
 # The benchmark harness's smoke run (marked `bench`, left out of `make test`); CI runs it too.
 test-bench: $(STAMP)

@@ -51,7 +51,9 @@ RUNS = [
 CATALOG = {"s-a": ["T1078", "T1046"], "s-b": ["T1071.004", "T1613"], "s-c": []}
 
 
-def finding(n: int, scenario: str, state: FindingState, age_days: float, **days_ago: float) -> Finding:
+def finding(
+    n: int, scenario: str, state: FindingState, age_days: float, channel: str = "C1", **days_ago: float
+) -> Finding:
     """A stored finding found ``age_days`` before NOW; ``fixed_at=15``: fixed 15 days before NOW."""
     times = {k: NOW - v * D for k, v in days_ago.items()}
     return Finding.model_validate(
@@ -61,7 +63,7 @@ def finding(n: int, scenario: str, state: FindingState, age_days: float, **days_
             "key": f"k{n}",
             "kind": FindingKind.GAP,
             "scenario": scenario,
-            "channel": "C1",
+            "channel": channel,
             "text": "t",
             "state": state,
             "created_at": NOW - age_days * D,
@@ -74,11 +76,11 @@ FINDINGS = [
     finding(1, "s-a", FindingState.OPEN, 3),
     finding(2, "s-a", FindingState.FIXING, 10),
     finding(3, "s-a", FindingState.FIXED, 20, fixed_at=15),
-    finding(4, "s-b", FindingState.VERIFIED, 40, fixed_at=30, verified_at=28),
+    finding(4, "s-b", FindingState.VERIFIED, 40, "C2", fixed_at=30, verified_at=28),
     finding(5, "s-b", FindingState.ACCEPTED_RISK, 100, accepted_until=-10),
     finding(6, "s-b", FindingState.OPEN, 120),
     finding(7, "s-a", FindingState.VERIFIED, 200, fixed_at=190, verified_at=100),  # before the window
-    finding(8, "s-a", FindingState.FIXED, 30, fixed_at=29),
+    finding(8, "s-a", FindingState.FIXED, 30, "C2", fixed_at=29),
 ]
 
 
@@ -142,6 +144,12 @@ def test_findings_by_state_age_and_learning_loop_speed() -> None:
     assert speed == {"s-a": (3 * D, 2, None, 0), "s-b": (10 * D, 1, 2 * D, 1)}  # F-7 is before the window
     o = r.loop_speed_overall
     assert (o.found_to_fixed, o.fixed, o.fixed_to_verified, o.verified) == (5 * D, 3, 2 * D, 1)
+    # by team (channel), the window's findings: C1 has F-1, F-2, F-3 (fixed after 5 days); C2 has F-4
+    # (fixed after 10 days, verified 2 days later) and F-8 (fixed after a day)
+    teams = {
+        t.team: (t.found_to_fixed, t.fixed, t.fixed_to_verified, t.verified) for t in r.loop_speed_by_team
+    }
+    assert teams == {"C1": (5 * D, 1, None, 0), "C2": (5.5 * D, 2, 2 * D, 1)}
 
 
 def test_overdue_scenarios_and_a_booking_clears_one() -> None:

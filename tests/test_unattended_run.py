@@ -4,11 +4,13 @@ validated, 1 falsified, 2 inconclusive or aborted, 3 invalid scenario or configu
 Real subprocesses of `sce`, since the process boundary and the exit status are the point: a `sce serve`
 on the same SQLite database takes the Alertmanager notifications (as in test_e2e_alerts) and records the
 run's detection; the run fires its own timers, without Slack. Scenarios are short (steps at 0-1 s).
+What is refused before anything starts runs through the same command in this process (``sce_here``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -132,6 +134,24 @@ def sce(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SCE, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
+def sce_here(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`sce` in this process, for what is refused before any game day starts (a process of its own
+    costs a second or two each): the same exit status and sentences on stderr. The environment is
+    ``env`` exactly (what the test process has beyond it is hidden), and the logging `sce run` sets up
+    is put back after."""
+    overlay: dict[str, str | None] = {k: None for k in os.environ if k not in env}
+    overlay.update(env)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        result = CliRunner().invoke(cli, list(args), env=overlay)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return subprocess.CompletedProcess(["sce", *args], result.exit_code, result.stdout, result.stderr)
+
+
 @pytest.fixture
 def serve(workspace: LocalWorkspace, env: dict[str, str], tmp_path: Path) -> Iterator[BotProcess]:
     bot = BotProcess(
@@ -217,14 +237,14 @@ def test_an_invalid_scenario_is_its_file_line_and_field_and_exit_3(env: dict[str
     text = DETECT.replace("detect_within: 3s", "detect_within: soon").replace("detect-drill", "broken")
     path = scenario(env, "broken", text)
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "detect_within: soon" in row)
-    result = sce(env, "run", str(path))
+    result = sce_here(env, "run", str(path))
     assert result.returncode == 3
     assert re.search(rf"{re.escape(str(path))}:{line}: .*detect_within", result.stderr), result.stderr
     assert "Traceback" not in result.stderr
-    missing = sce(env, "run", "detect-dril")  # a typo: an unknown id, with the nearest one suggested
+    missing = sce_here(env, "run", "detect-dril")  # a typo: an unknown id, with the nearest one suggested
     assert missing.returncode == 3 and "detect-dril" in missing.stderr and "Traceback" not in missing.stderr
     scenario(env, "bad-yaml", "id: [unclosed\n")
-    garbled = sce(env, "run", "bad-yaml")
+    garbled = sce_here(env, "run", "bad-yaml")
     assert garbled.returncode == 3 and "bad-yaml.yaml:" in garbled.stderr
     assert not Path(env["DATABASE_URL"].removeprefix("sqlite:///")).exists()  # nothing was started
 
@@ -235,15 +255,15 @@ def test_approval_required_and_paths_that_cannot_be_written_refuse_before_anythi
     approved = DETECT.replace("id: detect-drill", "id: approved")
     gated = approved.replace("guardrails:", "approval: {required: true}\nchange: {ticket: C-1}\nguardrails:")
     scenario(env, "approved", gated)
-    result = sce(env, "run", "approved")
+    result = sce_here(env, "run", "approved")
     assert result.returncode == 3 and "standing approval" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1  # one sentence
     scenario(env, "detect-drill", DETECT)
-    nowhere = sce(env, "run", "detect-drill", "--junit", str(tmp_path / "no-such-folder" / "r.xml"))
+    nowhere = sce_here(env, "run", "detect-drill", "--junit", str(tmp_path / "no-such-folder" / "r.xml"))
     assert nowhere.returncode == 3 and "--junit" in nowhere.stderr and "does not exist" in nowhere.stderr
-    folder = sce(env, "run", "detect-drill", "--json", str(tmp_path))
+    folder = sce_here(env, "run", "detect-drill", "--json", str(tmp_path))
     assert folder.returncode == 3 and "is a folder" in folder.stderr
-    channel = sce(env, "run", "detect-drill", "--channel", "C123")  # no SLACK_BOT_TOKEN to post with
+    channel = sce_here(env, "run", "detect-drill", "--channel", "C123")  # no SLACK_BOT_TOKEN to post with
     assert channel.returncode == 3 and "SLACK_BOT_TOKEN" in channel.stderr
     assert not Path(env["DATABASE_URL"].removeprefix("sqlite:///")).exists()
 
@@ -326,7 +346,7 @@ def test_the_progress_lines_show_no_terminal_control_and_no_credential(env: dict
 )
 def test_a_channel_that_is_no_slack_channel_id_is_refused(env: dict[str, str], channel: str) -> None:
     scenario(env, "detect-drill", DETECT)
-    result = sce({**env, "SLACK_BOT_TOKEN": "xoxb-test"}, "run", "detect-drill", "--channel", channel)
+    result = sce_here({**env, "SLACK_BOT_TOKEN": "xoxb-test"}, "run", "detect-drill", "--channel", channel)
     assert result.returncode == 3 and "--channel must be a Slack channel id" in result.stderr
     assert "\x1b" not in result.stderr
     assert not Path(env["DATABASE_URL"].removeprefix("sqlite:///")).exists()

@@ -51,17 +51,17 @@ def catalog_techniques(catalog: ScenarioCatalog) -> tuple[dict[str, list[str]], 
 
 
 def finding_facts(store: SqlStore, now: float) -> list[FindingFacts]:
-    """Every finding as it stands at ``now``, five columns each, in one query in id order (the primary
+    """Every finding as it stands at ``now``, six columns each, in one query in id order (the primary
     key: no sort). An acceptance that ran out is open, as ``transitions.as_of`` says of a Finding."""
-    columns = (C.scenario_id, C.state, C.created_at, C.fixed_at, C.verified_at, C.accepted_until)
+    columns = (C.scenario_id, C.state, C.created_at, C.fixed_at, C.verified_at, C.accepted_until, C.channel)
     with store.reader.connect() as connection:
         rows = connection.execute(select(*columns).order_by(C.id)).all()
     facts = []
-    for scenario, state, created_at, fixed_at, verified_at, accepted_until in rows:
+    for scenario, state, created_at, fixed_at, verified_at, accepted_until, channel in rows:
         shown = FindingState(state)
         if shown is FindingState.ACCEPTED_RISK and (accepted_until or 0.0) <= now:
             shown = FindingState.OPEN
-        facts.append(FindingFacts(scenario, shown, created_at, fixed_at, verified_at))
+        facts.append(FindingFacts(scenario, shown, created_at, fixed_at, verified_at, channel))
     return facts
 
 

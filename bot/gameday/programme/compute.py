@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from bot.gameday.findings.model import Finding, FindingState
-from bot.gameday.findings.speed import loop_durations, loop_speed_by_scenario
+from bot.gameday.findings.speed import loop_durations, loop_speed, loop_speed_by_scenario
 from bot.gameday.programme.model import (
     AgeBucket,
     CoverageSummary,
@@ -24,6 +24,7 @@ from bot.gameday.programme.model import (
     ProgrammeReport,
     QuarterReport,
     RunFacts,
+    TeamLoopSpeedReport,
     TechniqueCoverage,
 )
 from bot.gameday.scenario.attack_ids import attack_release
@@ -168,7 +169,25 @@ def findings_summary(findings: Sequence[Finding | FindingFacts], now: float) -> 
     return FindingsSummary(total=len(findings), by_state=by_state, unresolved_by_age=buckets)
 
 
-def loop_speed(
+def by_team(findings: Sequence[Finding | FindingFacts]) -> list[TeamLoopSpeedReport]:
+    """The medians of each team's findings (a team: the channel its game days run in), in name order."""
+    teams: dict[str, list[Finding | FindingFacts]] = {}
+    for finding in findings:
+        teams.setdefault(finding.channel, []).append(finding)
+    speeds = [loop_speed(team, teams[team]) for team in sorted(teams)]
+    return [
+        TeamLoopSpeedReport(
+            team=s.scenario,
+            found_to_fixed=s.found_to_fixed,
+            fixed_to_verified=s.fixed_to_verified,
+            fixed=s.fixed,
+            verified=s.verified,
+        )
+        for s in speeds
+    ]
+
+
+def speeds(
     findings: Sequence[Finding | FindingFacts],
 ) -> tuple[list[LoopSpeedReport], LoopSpeedReport]:
     """Per scenario (the findings core's medians) and over every finding."""
@@ -222,7 +241,7 @@ def programme_report(
     states and ages count every one (an old open finding is still open)."""
     window_start = now - since_days * DAY
     recent = [f for f in findings if window_start <= f.created_at <= now]
-    per, overall = loop_speed(recent)
+    per, overall = speeds(recent)
     return ProgrammeReport(
         generated_at=now,
         window_start=window_start,
@@ -235,6 +254,7 @@ def programme_report(
         findings=findings_summary(findings, now),
         loop_speed=per,
         loop_speed_overall=overall,
+        loop_speed_by_team=by_team(recent),
         overdue=overdue(runs, set(catalog), set(booked), now, repeat_days),
         titles=dict(titles or {}),
     )

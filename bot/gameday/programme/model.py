@@ -34,6 +34,7 @@ class FindingFacts:
     created_at: float
     fixed_at: float | None = None
     verified_at: float | None = None
+    channel: str = ""  # the team: the channel its game day ran in
 
 
 class QuarterReport(BaseModel):
@@ -100,6 +101,16 @@ class LoopSpeedReport(BaseModel):
     verified: int = 0
 
 
+class TeamLoopSpeedReport(BaseModel):
+    """The same medians for a team: the findings of the game days run in one channel."""
+
+    team: str
+    found_to_fixed: float | None = None
+    fixed_to_verified: float | None = None
+    fixed: int = 0
+    verified: int = 0
+
+
 class OverdueScenario(BaseModel):
     scenario: str
     last_run_at: float
@@ -121,5 +132,6 @@ class ProgrammeReport(BaseModel):
     findings: FindingsSummary
     loop_speed: list[LoopSpeedReport]
     loop_speed_overall: LoopSpeedReport
+    loop_speed_by_team: list[TeamLoopSpeedReport] = []
     overdue: list[OverdueScenario]
     titles: dict[str, str] = {}  # scenario id -> its title (written by scenario authors: untrusted text)
