@@ -16,7 +16,7 @@ from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 
 RUN_DATA_HOME = tempfile.mkdtemp(prefix="sce-test-data-")
-# The longest files (10-40 s each in `make test`), longest first: under `pytest -n 3 --dist loadfile
+# The longest files (10-40 s each in `make test`), longest first: under `pytest -n 6 --dist loadfile
 # --no-loadscope-reorder` (`make test`) each worker takes the next file when it is free, so with these
 # started first the workers end close together instead of one waiting on a long file picked up last.
 # (Without --no-loadscope-reorder xdist starts with the files of the most tests, whatever their length.)
