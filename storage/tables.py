@@ -156,8 +156,9 @@ class FindingRow(SQLModel, table=True):
     accepted_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     notes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     version: int = 1
-    # the ticket opened for it (a GitHub issue URL or a Jira issue key); None: none yet (migration 0008)
-    ticket: str | None = Field(default=None, max_length=300)
+    # the ticket opened for it (a GitHub issue URL or a Jira issue key); None: none yet (migration 0008);
+    # indexed (0011): a tracker's webhook looks its finding up by it
+    ticket: str | None = Field(default=None, index=True, max_length=300)
     # the regression run that verified it (migration 0009)
     verified_by: str | None = Field(default=None, max_length=64)
 
