@@ -20,7 +20,6 @@ PagerDuty v3 webhooks (a webhook subscription; PagerDuty's developer docs, "Webh
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -29,6 +28,9 @@ from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication
 
 from bot.integrations.failure_pager import TITLE_PREFIX as FAILURE_TITLE
+from bot.integrations.hook_answers import STATUS as _STATUS
+from bot.integrations.hook_answers import HookAnswer as _Answer
+from bot.integrations.hook_answers import hmac_sha256
 from bot.integrations.pagerduty import EXERCISE
 from bot.runtime.halting import HaltLever
 from bot.runtime.replay_guard import ReplayGuard, request_key
@@ -43,29 +45,11 @@ REMEMBER_SECONDS = 2 * 86400
 SOURCE = "pagerduty"
 HALTING_EVENT = "incident.triggered"
 ALREADY_TAKEN = "This delivery was already received; nothing was done again."
-_STATUS = {
-    200: "200 OK",
-    202: "202 Accepted",
-    400: "400 Bad Request",
-    401: "401 Unauthorized",
-    404: "404 Not Found",
-    405: "405 Method Not Allowed",
-    411: "411 Length Required",
-    413: "413 Content Too Large",
-    503: "503 Service Unavailable",
-}
-
-
-class _Answer(Exception):
-    def __init__(self, status: int, sentence: str):
-        super().__init__(sentence)
-        self.status = status
-        self.sentence = sentence
 
 
 def signature(secret: str, body: bytes) -> str:
     """``v1=<hex>``: what PagerDuty sends for ``body`` signed with ``secret``."""
-    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return "v1=" + hmac_sha256(secret, body)
 
 
 def _printable(text: object, limit: int) -> str:

@@ -21,7 +21,6 @@ database away: 503) is not taken again either; the poller moves the finding with
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -31,6 +30,9 @@ from wsgiref.types import StartResponse, WSGIApplication
 
 from bot.gameday.findings.model import FindingState
 from bot.gameday.findings.transitions import as_of
+from bot.integrations.hook_answers import STATUS as _STATUS
+from bot.integrations.hook_answers import HookAnswer as _Answer
+from bot.integrations.hook_answers import hmac_sha256
 from bot.integrations.tickets.news import Applied, apply_news
 from bot.integrations.tickets.webhook_events import (
     BadPayload,
@@ -54,29 +56,12 @@ _TRACKER = {GITHUB_PATH: "github", JIRA_PATH: "jira"}
 _SIGNATURE_HEADER = {GITHUB_PATH: "HTTP_X_HUB_SIGNATURE_256", JIRA_PATH: "HTTP_X_HUB_SIGNATURE"}
 _SHOWN_HEADER = {GITHUB_PATH: "X-Hub-Signature-256", JIRA_PATH: "X-Hub-Signature"}
 _DELIVERY_HEADER = {GITHUB_PATH: "HTTP_X_GITHUB_DELIVERY", JIRA_PATH: "HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER"}
-_STATUS = {
-    200: "200 OK",
-    202: "202 Accepted",
-    400: "400 Bad Request",
-    401: "401 Unauthorized",
-    404: "404 Not Found",
-    405: "405 Method Not Allowed",
-    413: "413 Content Too Large",
-    503: "503 Service Unavailable",
-}
 ALREADY_TAKEN = "This delivery was already received; nothing was done again."
-
-
-class _Answer(Exception):
-    def __init__(self, status: int, sentence: str):
-        super().__init__(sentence)
-        self.status = status
-        self.sentence = sentence
 
 
 def body_signature(secret: str, body: bytes) -> str:
     """``sha256=<hex>``: the value GitHub and Jira send for ``body`` signed with ``secret``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac_sha256(secret, body)
 
 
 def ticket_hooks(
