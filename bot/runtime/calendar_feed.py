@@ -8,6 +8,7 @@ feed names the scenarios and channels of every booking, so its token is an admin
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 from collections.abc import Callable, Iterable
@@ -16,9 +17,13 @@ from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIApplication
 
 from bot.debrief.calendar_file import calendar_for
+from bot.runtime.http_answer import answer
 from bot.runtime.service import Services
 
 log = logging.getLogger(__name__)
+_answer = functools.partial(
+    answer, headers=(("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"))
+)
 PATH = "/calendar.ics"
 MAX_TOKEN_CHARS = 1024  # a longer one is no token of ours; never compared
 
@@ -65,28 +70,6 @@ def calendar_feed(token: str | None, calendar: Callable[[], bytes]) -> WSGIAppli
         return _answer(start_response, "200 OK", body, "text/calendar; charset=utf-8")
 
     return feed
-
-
-def _answer(
-    start_response: StartResponse,
-    status: str,
-    body: bytes,
-    content_type: str,
-    allow: str | None = None,
-    www_authenticate: str | None = None,
-) -> list[bytes]:
-    headers = [
-        ("Content-Type", content_type),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-        ("X-Content-Type-Options", "nosniff"),
-    ]
-    if allow:
-        headers.append(("Allow", allow))
-    if www_authenticate:
-        headers.append(("WWW-Authenticate", www_authenticate))
-    start_response(status, headers)
-    return [body]
 
 
 def services_calendar(services: Services) -> WSGIApplication:

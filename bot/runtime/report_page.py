@@ -15,6 +15,7 @@ the browser.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import OrderedDict
@@ -32,11 +33,13 @@ from bot.gameday.programme.compute import (
     parse_since,
 )
 from bot.runtime.calendar_feed import presented_token, token_matches
+from bot.runtime.http_answer import answer
 from bot.runtime.programme import report_from
 from bot.runtime.service import Services
 from bot.slack.debrief_pages import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
+_answer = functools.partial(answer, headers=SECURITY_HEADERS)
 PATH = "/report"
 CACHE_SECONDS = 60.0
 BAD_SINCE = b"?since= is not a window; write one, like 90d, 365d or 12w (at most 99999 days or weeks)."
@@ -95,23 +98,6 @@ class ReportPage:
             while len(self._pages) > CACHE_WINDOWS:
                 self._pages.popitem(last=False)
             return page
-
-
-def _answer(
-    start_response: StartResponse,
-    status: str,
-    body: bytes,
-    content_type: str = "text/plain; charset=utf-8",
-    allow: str | None = None,
-    www_authenticate: str | None = None,
-) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *SECURITY_HEADERS]
-    if allow:
-        headers.append(("Allow", allow))
-    if www_authenticate:
-        headers.append(("WWW-Authenticate", www_authenticate))
-    start_response(status, headers)
-    return [body]
 
 
 def services_report(services: Services) -> WSGIApplication:

@@ -9,6 +9,7 @@ script, is never cached, and sends no Referer to the links in it (the token is i
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -20,6 +21,7 @@ from bot.gameday.measuring.report_models import Debrief
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.running.engine import build_debrief_for
 from bot.gameday.state import Status
+from bot.runtime.http_answer import answer
 from bot.runtime.service import Services
 from bot.slack.debrief_links import PATH, valid_gameday_id
 from bot.slack.people import named
@@ -37,6 +39,7 @@ SECURITY_HEADERS = [
     ("Referrer-Policy", "no-referrer"),
     ("X-Frame-Options", "DENY"),
 ]
+_answer = functools.partial(answer, headers=SECURITY_HEADERS)
 NOT_FOUND = b"not found"
 
 
@@ -76,15 +79,3 @@ def _html_for(services: Services, path: str, query: str) -> str | None:
         log.info("a debrief link was refused: no such game day, or its holder may no longer see it")
         return None
     return render_debrief(current_debrief(services, record), "html")
-
-
-def _answer(
-    start_response: StartResponse,
-    status: str,
-    body: bytes,
-    content_type: str = "text/plain; charset=utf-8",
-    allow: str | None = None,
-) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *SECURITY_HEADERS]
-    start_response(status, headers + ([("Allow", allow)] if allow else []))
-    return [body]
