@@ -32,6 +32,7 @@ from bot.gameday.scenario.model import Scenario
 from bot.gameday.state import GameDayState, Status
 from bot.slack import blocks
 from bot.slack.announcer import POST_EVENT, SlackAnnouncer
+from bot.slack.keyed_posts import find_keyed_post
 from bot.slack.render import render
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class ChannelAnnouncer:
         message's ts. Unreachable when the bot cannot post there; Slack's passing failures are raised."""
         try:
             channel = self.resolve(ref)
-            found = self._find(channel, key, since)
+            found = find_keyed_post(self.client, channel, key, since, HISTORY_PAGES)
             if found is not None:
                 return found
             response = self.client.chat_postMessage(
@@ -115,22 +116,6 @@ class ChannelAnnouncer:
             if _transient(exc):
                 raise
             raise Unreachable(ref, str(exc.response.get("error") or "refused")) from None
-
-    def _find(self, channel: str, key: str, since: float) -> str | None:
-        cursor = None
-        for _ in range(HISTORY_PAGES):
-            response = self.client.conversations_history(
-                channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=100, cursor=cursor
-            )
-            for message in response.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == POST_EVENT and payload.get("key") == key:
-                    return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        return None
 
     def announce(self, refs: list[str], key: str, since: float, text: str) -> list[Unreachable]:
         """``text`` to every channel of ``refs`` (key: ``<key>:<channel>``); the ones it could not reach,

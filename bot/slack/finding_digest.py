@@ -32,6 +32,7 @@ from bot.gameday.findings.model import Finding, FindingState
 from bot.gameday.findings.recording import FindingFilter
 from bot.gameday.running.retries import retry_delay
 from bot.slack.announcer import POST_EVENT
+from bot.slack.keyed_posts import find_keyed_post
 from bot.slack.render import render
 from storage.digest_store import DigestStore
 from storage.finding_store import FindingStore
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 LOOK_EVERY_SECONDS = 600.0
 """How often, within a digest's day, the findings are looked at again (a replica that was down)."""
 HISTORY_PAGE = 200
+HISTORY_PAGES = 10  # pages searched for the week's digest before posting it
 
 
 def digest_key(channel: str, week: str) -> str:
@@ -117,7 +119,7 @@ class FindingDigest:
         return posted
 
     def _post_once(self, channel: str, key: str, since: float, text: str) -> str:
-        found = self._find_posted(channel, key, since)
+        found = find_keyed_post(self.client, channel, key, since, HISTORY_PAGES, HISTORY_PAGE)
         if found is not None:
             return found
         response = self.client.chat_postMessage(
@@ -127,23 +129,3 @@ class FindingDigest:
             metadata={"event_type": POST_EVENT, "event_payload": {"key": key}},
         )
         return str(response["ts"])
-
-    def _find_posted(self, channel: str, key: str, since: float) -> str | None:
-        """The ts of the channel message tagged with ``key`` posted after ``since``, if there is one."""
-        cursor = None
-        while True:
-            response = self.client.conversations_history(
-                channel=channel,
-                oldest=f"{since:.6f}",
-                include_all_metadata=True,
-                limit=HISTORY_PAGE,
-                cursor=cursor,
-            )
-            for message in response.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == POST_EVENT and payload.get("key") == key:
-                    return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
