@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot_process import SCE
+from sce_inline import sce_here
 from served_app import local_settings, served_app
 
 from bot.debrief.bundle import write_bundle
@@ -265,7 +264,7 @@ def test_sce_run_is_refused_outside_the_window(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAGERDUTY_", "SCE_"))}
     env.pop("KUBECONFIG", None)
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'sce.db'}", SCE_SCENARIOS_DIR=str(tmp_path / "scenarios"))
-    run = subprocess.run([SCE, "run", "cab-drill"], env=env, capture_output=True, text=True, timeout=60)
+    run = sce_here(env, "run", "cab-drill")
     assert run.returncode == 3, run.stderr
     assert (
         "Outside this scenario's change window (Mon 10:00-16:00 Europe/Berlin); it does not open within the "

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.gameday.people.roster import RosterError, resolve_roster
 from bot.gameday.running.commands import USAGE, Command, CommandError, parse_command
 from bot.gameday.running.replies import NOTE_KINDS, Acknowledge, AddNote, HandOff, parse_reply
-from bot.gameday.scenario.durations import DurationError, format_duration, parse_duration
+from bot.gameday.scenario.durations import DurationError, format_duration, parse_duration, parse_span
 from bot.gameday.scenario.loading import load_scenario_file, parse_scenario
 from bot.gameday.scenario.model import Scenario
 
@@ -46,6 +46,20 @@ def test_parse_duration_reads_the_written_forms(text: object, seconds: float) ->
     result = parse_duration(text)
     assert result == seconds
     assert isinstance(result, float)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90d", 90 * 86400), (" 2W ", 14 * 86400), ("24h", 86400), ("1h30m", 5400), ("999999d", 999999 * 86400)],
+)
+def test_parse_span_reads_days_weeks_and_every_duration_form(text: str, seconds: float) -> None:
+    assert parse_span(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["1000000d", "\uff19\uff10d", "2d12h", "d", "-3d", "1.5d", "3y", "3 d"])
+def test_parse_span_refuses_what_is_no_span(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_span(text)
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,8 @@ def test_an_approver_grants_lists_and_revokes_and_nobody_else_may(served: Served
     [
         ("for 91d", "90 days at most"),
         ("for 13w", "90 days at most"),
-        ("for 30m", "is not a duration"),
+        ("for 30m", "an hour at least"),
+        ("for \uff19\uff10d", "is not a duration"),  # fullwidth digits are no number of days
         ("for 0h", "an hour at least"),
         ("for soon", "`soon` is not a duration"),
         ("for", "For how long?"),

@@ -10,7 +10,6 @@ What is refused before anything starts runs through the same command in this pro
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import signal
@@ -26,6 +25,7 @@ import pytest
 import xmlschema
 from bot_process import ROOT, SCE, BotProcess
 from recording_listener import RecordingListener
+from sce_inline import sce_here
 from test_e2e_alerts import SECRET, alertmanager, send
 from test_pagerduty import ROUTING_KEY, FakePagerDuty
 from typer.testing import CliRunner
@@ -132,24 +132,6 @@ def scenario(env: dict[str, str], name: str, text: str) -> Path:
 
 def sce(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SCE, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-
-def sce_here(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`sce` in this process, for what is refused before any game day starts (a process of its own
-    costs a second or two each): the same exit status and sentences on stderr. The environment is
-    ``env`` exactly (what the test process has beyond it is hidden), and the logging `sce run` sets up
-    is put back after."""
-    overlay: dict[str, str | None] = {k: None for k in os.environ if k not in env}
-    overlay.update(env)
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        result = CliRunner().invoke(cli, list(args), env=overlay)
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return subprocess.CompletedProcess(["sce", *args], result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ the bot rewrite another of its messages. Who may click what: bot/slack/finding_c
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from slack_sdk import WebClient
 from bot.gameday.findings.model import Finding, FindingState
 from bot.gameday.findings.recording import FindingFilter
 from bot.gameday.findings.transitions import NOTE_LIMIT
+from bot.gameday.people.participants import is_user_id
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.scenario.model import Scenario
 from bot.gameday.state import GameDayState
@@ -38,7 +38,6 @@ SHOWN = 10
 OPEN_STATES = frozenset({FindingState.OPEN, FindingState.FIXING})
 """States whose findings still have controls: the others have moved on, and say so."""
 FIX_BLOCK, FIX_ACTION = "fix_note", "note"
-_USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
 # a header, two blocks a finding, the count of the rest: within a message's limit with room to spare
 assert 1 + 2 * SHOWN + 1 <= MESSAGE_BLOCKS
 
@@ -96,7 +95,7 @@ class FindingButtons:
         if finding.state not in OPEN_STATES:
             return [{**card, "block_id": f"finding:{finding.id}"}]
         picker = blocks.user_picker(blocks.FINDING_OWNER, "Assign owner")
-        if finding.owner and _USER_ID.fullmatch(finding.owner):
+        if finding.owner and is_user_id(finding.owner):
             picker["initial_user"] = finding.owner
         controls = [picker]
         if self.tickets and ticket is None:

@@ -12,7 +12,6 @@ ticket`, made after the click's ack, outside every lock, at most once at a time 
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from bot.gameday.findings.recording import (
 )
 from bot.gameday.findings.transitions import NOTE_LIMIT, move
 from bot.gameday.people.mentions import literal
+from bot.gameday.people.participants import is_user_id
 from bot.integrations.tickets.base import TicketError
 from bot.integrations.tickets.desk import AlreadyTicketed, open_ticket, tracker_from
 from bot.runtime.service import Services
@@ -40,7 +40,6 @@ NO_NOTE = "Say in a few words what fixed it."
 TOO_LONG = f"A note is at most {NOTE_LIMIT:,} characters."
 VALUE_CHARS = 40
 """A finding id is ``F-`` and at most 19 digits: a longer value is no button of ours, and is not read."""
-_USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ class FindingClicks:
         found = self.finding(click)
         if isinstance(found, str):
             return Answer(found)
-        if not _USER_ID.fullmatch(selected):
+        if not is_user_id(selected):
             return Answer(NOT_A_PERSON)
         try:
             changed = assign_owner(

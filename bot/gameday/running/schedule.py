@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.gameday.people.mentions import literal
 from bot.gameday.running.recurrence import RESERVED_PREFIX, Recurrence, RecurrenceError, parse_rule
-from bot.gameday.scenario.durations import DurationError, parse_duration
+from bot.gameday.scenario.durations import DurationError, parse_span
 
 REMIND_BEFORE = (24 * 3600.0, 3600.0)  # the reminders, in order
 USAGE = (
@@ -98,12 +98,9 @@ def roster_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _every(text: str) -> float:
-    days = re.fullmatch(r"(\d+)d", text.strip())
     try:
-        seconds = int(days[1][:12]) * 86400.0 if days else parse_duration(text)
-        if days and len(days[1]) > 12:
-            raise DurationError(text)
-    except (DurationError, OverflowError, ValueError):
+        seconds = parse_span(text)
+    except DurationError:
         raise ScheduleError(
             f"`every {text}` is not a period; write it like `every 90d` or `every 7d`."
         ) from None

@@ -11,21 +11,19 @@ admins (SCE_ADMINS); there is no starter to exclude, since no person starts an u
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.gameday.people.mentions import literal
+from bot.gameday.scenario.durations import DurationError, parse_span
 
 DAY = 86400.0
 DEFAULT_SECONDS = 30 * DAY
 AT_MOST_SECONDS = 90 * DAY
 AT_LEAST_SECONDS = 3600.0
 """An hour at least: anything shorter is a live approval's job (``/sce start`` and Approve)."""
-_DURATION = re.compile(r"(\d{1,6})\s*([dhw])")
-_UNIT = {"d": DAY, "h": 3600.0, "w": 7 * DAY}
 GRANT_USAGE = "/sce approve-standing <scenario> [for 30d] | list"
 REVOKE_USAGE = "/sce revoke-standing <scenario>"
 
@@ -86,11 +84,13 @@ def parse_grant(args: Sequence[str]) -> tuple[str, float]:
 
 def parse_length(text: str) -> float:
     """``30d``, ``2w`` or ``12h`` as seconds, between an hour and 90 days; StandingError otherwise."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if match is None:
+    try:
+        seconds = parse_span(text)
+    except DurationError:
         shown = literal(text[:40])
-        raise StandingError(f"`{shown}` is not a duration; write it like `for 30d`, `for 2w` or `for 12h`.")
-    seconds = int(match[1]) * _UNIT[match[2]]
+        raise StandingError(
+            f"`{shown}` is not a duration; write it like `for 30d`, `for 2w` or `for 12h`."
+        ) from None
     if seconds > AT_MOST_SECONDS:
         raise StandingError("A standing approval lasts 90 days at most (`for 90d`); give it again then.")
     if seconds < AT_LEAST_SECONDS:

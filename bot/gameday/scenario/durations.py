@@ -90,3 +90,17 @@ def format_offset(at: float | None, origin: float | None) -> str:
         return "-"
     delta = round(at - origin)
     return ("+" if delta >= 0 else "") + format_duration(delta)
+
+
+_DAYS = re.compile(r"^([0-9]{1,6})([dw])$")
+
+
+def parse_span(value: object) -> float:
+    """A longer duration as people write it in commands and governance fields: whole days (``90d``) or
+    weeks (``2w``), up to six digits, or any form ``parse_duration`` reads (``24h``, ``90m``).
+    DurationError with the sentence otherwise."""
+    if isinstance(value, str):
+        days = _DAYS.match(value.strip().lower())
+        if days:
+            return int(days[1]) * (7 * 86400.0 if days[2] == "w" else 86400.0)
+    return parse_duration(value)

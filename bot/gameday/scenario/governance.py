@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from bot.gameday.scenario.durations import DurationError, format_duration, parse_duration
+from bot.gameday.scenario.durations import DurationError, format_duration, parse_span
 from bot.gameday.scenario.fields import StrictModel
 
 TICKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._#/:-]{0,39}$")
@@ -77,10 +77,8 @@ def _channel(value: object) -> object:
 
 def _remind_before(value: object) -> object:
     """A duration (``24h``, ``90m``) or whole days (``2d``)."""
-    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,3}d\s*", value):
-        return int(value.strip()[:-1]) * 86400.0
     try:
-        seconds = parse_duration(value)
+        seconds = parse_span(value)
     except DurationError as exc:
         raise ValueError(f"{exc} (or whole days such as 2d)") from None
     return seconds
