@@ -24,9 +24,11 @@ def create_app(services: Services, app_class: type[App] = App) -> App:
         token_verification_enabled=False,
         request_verification_enabled=True,
     )
+    # Bolt matches a request against its listeners in this order: the busiest first (see events.py)
+    events.register_messages(app, services)
     commands.register(app, CommandDesk(services))
-    actions.register(app, services)
     events.register(app, services)
+    actions.register(app, services)
     shortcuts.register(app, services)
     home.register(app, services)
     if services.finding_buttons is not None:
