@@ -6,7 +6,7 @@ first, the ack path cost twice the bare Bolt app's (bench/PROFILING.md)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -43,10 +43,10 @@ def test_a_thread_reply_is_matched_by_the_first_listener_and_sce_by_the_second(t
     reply = {"type": "message", "channel": "C1", "user": "U1", "text": "note: x", "ts": "2.0"}
     reply["thread_ts"] = "1.0"
     command = urlencode({"command": "/sce", "text": "status", "user_id": "U1", "channel_id": "C1"})
-    form = {"content-type": ["application/x-www-form-urlencoded"]}
+    form: dict[str, str | Sequence[str]] = {"content-type": ["application/x-www-form-urlencoded"]}
     assert tries_until_matched(bolt, event(reply)) == 1
     assert tries_until_matched(bolt, BoltRequest(body=command, headers=form)) == 2
-    # every other listener is still reached: a reaction and a click on a page's button
+    # the listeners after them are still reached
     reaction = {"type": "reaction_added", "user": "U1", "reaction": "eyes", "item": {"type": "message"}}
     assert tries_until_matched(bolt, event(reaction)) > 2
     assert len(bolt._listeners) > 10  # so the order is worth something
