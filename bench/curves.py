@@ -67,6 +67,9 @@ def debrief_curve(config: Config, text: str) -> Curve:
         "ms",
         list(config.events),
         {"sce debrief --format json": ours, "json.dumps of the timeline": floor},
+        why="the debrief folds each event once and renders each note and page once; nothing in it compares "
+        "events with each other.",
+        baselines=frozenset({"json.dumps of the timeline"}),
     )
 
 
@@ -163,6 +166,9 @@ def history_curve(config: Config, text: str, run_dir: Path) -> tuple[Curve, list
         "ms",
         list(config.past),
         {"sce history": ours, "reading their events (SELECT)": floor},
+        why="one kept summary row per past run, read in one indexed query; the medians sort the runs' "
+        "figures (n log n), and the text shows only the newest 20.",
+        baselines=frozenset({"reading their events (SELECT)"}),
     )
     return curve, colds
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bench.results import Curve, Section, fmt, fmt_ratio, growth
+from bench.results import Curve, Section, fmt, fmt_ratio
 
 HEADER = "| Benchmark | Measure | sce | Baseline | Ratio | Target | Met |"
 RULE = "|---|---|---|---|---|---|---|"
@@ -94,5 +94,5 @@ def curve_lines(curve: Curve, chart: str | None) -> list[str]:
         lines.append(
             "| " + " | ".join([f"{x:,}", *(fmt(curve.series[n][i], curve.unit) for n in names)]) + " |"
         )
-    lines += ["", f"Growth of {names[0]}: {growth(curve.xs, curve.series[names[0]])}."]
+    lines += ["", curve.growth_line()]
     return lines

@@ -34,6 +34,14 @@ class Curve:
     unit: str
     xs: list[int]
     series: dict[str, list[float | None]]
+    why: str = ""  # why the cost grows as it does: the mechanism, in one sentence
+    baselines: frozenset[str] = frozenset()  # series that are baselines, not sce's
+
+    def growth_line(self) -> str:
+        """One line: how each of sce's series grows, and why."""
+        ours = [name for name in self.series if name not in self.baselines]
+        shapes = "; ".join(f"{name} {growth(self.xs, self.series[name])}" for name in ours)
+        return f"Growth of {shapes}." + (f" Why: {self.why}" if self.why else "")
 
 
 def growth(xs: list[int], ys: list[float | None]) -> str:

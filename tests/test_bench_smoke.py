@@ -85,12 +85,34 @@ def test_quick_run_writes_a_well_formed_benchmarks_table(tmp_path: Path) -> None
         image = matplotlib_image().imread(chart, format="png")
         assert image.shape[0] > 100 and image.shape[1] > 100, image.shape
     assert notes.count("Growth of ") == len(CURVES)
+    assert notes.count(". Why: ") == len(CURVES)  # each curve says why it grows as it does
 
 
 def matplotlib_image() -> Any:
     import matplotlib.image
 
     return matplotlib.image
+
+
+def test_a_curves_growth_line_names_each_of_sces_series_and_no_baseline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.results import Curve
+
+    curve = Curve(
+        "c",
+        "C",
+        "size",
+        "ms",
+        [1, 10, 100],
+        {"ours (A)": [1.0, 1.0, 1.0], "ours (B)": [1.0, 10.0, 100.0], "bare": [1.0, 1.0, 1.0]},
+        why="because.",
+        baselines=frozenset({"bare"}),
+    )
+    line = curve.growth_line()
+    assert line.startswith("Growth of ours (A) constant") and "; ours (B) linear" in line, line
+    assert "bare" not in line and line.endswith(". Why: because."), line
 
 
 @pytest.mark.parametrize(
