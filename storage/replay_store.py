@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, Table, create_engine, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.runtime.replay_guard import PRUNE_EVERY_SECONDS, MemoryReplayGuard
@@ -19,6 +18,10 @@ SEEN_TABLE: Table = SeenRequestRow.__table__  # type: ignore[attr-defined]
 WRITE_BEHIND_SECONDS = 0.5
 GUARD_CONNECTIONS = 4  # PostgreSQL: the guard's own pool (one short statement per signed request)
 GROUP_MOST = 200  # keys in one INSERT at most
+INSERT_SEEN = (
+    "INSERT INTO seen_request (key, expires_at) SELECT * FROM unnest(%s::varchar[], %s::float8[]) "
+    "ON CONFLICT (key) DO NOTHING RETURNING key"
+)
 log = logging.getLogger(__name__)
 
 
@@ -105,16 +108,13 @@ class SqlReplayGuard:
             inserted.discard(a.key)
 
     def _insert(self, keys: dict[str, float], now: float) -> set[str]:
-        statement = (
-            pg_insert(SEEN_TABLE)
-            .values([{"key": k, "expires_at": at} for k, at in keys.items()])
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(SEEN_TABLE.c.key)
-        )
+        # one text for every batch size (arrays, not a VALUES row per key): nothing to compile per
+        # request, and psycopg prepares it on the server after its first few uses
+        parameters = (list(keys), list(keys.values()))
         for attempt in (1, 2):
             try:
                 with self._writer.connect() as connection:
-                    inserted = {row.key for row in connection.execute(statement)}
+                    inserted = {row[0] for row in connection.exec_driver_sql(INSERT_SEEN, parameters)}
                     if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
                         self._pruned_at = now
                         connection.execute(delete(SEEN_TABLE).where(SEEN_TABLE.c.expires_at <= now))
