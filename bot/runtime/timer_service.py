@@ -60,10 +60,14 @@ class TimerService:
         workers: int = 2,
         shared: bool = False,
         retry_after: float = RETRY_AFTER_SECONDS,
+        claim_ahead: float = 0.0,
     ):
         """``shared``: replicas share the database, so this one looks for claims a dead one left and
         renews its own (a claim waiting in a lane is still live). ``retry_after``: a failed timer's first
-        wait before its next try (SCE_TIMER_RETRY)."""
+        wait before its next try (SCE_TIMER_RETRY). ``claim_ahead``: seconds before its due time a timer
+        is claimed and handed to its lane, which waits for the moment itself: the claim's round trip
+        and the hand-over are then done by the time the step is due (0 on a clock that jumps)."""
+        self.claim_ahead = claim_ahead
         self.retry_after = retry_after
         engine.outcomes.first_retry = retry_after  # every failed timer's, in a lane or sent at once
         self.others: list[DuePoller] = []
@@ -79,6 +83,8 @@ class TimerService:
         self._others_due: float | None = None
         self._poll_again = False
         self._others_asked = False
+        self._others_wanted = False  # a poll found the others due: they run once it has let go
+        self._others_lock = threading.Lock()
         self.shared = shared
         self._held: set[int] = set()  # claimed by this process, not yet run
         self._held_lock = threading.Lock()
@@ -123,16 +129,25 @@ class TimerService:
     def _fire(self, lanes: dict[str, list[Timer]]) -> None:
         (timers,) = lanes.values()  # one game day at a time (max_keys=1)
         try:
-            fire_timers(
-                self.store,
-                self.engine,
-                timers,
-                self.clock.now,
-                on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
-            )
+            for timer in timers:
+                self._until_due(timer)
+                fire_timers(
+                    self.store,
+                    self.engine,
+                    [timer],
+                    self.clock.now,
+                    on_fire=lambda t, at: observe_timer_lateness(at - t.due_at),
+                )
         finally:
             with self._held_lock:
                 self._held.difference_update(t.id for t in timers)
+
+    def _until_due(self, timer: Timer) -> None:
+        """A timer claimed ahead runs at its moment, never before it."""
+        if self.claim_ahead > 0:
+            early = self.clock.to_real(timer.due_at) - time.time()
+            if early > 0:
+                time.sleep(min(early, self.claim_ahead))
 
     def _publish(self, lanes: dict[str, list[Timer]]) -> None:
         """The end's posts give way to steps: they wait (up to 5 s) for the steps' wave to be over, not
@@ -150,25 +165,47 @@ class TimerService:
 
     def _wake(self, others: bool = False) -> None:
         """A wake-up that finds a poll under way leaves it to that poll to go round once more, instead
-        of queueing behind it (under load, wake-ups come faster than polls finish)."""
+        of queueing behind it (under load, wake-ups come faster than polls finish). The others (scheduled
+        starts, the reaper, the halt) run after the poll has let go of its lock: a slow pass of theirs
+        never holds up the claim of a step due meanwhile."""
         self._others_asked |= others
         self._poll_again = True
         while self._poll_again:
             if not self._poll_lock.acquire(blocking=False):
-                return  # the poll under way sees _poll_again when it ends
+                break  # the poll under way sees _poll_again when it ends
             try:
                 self._poll_again = False
                 asked, self._others_asked = self._others_asked, False
-                self._poll_locked(asked)
+                self._poll_locked(asked, others_inline=False)
             finally:
                 self._poll_lock.release()
+        self._others_pass()
+
+    def _others_pass(self) -> None:
+        """The others' turn, when a poll found them asked for or due; one pass at a time, and a pass
+        under way goes round again for a request that came meanwhile."""
+        while self._others_wanted:
+            if not self._others_lock.acquire(blocking=False):
+                return
+            try:
+                self._others_wanted = False
+                self._run_others()
+            except Exception:  # the database may be down; the safety interval tries again
+                log.exception("timer poll failed")
+            finally:
+                self._others_lock.release()
+            if self._others_due is not None:
+                self._wake_real(self.clock.to_real(self._others_due))
 
     def _safety(self) -> None:
         self._wake(others=True)
 
     def wake_at(self, at: float) -> None:
-        """Called whenever a timer is scheduled: make sure the poller runs when it comes due."""
-        real = self.clock.to_real(at)
+        """Called whenever a timer is scheduled: make sure the poller runs when it comes due (less the
+        claim's lead)."""
+        self._wake_real(self.clock.to_real(at - self.claim_ahead))
+
+    def _wake_real(self, real: float) -> None:
         with self._wake_lock:
             if self._next_wake is not None and self._next_wake <= real:
                 return
@@ -199,7 +236,7 @@ class TimerService:
             self.annotation_lanes.drain(WAIT_SECONDS)
         return claimed
 
-    def _poll_locked(self, others: bool) -> int:
+    def _poll_locked(self, others: bool, others_inline: bool = True) -> int:
         # forgotten before looking, not after: a timer committed while this poll runs still gets its
         # wake-up, and the poll's own one for the next due time replaces it only if earlier
         with self._wake_lock:
@@ -212,20 +249,25 @@ class TimerService:
             claimed += self._claim_due()
             due = self._others_due
             if others or (due is not None and due <= self.clock.now()):
-                claimed += self._run_others()
-            dues = [self.store.next_due_at(), self._others_due]
+                if others_inline:
+                    with self._others_lock:
+                        claimed += self._run_others()
+                else:
+                    self._others_wanted = True
+            timers_due = self.store.next_due_at()  # claimed claim_ahead early; the others at their time
+            dues = [None if timers_due is None else timers_due - self.claim_ahead, self._others_due]
             following = min((d for d in dues if d is not None), default=None)
         except Exception:  # the database may be down; the safety interval tries again
             log.exception("timer poll failed")
             return claimed
         if following is not None:
-            self.wake_at(following)
+            self._wake_real(self.clock.to_real(following))
         return claimed
 
     def _claim_due(self) -> int:
         claimed = 0
         while True:
-            timers = self.store.claim_due_timers(self.clock.now(), CLAIM_BATCH)
+            timers = self.store.claim_due_timers(self.clock.now() + self.claim_ahead, CLAIM_BATCH)
             with self._held_lock:
                 self._held.update(t.id for t in timers)
             for timer in timers:
