@@ -130,26 +130,17 @@ class SlackAnnouncer:
                 return None
 
     def kickoff(self, record: GameDayRecord, scenario: Scenario) -> str:
-        header = render("kickoff", record=record, scenario=scenario)
-        state = GameDayState(status=Status(record.status))
-        status = render(
-            "status",
-            state=state,
-            started=None,
-            lasted=None,
-            open_pages=0,
-            pages=0,
-            results=[],
-            unmeasured=frozenset(),
-        )
+        """The thread's first message, with the status the game day has once started: the status line's
+        first look at it then finds nothing to change (one chat.update fewer per game day)."""
+        state = GameDayState(status=Status(record.status), started_at=record.created_at)
+        header, payload, shown = self._status(record, scenario, state, record.created_at)
         self.pacer.wait(record.channel)
         response = self.client.chat_postMessage(
-            channel=record.channel,
-            text=header,
-            blocks=blocks.kickoff_blocks(header, status, record.id, record.status, scenario.mode),
-            unfurl_links=False,
+            channel=record.channel, text=header, blocks=payload, unfurl_links=False
         )
-        return str(response["ts"])
+        ts = str(response["ts"])
+        self._remember_shown((record.channel, ts), shown)
+        return ts
 
     def refresh_status(
         self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float, version: int
@@ -171,6 +162,17 @@ class SlackAnnouncer:
         """chat.update of the kickoff message with this status, now."""
         if record.thread_ts is None:
             return
+        header, payload, shown = self._status(record, scenario, state, now)
+        message = (record.channel, record.thread_ts)
+        if self._shown.get(message) == shown:
+            return  # nothing a reader sees has changed: no chat.update
+        self.client.chat_update(channel=record.channel, ts=record.thread_ts, text=header, blocks=payload)
+        self._remember_shown(message, shown)
+
+    def _status(
+        self, record: GameDayRecord, scenario: Scenario, state: GameDayState, now: float
+    ) -> tuple[str, list[blocks.Block], tuple[object, ...]]:
+        """The kickoff message's header and blocks with this status, and what a reader sees of them."""
         results = metrics.expectation_results(state, scenario.expect, now=now, final=state.status.is_over)
         over = state.started_at is not None and state.ended_at is not None
         header = render("kickoff", record=record, scenario=scenario)
@@ -188,10 +190,9 @@ class SlackAnnouncer:
         # a pause and its resume show the same text as before them: the pause's instants tell them
         # apart, so what another replica showed in between is never left standing
         shown = (header, json.dumps(payload, sort_keys=True), state.paused_at, state.paused_seconds)
-        message = (record.channel, record.thread_ts)
-        if self._shown.get(message) == shown:
-            return  # nothing a reader sees has changed: no chat.update
-        self.client.chat_update(channel=record.channel, ts=record.thread_ts, text=header, blocks=payload)
+        return header, payload, shown
+
+    def _remember_shown(self, message: tuple[str, str], shown: tuple[object, ...]) -> None:
         self._shown[message] = shown
         self._shown.move_to_end(message)
         while len(self._shown) > SHOWN_REMEMBERED:
