@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -40,10 +41,25 @@ class LiveBot(Protocol):
     def debrief_json(self, gameday: str = "latest") -> dict[str, Any]: ...
 
 
+PORTS_PER_WORKER = 1500
+_handed_out = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port below Linux's ephemeral range (32768-60999): an outgoing connection of another test
+    cannot take it between this look and `sce serve`'s bind, as one did a port the kernel had picked
+    (port 0) in a loaded run. Each pytest-xdist worker has a block of its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    base = 20000 + (int(worker) % 8 if worker.isdigit() else 0) * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = base + (os.getpid() + next(_handed_out)) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}-{base + PORTS_PER_WORKER - 1}")
 
 
 class BotProcess:

@@ -36,7 +36,7 @@ steps:
 SAID = ":scroll: *[GAME DAY]* "
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+def wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> None:  # a loaded run is slow
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
