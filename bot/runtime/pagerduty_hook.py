@@ -30,7 +30,7 @@ from wsgiref.types import StartResponse, WSGIApplication
 from bot.integrations.failure_pager import TITLE_PREFIX as FAILURE_TITLE
 from bot.integrations.hook_answers import STATUS as _STATUS
 from bot.integrations.hook_answers import HookAnswer as _Answer
-from bot.integrations.hook_answers import hmac_sha256
+from bot.integrations.hook_answers import hmac_sha256, read_body
 from bot.integrations.pagerduty import EXERCISE
 from bot.runtime.halting import HaltLever
 from bot.runtime.replay_guard import ReplayGuard, request_key
@@ -119,7 +119,8 @@ def pagerduty_hook(
         try:
             if environ.get("REQUEST_METHOD") != "POST":
                 raise _Answer(405, "PagerDuty webhooks take POST.")
-            body = _read_body(environ)
+            too_large = f"PagerDuty webhooks are at most {MAX_BODY_BYTES} bytes here."
+            body = read_body(environ, MAX_BODY_BYTES, too_large, length_required=True)
             matched = _verified(str(environ.get("HTTP_X_PAGERDUTY_SIGNATURE", "")), key, body)
             event = _event(body)
             kind = _printable(event.get("event_type") or "", 60)
@@ -145,17 +146,6 @@ def pagerduty_hook(
         return _reply(start_response, 200, result)
 
     return app
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        raise _Answer(411, "A Content-Length is needed.") from None
-    if length < 0 or length > MAX_BODY_BYTES:
-        raise _Answer(413, f"PagerDuty webhooks are at most {MAX_BODY_BYTES} bytes here.")
-    body: bytes = environ["wsgi.input"].read(length) if length else b""
-    return body
 
 
 def _first_time(replay: ReplayGuard, matched: str, event_id: str, now: float) -> bool:

@@ -32,7 +32,7 @@ from bot.gameday.findings.model import FindingState
 from bot.gameday.findings.transitions import as_of
 from bot.integrations.hook_answers import STATUS as _STATUS
 from bot.integrations.hook_answers import HookAnswer as _Answer
-from bot.integrations.hook_answers import hmac_sha256
+from bot.integrations.hook_answers import hmac_sha256, read_body
 from bot.integrations.tickets.news import Applied, apply_news
 from bot.integrations.tickets.webhook_events import (
     BadPayload,
@@ -49,6 +49,7 @@ GITHUB_PATH = "/hooks/github"
 JIRA_PATH = "/hooks/jira"
 PATHS = (GITHUB_PATH, JIRA_PATH)
 MAX_BODY_BYTES = 1024 * 1024
+TOO_LARGE = "The body is too large; ticket webhooks take at most 1 MiB."
 REMEMBER_SECONDS = 4 * 86400
 """How long a delivery is remembered: GitHub's three days of redelivery, and a day more."""
 MAX_ID_CHARS = 200
@@ -82,7 +83,7 @@ def ticket_hooks(
                 raise _Answer(404, "not found")
             if environ.get("REQUEST_METHOD") != "POST":
                 raise _Answer(405, "Ticket webhooks take POST.")
-            body = _read_body(environ)
+            body = read_body(environ, MAX_BODY_BYTES, TOO_LARGE)
             signature = _check_signature(environ, path, body, secret)
             payload = _json(body)
             if path == GITHUB_PATH:
@@ -131,17 +132,6 @@ def _apply(path: str, payload: Any, target: str, store: FindingStore, now: float
         raise _Answer(202, f"{str(exc)[0].upper()}{str(exc)[1:]}; ignored.") from None
     except BadPayload as exc:
         raise _Answer(400, str(exc)) from None
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise _Answer(400, "Content-Length must be a number of bytes.") from None
-    if length > MAX_BODY_BYTES:
-        raise _Answer(413, f"The body is {length} bytes; ticket webhooks take at most 1 MiB.")
-    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
-    return body
 
 
 def _check_signature(environ: dict[str, Any], path: str, body: bytes, secret: str) -> str:
