@@ -31,8 +31,16 @@ def export(
     """Every entry, oldest first, one JSON object a line, each with its hash and the previous entry's."""
     from storage.audit_store import entries
 
+    found = 0
     for entry in entries(_engine(), gameday):
         typer.echo(entry.line())
+        found += 1
+    if gameday is not None and not found:  # a mistyped id must not pass for a game day that did nothing
+        typer.echo(
+            f"No audit entry names game day `{gameday[:64]}`; `sce history <scenario>` lists the runs' ids.",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @audit.command()

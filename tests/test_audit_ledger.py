@@ -263,3 +263,10 @@ def test_two_stores_writing_at_once_on_postgresql_make_one_unbroken_chain(
     )
     assert len(lines) == expected and len({json.loads(line)["gameday"] for line in lines}) == 6
     assert verify()[0] == 0
+
+
+def test_an_export_of_a_game_day_with_no_entry_says_so_and_fails(database: SqlStore) -> None:
+    result = CliRunner().invoke(cli, ["audit", "export", "--gameday", "gd-mistyped"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "No audit entry names game day `gd-mistyped`" in result.stderr
