@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 
 from core_harness import CoreHarness
 from recording_announcer import RecordingAnnouncer
@@ -18,6 +19,7 @@ from recording_announcer import RecordingAnnouncer
 from bot.faults.simulated import SimulatedDriver
 from bot.gameday.clock import SystemClock
 from bot.gameday.memory_store import MemoryStore
+from bot.gameday.ports import Timer
 from bot.gameday.running.engine import Engine
 from bot.gameday.timeline import Kind
 from bot.integrations.http_caller import RequestsCaller
@@ -116,4 +118,49 @@ def test_a_slow_pass_of_the_others_does_not_hold_up_the_claim_of_a_step_due_mean
     finally:
         others.release.set()
         safety.join(5)
+        timers.stop()
+
+
+class DueOthers(SlowOthers):
+    """Others always due by their own time (a scheduled start late for its slot); the second pass holds."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        super().__init__()
+        self.now = now
+        self.passes = 0
+
+    def run_due(self, now: float) -> int:
+        self.passes += 1
+        if self.passes == 2:
+            self.inside.set()
+            self.release.wait(10)
+        return 0
+
+    def next_due_at(self) -> float | None:
+        return self.now() - 1
+
+
+def test_while_the_others_run_the_poller_does_not_spin_on_their_due_time() -> None:
+    h = CoreHarness()
+    timers = TimerService(h.store, h.engine, h.clock, workers=1, safety_interval=60)
+    others = DueOthers(h.clock.now)
+    timers.others.append(others)
+    polls = 0
+    claim = h.store.claim_due_timers
+
+    def counted(now: float, limit: int = 50) -> list[Timer]:
+        nonlocal polls
+        polls += 1
+        return claim(now, limit)
+
+    h.store.claim_due_timers = counted  # type: ignore[method-assign]  # counts the polls, changes nothing
+    timers.poll(wait=False)  # the first pass: the others' due time is now known, and already past
+    try:
+        timers.start()  # the safety pass at once: the others are due, and their second pass holds
+        assert others.inside.wait(5)
+        before = polls
+        time.sleep(0.3)  # wall time: the wake-ups a spin would schedule are real ones
+        assert polls - before <= 2, polls - before  # not a poll after poll for the whole pass
+    finally:
+        others.release.set()
         timers.stop()

@@ -241,7 +241,7 @@ class TimerService:
         # wake-up, and the poll's own one for the next due time replaces it only if earlier
         with self._wake_lock:
             self._next_wake = None
-        claimed = 0
+        claimed, wanted = 0, False
         try:
             if self.shared and time.monotonic() >= self._next_stale_check:  # a replica may have died
                 self._next_stale_check = time.monotonic() + STALE_CHECK_EVERY
@@ -253,9 +253,12 @@ class TimerService:
                     with self._others_lock:
                         claimed += self._run_others()
                 else:
-                    self._others_wanted = True
+                    self._others_wanted = wanted = True
             timers_due = self.store.next_due_at()  # claimed claim_ahead early; the others at their time
-            dues = [None if timers_due is None else timers_due - self.claim_ahead, self._others_due]
+            # others about to run: their pass wakes the poller for their next due time itself (the one
+            # known now is the one that made them due, and a wake-up for it would only poll again)
+            others_due = None if wanted else self._others_due
+            dues = [None if timers_due is None else timers_due - self.claim_ahead, others_due]
             following = min((d for d in dues if d is not None), default=None)
         except Exception:  # the database may be down; the safety interval tries again
             log.exception("timer poll failed")
