@@ -164,11 +164,11 @@ BAD = {
     ),
     "a namespace written twice": (
         GOOD.replace("  web:\n", "  web: {faults: [k8s.token-revoke, k8s.pod-delete]}\n  web:\n"),
-        "policy.yaml:5: the key 'web' is written twice in one mapping",
+        "policy.yaml:5: namespaces.web: the key 'web' is written twice in one mapping",
     ),
     "a section written twice": (
         GOOD.replace("approvals:\n", "ceilings: {ttl: 99h}\napprovals:\n"),
-        "policy.yaml:9: the key 'ceilings' is written twice in one mapping",
+        "policy.yaml:9: ceilings: the key 'ceilings' is written twice in one mapping",
     ),
     "not YAML": ("version: 1\nnamespaces: [unclosed\n", "policy.yaml:3: YAML syntax: "),
     "a list, not a mapping": (

@@ -144,6 +144,40 @@ def test_a_misspelled_field_is_named_with_its_line() -> None:
     assert "required" in missing.message
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field", "key"),
+    [
+        # a second guardrails would silently replace the first, the one a reviewer read
+        (
+            "guardrails: {max_duration: 30m}",
+            "guardrails: {max_duration: 30m}\nguardrails: {max_duration: 9h}",
+            "guardrails",
+            "guardrails: {max_duration: 9h}",
+        ),
+        (
+            "expect: {acknowledge_within: 5m}",
+            "expect: {acknowledge_within: 5m, acknowledge_within: 1h}",
+            "expect.acknowledge_within",
+            "expect:",
+        ),
+        (
+            '    say: "Log excerpt (simulated)"',
+            '    say: "Log excerpt (simulated)"\n    at: 2m',
+            "steps[1].at",
+            "    at: 2m",
+        ),
+    ],
+)
+def test_a_key_written_twice_in_one_mapping_is_named_not_silently_replaced(
+    old: str, new: str, field: str, key: str
+) -> None:
+    text = variant(old, new)
+    problems = problems_of(text)
+    assert [p.field for p in problems] == [field]
+    assert problems[0].line == line_of(text, key)
+    assert "written twice in one mapping" in problems[0].message
+
+
 def test_a_misspelled_top_level_section_is_named() -> None:
     text = variant("expect: {acknowledge_within: 5m}", "expects: {acknowledge_within: 5m}")
     problem = problem_for(problems_of(text), "expects")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from bot.gameday.policy.model import Policy
@@ -35,7 +34,7 @@ class PolicyError(ValueError):
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Validate policy YAML text; PolicyError naming file, line and field on any mistake."""
     try:
-        node, data = read_yaml(text, source, POLICY_LIMITS, SHAPE, lambda found: _no_key_twice(found, source))
+        node, data = read_yaml(text, source, POLICY_LIMITS, SHAPE)
     except ScenarioError as exc:
         raise PolicyError(exc.problems) from None
     try:
@@ -57,28 +56,3 @@ def load_policy_file(path: Path) -> Policy:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise PolicyError([ScenarioProblem(shown, line, "", "is not UTF-8 text")]) from None
     return parse_policy(text, shown)
-
-
-def _no_key_twice(node: yaml.Node, source: str) -> None:
-    """ScenarioError at the second of two equal keys in any mapping of the document."""
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in current.value:
-                name = key.value if isinstance(key, yaml.ScalarNode) else None
-                if name is not None and name in seen:
-                    line = key.start_mark.line + 1
-                    raise ScenarioError(
-                        [
-                            ScenarioProblem(
-                                source, line, "", f"the key {name!r} is written twice in one mapping"
-                            )
-                        ]
-                    )
-                if name is not None:
-                    seen.add(name)
-                pending.append(value)
-        elif isinstance(current, yaml.SequenceNode):
-            pending.extend(current.value)

@@ -78,7 +78,9 @@ def read_yaml(
     check: Callable[[yaml.Node], None] | None = None,
 ) -> tuple[yaml.Node, object]:
     """A YAML mapping document as nodes (they know their lines) and as data; ScenarioError naming the line
-    for text over ``limits``, not YAML, or not a mapping (``shape`` says what it must be). ``check`` sees
+    for text over ``limits``, not YAML, not a mapping (``shape`` says what it must be), or a key written
+    twice in one mapping (YAML keeps the last, so a second ``guardrails:`` would silently replace the
+    first one a reviewer read). ``check`` sees
     the composed document before anything is built from it. Scenario files and the policy file (SCE_POLICY)
     are both read this way, so an alias bomb or a deep nesting is refused in either before it expands."""
     try:
@@ -87,6 +89,7 @@ def read_yaml(
         node = compose(text, limits)
         if node is None or not isinstance(node, yaml.MappingNode):
             raise ScenarioError([ScenarioProblem(source, 1, "", shape)])
+        _no_key_twice(node, source)
         if check is not None:
             check(node)
         return node, _construct(node, source)
@@ -212,6 +215,26 @@ def scenario_files(directory: Path) -> list[Path]:
 def _is_union_tag(part: str | int) -> bool:
     # pydantic inserts the chosen type's name into locations of union members ("float", "function-before")
     return isinstance(part, str) and (part.startswith("function-") or part in {"float", "int", "str", "none"})
+
+
+def _no_key_twice(node: yaml.Node, source: str) -> None:
+    """ScenarioError at the second of two equal keys in any mapping of the document."""
+    pending: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(node, ())]
+    while pending:
+        current, loc = pending.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in current.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if name is not None and name in seen:
+                    line, field = key.start_mark.line + 1, _field_name((*loc, name))
+                    sentence = f"the key {name[:64]!r} is written twice in one mapping"
+                    raise ScenarioError([ScenarioProblem(source, line, field, sentence)])
+                if name is not None:
+                    seen.add(name)
+                    pending.append((value, (*loc, name)))
+        elif isinstance(current, yaml.SequenceNode):
+            pending.extend((item, (*loc, i)) for i, item in enumerate(current.value))
 
 
 def _field_name(loc: tuple[str | int, ...]) -> str:
