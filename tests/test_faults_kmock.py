@@ -116,12 +116,12 @@ class KubeTestServer:
         ``tailLines``), then every pushed line as it comes."""
         key = (request.namespace or "", request.name or "")
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        with self._follows_lock:
+        with self._follows_lock:  # the log so far and the stream of later lines, with no line in both
             self._follows.setdefault(key, []).append(queue)
             self.follows_opened += 1
+            lines = self.logs.get(key, "").splitlines(keepends=True)
         try:
             yield b""  # the response starts now, before any line
-            lines = self.logs.get(key, "").splitlines(keepends=True)
             tail = request.params.get("tailLines")
             for line in lines[len(lines) - int(tail) :] if tail is not None else lines:
                 yield line.encode()
@@ -133,15 +133,15 @@ class KubeTestServer:
 
     def push_log(self, namespace: str, pod: str, *lines: str) -> None:
         """Lines the pod writes now: kept in its log and sent to every stream following it."""
-        self.logs[(namespace, pod)] = self.logs.get((namespace, pod), "") + "".join(
-            f"{line}\n" for line in lines
-        )
-        data = "".join(f"{line}\n" for line in lines).encode()
-        self._to_follows(namespace, pod, data)
+        data = "".join(f"{line}\n" for line in lines)
+        with self._follows_lock:
+            self.logs[(namespace, pod)] = self.logs.get((namespace, pod), "") + data
+            self._to_follows(namespace, pod, data.encode())
 
     def end_logs(self, namespace: str, pod: str) -> None:
         """The pod's streams end (its container stopped)."""
-        self._to_follows(namespace, pod, None)
+        with self._follows_lock:
+            self._to_follows(namespace, pod, None)
 
     def open_follows(self, namespace: str | None = None) -> int:
         """Follow streams the server still serves (one ends once the client has gone and a line is pushed)."""
@@ -149,10 +149,9 @@ class KubeTestServer:
             return sum(len(queues) for (ns, _), queues in self._follows.items() if namespace in (None, ns))
 
     def _to_follows(self, namespace: str, pod: str, item: bytes | None) -> None:
+        """Called with the follows' lock held."""
         assert self._loop is not None
-        with self._follows_lock:
-            queues = list(self._follows.get((namespace, pod), []))
-        for queue in queues:
+        for queue in self._follows.get((namespace, pod), []):
             self._loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def _review(self, request: kmock.Request) -> dict[str, Any]:
