@@ -1,5 +1,6 @@
-"""How cost grows with history: the debrief against the size of its timeline, `sce history` against the
-number of past game days. Each curve is a table, a chart (PNG) and one line on how it grows.
+"""How cost grows with history: the debrief and a thread reply against the size of the timeline, `sce
+history` against the number of past game days. Each curve is a table, a chart (PNG) and one line on how
+it grows.
 
 In this process: the timelines are `bench.debrief`'s busy pager-stress game day; past game days are rows
 written straight into a migrated SQLite file (a finished run of a dozen events each), then read the way
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from bench import reply_curve
 from bench.databases import sqlite_url
 from bench.debrief import T0, finished_record, timed, timeline
 from bench.procs import ROOT
@@ -36,10 +38,11 @@ class Config:
     events: tuple[int, ...]
     past: tuple[int, ...]
     repeats: int
+    replies: int  # notes timed at each timeline size
 
 
-FULL = Config(events=(1_000, 10_000, 100_000), past=(100, 1_000, 10_000), repeats=3)
-QUICK = Config(events=(100, 1_000), past=(10, 100), repeats=1)
+FULL = Config(events=(1_000, 10_000, 100_000), past=(100, 1_000, 10_000), repeats=3, replies=50)
+QUICK = Config(events=(100, 1_000), past=(10, 100), repeats=1, replies=5)
 
 
 def debrief_curve(config: Config, text: str) -> Curve:
@@ -178,7 +181,8 @@ def run(run_dir: Path, quick: bool) -> Section:
     text = (ROOT / "scenarios" / "pager-stress.yaml").read_text()
     section = Section(
         "Growth with history",
-        "json.dumps of the timeline (debrief); a SELECT of the same game days' events (history)",
+        "json.dumps of the timeline (debrief); one event row inserted and committed (a note); a SELECT of "
+        "the same game days' events (history)",
     )
     history, colds = history_curve(config, text, run_dir)
     section.notes.append(
@@ -187,7 +191,8 @@ def run(run_dir: Path, quick: bool) -> Section:
         + ", ".join(f"{cold:.2f} s at {n:,}" for n, cold in zip(config.past, colds, strict=True))
         + "."
     )
-    for curve in (debrief_curve(config, text), history):
+    replies = reply_curve.curve(run_dir, config.events, config.replies, text)
+    for curve in (debrief_curve(config, text), replies, history):
         section.curves.append(curve)
         name, values = next(iter(curve.series.items()))
         base = list(curve.series.values())[1]

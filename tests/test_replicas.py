@@ -106,7 +106,16 @@ def _run_drill(
             for c, t in threads.items()
         )
 
-    wait_until(finished, timeout=90, what="every game day to finish")
+    try:
+        wait_until(finished, timeout=120, what="every game day to finish")
+    except TimeoutError:  # which game days, where they stopped, and what the replicas said
+        unfinished = {
+            c: [(m.get("text") or "")[:80] for m in people.messages(c, thread_ts=t)][-3:]
+            for c, t in threads.items()
+            if not any("Debrief" in (m.get("text") or "") for m in people.messages(c, thread_ts=t))
+        }
+        logs = "\n".join(f"--- replica {i}:\n{bot.log_tail()}" for i, bot in enumerate(bots))
+        raise AssertionError(f"{len(unfinished)} game day(s) not finished: {unfinished}\n{logs}") from None
     time.sleep(1.0)  # anything that would fire twice has had its chance
     for index, (channel, thread) in enumerate(threads.items()):
         texts = [m.get("text") or "" for m in people.messages(channel, thread_ts=thread)]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from bot.gameday.timeline import Event, Kind
+
+T = TypeVar("T")
 
 
 class Status(StrEnum):
@@ -23,7 +26,7 @@ class Status(StrEnum):
         return self in (Status.COMPLETED, Status.ABORTED, Status.FAILED)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PageState:
     page_id: str
     step: int
@@ -45,7 +48,7 @@ class PageState:
         return None if self.acknowledged_at is None else self.acknowledged_at - self.paged_at
 
 
-@dataclass
+@dataclass(frozen=True)
 class HandoffState:
     handoff_id: str
     page_ids: list[str]
@@ -84,7 +87,7 @@ class Note:
     step: int | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class FaultState:
     fault_id: str
     step: int
@@ -129,11 +132,35 @@ class GameDayState:
     def open_pages(self) -> list[PageState]:
         return [p for p in self.pages.values() if p.acknowledged_at is None]
 
+    def copy(self) -> GameDayState:
+        """A state whose containers are its own: what ``advance`` does to either leaves the other as it
+        was. The pages, handoffs, faults, marks and notes in them are frozen, so they are shared."""
+        return replace(
+            self,
+            steps_ran=set(self.steps_ran),
+            pages=dict(self.pages),
+            handoffs=list(self.handoffs),
+            detections=list(self.detections),
+            containments=list(self.containments),
+            notes=list(self.notes),
+            faults=dict(self.faults),
+            roles=dict(self.roles),
+            http_injects=dict(self.http_injects),
+        )
+
     def pending_handoffs(self) -> list[HandoffState]:
         return [h for h in self.handoffs if h.completed_at is None]
 
     def page_by_message(self, message_ts: str) -> PageState | None:
         return next((p for p in self.pages.values() if p.message_ts == message_ts), None)
+
+
+def _changed(item: T, **changes: Any) -> T:
+    """A frozen page, handoff or fault with some fields changed: ``dataclasses.replace`` without its
+    checks, at a quarter of the cost (every field of these is a plain value)."""
+    changed = object.__new__(type(item))
+    changed.__dict__.update(item.__dict__, **changes)
+    return changed
 
 
 def fold(events: Iterable[Event]) -> GameDayState:
@@ -178,14 +205,18 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
         )
     elif kind is Kind.ACKNOWLEDGED:
         page = state.pages[data["page_id"]]
+        acked: dict[str, Any] = {"owner": event.actor} if event.actor else {}
         if page.acknowledged_at is None:
-            page.acknowledged_at, page.acknowledged_by = event.at, event.actor
-        if event.actor:
-            page.owner = event.actor
+            acked.update(acknowledged_at=event.at, acknowledged_by=event.actor)
+        state.pages[page.page_id] = _changed(page, **acked)
     elif kind is Kind.ESCALATED:
         page = state.pages[data["page_id"]]
-        page.escalated_at, page.escalated_to = event.at, data["to"]
-        page.escalation_ts = data.get("message_ts")
+        escalated = {
+            "escalated_at": event.at,
+            "escalated_to": data["to"],
+            "escalation_ts": data.get("message_ts"),
+        }
+        state.pages[page.page_id] = _changed(page, **escalated)
     elif kind is Kind.HANDOFF_REQUESTED:
         state.handoffs.append(
             HandoffState(
@@ -199,17 +230,18 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
             )
         )
     elif kind is Kind.HANDOFF_POSTED:
-        for handoff in state.handoffs:
+        for index, handoff in enumerate(state.handoffs):
             if handoff.handoff_id == data["handoff_id"]:
-                handoff.message_ts = data["message_ts"]
+                posted: dict[str, Any] = {"message_ts": data["message_ts"]}
                 if "requested_at" in data and handoff.completed_at is None:  # a step's: from its message
-                    handoff.requested_at = float(data["requested_at"])
+                    posted["requested_at"] = float(data["requested_at"])
+                state.handoffs[index] = _changed(handoff, **posted)
     elif kind is Kind.HANDOFF_COMPLETED:
-        for handoff in state.handoffs:
+        for index, handoff in enumerate(state.handoffs):
             if handoff.handoff_id == data["handoff_id"]:
-                handoff.completed_at = event.at
+                state.handoffs[index] = _changed(handoff, completed_at=event.at)
                 for page_id in handoff.page_ids:
-                    state.pages[page_id].owner = handoff.to_user
+                    state.pages[page_id] = _changed(state.pages[page_id], owner=handoff.to_user)
     elif kind is Kind.DETECTED:
         state.detections.append(
             Mark(event.at, event.actor, data.get("source", "slack"), data.get("page_id"), data.get("inject"))
@@ -220,7 +252,7 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
         targets = [state.pages[mark.page_id]] if mark.page_id in state.pages else list(state.pages.values())
         for page in targets:
             if page.contained_at is None:
-                page.contained_at = event.at
+                state.pages[page.page_id] = _changed(page, contained_at=event.at)
     elif kind is Kind.HTTP_PROBED and data.get("inject"):
         state.http_injects[str(data["inject"])] = (int(data["step"]), event.at)
     elif kind is Kind.NOTE:
@@ -235,7 +267,7 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
             driver=str(data.get("driver", "simulated")),
         )
     elif kind is Kind.FAULT_REVERTED:
-        state.faults[data["fault_id"]].reverted_at = event.at
+        state.faults[data["fault_id"]] = _changed(state.faults[data["fault_id"]], reverted_at=event.at)
     elif kind is Kind.PAUSED:
         state.status, state.paused_at = Status.PAUSED, event.at
     elif kind is Kind.RESUMED:
@@ -244,7 +276,7 @@ def _apply(state: GameDayState, event: Event) -> None:  # noqa: C901 - one branc
     elif kind is Kind.ROLE_ASSIGNED:
         state.roles[data["role"]] = data["user"]
     elif kind is Kind.FAULT_OBSERVED and data.get("fault_id") in state.faults:
-        state.faults[data["fault_id"]].outcome = data.get("outcome")
+        state.faults[data["fault_id"]] = _changed(state.faults[data["fault_id"]], outcome=data.get("outcome"))
     elif kind is Kind.ENDED:
         state.status = Status(data.get("status", Status.RUNNING))
         state.ended_at = event.at

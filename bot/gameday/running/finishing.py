@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.gameday.folds import folded
 from bot.gameday.measuring import metrics, unattended
 from bot.gameday.measuring.report import build_debrief
 from bot.gameday.measuring.report_models import Debrief
@@ -75,7 +76,7 @@ class Finishing:
         """After any change: finish when everything has an outcome, else refresh the status message."""
         for after_change in self.after_change:
             after_change(tx, scenario)
-        state = fold(tx.events)
+        state = folded(tx.record.id, tx.events)
         if state.status.is_over:
             return
         now = self.now()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.gameday.folds import folded
 from bot.gameday.ports import GameDayStore, GameDayTx, Timer
 from bot.gameday.running.annotating import ANNOTATE, Annotating
 from bot.gameday.running.canary import CANARY, CanaryWait
@@ -77,7 +78,7 @@ class TimerFiring:
             self._record_fault_intent(timer)
         with self.store.transaction(timer.gameday_id) as tx:
             scenario = cached_scenario(tx.record.scenario_text)
-            state = fold(tx.events)
+            state = folded(tx.record.id, tx.events)
             if not state.status.is_over:
                 self._fire(tx, scenario, state, timer)
             tx.complete_timer(timer.id)

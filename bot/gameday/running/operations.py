@@ -11,13 +11,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from bot.gameday.folds import folded
 from bot.gameday.ports import GameDayStore, GameDayTx, StoreUnavailable
 from bot.gameday.running.inbox import Action, Input
 from bot.gameday.running.outbox import InFlight
 from bot.gameday.running.outcome import ACCEPTED_AFTER_END, Outcome
 from bot.gameday.scenario.loading import cached_scenario
 from bot.gameday.scenario.model import Scenario
-from bot.gameday.state import Status, advance, fold
+from bot.gameday.state import Status, advance
 from bot.gameday.timeline import Kind
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Operations:
         scenario = cached_scenario(tx.record.scenario_text)
         events = tx.events
         before = known = len(events)
-        state = fold(events)
+        state = folded(gameday_id, events)  # what this batch adds, not the whole timeline again
         outcomes = []
         for item in inputs:
             if item.delivery_id is not None:

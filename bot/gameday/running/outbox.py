@@ -26,12 +26,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.gameday.folds import folded
 from bot.gameday.ports import Announcer, GameDayRecord, GameDayStore, GameDayTx, Timer
 from bot.gameday.running.timer_outcomes import TimerOutcomes
 from bot.gameday.running.timer_types import TimerKind
 from bot.gameday.scenario.loading import cached_scenario
 from bot.gameday.scenario.model import Scenario
-from bot.gameday.state import GameDayState, fold
+from bot.gameday.state import GameDayState
 from bot.gameday.timeline import Kind
 from bot.runtime.failpoints import crash_point
 
@@ -214,7 +215,7 @@ class Outbox:
             seen = found, store.events(gameday_id)
         record, events = seen
         scenario = cached_scenario(record.scenario_text)
-        state = fold(events)
+        state = folded(record.id, events)
         done: list[tuple[Timer, str | None, str | None]] = []  # (timer, ts, why not sent)
         error: BaseException | None = None
         with self.in_flight.sending(record.id, record.channel) as sending:
@@ -260,6 +261,6 @@ class Outbox:
                     data = {"key": timer.payload["key"], "why": why_not}
                     tx.append(Kind.POST_DROPPED, self.now(), None, data)
                 elif kind.record is not None:
-                    kind.record(tx, scenario, fold(tx.events), timer.payload, ts)
+                    kind.record(tx, scenario, folded(gameday_id, tx.events), timer.payload, ts)
                 tx.complete_timer(timer.id)
             self.settle(tx, scenario)
