@@ -10,12 +10,14 @@ from bot.runtime.server import SlackDoor
 from bot.runtime.service import Services
 from bot.slack.command_desk import CommandDesk
 from bot.slack.finding_clicks import FindingClicks
+from bot.slack.inline_commands import CommandsInline, answer_commands_inline
 from bot.slack.listeners import actions, commands, events, finding_actions, home, shortcuts
 
 
 def create_app(services: Services, app_class: type[App] = App) -> App:
     """The Bolt app; ``app_class`` lets the manifest test see every registration."""
     settings = services.settings
+    executor = CommandsInline()  # `/sce` acks the moment it can, not at Bolt's next look
     app = app_class(
         client=services.client,
         # Socket Mode takes nothing over HTTP; were a request to reach Bolt anyway, no one could sign it
@@ -23,7 +25,9 @@ def create_app(services: Services, app_class: type[App] = App) -> App:
         process_before_response=False,
         token_verification_enabled=False,
         request_verification_enabled=True,
+        listener_executor=executor,
     )
+    answer_commands_inline(app, executor)
     # Bolt matches a request against its listeners in this order: the busiest first (see events.py)
     events.register_messages(app, services)
     commands.register(app, CommandDesk(services))
