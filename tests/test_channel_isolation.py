@@ -76,6 +76,12 @@ def start(world: World, channel: str, who: str) -> str:
         lambda: next((r.id for r in world.services.store.active_in_channel(channel) if r.thread_ts), None),
         what=f"a game day in {channel} with its kickoff",
     )
+    wait_until(  # the start's last word, so no later answer is taken for a test's own
+        lambda: any(
+            f"Game day {found} started" in (e.get("text") or "") for e in world.people.ephemerals(who)
+        ),
+        what=f"the start's answer in {channel}",
+    )
     return cast(str, found)
 
 
