@@ -36,6 +36,7 @@ BENCHMARKS = {
 }
 CURVES = (
     "debrief-by-timeline",
+    "reply-by-timeline",
     "history-by-past-gamedays",
     "ack-p99-by-gamedays",
     "ack-p50-by-gamedays",
