@@ -7,6 +7,7 @@ Timers are claimed with ``FOR UPDATE SKIP LOCKED`` where the database has it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -65,15 +66,28 @@ EVENTS = EVENT_TABLE.c
 CLAIMED = ("id", "gameday_id", "key", "due_at", "kind", "payload", "attempts")  # a Timer's fields
 
 
-def _events_after(session: Session, known: dict[str, tuple[Event, ...]]) -> dict[str, list[Event]]:
-    """Each game day's known (committed) prefix and the events after it: one query for all of them."""
-    timelines = {gameday_id: list(prefix) for gameday_id, prefix in known.items()}
-    after = [and_(EVENTS.gameday_id == gd, EVENTS.seq > len(prefix)) for gd, prefix in known.items()]
-    rows = session.execute(
+@functools.lru_cache(maxsize=64)  # the inbox batches at most 50 game days
+def _events_after_statement(count: int) -> Any:
+    """The events after a known prefix for each of ``count`` game days (``:g<i>``, ``:s<i>``): one
+    statement per count, built once, so a batch binds values instead of building a condition per game
+    day and SQLAlchemy finds its compiled form at once."""
+    after = [
+        and_(EVENTS.gameday_id == bindparam(f"g{i}"), EVENTS.seq > bindparam(f"s{i}")) for i in range(count)
+    ]
+    return (
         select_columns(EVENTS.gameday_id, EVENTS.seq, EVENTS.kind, EVENTS.at, EVENTS.actor, EVENTS.data)
         .where(or_(*after))
         .order_by(EVENTS.gameday_id, EVENTS.seq)
     )
+
+
+def _events_after(session: Session, known: dict[str, tuple[Event, ...]]) -> dict[str, list[Event]]:
+    """Each game day's known (committed) prefix and the events after it: one query for all of them."""
+    timelines = {gameday_id: list(prefix) for gameday_id, prefix in known.items()}
+    values: dict[str, Any] = {}
+    for i, (gameday_id, prefix) in enumerate(known.items()):
+        values[f"g{i}"], values[f"s{i}"] = gameday_id, len(prefix)
+    rows = session.execute(_events_after_statement(len(known)), values)
     for gameday_id, seq, kind, at, actor, data in rows:
         timelines[gameday_id].append(Event(seq, Kind(kind), at, actor, dict(data)))
     return timelines

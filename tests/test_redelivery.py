@@ -122,7 +122,10 @@ def test_a_slash_start_resigned_after_its_game_day_ended_starts_nothing(
     wait_until(lambda: getattr(bot.services.store.get(gameday), "thread_ts", None), "its kickoff")
     people.slash("UFAC", "/sce", "abort replay test done")
     wait_until(lambda: status(bot, gameday) == "aborted", "the abort")
-    calls = quiet_calls(ws)  # the debrief is out
+    # the debrief is out, files and all: on a loaded machine they can follow the rest by more than the
+    # pause quiet_calls waits for
+    wait_until(lambda: "files.completeUploadExternal" in slack_calls(ws), "the debrief's files")
+    calls = quiet_calls(ws)
 
     again = post(url, body, content_type, {**signed(body, now + 1), **RETRY})
     assert (again.status_code, again.text) == (200, "")
