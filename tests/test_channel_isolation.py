@@ -287,8 +287,10 @@ def test_schedule_list_and_cancel_only_for_the_asking_channel(world: World) -> N
 def test_a_control_acts_only_on_the_game_day_of_its_own_channel(world: World) -> None:
     people = world.people
     for action in (blocks.END, blocks.PAUSE, blocks.ABORT):
+        seen = len(people.ephemerals("U1"))
         people.click("U1", DRILLS, world.kickoff[DRILLS], action, value=world.running[RED])
-        said = people.ephemerals("U1")[-1]
+        # the click is acked first and answered after, by a message of its own
+        said = wait_until(lambda n=seen: people.ephemerals("U1")[n:], what=f"the answer to {action}")[-1]
         assert said["text"] == "This message is not part of a game day.", said
     record = world.services.store.get(world.running[RED])
     assert record is not None and record.status == "running"
