@@ -7,7 +7,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Table, create_engine, delete, func, insert, select
+from sqlalchemy import Engine, Insert, Table, create_engine, delete, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.runtime.replay_guard import PRUNE_EVERY_SECONDS, MemoryReplayGuard
@@ -145,8 +146,10 @@ class SqlReplayGuard:
 
 
 class WrittenBehindReplayGuard:
-    """SQLite's guard: answered from memory (no wait for the one write lock before Slack's ack), the keys
-    written to the table every half second, and the windows still open read back at start-up."""
+    """Answered from memory, the keys written to the table every half second, and the windows still open
+    read back at start-up. SQLite's guard for every request (no wait for the one write lock before Slack's
+    ack); on PostgreSQL the guard of the messages and reactions only (``bot/slack/inert.py``), whose one
+    effect is keyed by what they deliver, so a replay sent to another replica changes nothing there either."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -181,7 +184,7 @@ class WrittenBehindReplayGuard:
         try:
             with self.engine.begin() as connection:
                 if rows:
-                    connection.execute(insert(SEEN_TABLE).prefix_with("OR IGNORE"), rows)
+                    connection.execute(_insert_new(self.engine), rows)
                 if prune:
                     connection.execute(delete(SEEN_TABLE).where(SEEN_TABLE.c.expires_at <= now))
             self._pruned_at = now if prune else self._pruned_at
@@ -198,3 +201,10 @@ class WrittenBehindReplayGuard:
     def _write_behind(self) -> None:
         while not self._stop.wait(WRITE_BEHIND_SECONDS):
             self.flush()
+
+
+def _insert_new(engine: Engine) -> Insert:
+    """An INSERT of keys that skips those already there (another replica's, a flush retried)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(SEEN_TABLE).on_conflict_do_nothing(index_elements=["key"])
+    return insert(SEEN_TABLE).prefix_with("OR IGNORE")

@@ -8,9 +8,11 @@ its window has closed, and only the first arrival has an effect. Slack's own ret
 no threat either way: the event id already makes a retry a no-op.
 
 With PostgreSQL (replicas behind one URL) the guard is a table every replica shares
-(``storage/replay_store.py``), so a replay sent to another replica is caught. On SQLite (one process) it
-answers from memory and writes the same table behind, at most half a second later, so a restart reads
-back the windows still open and a replay sent just after a restart is caught too.
+(``storage/replay_store.py``), so a replay sent to another replica is caught. Messages and reactions
+need not wait for it (``bot/slack/inert.py``): their one effect is keyed by what they deliver. On
+SQLite (one process) it answers from memory and writes the same table behind, at most half a second
+later, so a restart reads back the windows still open and a replay sent just after a restart is caught
+too.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ from waitress.server import create_server
 
 from bot.runtime.observability import metrics_wsgi, readiness
 from bot.runtime.replay_guard import WINDOW_SECONDS, ReplayGuard, expires_at, request_key
-from bot.slack.inert import inert_request
+from bot.slack.inert import door_class
 
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
@@ -88,11 +88,13 @@ class SlackDoor:
         replay: ReplayGuard,
         clock: Callable[[], float] = time.time,
         watched: Callable[[], Collection[str]] = frozenset,
+        keyed_replay: ReplayGuard | None = None,
     ):
         self._watched = watched  # channels whose messages, other apps' too, are read as alerts
         self._bolt = SlackRequestHandler(app, path=SLACK_PATH)
         self._verifier = SignatureVerifier(signing_secret)
         self._replay = replay
+        self._keyed_replay = keyed_replay or replay  # messages and reactions (bot/slack/inert.py)
         self._clock = clock
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -114,9 +116,11 @@ class SlackDoor:
             return _refuse(environ, start_response, "request timestamp outside 5 minutes")
         if not self._verifier.is_valid(body, timestamp, signature):
             return _refuse(environ, start_response, "invalid request signature", WRONG_SECRET_HINT)
-        if inert_request(body, self._watched):  # an edit, or a bot's post where no alert is read
+        door = door_class(body, self._watched)
+        if door == "inert":  # an edit, or a bot's post where no alert is read
             return _answer(start_response, "200 OK", "")
-        if not self._replay.first_time(request_key("slack", signature), expires_at(int(timestamp), now), now):
+        replay = self._keyed_replay if door == "keyed" else self._replay
+        if not replay.first_time(request_key("slack", signature), expires_at(int(timestamp), now), now):
             log.info(
                 "a signed Slack request arrived again (retry %s); it has no second effect",
                 environ.get("HTTP_X_SLACK_RETRY_NUM", "none"),

@@ -59,7 +59,6 @@ from storage.replay_store import SqlReplayGuard, WrittenBehindReplayGuard
 from storage.schedule_store import ScheduleStore
 from storage.sql_store import SqlStore
 
-INBOX_WRITERS = 2
 # a step now waits on I/O (its post, then its commit), not on the interpreter: with two workers a wave
 # of 100 steps queued up to 250 ms on PostgreSQL, with four it keeps up (measured: bench/timers.py)
 TIMER_WORKERS = 4
@@ -88,6 +87,7 @@ class Services:
     finding_buttons: FindingButtons | None = None  # the findings under a debrief; None without Slack
     halt: HaltLever | None = None  # the lever that stops every game day (bot/runtime/halting.py)
     comms: ChannelAnnouncer | None = None  # posts to scenarios' comms.announce channels (bot/slack/comms.py)
+    keyed_replay: ReplayGuard | None = None  # messages and reactions if not ``replay`` (bot/slack/inert.py)
 
     def preflight_http(self) -> HttpStatus:
         """How preflight makes a steady-state HTTP probe: as the game day's http steps do."""
@@ -112,6 +112,8 @@ class Services:
         self.announcer.follow_ups.close()
         self.announcer.status_line.close()
         self.replay.close()  # the signatures taken are written, so a replay after a restart is caught too
+        if self.keyed_replay is not None:
+            self.keyed_replay.close()
         self.engine.live_logs.close()  # live logs steps: their streams closed, their threads ended
 
 
@@ -279,7 +281,7 @@ def build_services(
     if unattended:  # `sce run` fires its own game day's timers: scheduled starts and the reaper are serve's
         timers.others[:] = [lever]  # but a halt stops it too
     intake = AlertIntake(store, engine, settings.alerts_channel)
-    inbox = Inbox(engine.operate_across, INBOX_WRITERS if concurrent else 1)  # thread replies, reactions
+    inbox = Inbox(engine.operate_across)  # thread replies, reactions
     schedule = (
         OnCallSchedule(settings.pagerduty_api_url, settings.pagerduty_api_token)
         if settings.pagerduty_api_token
@@ -306,6 +308,8 @@ def build_services(
         buttons if announcer_override is None else None,
         lever,
         comms=comms if announcer_override is None else None,
+        # replicas share the guard's table before each ack; messages and reactions need not wait for it
+        keyed_replay=WrittenBehindReplayGuard(store.engine) if concurrent else None,
     )
 
 

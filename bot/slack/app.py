@@ -52,5 +52,9 @@ def slack_over_http(app: App, services: Services) -> SlackDoor | None:
     if settings.socket_mode or not settings.slack_signing_secret:
         return None
     return SlackDoor(
-        app, settings.slack_signing_secret, services.replay, watched=services.intake.watched_channels
+        app,
+        settings.slack_signing_secret,
+        services.replay,
+        watched=services.intake.watched_channels,
+        keyed_replay=services.keyed_replay,
     )

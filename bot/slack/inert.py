@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, Literal
 
 
 def is_edit(event: dict[str, Any]) -> bool:
@@ -33,18 +33,32 @@ def ours(event: dict[str, Any], bot_id: str | None, bot_user_id: str | None) -> 
     )
 
 
-def inert_request(body: bytes, watched: Callable[[], Collection[str]] = frozenset) -> bool:
-    """A signed request to /slack/events that delivers only an edit, or a bot's post in a channel whose
-    messages are not read as alerts (``watched``: the alert channel and the stop conditions' channels)."""
+CONTENT_KEYED = frozenset({"message", "reaction_added"})
+"""Events whose one effect is keyed by what they deliver (a message's channel and ts, a reaction's who,
+what, on what and when), recorded in the same transaction as the effect: a replay changes nothing on any
+replica, whatever a replay guard answered."""
+Door = Literal["inert", "keyed", "checked"]
+
+
+def door_class(body: bytes, watched: Callable[[], Collection[str]] = frozenset) -> Door:
+    """What the front door does with a signed request to /slack/events:
+
+    - ``inert``: an edit, or a bot's post in a channel whose messages are not read as alerts
+      (``watched``: the alert channel and the stop conditions' channels); answered at once;
+    - ``keyed``: another message or a reaction (``CONTENT_KEYED``); its replay guard may be this process's;
+    - ``checked``: everything else (slash commands, clicks, other events); its replay guard is the one
+      every replica shares.
+    """
     if not body.lstrip().startswith(b"{"):
-        return False  # a slash command or an interaction: a form
+        return "checked"  # a slash command or an interaction: a form
     try:
         envelope = json.loads(body)
     except ValueError:
-        return False
+        return "checked"
     event = envelope.get("event") if isinstance(envelope, dict) else None
     if not (envelope.get("type") == "event_callback" and isinstance(event, dict)):
-        return False
-    if event.get("type") != "message":
-        return False
-    return is_edit(event) or (by_a_bot(event) and event.get("channel") not in watched())
+        return "checked"
+    kind = event.get("type")
+    if kind == "message" and (is_edit(event) or (by_a_bot(event) and event.get("channel") not in watched())):
+        return "inert"
+    return "keyed" if kind in CONTENT_KEYED else "checked"
