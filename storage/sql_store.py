@@ -418,6 +418,14 @@ class SqlStore:
                     self._threads.popitem(last=False)
         return found
 
+    def known_thread(self, channel: str, thread_ts: str) -> str | None:
+        key = (channel, thread_ts)
+        with self._threads_lock:
+            found = self._threads.get(key)
+            if found is not None:
+                self._threads.move_to_end(key)
+            return found
+
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
         with Session(self.reader) as session:  # committed: no wait for the write lock
             row = session.get(PageMessageRow, (channel, message_ts))

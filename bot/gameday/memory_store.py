@@ -202,6 +202,9 @@ class MemoryStore:
             (r.id for r in self.records.values() if r.channel == channel and r.thread_ts == thread_ts), None
         )
 
+    def known_thread(self, channel: str, thread_ts: str) -> str | None:
+        return self.find_by_thread(channel, thread_ts)
+
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
         return self.messages.get((channel, message_ts))
 

@@ -145,6 +145,10 @@ class GameDayStore(Protocol):
 
     def find_by_thread(self, channel: str, thread_ts: str) -> str | None: ...
 
+    def known_thread(self, channel: str, thread_ts: str) -> str | None:
+        """The game day of a thread already looked up in this process, without asking the database."""
+        ...
+
     def find_target(self, channel: str, message_ts: str) -> tuple[str, str] | None:
         """(game day id, page or handoff id) of an indexed message."""
         ...

@@ -45,7 +45,7 @@ from waitress.server import create_server
 
 from bot.runtime.observability import metrics_wsgi, readiness
 from bot.runtime.replay_guard import WINDOW_SECONDS, ReplayGuard, expires_at, request_key
-from bot.slack.inert import door_class
+from bot.slack.inert import sort_request
 
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
@@ -89,12 +89,14 @@ class SlackDoor:
         clock: Callable[[], float] = time.time,
         watched: Callable[[], Collection[str]] = frozenset,
         keyed_replay: ReplayGuard | None = None,
+        take_reply: Callable[[dict[str, Any]], bool] | None = None,
     ):
         self._watched = watched  # channels whose messages, other apps' too, are read as alerts
         self._bolt = SlackRequestHandler(app, path=SLACK_PATH)
         self._verifier = SignatureVerifier(signing_secret)
         self._replay = replay
         self._keyed_replay = keyed_replay or replay  # messages and reactions (bot/slack/inert.py)
+        self._take_reply = take_reply  # a person's reply in a known game-day thread (bot/slack/reply_door.py)
         self._clock = clock
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -116,7 +118,7 @@ class SlackDoor:
             return _refuse(environ, start_response, "request timestamp outside 5 minutes")
         if not self._verifier.is_valid(body, timestamp, signature):
             return _refuse(environ, start_response, "invalid request signature", WRONG_SECRET_HINT)
-        door = door_class(body, self._watched)
+        door, event = sort_request(body, self._watched)
         if door == "inert":  # an edit, or a bot's post where no alert is read
             return _answer(start_response, "200 OK", "")
         replay = self._keyed_replay if door == "keyed" else self._replay
@@ -131,6 +133,8 @@ class SlackDoor:
             request_key("slack-trigger", trigger), expires_at(int(timestamp), now), now
         ):
             log.info("a Slack interaction arrived again under a new signature; it has no second effect")
+            return _answer(start_response, "200 OK", "")
+        if door == "keyed" and event is not None and self._take_reply is not None and self._take_reply(event):
             return _answer(start_response, "200 OK", "")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))

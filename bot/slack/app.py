@@ -12,6 +12,7 @@ from bot.slack.command_desk import CommandDesk
 from bot.slack.finding_clicks import FindingClicks
 from bot.slack.inline_commands import CommandsInline, answer_commands_inline
 from bot.slack.listeners import actions, commands, events, finding_actions, home, shortcuts
+from bot.slack.reply_door import remember_self, reply_taker
 
 
 def create_app(services: Services, app_class: type[App] = App) -> App:
@@ -51,10 +52,12 @@ def slack_over_http(app: App, services: Services) -> SlackDoor | None:
     settings = services.settings
     if settings.socket_mode or not settings.slack_signing_secret:
         return None
+    ids = remember_self(app)  # the bot's own ids, for the replies the door takes itself
     return SlackDoor(
         app,
         settings.slack_signing_secret,
         services.replay,
         watched=services.intake.watched_channels,
         keyed_replay=services.keyed_replay,
+        take_reply=reply_taker(services, ids),
     )

@@ -41,7 +41,14 @@ Door = Literal["inert", "keyed", "checked"]
 
 
 def door_class(body: bytes, watched: Callable[[], Collection[str]] = frozenset) -> Door:
-    """What the front door does with a signed request to /slack/events:
+    """What the front door does with a signed request to /slack/events (``sort_request``)."""
+    return sort_request(body, watched)[0]
+
+
+def sort_request(
+    body: bytes, watched: Callable[[], Collection[str]] = frozenset
+) -> tuple[Door, dict[str, Any] | None]:
+    """What the front door does with a signed request to /slack/events, and the event it delivers:
 
     - ``inert``: an edit, or a bot's post in a channel whose messages are not read as alerts
       (``watched``: the alert channel and the stop conditions' channels); answered at once;
@@ -50,15 +57,15 @@ def door_class(body: bytes, watched: Callable[[], Collection[str]] = frozenset) 
       every replica shares.
     """
     if not body.lstrip().startswith(b"{"):
-        return "checked"  # a slash command or an interaction: a form
+        return "checked", None  # a slash command or an interaction: a form
     try:
         envelope = json.loads(body)
     except ValueError:
-        return "checked"
+        return "checked", None
     event = envelope.get("event") if isinstance(envelope, dict) else None
     if not (envelope.get("type") == "event_callback" and isinstance(event, dict)):
-        return "checked"
+        return "checked", None
     kind = event.get("type")
     if kind == "message" and (is_edit(event) or (by_a_bot(event) and event.get("channel") not in watched())):
-        return "inert"
-    return "keyed" if kind in CONTENT_KEYED else "checked"
+        return "inert", event
+    return ("keyed" if kind in CONTENT_KEYED else "checked"), event

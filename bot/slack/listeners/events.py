@@ -20,7 +20,7 @@ INCIDENT_CHANNEL = "incident-channel"  # who pulled the halt, and its source
 def register_messages(app: App, services: Services) -> None:
     """Messages: Bolt tries its listeners in the order they were registered, and each try costs it tens
     of microseconds, so this one, the busiest by far, is registered before every other."""
-    engine, store, inbox = services.engine, services.store, services.inbox
+    store = services.store
 
     @app.event("message")
     def on_message(event: dict[str, Any], context: BoltContext) -> None:
@@ -38,12 +38,18 @@ def register_messages(app: App, services: Services) -> None:
             return
         if by_a_bot(event) or event.get("subtype") or "user" not in event or gameday_id is None:
             return
-        reply = parse_reply(event.get("text") or "")
-        if reply is not None:  # written by the inbox, in order, batched with the game day's other input
-            # one message, one effect: Slack may deliver it again under another event id (a proxy's
-            # retry, `message` and `app_mention` for the same post), so the message itself is the key
-            at, delivery = float(event["ts"]), f"message:{channel}:{event['ts']}"
-            inbox.put(gameday_id, engine.reply_input(reply, event["user"], at, delivery, event["ts"]))
+        take_reply(services, event, gameday_id)
+
+
+def take_reply(services: Services, event: dict[str, Any], gameday_id: str) -> None:
+    """A person's message in ``gameday_id``'s thread: a reply, if it is one, put in the game day's inbox."""
+    reply = parse_reply(event.get("text") or "")
+    if reply is not None:  # written by the inbox, in order, batched with the game day's other input
+        # one message, one effect: Slack may deliver it again under another event id (a proxy's
+        # retry, `message` and `app_mention` for the same post), so the message itself is the key
+        at, delivery = float(event["ts"]), f"message:{event['channel']}:{event['ts']}"
+        item = services.engine.reply_input(reply, event["user"], at, delivery, event["ts"])
+        services.inbox.put(gameday_id, item)
 
 
 def register(app: App, services: Services) -> None:

@@ -1,0 +1,112 @@
+"""A person's reply in a known game-day thread is taken at the door; everything else still goes to Bolt.
+
+The door's own path must do exactly what the message listener does, and nothing for what the listener
+would not take: these tests hand it the messages a workspace really carries (a person's reply, the bot's
+own post, another app's, a broadcast reply, an edit, a top-level post, a thread no game day owns) and
+check the same replies, once each, through signed HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_security_entry as entry
+from inprocess_bot import Bot, bot_on
+
+from bot.slack.reply_door import SelfIds, reply_taker
+from bot.workspace import payloads
+from bot.workspace.client import WorkspaceClient
+from bot.workspace.server import LocalWorkspace
+from bot.workspace.state import BOT_ID, BOT_USER_ID, Message
+
+
+@pytest.fixture
+def bot(workspace: LocalWorkspace, tmp_path: Path) -> Iterator[Bot]:
+    with bot_on(workspace, tmp_path) as running:
+        yield running
+
+
+def notes(bot: Bot, gameday: str) -> list[str]:
+    return [str(e.data.get("text")) for e in bot.services.store.events(gameday) if e.kind.value == "note"]
+
+
+def reply(
+    channel: str, thread: str, user: str = "U1", text: str = "note: at the door", **more: Any
+) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": f"{time.time():.6f}",
+        "thread_ts": thread,
+        **more,
+    }
+
+
+def test_only_a_persons_reply_in_a_known_thread_is_taken_at_the_door(
+    bot: Bot, people: WorkspaceClient
+) -> None:
+    gameday, thread = entry.start_tabletop(bot, people)
+    ids = SelfIds()
+    take = reply_taker(bot.services, ids)
+    assert not take(reply("C1", thread))  # Bolt has not named the bot yet here: Bolt's turn
+    ids.bot_id, ids.bot_user_id = BOT_ID, BOT_USER_ID
+    assert not take(reply("C1", thread))  # the thread was never looked up in this process: Bolt's turn
+    assert bot.services.store.find_by_thread("C1", thread) == gameday
+    left_to_bolt = {
+        "the bot's own post": reply("C1", thread, BOT_USER_ID, bot_id=BOT_ID),
+        "the bot's user without its bot id": reply("C1", thread, BOT_USER_ID),
+        "another app's post": reply("C1", thread, "U1", bot_id="B0OTHER"),
+        "an app's message": reply("C1", thread, "U1", subtype="bot_message"),
+        "a reply also sent to the channel": reply("C1", thread, subtype="thread_broadcast"),
+        "an edit": reply("C1", thread, subtype="message_changed"),
+        "a top-level post": {**reply("C1", thread), "ts": thread},
+        "no thread": {k: v for k, v in reply("C1", thread).items() if k != "thread_ts"},
+        "a thread no game day owns": reply("C1", "1700000000.999999"),
+        "another channel's thread of the same ts": reply("C9", thread),
+        "no user": {k: v for k, v in reply("C1", thread).items() if k != "user"},
+        "a user that is no string": reply("C1", thread, user=["U1"]),  # type: ignore[arg-type]
+        "a ts that is no time": {**reply("C1", thread), "ts": "yesterday"},
+        "a reaction": {**reply("C1", thread), "type": "reaction_added"},
+    }
+    assert {name: take(event) for name, event in left_to_bolt.items()} == dict.fromkeys(left_to_bolt, False)
+    assert take(reply("C1", thread, text="note: the door's own"))
+    assert take(reply("C1", thread, text="thanks all"))  # in a game-day thread, no reply: nothing to do
+    assert bot.services.inbox.drain(10)
+    assert notes(bot, gameday) == ["the door's own"]
+    people.slash("UFAC", "/sce", "abort done")
+
+
+def test_replies_over_signed_http_count_once_each_whichever_way_they_went(
+    bot: Bot, people: WorkspaceClient, workspace: LocalWorkspace
+) -> None:
+    """The first reply in a thread goes through Bolt (which looks the thread up), the rest are taken at the
+    door; a replay of either, and the bot's own post in the thread, change nothing."""
+    gameday, thread = entry.start_tabletop(bot, people)
+    sent = []
+    for i in range(5):
+        body, kind = entry.event_body(workspace, "U2", thread, f"note: reply {i}")
+        headers = entry.signed(body)
+        assert entry.post(bot.url, body, kind, headers).status_code == 200
+        sent.append((body, kind, headers))
+        entry.wait_until(lambda: len(notes(bot, gameday)) > len(sent) - 1, f"reply {i}")
+    for body, kind, headers in sent:  # replays: answered 200, no effect
+        assert (entry.post(bot.url, body, kind, headers).status_code) == 200
+    own = Message(
+        "C1", f"{time.time():.6f}", BOT_USER_ID, "note: posing as a reply", None, thread, BOT_ID, None
+    )
+    posed = json.dumps(payloads.event_callback(workspace.state, payloads.message_event(workspace.state, own)))
+    assert (
+        entry.post(bot.url, posed.encode(), "application/json", entry.signed(posed.encode())).status_code
+        == 200
+    )
+    assert bot.services.inbox.drain(10)
+    time.sleep(0.2)
+    assert notes(bot, gameday) == [f"reply {i}" for i in range(5)]
+    people.slash("UFAC", "/sce", "abort done")
