@@ -384,6 +384,8 @@ class SqlStore:
             raise StoreUnavailable(f"the database did not answer ({reason})") from exc
         for gameday_id, tx in txs.items():  # committed: later transactions read only what follows
             self._timelines.put(gameday_id, tx.timeline, tx.record)
+            if tx.record.thread_ts and tx.record.thread_ts != tx._saved[0]:  # its kickoff, just recorded
+                self._remember_thread((tx.record.channel, tx.record.thread_ts), gameday_id)
         for tx in txs.values():
             run_after_commit(tx.after)
 
@@ -412,11 +414,15 @@ class SqlStore:
             with Session(self.engine) as session:  # is already out)
                 found = session.exec(query).first()
         if found is not None:  # only hits: a thread that is no game day's yet may become one
-            with self._threads_lock:
-                self._threads[key] = found
-                while len(self._threads) > THREADS_REMEMBERED:
-                    self._threads.popitem(last=False)
+            self._remember_thread(key, found)
         return found
+
+    def _remember_thread(self, key: tuple[str, str], gameday_id: str) -> None:
+        with self._threads_lock:
+            self._threads[key] = gameday_id
+            self._threads.move_to_end(key)
+            while len(self._threads) > THREADS_REMEMBERED:
+                self._threads.popitem(last=False)
 
     def known_thread(self, channel: str, thread_ts: str) -> str | None:
         key = (channel, thread_ts)

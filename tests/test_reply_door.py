@@ -16,13 +16,18 @@ from typing import Any
 
 import pytest
 import test_security_entry as entry
+from databases import POSTGRES_URL, fresh_postgres_url
 from inprocess_bot import Bot, bot_on
 
+from bot.gameday.ports import GameDayRecord
+from bot.gameday.timeline import Kind
 from bot.slack.reply_door import SelfIds, reply_taker
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient
 from bot.workspace.server import LocalWorkspace
 from bot.workspace.state import BOT_ID, BOT_USER_ID, Message
+from storage.database import make_engine, migrate
+from storage.sql_store import SqlStore
 
 
 @pytest.fixture
@@ -57,8 +62,6 @@ def test_only_a_persons_reply_in_a_known_thread_is_taken_at_the_door(
     take = reply_taker(bot.services, ids)
     assert not take(reply("C1", thread))  # Bolt has not named the bot yet here: Bolt's turn
     ids.bot_id, ids.bot_user_id = BOT_ID, BOT_USER_ID
-    assert not take(reply("C1", thread))  # the thread was never looked up in this process: Bolt's turn
-    assert bot.services.store.find_by_thread("C1", thread) == gameday
     left_to_bolt = {
         "the bot's own post": reply("C1", thread, BOT_USER_ID, bot_id=BOT_ID),
         "the bot's user without its bot id": reply("C1", thread, BOT_USER_ID),
@@ -68,7 +71,7 @@ def test_only_a_persons_reply_in_a_known_thread_is_taken_at_the_door(
         "an edit": reply("C1", thread, subtype="message_changed"),
         "a top-level post": {**reply("C1", thread), "ts": thread},
         "no thread": {k: v for k, v in reply("C1", thread).items() if k != "thread_ts"},
-        "a thread no game day owns": reply("C1", "1700000000.999999"),
+        "a thread no game day owns, or not yet looked up": reply("C1", "1700000000.999999"),
         "another channel's thread of the same ts": reply("C9", thread),
         "no user": {k: v for k, v in reply("C1", thread).items() if k != "user"},
         "a user that is no string": reply("C1", thread, user=["U1"]),  # type: ignore[arg-type]
@@ -110,3 +113,27 @@ def test_replies_over_signed_http_count_once_each_whichever_way_they_went(
     time.sleep(0.2)
     assert notes(bot, gameday) == [f"reply {i}" for i in range(5)]
     people.slash("UFAC", "/sce", "abort done")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"] + (["postgres"] if POSTGRES_URL else []))
+def test_a_kickoff_recorded_here_is_a_known_thread_at_once(backend: str, tmp_path: Path) -> None:
+    """The process that posts a kickoff knows its thread from that commit on; another process (a
+    replica) learns it from its first look-up, and a thread no game day owns is never remembered."""
+    url = f"sqlite:///{tmp_path / 'sce.db'}" if backend == "sqlite" else fresh_postgres_url()
+    engine = make_engine(url)
+    migrate(engine)
+    here, replica = SqlStore(engine), SqlStore(engine)
+    here.create(GameDayRecord("gd-1", "s", "", "h", "C1", "UFAC", {}, 1.0))
+    with here.transaction("gd-1") as tx:
+        tx.append(Kind.NOTE, 1.0, "U1", {"text": "before the kickoff"})
+    assert here.known_thread("C1", "1700000000.000100") is None
+    with here.transaction("gd-1") as tx:
+        tx.record.thread_ts = "1700000000.000100"
+    assert here.known_thread("C1", "1700000000.000100") == "gd-1"
+    assert here.known_thread("C2", "1700000000.000100") is None
+    assert replica.known_thread("C1", "1700000000.000100") is None
+    assert replica.find_by_thread("C1", "1700000000.000100") == "gd-1"
+    assert replica.known_thread("C1", "1700000000.000100") == "gd-1"
+    assert replica.find_by_thread("C1", "1700000000.999999") is None
+    assert replica.known_thread("C1", "1700000000.999999") is None
+    engine.dispose()

@@ -1,14 +1,14 @@
 """A person's reply in a known game-day thread, taken at the door: to its inbox, without a pass through Bolt.
 
-Thread replies are most of what Slack sends during a game day, and Bolt's pass for each (the body
-parsed and its signature checked again, its middleware, its listener matched, then a hop to its
-listener pool after the ack) cost the bot more than writing the reply did. The door has already
-checked the signature, the timestamp and the replay guard, and has read the event; when the event is
-a person's plain message in a thread this process already knows as a game day's, it does here exactly
-what the message listener would (``listeners/events.take_reply``) and answers 200. Anything else
-(another app's post, an edit, a subtype, a thread not looked up yet, alert channels) goes to Bolt as
-before, and so does everything until Bolt has named the bot (its first authorized request), so that
-the bot's own posts are told apart as the listener tells them.
+Thread replies are most of what Slack sends during a game day, and Bolt's pass for each (the body parsed
+and its signature checked again, its middleware, its listener matched, then a hop to its listener pool
+after the ack) cost the bot more than writing the reply did. The door has already checked the signature,
+the timestamp and the replay guard, and has read the event; when the event is a person's plain message
+in a thread this process already knows as a game day's (it posted the kickoff, or looked the thread up
+once), it does here exactly what the message listener would (``listeners/events.take_reply``) and
+answers 200. Anything else (another app's post, an edit, a subtype, a thread not known here, alert
+channels) goes to Bolt as before, and so does everything until Bolt has named the bot (its first
+authorized request), so that the bot's own posts are told apart as the listener tells them.
 """
 
 from __future__ import annotations
