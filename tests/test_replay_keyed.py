@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 import pytest
 import test_security_entry as entry
 from databases import POSTGRES_URL, fresh_postgres_url
-from inprocess_bot import run_bot
 
 from bot.runtime.replay_guard import request_key
 from bot.slack.inert import door_class
@@ -73,10 +72,7 @@ def test_the_door_sorts_each_signed_request_before_its_replay_guard() -> None:
 def test_replies_and_a_reaction_taken_by_two_replicas_at_once_count_once(
     workspace: LocalWorkspace, people: WorkspaceClient
 ) -> None:
-    url = fresh_postgres_url()
-    first, second = run_bot(workspace, url), run_bot(workspace, url)
-    try:
-        workspace.request_url = f"{first.base}/slack/events"
+    with entry.two_replicas(workspace) as (first, second):
         gameday, thread = entry.start_tabletop(first, people)
         page = entry.wait_until(
             lambda: [m for m in workspace.state.messages["C1"].values() if "you are paged" in m.text],
@@ -111,9 +107,6 @@ def test_replies_and_a_reaction_taken_by_two_replicas_at_once_count_once(
         assert sorted(recorded("note")) == texts
         assert recorded("acknowledged") == ["U1"]
         people.slash("UFAC", "/sce", "abort done")
-    finally:
-        first.stop()
-        second.stop()
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="the shared table's insert on PostgreSQL")

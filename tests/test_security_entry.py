@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -291,14 +292,24 @@ def test_a_bots_post_or_an_edit_is_answered_at_the_door_with_no_effect(
     assert notes == ["a person's"]
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="replicas share PostgreSQL; SQLite is one process")
-def test_a_replay_sent_to_another_replica_has_no_effect_there(
-    ws: LocalWorkspace, people: WorkspaceClient
-) -> None:
+@contextmanager
+def two_replicas(ws: LocalWorkspace) -> Iterator[tuple[Bot, Bot]]:
+    """Two bots on one fresh PostgreSQL database; the workspace sends Slack's requests to the first."""
     url = fresh_postgres_url()
     first, second = run_bot(ws, url), run_bot(ws, url)
     try:
         ws.request_url = f"{first.base}/slack/events"
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="replicas share PostgreSQL; SQLite is one process")
+def test_a_replay_sent_to_another_replica_has_no_effect_there(
+    ws: LocalWorkspace, people: WorkspaceClient
+) -> None:
+    with two_replicas(ws) as (first, second):
         start_tabletop(first, people)
         gameday = first.services.store.active_in_channel("C1")[-1].id
         body, content_type = slash_body(ws, "UFAC", "pause")
@@ -312,9 +323,6 @@ def test_a_replay_sent_to_another_replica_has_no_effect_there(
         time.sleep(0.3)
         assert status(second, gameday) == "running"
         people.slash("UFAC", "/sce", "abort done")
-    finally:
-        first.stop()
-        second.stop()
 
 
 def test_a_signed_alert_sent_again_counts_once(bot: Bot, people: WorkspaceClient) -> None:
