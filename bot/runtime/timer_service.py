@@ -121,6 +121,11 @@ class TimerService:
         """Stop waking up; let the timers already claimed finish (a crash would leave them to the next
         process, which takes them back)."""
         if self.scheduler.running:
+            # APScheduler's shutdown() marks it stopped before it takes its job stores' lock, and a pass in
+            # flight then fails to remove the one-shot wake-up it just ran. Paused, no pass starts; the
+            # removal waits for the lock that a pass in flight holds to its end.
+            self.scheduler.pause()
+            self.scheduler.remove_all_jobs()
             self.scheduler.shutdown(wait=False)
         self.lanes.close(timeout)
         self.publish_lanes.close(timeout)
