@@ -8,6 +8,7 @@ check the same replies, once each, through signed HTTP.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -16,11 +17,15 @@ from typing import Any
 
 import pytest
 import test_security_entry as entry
+from bot_process import SIGNING_SECRET
 from databases import POSTGRES_URL, fresh_postgres_url
 from inprocess_bot import Bot, bot_on
 
 from bot.gameday.ports import GameDayRecord
 from bot.gameday.timeline import Kind
+from bot.runtime.replay_guard import MemoryReplayGuard
+from bot.runtime.server import SlackDoor
+from bot.slack.app import create_app
 from bot.slack.reply_door import SelfIds, reply_taker
 from bot.workspace import payloads
 from bot.workspace.client import WorkspaceClient
@@ -137,3 +142,31 @@ def test_a_kickoff_recorded_here_is_a_known_thread_at_once(backend: str, tmp_pat
     assert replica.find_by_thread("C1", "1700000000.999999") is None
     assert replica.known_thread("C1", "1700000000.999999") is None
     engine.dispose()
+
+
+def test_a_failure_taking_a_reply_at_the_door_leaves_it_to_bolt_not_a_500(
+    bot: Bot, people: WorkspaceClient, workspace: LocalWorkspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    gameday, thread = entry.start_tabletop(bot, people)
+
+    def failing(event: dict[str, Any]) -> bool:
+        raise RuntimeError("the door's own path broke")
+
+    door = SlackDoor(create_app(bot.services), SIGNING_SECRET, MemoryReplayGuard(), take_reply=failing)
+    body, kind = entry.event_body(workspace, "U2", thread, "note: through Bolt after all")
+    headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in entry.signed(body).items()}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": "/slack/events",
+        "CONTENT_TYPE": kind,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        **headers,
+    }
+    statuses: list[str] = []
+    b"".join(door(environ, lambda status, _headers, *_: statuses.append(status)))  # type: ignore[arg-type]
+    assert statuses == ["200 OK"]
+    assert "could not be taken at the door" in caplog.text
+    entry.wait_until(lambda: notes(bot, gameday) == ["through Bolt after all"], "the note, through Bolt")
+    people.slash("UFAC", "/sce", "abort done")

@@ -134,11 +134,21 @@ class SlackDoor:
         ):
             log.info("a Slack interaction arrived again under a new signature; it has no second effect")
             return _answer(start_response, "200 OK", "")
-        if door == "keyed" and event is not None and self._take_reply is not None and self._take_reply(event):
+        if door == "keyed" and event is not None and self._took_reply(event):
             return _answer(start_response, "200 OK", "")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self._bolt(environ, start_response)
+
+    def _took_reply(self, event: dict[str, Any]) -> bool:
+        """The reply taken at the door; a failure there leaves it to Bolt's listener, never a 500."""
+        if self._take_reply is None:
+            return False
+        try:
+            return self._take_reply(event)
+        except Exception:
+            log.exception("a thread reply could not be taken at the door; Bolt's listener takes it")
+            return False
 
 
 def trigger_id(body: bytes) -> str | None:

@@ -309,7 +309,8 @@ def build_services(
         lever,
         comms=comms if announcer_override is None else None,
         # replicas share the guard's table before each ack; messages and reactions need not wait for it
-        keyed_replay=WrittenBehindReplayGuard(store.engine) if concurrent else None,
+        # (`sce run` takes no Slack request: no guard of its own, no thread writing it behind)
+        keyed_replay=WrittenBehindReplayGuard(store.engine) if concurrent and not unattended else None,
     )
 
 
