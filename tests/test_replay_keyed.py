@@ -78,6 +78,8 @@ def test_replies_and_a_reaction_taken_by_two_replicas_at_once_count_once(
             lambda: [m for m in workspace.state.messages["C1"].values() if "you are paged" in m.text],
             "the page",
         )[0]
+        # a reaction counts on a page whose message is recorded (the outbox records it after the post)
+        entry.wait_until(lambda: first.services.store.find_target("C1", page.ts), "the page's record")
         texts = [f"replayed gap {i}" for i in range(6)]
         bodies = [entry.event_body(workspace, "U1", thread, f"gap: {text}") for text in texts]
         reaction = payloads.reaction_added_event("U1", page, "eyes", f"{time.time():.6f}")
