@@ -334,9 +334,9 @@ def curves(fleets: list[Fleet], sizes: list[int], floors: Floors) -> list[Curve]
             },
             baselines=frozenset({"bare Bolt app (counts only)"}),
             why=(
-                "a reply costs its ack, a look-up of its thread by index and its share of one batched "
-                "transaction (up to 50 game days a batch); more game days only spread the replies over "
-                "more lanes."
+                "a reply costs its ack, a look-up of its thread (in memory once this process knows it, "
+                "by index before) and its share of one batched transaction (up to 50 game days a batch); "
+                "more game days only spread the replies over more lanes."
             ),
         ),
     ]

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
-
-from kubernetes import client as k8s
+from typing import TYPE_CHECKING, Any
 
 from bot.faults.chaos_mesh import DNS_CHAOS, NETWORK_CHAOS, POD_CHAOS
 from bot.faults.cluster import (
@@ -26,6 +24,9 @@ from bot.faults.registry import FaultDrivers
 from bot.gameday.ports import FaultRejected
 from bot.gameday.preflight import Check
 from bot.gameday.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from kubernetes import client as k8s
 
 KINDS: dict[str, ResourceKind] = {
     kind.kind: kind
@@ -78,6 +79,8 @@ def permission_checks(scenario: Scenario, drivers: FaultDrivers | None) -> list[
         needed += [p for p in needed_permissions(plan) if p not in needed]
     if not needed:
         return []
+    from kubernetes import client as k8s  # a cluster is configured: the client is already imported
+
     with k8s.ApiClient(drivers.cluster.configuration) as api_client:
         reviews = k8s.AuthorizationV1Api(api_client)
         return [review(reviews, permission) for permission in needed]
@@ -93,6 +96,8 @@ def review(
     verb, group, resource, namespace = permission
     what = (f"{resource}.{group}" if group else resource) + (f"/{subresource}" if subresource else "")
     name = f"kubernetes: {verb} {what} in {namespace}"
+    from kubernetes import client as k8s
+
     attributes = k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource, namespace=namespace)
     if subresource:
         attributes.subresource = subresource

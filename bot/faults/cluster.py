@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -17,16 +18,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
 
 from bot.faults.labels import matches, selector_text
 from bot.gameday.ports import FaultRejected
 from bot.gameday.scenario.model import SYSTEM_NAMESPACES
+
+if TYPE_CHECKING:  # the client is imported when a cluster is configured: a process without one starts faster
+    from kubernetes import client as k8s
 
 T = TypeVar("T")
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
@@ -66,21 +67,30 @@ def describe(kind: ResourceKind, namespace: str, name: str) -> str:
     return f"{kind.kind} {namespace}/{name}"
 
 
+def _answered(exc: BaseException) -> bool:
+    """Whether ``exc`` is the client's ApiException (an answer from the API server). Nothing can be one
+    while the client is not imported yet, so the check imports nothing."""
+    module = sys.modules.get("kubernetes.client.exceptions")
+    return module is not None and isinstance(exc, module.ApiException)
+
+
+def api_status(exc: BaseException) -> int | None:
+    """The API server's HTTP status for a failed call; None when it did not answer."""
+    return getattr(exc, "status", None) if _answered(exc) else None
+
+
 def api_error(exc: Exception) -> str:
     """A short reason for a failed call, for sentences people read."""
-    if isinstance(exc, ApiException):
-        return f"{exc.status} {exc.reason or ''}".strip()
+    if _answered(exc):
+        return f"{getattr(exc, 'status', '')} {getattr(exc, 'reason', '') or ''}".strip()
     return type(exc).__name__
 
 
 def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, ApiException):
-        return exc.status in TRANSIENT or not exc.status
+    if _answered(exc):
+        status = api_status(exc)
+        return status in TRANSIENT or not status
     return isinstance(exc, urllib3.exceptions.HTTPError | OSError)
-
-
-def _status(exc: Exception) -> int | None:
-    return exc.status if isinstance(exc, ApiException) else None
 
 
 class KubeApi:
@@ -89,6 +99,8 @@ class KubeApi:
     def __init__(
         self, api_client: k8s.ApiClient, attempts: int = 3, sleep: Callable[[float], None] = time.sleep
     ):
+        from kubernetes import client as k8s
+
         self.attempts = attempts
         self.sleep = sleep
         self._core = k8s.CoreV1Api(api_client)
@@ -134,8 +146,8 @@ class KubeApi:
                 found = self._typed_call("list", kind, namespace, **query)
             else:
                 found = self._custom_call("list", kind, namespace, **query)
-        except ApiException as exc:
-            if exc.status == 404:  # the resource is not served here (e.g. Chaos Mesh not installed)
+        except Exception as exc:
+            if api_status(exc) == 404:  # the resource is not served here (e.g. Chaos Mesh not installed)
                 return []
             raise
         return [item for item in found.get("items") or [] if matches(item, selector)]
@@ -146,8 +158,8 @@ class KubeApi:
                 found: dict[str, Any] = self._typed_call("read", kind, name, namespace)
             else:
                 found = self._custom_call("get", kind, namespace, name)
-        except ApiException as exc:
-            if exc.status == 404:
+        except Exception as exc:
+            if api_status(exc) == 404:
                 return None
             raise
         return found
@@ -159,8 +171,8 @@ class KubeApi:
                 self._typed_call("create", kind, namespace, body)
             else:
                 self._custom_call("create", kind, namespace, body)
-        except ApiException as exc:
-            if exc.status == 409:
+        except Exception as exc:
+            if api_status(exc) == 409:
                 return False
             raise
         return True
@@ -179,8 +191,8 @@ class KubeApi:
                 self._typed_call("delete", kind, name, namespace)
             else:
                 self._custom_call("delete", kind, namespace, name)
-        except ApiException as exc:
-            if _status(exc) == 404:
+        except Exception as exc:
+            if api_status(exc) == 404:
                 return False
             raise
         return True
@@ -194,8 +206,8 @@ class KubeApi:
                     name, namespace, container=container, _preload_content=False
                 )
             )
-        except ApiException as exc:
-            if exc.status in (400, 404):  # 400: the container has not started
+        except Exception as exc:
+            if api_status(exc) in (400, 404):  # 400: the container has not started
                 return None
             raise
         return bytes(response.data or b"").decode("utf-8", "replace")
@@ -250,10 +262,9 @@ class Cluster:
     ) -> Cluster | None:
         """The in-cluster service account, else ``$KUBECONFIG`` / ``~/.kube/config``; None when neither."""
         env = dict(os.environ) if env is None else env
-        configuration = k8s.Configuration()
-        if env.get("KUBERNETES_SERVICE_HOST"):
-            k8s_config.load_incluster_config(client_configuration=configuration)
-        else:
+        in_cluster = bool(env.get("KUBERNETES_SERVICE_HOST"))
+        path = None
+        if not in_cluster:
             paths = [p for p in (env.get("KUBECONFIG") or "").split(os.pathsep) if p]
             path = next((p for p in paths if Path(p).exists()), None)
             default = Path.home() / ".kube" / "config"
@@ -261,6 +272,13 @@ class Cluster:
                 path = str(default)
             if path is None:
                 return None
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+
+        configuration = k8s.Configuration()
+        if in_cluster:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        else:
             k8s_config.load_kube_config(
                 config_file=path, client_configuration=configuration, persist_config=False
             )
@@ -268,6 +286,8 @@ class Cluster:
 
     def api(self, gameday_id: str | None) -> KubeApi:
         """Calls whose User-Agent names the game day (or the reaper), so audit logs tell who did what."""
+        from kubernetes import client as k8s
+
         agent = f"sce/{_agent_version()} ({f'game day {gameday_id}' if gameday_id else 'reaper'})"
         with self._clients_lock:
             api_client = self._clients.get(agent)

@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from bot.faults.cluster import POD, Cluster, KubeApi, api_error
+from bot.faults.cluster import POD, Cluster, KubeApi, api_error, api_status
 from bot.gameday.live_logs.batching import READ_LINE_MAX, Batcher
 from bot.gameday.live_logs.sources import SourceFailed
 from bot.gameday.scenario.steps import LogsSpec
@@ -75,7 +74,7 @@ class KubernetesFollowing:
         except Exception as exc:
             problem = self._list_problem(exc)
             self.sink.problem(problem)
-            if isinstance(exc, ApiException) and exc.status in REFUSED:
+            if api_status(exc) in REFUSED:
                 self.sink.fail(problem)
             return
         since = max(1, math.ceil(self.wall() - self.opened_at) + 1)
@@ -194,20 +193,20 @@ class KubernetesFollowing:
     def _stream_failed(self, pod: str, exc: Exception) -> None:
         with self._lock:
             self._ended.add(pod)
-        if isinstance(exc, ApiException) and exc.status in REFUSED:
+        if api_status(exc) in REFUSED:
             with self._lock:
                 self._refused.add(pod)
             self.sink.problem(
                 f"the API server refused to stream pod logs in {self.namespace} ({api_error(exc)}); "
                 f"the bot's service account needs get on pods/log in {self.namespace}"
             )
-        elif isinstance(exc, ApiException) and exc.status in (400, 404):
+        elif api_status(exc) in (400, 404):
             return  # the container has not started yet, or the pod is gone: nothing to read
         else:
             self.sink.problem(f"the log of pod {pod} could not be read ({api_error(exc)})")
 
     def _list_problem(self, exc: Exception) -> str:
-        if isinstance(exc, ApiException) and exc.status in REFUSED:
+        if api_status(exc) in REFUSED:
             return (
                 f"the API server refused to list pods in {self.namespace} ({api_error(exc)}); the bot's "
                 f"service account needs list on pods there"

@@ -6,8 +6,6 @@ risk, and the step says in the thread that it cannot follow; with real faults it
 
 from __future__ import annotations
 
-from kubernetes import client as k8s
-
 from bot.faults.access import review
 from bot.faults.cluster import Cluster
 from bot.gameday.preflight import Check
@@ -34,6 +32,8 @@ def log_source_checks(
                 why = f"namespace {spec.namespace} is not in SCE_ALLOWED_NAMESPACES for this deployment"
                 checks.append(Check(name, False, why))
             else:
+                from kubernetes import client as k8s  # a cluster is configured: already imported
+
                 with k8s.ApiClient(cluster.configuration) as api_client:
                     reviews = k8s.AuthorizationV1Api(api_client)
                     for verb, resource, sub in LOG_READS:
