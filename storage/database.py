@@ -20,6 +20,9 @@ from sqlalchemy.exc import ArgumentError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 0x5CE_0001
 """PostgreSQL advisory lock key: replicas starting together migrate one after the other."""
+_MIGRATING = threading.Lock()
+"""Alembic runs a migration through module-wide proxies (``alembic.op``, ``alembic.context``): two runs
+in one process at once, even on two databases, would write through each other's. One at a time here."""
 HOLDS_WRITER = "sce_holds_writer"
 SQLITE_BUSY_SECONDS = 30
 
@@ -146,7 +149,7 @@ def migrate(engine: Engine) -> None:
     """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _MIGRATING, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection

@@ -1,9 +1,10 @@
 """The starter pack: every experiment of the article ships as a scenario a team can run on day one.
 
 Each shipped scenario validates, carries a complete charter, has a responder script, and runs through
-`sce demo <id> --fast` (a subprocess, as a newcomer runs it; the clock jumps over the waits, so the pack
-takes seconds, and test_demo.py runs a demo on the scaled clock) to a debrief whose verdict and times
-are what its scripted responders imply. The expectation is computed here from the scenario and script
+the demo `sce demo <id> --fast` runs (`run_demo`, here in the test's process: the clock jumps over the
+waits, so the pack takes seconds; test_demo.py and test_demo_isolation.py run `sce demo` itself as a
+newcomer does, in a process of its own) to a debrief whose verdict and times are what its scripted
+responders imply. The expectation is computed here from the scenario and script
 files alone (:func:`scripted_outcome`), never from the bot's own code.
 """
 
@@ -23,6 +24,7 @@ import pytest
 import yaml
 from bot_process import ROOT, SCE, TEST_POSTS_PER_SECOND
 
+from bot.config import Settings
 from bot.faults.chaos_mesh import ChaosMeshDriver
 from bot.faults.kubernetes_driver import KubernetesDriver
 from bot.gameday.scenario.attachments import with_attachments
@@ -30,7 +32,7 @@ from bot.gameday.scenario.durations import parse_duration
 from bot.gameday.scenario.loading import load_scenario_file
 from bot.gameday.scenario.model import Scenario
 from bot.workspace import responders
-from bot.workspace.demo import ROLES
+from bot.workspace.demo import ROLES, run_demo
 
 SCENARIOS = ROOT / "scenarios"
 SCRIPTS = ROOT / "bot" / "workspace" / "scripts"
@@ -445,17 +447,24 @@ class DemoRun:
 
 
 def _demo(scenario_id: str, folder: Path) -> DemoRun:
+    """`sce demo <id> --fast` with the environment ``sce_env`` gives it, in this process (the CLI's
+    imports and template compiling are paid once per worker instead of once per scenario)."""
     folder.mkdir(parents=True)
     out = folder / "debriefs"
-    run = subprocess.run(
-        [SCE, "demo", scenario_id, "--out", str(out), "--fast"],
-        env=sce_env(folder),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    return DemoRun(run.returncode, run.stdout, run.stderr, out)
+    said: list[str] = []
+    settings = Settings.from_env(sce_env(folder))
+    try:
+        run_demo(
+            scenario_id,
+            settings=settings,
+            out_dir=out,
+            say=said.append,
+            database_url=f"sqlite:///{folder / 'demo.db'}",
+            fast=True,
+        )
+    except (SystemExit, Exception) as exc:  # what `sce demo` would print to stderr and exit non-zero on
+        return DemoRun(1, "\n".join(said), f"{type(exc).__name__}: {exc}", out)
+    return DemoRun(0, "\n".join(said), "", out)
 
 
 @pytest.fixture(scope="module")
