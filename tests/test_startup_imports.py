@@ -16,7 +16,8 @@ from bot.faults.cluster import api_error, api_status
 WITHOUT_CLUSTER = """
 import sys
 from pathlib import Path
-import bot.cli, bot.runtime.process, bot.runtime.service, bot.slack.app, bot.workspace.demo
+import bot.cli, bot.doctor, bot.doctor.cluster, bot.runtime.process, bot.runtime.service
+import bot.slack.app, bot.workspace.demo
 from bot.faults.cluster import Cluster
 from bot.faults.cluster import api_error, api_status
 assert Cluster.from_environment(["team-a"], env={"HOME": sys.argv[1]}) is None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
+from typing import TYPE_CHECKING
 
 from bot.doctor.findings import Finding, Probe, fail, first_line, ok, warn, why
-from bot.faults.cluster import Cluster
+from bot.faults.cluster import Cluster, api_error, api_status
 from bot.gameday.scenario.model import SYSTEM_NAMESPACES
+
+if TYPE_CHECKING:  # imported once a cluster is configured (bot/faults/cluster.py)
+    from kubernetes import client as k8s
 
 
 def check_kubernetes(probe: Probe) -> Iterator[Finding]:
@@ -51,6 +52,8 @@ def check_kubernetes(probe: Probe) -> Iterator[Finding]:
             "is refused",
         )
         return
+    from kubernetes import client as k8s
+
     configuration = cluster.configuration
     configuration.retries = False  # one attempt: the check ends within its timeout
     with k8s.ApiClient(configuration) as api_client:
@@ -65,16 +68,17 @@ def _list_pods(core: k8s.CoreV1Api, host: str, namespaces: frozenset[str], probe
             core.list_namespaced_pod(
                 namespace, limit=1, _request_timeout=probe.timeout, _preload_content=False
             )
-        except ApiException as exc:
-            hint = {
-                401: ": it does not accept the bot's credentials",
-                403: ": bind the bot's Role (deploy/role.yaml) in that namespace",
-            }.get(exc.status or 0, "")
-            yield fail(
-                "kubernetes",
-                f"the cluster refused to list pods in {namespace} ({exc.status} {exc.reason}){hint}",
-            )
         except Exception as exc:
+            status = api_status(exc)
+            if status is not None:  # the API server answered, with a refusal
+                hint = {
+                    401: ": it does not accept the bot's credentials",
+                    403: ": bind the bot's Role (deploy/role.yaml) in that namespace",
+                }.get(status, "")
+                yield fail(
+                    "kubernetes", f"the cluster refused to list pods in {namespace} ({api_error(exc)}){hint}"
+                )
+                continue
             yield fail("kubernetes", f"cannot reach the Kubernetes API at {host}: {why(exc)}")
             return
         else:
