@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.debrief import render
@@ -277,8 +277,20 @@ def test_failed_reverts_are_the_reference_ones(events: list[Event]) -> None:
     assert metrics.failed_reverts(events) == reference_failed_reverts(events)
 
 
+T0 = 1700000000.0
+PAGE = {"step": 0, "responder": "U1", "severity": "SEV-2", "summary": "plain", "message_ts": "1.0"}
+TWO_GAPS_ALIKE_BUT_THEIR_STEP = [  # found by hypothesis: a sort on (at, text) alone left them in any order
+    Event(1, Kind.STARTED, T0, "UFAC", {"scenario": "speed", "scenario_hash": "h1", "status": "running"}),
+    Event(2, Kind.PAGE_SENT, T0, None, {"page_id": "p0", **PAGE}),
+    Event(3, Kind.PAGE_SENT, T0, None, {"page_id": "p1", **PAGE}),
+    Event(4, Kind.NOTE, T0, "U1", {"kind": "gap", "text": "plain", "step": 0}),
+    Event(5, Kind.NOTE, T0, "U1", {"kind": "gap", "text": "plain", "step": None}),
+]
+
+
 @settings(max_examples=100, deadline=None)
 @given(timelines())
+@example(TWO_GAPS_ALIKE_BUT_THEIR_STEP)
 def test_every_note_list_holds_the_timeline_notes(events: list[Event]) -> None:
     debrief, notes = debrief_of(events), fold(events).notes
     dumped = debrief.model_dump()
@@ -291,9 +303,8 @@ def test_every_note_list_holds_the_timeline_notes(events: list[Event]) -> None:
     assert dumped["decisions"] == of(("decision",))
     assert dumped["actions"] == of(("action",))
     fitness = [gap for step in dumped["runbook_fitness"] for gap in step["gaps"]]
-    assert sorted(fitness, key=lambda g: (g["at"], g["text"])) == sorted(
-        of(("gap",)), key=lambda g: (g["at"], g["text"])
-    )
+    # the same gaps, in any order: a total key, as two gaps may share time and text (and differ in step)
+    assert sorted(fitness, key=repr) == sorted(of(("gap",)), key=repr)
 
 
 @settings(max_examples=100, deadline=None)
