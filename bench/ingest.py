@@ -23,6 +23,10 @@ from bench.slack_http import SignedClient
 from bot.workspace.client import WorkspaceClient
 
 RATIO = 0.75  # of the bare Bolt app's count (it was an absolute 500/s until every first target was met)
+ROUNDS = 3
+"""Full run: the bare app and the bot on each database in turn, this many times; each row is the round of
+median ratio (each round's bot against that round's bare app). One round swung 0.58-0.75× on
+PostgreSQL on this machine with nothing changed; every round is in the notes."""
 NOTES = "SELECT count(*) FROM event WHERE kind = 'note'"
 
 
@@ -67,13 +71,13 @@ def bot_run(run_dir: Path, name: str, database_url: str, config: Config) -> tupl
         workspace.stop()
 
 
-def bare_run(run_dir: Path, config: Config) -> Burst:
+def bare_run(run_dir: Path, config: Config, name: str = "ingest-bare") -> Burst:
     port = free_port()
     workspace, base = start_workspace(
-        run_dir, "ingest-bare-workspace", 1, [f"http://127.0.0.1:{port}/slack/events"]
+        run_dir, f"{name}-workspace", 1, [f"http://127.0.0.1:{port}/slack/events"]
     )
     try:
-        bare: Proc = start_bare(run_dir, "ingest-bare", f"{base}/api/", port)
+        bare: Proc = start_bare(run_dir, name, f"{base}/api/", port)
         counter = f"http://127.0.0.1:{bare.port}/hooks/count"
         try:
             threads = {f"C{i}": f"1700000000.{i:06d}" for i in range(1, config.gamedays + 1)}
@@ -92,39 +96,81 @@ def bare_run(run_dir: Path, config: Config) -> Burst:
         workspace.stop()
 
 
+@dataclass(frozen=True)
+class Round:
+    got: Burst
+    updates: int
+    floor: Burst
+
+    @property
+    def ratio(self) -> float:
+        return self.got.processed_per_second / max(self.floor.processed_per_second, 1e-9)
+
+    @property
+    def complete(self) -> bool:
+        return self.got.processed >= self.got.sent and self.got.failed == 0
+
+
 def run(run_dir: Path, quick: bool, postgres_url: str | None) -> Section:
     config = QUICK if quick else FULL
     section = Section("Event ingest", "bare Bolt app whose message listener only counts")
-    floor = bare_run(run_dir, config)
-    databases = [("SQLite", sqlite_url(run_dir, "ingest"))]
-    if postgres_url:
-        databases.append(("PostgreSQL", fresh_postgres_database(postgres_url, "ingest")))
-    for label, url in databases:
-        got, updates = bot_run(run_dir, f"ingest-{label.lower()}", url, config)
-        complete = got.processed >= got.sent and got.failed == 0
+    labels = ["SQLite"] + (["PostgreSQL"] if postgres_url else [])
+    rounds: dict[str, list[Round]] = {label: [] for label in labels}
+    for index in range(1 if quick else ROUNDS):  # in turn, so a slow spell of the machine hits all alike
+        floor = bare_run(run_dir, config, f"ingest-bare-{index}")
+        for label in labels:
+            url = (
+                fresh_postgres_database(postgres_url, "ingest")
+                if postgres_url and label == "PostgreSQL"
+                else sqlite_url(run_dir, f"ingest-{index}")
+            )
+            got, updates = bot_run(run_dir, f"ingest-{label.lower()}-{index}", url, config)
+            rounds[label].append(Round(got, updates, floor))
+    for label in labels:
+        median = sorted(rounds[label], key=lambda r: r.ratio)[len(rounds[label]) // 2]
+        complete = all(r.complete for r in rounds[label])
         section.add(
             Row(
                 f"replies/s persisted ({label})",
-                got.processed_per_second,
+                median.got.processed_per_second,
                 "/s",
-                floor.processed_per_second,
+                median.floor.processed_per_second,
                 f"ratio ≥ {RATIO:g}",
-                complete and got.processed_per_second >= RATIO * floor.processed_per_second,
+                complete and median.ratio >= RATIO,
             )
         )
+        got, updates = median.got, median.updates
         section.notes.append(
-            f"{label}: {got.processed} of {got.sent} replies persisted in {got.processed_seconds:.2f} s "
-            f"(all {got.sent} acked in {got.send_seconds:.2f} s, {got.failed} not HTTP 200); meanwhile "
-            f"the bot called chat.update {updates} times ({updates / max(got.processed, 1):.2f} per reply; "
-            "Slack allows ~50/min)."
+            f"{label}, the median round: {got.processed} of {got.sent} replies persisted in "
+            f"{got.processed_seconds:.2f} s (all {got.sent} acked in {got.send_seconds:.2f} s, "
+            f"{got.failed} not HTTP 200); meanwhile the bot called chat.update {updates} times "
+            f"({updates / max(got.processed, 1):.2f} per reply; Slack allows ~50/min)."
         )
+        if len(rounds[label]) > 1:
+            section.notes.append(
+                f"{label}, every round (bot / bare app): "
+                + "; ".join(
+                    f"{r.got.processed_per_second:,.0f} / {r.floor.processed_per_second:,.0f}/s "
+                    f"({r.ratio:.2f}×)"
+                    for r in rounds[label]
+                )
+                + "."
+            )
     if not postgres_url:
         section.notes.append(
             "PostgreSQL not measured: no server (set SCE_BENCH_POSTGRES_URL or run `make bench` as root)."
         )
+    floors = [r.floor for r in rounds[labels[0]]]
     section.notes.append(
-        f"Bare app: {floor.processed} of {floor.sent} listener runs in {floor.processed_seconds:.2f} s. "
-        f"{config.replies} `note:` replies over {config.gamedays} running `pager-stress` game days, sent on "
-        f"{config.senders} keep-alive connections at once; the rate is from the first send to the last row."
+        f"Bare app: {floors[0].processed} of {floors[0].sent} listener runs in "
+        + ", ".join(f"{f.processed_seconds:.2f} s" for f in floors)
+        + f". {config.replies} `note:` replies over {config.gamedays} running `pager-stress` game days, "
+        f"sent on {config.senders} keep-alive connections at once; the rate is from the first send to the "
+        "last row"
+        + (
+            f"; {len(floors)} rounds, each the bare app then the bot on each database."
+            if len(floors) > 1
+            else "."
+        )
     )
     return section
