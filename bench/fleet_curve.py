@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 
 from bench import ack, ingest, timers
 from bench.answers import Answers
@@ -41,6 +42,7 @@ class Config:
     probes: int  # probe game days started at each size, each a timers.Config of `say` steps
     probe: timers.Config
     replies: int  # the burst of thread replies at each size
+    bursts: int = 1  # bursts at each size (and bare app runs): the median is the figure
 
     def probe_channels(self, size_index: int) -> list[str]:
         """Channels after the largest fleet's, a few for each size."""
@@ -55,6 +57,7 @@ FULL = Config(
     probes=4,
     probe=timers.Config(gamedays=4, steps=10, lead=3.0, spacing=1.0),
     replies=1000,
+    bursts=3,  # one burst of 1000 is about half a second: the bare app's alone swung 1,807-2,292/s
 )
 QUICK = Config(
     sizes=(1, 3),
@@ -123,7 +126,10 @@ def grow(
                 fleet.late_p50.append(percentile(probed[0], 50) * 1000 if probed[0] else None)
                 fleet.late_p99.append(percentile(probed[0], 99) * 1000 if probed[0] else None)
                 fleet.dues = probed[1]
-                fleet.ingest.append(ingest_rate(bots[0], database_url, threads, config.replies))
+                rates = [
+                    ingest_rate(bots[0], database_url, threads, config.replies) for _ in range(config.bursts)
+                ]
+                fleet.ingest.append(None if None in rates else median([r for r in rates if r is not None]))
     finally:
         for bot in bots:
             bot.stop()
@@ -187,7 +193,14 @@ def run(run_dir: Path, quick: bool, postgres_url: str | None) -> Section:
                 bare.stop()
         finally:
             workspace.stop()
-        bare_ingest = ingest.bare_run(run_dir, ingest.Config(gamedays=50, replies=config.replies))
+        bare_ingest = median(
+            [
+                ingest.bare_run(
+                    run_dir, ingest.Config(gamedays=50, replies=config.replies), f"curve-bare-{i}"
+                ).processed_per_second
+                for i in range(config.bursts)
+            ]
+        )
     floor_acks = [s for t in floor.values() for s in t.acks]
     floor_p50, floor_p99 = percentile(floor_acks, 50) * 1000, percentile(floor_acks, 99) * 1000
     scheduled = timers.apscheduler_lateness(fleets[-1].dues, config.probe.timeout) if fleets else []
@@ -196,7 +209,7 @@ def run(run_dir: Path, quick: bool, postgres_url: str | None) -> Section:
         floor_p99,
         bare_rss,
         percentile(scheduled, 99) * 1000 if scheduled else 0.0,
-        bare_ingest.processed_per_second,
+        bare_ingest,
     )
     sizes = list(config.sizes)
     section.curves += curves(fleets, sizes, floors)
@@ -210,8 +223,9 @@ def run(run_dir: Path, quick: bool, postgres_url: str | None) -> Section:
         f"{config.probes} probe game days of {config.probe.steps} `say` steps {config.probe.spacing:g} s "
         "apart (timer lateness: the step message's Slack ts − its timer's due_at; the probes stay in the "
         f"fleet), then {config.replies} `note:` replies over the running game days on 8 connections at "
-        "once (ingest: from the first send to the last row). Baselines: the bare Bolt app's count of the "
-        "same burst, and APScheduler jobs at the largest size's probe due times."
+        f"once (ingest: from the first send to the last row; the median of {config.bursts} bursts). "
+        f"Baselines: the bare Bolt app's count of the same burst (the median of {config.bursts} runs), and "
+        "APScheduler jobs at the largest size's probe due times."
     )
     return section
 
